@@ -12,6 +12,10 @@ ADE_COLL=$ADE_COLL_ROOT/ansible_collections/azure_ade/linux
 ADE_CORE=${ADE_CORE:-2.16}          # ansible-core line: 2.16 or 2.19
 ADE_VENV=$ADE_WORK/venv-$ADE_CORE
 export ADE_REPO ADE_WORK ADE_COLL_ROOT ADE_COLL ADE_CORE ADE_VENV
+ADE_PYBIN=$ADE_WORK/pybin           # real symlinks python2.7/3.6/3.12/3.13 (pyenv shims break ansible-test)
+ADE_PY27ENV=$ADE_WORK/py27env       # Python 2.7 virtualenv with virtualenv<20.22 (ansible-test --python 2.7)
+ADE_LOGS=${ADE_LOGS:-$ADE_WORK/ci-logs}
+export ADE_PYBIN ADE_PY27ENV ADE_LOGS
 export ANSIBLE_COLLECTIONS_PATH=$ADE_COLL_ROOT:$ADE_WORK/colls
 export ANSIBLE_HOST_KEY_CHECKING=False
 export ANSIBLE_NOCOLOR=1
@@ -29,4 +33,26 @@ ade_mount_collection() {
 ade_activate() {
   # shellcheck disable=SC1091
   . "$ADE_VENV/bin/activate"
+}
+
+# The interpreter for venvs / the controller: pyenv's 3.11 if the image has it, else Debian's python3.
+ade_controller_python() {
+  local root
+  root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+  for p in "$root/versions/3.11.7/bin/python3.11" "$root"/versions/3.11.*/bin/python3.11 /usr/bin/python3.11 /usr/bin/python3; do
+    [ -x "$p" ] && { echo "$p"; return 0; }
+  done
+  command -v python3
+}
+
+# Real path of an old/new interpreter (2.7, 3.6, 3.12, 3.13), as linked by setup.sh; empty if absent.
+ade_python() {
+  local v=$1
+  if [ -x "$ADE_PYBIN/python$v" ]; then readlink -f "$ADE_PYBIN/python$v"; fi
+}
+
+# PATH for ansible-test: the core line's venv first, then the pybin links.
+ade_test_path() {
+  ade_activate
+  export PATH=$ADE_VENV/bin:$ADE_PYBIN:$PATH
 }

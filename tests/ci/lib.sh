@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# Sourced by sanity.sh / units.sh / lint.sh / molecule.sh: run commands, count results, print one summary.
+#   ci_run KIND LABEL cmd...   run cmd (output shown), count it (KIND: sanity | pytest | auto), never exits
+#   ci_summary                 prints "N passed, N failed" as the last line; returns 1 if anything failed
+CI_PASSED=0
+CI_FAILED=0
+CI_COUNT=$(dirname "${BASH_SOURCE[0]}")/count.py
+
+ci_run() {
+  local kind=$1 label=$2 rc out p f t0
+  shift 2
+  out=$(mktemp)
+  t0=$(date +%s)
+  echo "=== $label: $*"
+  set +e
+  "$@" 2>&1 </dev/null | tee "$out"
+  rc=${PIPESTATUS[0]}
+  set -e
+  read -r p f < <(python3 "$CI_COUNT" "$kind" "$out" "$rc")
+  rm -f "$out"
+  CI_PASSED=$((CI_PASSED + p))
+  CI_FAILED=$((CI_FAILED + f))
+  echo "=== $label: rc=$rc, $p passed, $f failed, $(($(date +%s) - t0))s"
+  CI_LAST_PASSED=$p
+  return 0
+}
+
+# Count something that did not run (missing interpreter, missing script) as one failure.
+ci_fail() {
+  echo "=== FAILED: $*"
+  CI_FAILED=$((CI_FAILED + 1))
+}
+
+ci_summary() {
+  echo "$CI_PASSED passed, $CI_FAILED failed"
+  [ "$CI_FAILED" -eq 0 ]
+}
