@@ -1,0 +1,290 @@
+# -*- coding: utf-8 -*-
+# Copyright: azure_ade.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The thin SDK layer: one ComputeManagementClient per module run, REST-shaped dicts out.
+
+Everything the decision code sees is a plain dict in the REST shape (camelCase keys, as in the
+recordings); azure-mgmt-compute 39 models are MutableMappings over exactly that shape.
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import time
+import traceback
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.auth import (
+    SDK_PIP, AuthError, build_credential, redact_plan, retry_settings)
+
+SDK_IMPORT_ERROR = None
+try:
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+    from azure.core.rest import HttpRequest
+    from azure.mgmt.compute import ComputeManagementClient
+    import azure.identity  # noqa: F401  pylint: disable=unused-import
+except ImportError:
+    SDK_IMPORT_ERROR = traceback.format_exc()
+    HttpResponseError = ResourceNotFoundError = ServiceRequestError = Exception  # for except clauses
+
+JMESPATH_IMPORT_ERROR = None
+try:
+    import jmespath  # noqa: F401  pylint: disable=unused-import
+except ImportError:
+    JMESPATH_IMPORT_ERROR = traceback.format_exc()
+
+KEYVAULT_API = '2023-07-01'
+SUBSCRIPTIONS_API = '2022-12-01'
+# 409 codes ARM/CRP return while another operation on the VM runs; worth waiting for.
+CONFLICT_CODES = ('OperationNotAllowed', 'Conflict', 'AnotherOperationInProgress', 'OperationPreempted',
+                  'RetryableError')
+
+
+def missing_sdk_message():
+    return ("The Azure SDK for Python is missing or too old on the control node (this module runs there): "
+            "{0}  (import error: {1})".format(SDK_PIP, (SDK_IMPORT_ERROR or '').strip().splitlines()[-1:]))
+
+
+def to_dict(obj):
+    """An SDK model (MutableMapping in REST shape) or anything JSON-like -> plain dict/list."""
+    if obj is None:
+        return None
+    if hasattr(obj, 'as_dict') and not isinstance(obj, dict):
+        try:
+            return json.loads(json.dumps(obj.as_dict(), default=str))
+        except TypeError:
+            pass
+    return json.loads(json.dumps(obj, default=lambda o: dict(o) if hasattr(o, 'keys') else str(o)))
+
+
+def error_text(exc):
+    """Short, useful text of an SDK error: status, ARM error code and message."""
+    status = getattr(exc, 'status_code', None)
+    err = getattr(exc, 'error', None)
+    code = getattr(err, 'code', None) if err is not None else None
+    msg = getattr(err, 'message', None) if err is not None else None
+    if not msg:
+        msg = getattr(exc, 'message', None) or str(exc)
+    parts = []
+    if status:
+        parts.append('HTTP {0}'.format(status))
+    if code:
+        parts.append(code)
+    parts.append(msg.strip().splitlines()[0] if msg else exc.__class__.__name__)
+    return ': '.join(parts)
+
+
+def error_code(exc):
+    err = getattr(exc, 'error', None)
+    return getattr(err, 'code', None) if err is not None else None
+
+
+class RequestStats:
+    """Counts every HTTP attempt the pipeline makes (retries included) and remembers throttling hints."""
+
+    def __init__(self):
+        self.by_method = {}
+        self.by_status = {}
+        self.total = 0
+        self.retry_after = 0.0
+        self.throttled = 0
+        self.min_remaining_reads = None
+
+    def hook(self, response):
+        http_resp = response.http_response
+        req = response.http_request
+        self.total += 1
+        self.by_method[req.method] = self.by_method.get(req.method, 0) + 1
+        code = str(http_resp.status_code)
+        self.by_status[code] = self.by_status.get(code, 0) + 1
+        ra = http_resp.headers.get('Retry-After')
+        if http_resp.status_code in (429, 503) and ra:
+            self.throttled += 1
+            try:
+                self.retry_after = max(self.retry_after, float(ra))
+            except ValueError:
+                pass
+        rem = http_resp.headers.get('x-ms-ratelimit-remaining-subscription-reads')
+        if rem:
+            try:
+                rem = int(rem)
+                if self.min_remaining_reads is None or rem < self.min_remaining_reads:
+                    self.min_remaining_reads = rem
+            except ValueError:
+                pass
+
+    def take_retry_after(self):
+        """Largest Retry-After seen since the last call (seconds), then reset."""
+        ra, self.retry_after = self.retry_after, 0.0
+        return ra
+
+    def as_dict(self):
+        return dict(total=self.total, by_method=dict(self.by_method), by_status=dict(self.by_status),
+                    throttled=self.throttled, min_remaining_subscription_reads=self.min_remaining_reads)
+
+
+class AzureSession:
+    """Credential + ComputeManagementClient built from an auth plan (see auth.resolve_auth)."""
+
+    def __init__(self, plan, lro_polling_interval=None, sleep=time.sleep):
+        self.plan = plan
+        self.stats = RequestStats()
+        self.sleep = sleep
+        self.credential = build_credential(plan)
+        if lro_polling_interval is None:
+            lro_polling_interval = float(os.environ.get('AZURE_ADE_LRO_POLLING_INTERVAL', '5'))
+        self.lro_polling_interval = lro_polling_interval
+        if not plan.get('subscription_id'):
+            plan['subscription_id'] = self._discover_subscription()
+        self.subscription_id = plan['subscription_id']
+        self.compute = ComputeManagementClient(self.credential, self.subscription_id, **self._client_kwargs())
+
+    def _client_kwargs(self):
+        kw = dict(base_url=self.plan['cloud']['resource_manager'],
+                  credential_scopes=[self.plan['cloud']['scope']],
+                  polling_interval=self.lro_polling_interval,
+                  raw_response_hook=self.stats.hook)
+        kw.update(retry_settings())
+        if self.plan.get('ca_bundle'):
+            kw['connection_verify'] = self.plan['ca_bundle']
+        return kw
+
+    def _discover_subscription(self):
+        if self.plan['kind'] == 'cli':
+            try:
+                out = subprocess.run(['az', 'account', 'show', '--query', 'id', '-o', 'tsv'], check=True,
+                                     capture_output=True, text=True, timeout=60).stdout.strip()
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise AuthError("auth_source cli: no subscription_id given and 'az account show' failed ({0}); "
+                                "set subscription_id or AZURE_SUBSCRIPTION_ID, or run 'az login'".format(exc))
+            if out:
+                return out
+        if self.plan['kind'] == 'msi':
+            from azure.mgmt.core import ARMPipelineClient  # pylint: disable=import-outside-toplevel
+            from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy  # noqa
+            kw = {}
+            if self.plan.get('ca_bundle'):
+                kw['connection_verify'] = self.plan['ca_bundle']
+            client = ARMPipelineClient(base_url=self.plan['cloud']['resource_manager'],
+                                       authentication_policy=ARMChallengeAuthenticationPolicy(
+                                           self.credential, self.plan['cloud']['scope']), **kw)
+            resp = client.send_request(HttpRequest('GET', '/subscriptions?api-version=' + SUBSCRIPTIONS_API))
+            resp.raise_for_status()
+            subs = resp.json().get('value') or []
+            if subs:
+                return subs[0]['subscriptionId']
+        raise AuthError("no subscription_id: set the option subscription_id or AZURE_SUBSCRIPTION_ID "
+                        "(auth source {0})".format(redact_plan(self.plan)['source']))
+
+    # ---- generic ARM ---------------------------------------------------------------------------
+    def arm_get(self, path, api_version):
+        """GET an ARM resource by path through the compute client's pipeline (auth, retries, CA).
+        Returns the JSON dict, or None on 404."""
+        sep = '&' if '?' in path else '?'
+        resp = self.compute.send_request(HttpRequest('GET', '{0}{1}api-version={2}'.format(path, sep, api_version)))
+        if resp.status_code == 404:
+            return None
+        resp.raise_for_status()
+        return resp.json()
+
+    def get_key_vault(self, vault_id):
+        return self.arm_get(vault_id, KEYVAULT_API)
+
+    # ---- VMs ------------------------------------------------------------------------------------
+    def get_vm(self, resource_group, name, instance_view=True):
+        try:
+            vm = self.compute.virtual_machines.get(resource_group, name,
+                                                   expand='instanceView' if instance_view else None)
+        except ResourceNotFoundError:
+            return None
+        return to_dict(vm)
+
+    def list_vms(self, resource_group=None, instance_view=True):
+        expand = 'instanceView' if instance_view else None
+        if resource_group:
+            pager = self.compute.virtual_machines.list(resource_group, expand=expand)
+        else:
+            pager = self.compute.virtual_machines.list_all(expand=expand)
+        return [to_dict(vm) for vm in pager]
+
+    def put_vm(self, resource_group, name, body):
+        return to_dict(self.compute.virtual_machines.begin_create_or_update(resource_group, name, body).result())
+
+    def deallocate_vm(self, resource_group, name):
+        self.compute.virtual_machines.begin_deallocate(resource_group, name).result()
+
+    def start_vm(self, resource_group, name):
+        self.compute.virtual_machines.begin_start(resource_group, name).result()
+
+    # ---- extensions -----------------------------------------------------------------------------
+    def get_extension(self, resource_group, vm_name, ext_name):
+        try:
+            return to_dict(self.compute.virtual_machine_extensions.get(resource_group, vm_name, ext_name,
+                                                                       expand='instanceView'))
+        except ResourceNotFoundError:
+            return None
+
+    def put_extension(self, resource_group, vm_name, ext_name, body):
+        poller = self.compute.virtual_machine_extensions.begin_create_or_update(resource_group, vm_name, ext_name,
+                                                                                body)
+        return to_dict(poller.result())
+
+    def delete_extension(self, resource_group, vm_name, ext_name):
+        self.compute.virtual_machine_extensions.begin_delete(resource_group, vm_name, ext_name).result()
+
+    # ---- disks and snapshots --------------------------------------------------------------------
+    def get_disk(self, resource_group, name):
+        try:
+            return to_dict(self.compute.disks.get(resource_group, name))
+        except ResourceNotFoundError:
+            return None
+
+    def put_disk(self, resource_group, name, body):
+        return to_dict(self.compute.disks.begin_create_or_update(resource_group, name, body).result())
+
+    def delete_disk(self, resource_group, name):
+        self.compute.disks.begin_delete(resource_group, name).result()
+
+    def list_snapshots(self, resource_group):
+        return [to_dict(s) for s in self.compute.snapshots.list_by_resource_group(resource_group)]
+
+    def get_snapshot(self, resource_group, name):
+        try:
+            return to_dict(self.compute.snapshots.get(resource_group, name))
+        except ResourceNotFoundError:
+            return None
+
+    def begin_put_snapshot(self, resource_group, name, body):
+        return self.compute.snapshots.begin_create_or_update(resource_group, name, body)
+
+    def begin_delete_snapshot(self, resource_group, name):
+        return self.compute.snapshots.begin_delete(resource_group, name)
+
+    # ---- conflicts ------------------------------------------------------------------------------
+    def retry_conflicts(self, func, deadline, what, interval=15.0):
+        """Run ``func``; while ARM answers 409 with a code meaning 'another operation is in progress',
+        wait (Retry-After if given, else ``interval``) and try again until ``deadline`` (time.time())."""
+        while True:
+            try:
+                return func()
+            except HttpResponseError as exc:
+                if getattr(exc, 'status_code', None) != 409 or error_code(exc) not in CONFLICT_CODES:
+                    raise
+                ra = None
+                resp = getattr(exc, 'response', None)
+                if resp is not None and resp.headers.get('Retry-After'):
+                    try:
+                        ra = float(resp.headers['Retry-After'])
+                    except ValueError:
+                        ra = None
+                wait = max(ra or 0.0, interval)
+                if time.time() + wait > deadline:
+                    raise ConflictTimeout("{0}: Azure kept answering 409 ({1}) until the timeout; another operation "
+                                          "on this VM is still running. Wait for it to finish (or raise "
+                                          "busy_timeout) and run again.".format(what, error_text(exc)))
+                self.sleep(wait)
+
+
+class ConflictTimeout(Exception):
+    pass

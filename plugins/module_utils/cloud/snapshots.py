@@ -1,0 +1,222 @@
+# -*- coding: utf-8 -*-
+# Copyright: azure_ade.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PURE: snapshot sets (naming, tagging, request bodies) and restore plans."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import hashlib
+import re
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import parse_resource_id
+
+TAG_RUN = 'azure_ade_run_id'
+TAG_VM = 'azure_ade_vm_id'
+TAG_ROLE = 'azure_ade_disk_role'
+TAG_LUN = 'azure_ade_lun'
+TAG_SOURCE = 'azure_ade_source_disk_id'
+TAG_RESTORED_FROM = 'azure_ade_restored_from'
+_NAME_OK = re.compile(r'[^A-Za-z0-9_.-]')
+MAX_NAME = 80
+
+
+class SnapshotError(Exception):
+    pass
+
+
+def safe_name(*parts):
+    """An Azure disk/snapshot name (1-80 chars of [A-Za-z0-9_.-], alnum start, alnum/_ end)."""
+    raw = '-'.join(str(p) for p in parts if p not in (None, ''))
+    name = _NAME_OK.sub('-', raw).strip('.-')
+    if len(name) > MAX_NAME:
+        digest = hashlib.sha1(raw.encode('utf-8')).hexdigest()[:8]
+        name = name[:MAX_NAME - 9].rstrip('.-') + '-' + digest
+    return name
+
+
+def vm_disks(vm):
+    """OS and data disks of a VM model: [{role, lun, name, id, sku}]. Raises SnapshotError on VHDs."""
+    storage = (vm.get('properties') or {}).get('storageProfile') or {}
+    os_disk = storage.get('osDisk') or {}
+    disks = []
+    unmanaged = []
+    if not (os_disk.get('managedDisk') or {}).get('id'):
+        unmanaged.append('OS disk {0}'.format(os_disk.get('name') or (os_disk.get('vhd') or {}).get('uri')))
+    else:
+        disks.append(dict(role='os', lun=None, name=os_disk.get('name'), id=os_disk['managedDisk']['id'],
+                          sku=os_disk['managedDisk'].get('storageAccountType'), caching=os_disk.get('caching')))
+    for dd in sorted(storage.get('dataDisks') or [], key=lambda d: d.get('lun', 0)):
+        md = dd.get('managedDisk') or {}
+        if not md.get('id'):
+            unmanaged.append('data disk LUN {0} {1}'.format(dd.get('lun'), dd.get('name') or (dd.get('vhd') or {}).get('uri')))
+            continue
+        disks.append(dict(role='data', lun=dd.get('lun'), name=dd.get('name'), id=md['id'],
+                          sku=md.get('storageAccountType'), caching=dd.get('caching')))
+    if unmanaged:
+        raise SnapshotError("VM {0} has unmanaged (VHD) disks: {1}. Managed-disk snapshots need managed disks; "
+                            "convert the VM first (az vm deallocate; az vm convert) or back it up another way"
+                            .format(vm.get('name'), ', '.join(unmanaged)))
+    return disks
+
+
+def snapshot_name(vm_name, run_id, disk):
+    if disk['role'] == 'os':
+        return safe_name(vm_name, run_id, 'os')
+    return safe_name(vm_name, run_id, 'lun{0}'.format(disk['lun']))
+
+
+def snapshot_tags(vm, run_id, disk, extra=None):
+    tags = dict(extra or {})
+    tags.update({TAG_RUN: run_id, TAG_VM: vm['id'].lower(), TAG_ROLE: disk['role'], TAG_SOURCE: disk['id']})
+    if disk['lun'] is not None:
+        tags[TAG_LUN] = str(disk['lun'])
+    return tags
+
+
+def snapshot_body(vm, disk, tags, incremental=True, sku='Standard_LRS'):
+    return {
+        'location': vm['location'],
+        'tags': tags,
+        'sku': {'name': sku},
+        'properties': {
+            'creationData': {'createOption': 'Copy', 'sourceResourceId': disk['id']},
+            'incremental': bool(incremental),
+        },
+    }
+
+
+def plan_snapshots(vm, run_id, existing, incremental=True, sku='Standard_LRS', extra_tags=None):
+    """For each disk: reuse the snapshot of this run (by name + tags) or create it. Pure.
+
+    ``existing``: snapshots of the target resource group (REST dicts). Returns a list of
+    {disk, name, body, existing (dict|None), action: reuse|wait|create}.
+    A snapshot with the expected name that belongs to another VM/run is an error (never overwritten).
+    """
+    by_name = dict(((s.get('name') or '').lower(), s) for s in existing)
+    plan = []
+    for disk in vm_disks(vm):
+        name = snapshot_name(vm['name'], run_id, disk)
+        tags = snapshot_tags(vm, run_id, disk, extra_tags)
+        cur = by_name.get(name.lower())
+        if cur is not None:
+            ctags = cur.get('tags') or {}
+            if ctags.get(TAG_RUN) != run_id or (ctags.get(TAG_VM) or '').lower() != vm['id'].lower():
+                raise SnapshotError("snapshot {0} already exists and is not part of run {1} of VM {2} (tags {3}); "
+                                    "choose another run_id or remove it".format(name, run_id, vm['name'], ctags))
+            if (ctags.get(TAG_SOURCE) or '').lower() != disk['id'].lower():
+                raise SnapshotError("snapshot {0} of run {1} was taken from {2}, but the VM's {3} disk is now {4}; "
+                                    "use a new run_id".format(name, run_id, ctags.get(TAG_SOURCE), disk['role'],
+                                                              disk['id']))
+            state = ((cur.get('properties') or {}).get('provisioningState') or '').lower()
+            action = 'reuse' if state == 'succeeded' else ('create' if state == 'failed' else 'wait')
+        else:
+            action = 'create'
+        plan.append(dict(disk=disk, name=name, body=snapshot_body(vm, disk, tags, incremental, sku),
+                         existing=cur, action=action))
+    return plan
+
+
+def snapshot_set(snapshots, vm_id, run_id):
+    """The snapshots of a run of a VM, by tags. Pure."""
+    out = []
+    for s in snapshots:
+        tags = s.get('tags') or {}
+        if tags.get(TAG_RUN) == run_id and (tags.get(TAG_VM) or '').lower() == vm_id.lower():
+            out.append(s)
+    return out
+
+
+def describe_snapshot(s):
+    tags = s.get('tags') or {}
+    props = s.get('properties') or {}
+    return dict(name=s.get('name'), id=s.get('id'), role=tags.get(TAG_ROLE),
+                lun=int(tags[TAG_LUN]) if tags.get(TAG_LUN) not in (None, '') else None,
+                source_disk_id=tags.get(TAG_SOURCE), provisioning_state=props.get('provisioningState'),
+                incremental=props.get('incremental'), time_created=props.get('timeCreated'))
+
+
+def plan_restore(vm, snapshots, run_id, restored_disks=None):
+    """Restore plan: new disks from the run's snapshots, then swap OS/data disks. Pure.
+
+    ``snapshots``: the run's snapshots (see snapshot_set). ``restored_disks``: existing disks of the VM's
+    resource group (to reuse a disk made by an earlier, interrupted restore).
+    Returns dict(disks=[{role, lun, snapshot_id, new_name, current_id, body, existing, action}],
+                 already_restored=bool, vm_body_changes=...)
+    """
+    descs = [describe_snapshot(s) for s in snapshots]
+    os_snaps = [d for d in descs if d['role'] == 'os']
+    if not os_snaps:
+        raise SnapshotError("no OS-disk snapshot of run {0} found for VM {1}; take one with vm_snapshot first"
+                            .format(run_id, vm.get('name')))
+    bad = [d['name'] for d in descs if (d['provisioning_state'] or '').lower() != 'succeeded']
+    if bad:
+        raise SnapshotError("snapshots of run {0} not ready (provisioningState not Succeeded): {1}".format(
+            run_id, ', '.join(bad)))
+    current = dict(((d['role'], d['lun']), d) for d in vm_disks(vm))
+    existing = dict(((d.get('name') or '').lower(), d) for d in (restored_disks or []))
+    zones = vm.get('zones')
+    items = []
+    for snap in sorted(descs, key=lambda d: (d['role'] != 'os', d['lun'] if d['lun'] is not None else -1)):
+        key = (snap['role'], snap['lun'])
+        cur = current.get(key)
+        new_name = safe_name(vm['name'], run_id, 'restored', 'os' if snap['role'] == 'os' else 'lun{0}'.format(snap['lun']))
+        sku = (cur or {}).get('sku') or 'Premium_LRS'
+        body = {'location': vm['location'], 'sku': {'name': sku},
+                'tags': {TAG_RUN: run_id, TAG_VM: vm['id'].lower(), TAG_RESTORED_FROM: snap['id']},
+                'properties': {'creationData': {'createOption': 'Copy', 'sourceResourceId': snap['id']}}}
+        if snap['role'] == 'os':
+            body['properties']['osType'] = 'Linux'
+            hyperv = ((vm.get('properties') or {}).get('instanceView') or {}).get('hyperVGeneration')
+            if hyperv:
+                body['properties']['hyperVGeneration'] = hyperv
+        if zones:
+            body['zones'] = zones
+        ex = existing.get(new_name.lower())
+        if cur is not None and ex is not None and cur['id'].lower() == (ex.get('id') or '').lower():
+            action = 'in_place'          # VM already runs on this restored disk
+        elif ex is not None:
+            action = 'reuse'
+        else:
+            action = 'create'
+        items.append(dict(role=snap['role'], lun=snap['lun'], snapshot_id=snap['id'], new_name=new_name,
+                          current_id=(cur or {}).get('id'), current_name=(cur or {}).get('name'),
+                          caching=(cur or {}).get('caching'), body=body, existing=ex, action=action))
+    snap_keys = set((d['role'], d['lun']) for d in descs)
+    extra = [d['name'] for k, d in current.items() if k not in snap_keys]
+    return dict(disks=items, already_restored=all(i['action'] == 'in_place' for i in items),
+                disks_not_in_set=extra)
+
+
+_READ_ONLY_VM_PROPS = ('instanceView', 'provisioningState', 'vmId', 'timeCreated')
+
+
+def swapped_vm_body(vm, plan, new_ids):
+    """The VM PUT body with OS and data disks swapped to ``new_ids`` {(role, lun): (name, id)}. Pure."""
+    body = {k: v for k, v in vm.items() if k not in ('resources', 'etag')}
+    props = {k: v for k, v in (vm.get('properties') or {}).items() if k not in _READ_ONLY_VM_PROPS}
+    storage = dict(props.get('storageProfile') or {})
+    os_disk = dict(storage.get('osDisk') or {})
+    if ('os', None) in new_ids:
+        name, did = new_ids[('os', None)]
+        os_disk['name'] = name
+        md = dict(os_disk.get('managedDisk') or {})
+        md['id'] = did
+        os_disk['managedDisk'] = md
+        os_disk.pop('encryptionSettings', None)
+    storage['osDisk'] = os_disk
+    data = []
+    by_lun = dict((d.get('lun'), d) for d in storage.get('dataDisks') or [])
+    for item in plan['disks']:
+        if item['role'] != 'data':
+            continue
+        name, did = new_ids[('data', item['lun'])]
+        old = dict(by_lun.get(item['lun']) or {'lun': item['lun'], 'caching': item.get('caching') or 'ReadOnly'})
+        old.update({'name': name, 'createOption': 'Attach', 'managedDisk': {'id': did}})
+        old.pop('diskSizeGB', None)
+        by_lun[item['lun']] = old
+    for lun in sorted(k for k in by_lun if k is not None):
+        data.append(by_lun[lun])
+    storage['dataDisks'] = data
+    props['storageProfile'] = storage
+    body['properties'] = props
+    return body

@@ -1,0 +1,240 @@
+# -*- coding: utf-8 -*-
+# Copyright: azure_ade.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PURE: a VM (model + instance view, REST shape) -> ADE status with Get-AzVMDiskEncryptionStatus
+semantics plus a ``phase`` by the completion rule of ade-reference 5.6; the poll-interval policy.
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import re
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import (
+    DISABLE_OP, ENABLE_OPS, EXTENSION_NAME, EXTENSION_TYPE, PUBLISHER, canonical_volume_type, find_ade_extension,
+    find_ostc_extension, instance_view, is_dual_pass, parse_resource_id, power_state)
+
+PHASES = ('not_started', 'in_progress', 'succeeded', 'failed', 'restart_pending')
+TERMINAL = ('not_started', 'succeeded', 'failed', 'restart_pending')
+
+# Error statuses that are a normal part of the offline OS flow (ref 5.3, 11.2).
+TRANSIENT_ERRORS = (
+    re.compile(r'^Restarted extension from stripped down OS', re.I),
+    re.compile(r'^Attempt #\d+ to unmount /oldroot failed', re.I),
+)
+SUCCESS_MESSAGES = {
+    'Data': ('Encryption succeeded for data volumes',),
+    'OS': ('Encryption succeeded for OS volume', 'Encryption succeeded for all volumes'),
+    'All': ('Encryption succeeded for all volumes',),
+}
+OS_PHASE = re.compile(r'^(OS disk encryption started|OS disk encryption already in progress|Background encrypting|'
+                      r'Background Encrypting|Restarting vm after patching|Online Encryption initialized|'
+                      r'Online encryption initialized)', re.I)
+RESTART_MESSAGE = 'OS disk successfully encrypted, please reboot the VM'
+BUSY_MESSAGE = 'An operation is already in progress'
+
+
+def _status_state(status):
+    """'transitioning' | 'success' | 'error' | None from an instance-view status code/level."""
+    code = (status.get('code') or '').lower()
+    if 'transitioning' in code:
+        return 'transitioning'
+    if '/failed' in code or 'error' in (status.get('level') or '').lower():
+        return 'error'
+    if '/succeeded' in code:
+        return 'success'
+    return None
+
+
+def is_transient_error(message):
+    return any(p.match(message or '') for p in TRANSIENT_ERRORS)
+
+
+def parse_substatus(message):
+    """{"os": .., "data": ..} -> (os, data); 'Unknown' for what cannot be read (as the CLI/PS do)."""
+    try:
+        obj = json.loads(message)
+        if not isinstance(obj, dict):
+            raise ValueError
+    except (TypeError, ValueError):
+        return 'Unknown', 'Unknown'
+    return obj.get('os') or 'Unknown', obj.get('data') or 'Unknown'
+
+
+def _ade_instance_extension(iv):
+    for ext in iv.get('extensions') or []:
+        if (ext.get('type') or '').lower().startswith(PUBLISHER.lower()) and \
+                (ext.get('name') or '').lower() == EXTENSION_NAME.lower():
+            return ext
+    for ext in iv.get('extensions') or []:
+        if (ext.get('type') or '').lower() == (PUBLISHER + '.' + EXTENSION_TYPE).lower():
+            return ext
+    return None
+
+
+def _disk_encryption_state(disk):
+    state = None
+    for st in disk.get('statuses') or []:
+        code = st.get('code') or ''
+        if code.lower().startswith('encryptionstate/'):
+            state = code.split('/', 1)[1]
+    return state
+
+
+def compute_status(vm):
+    """The ADE status of one VM. Pure. ``vm`` is a VM GET with $expand=instanceView (REST shape)."""
+    props = vm.get('properties') or {}
+    iv = instance_view(vm)
+    rid = parse_resource_id(vm.get('id') or '') or {}
+    storage = props.get('storageProfile') or {}
+    os_disk_name = (storage.get('osDisk') or {}).get('name')
+    model_ext = find_ade_extension(vm)
+    iv_ext = _ade_instance_extension(iv)
+    dual = is_dual_pass(vm)
+    out = dict(
+        name=vm.get('name'), id=vm.get('id'), resource_group=rid.get('resource_group'),
+        subscription_id=rid.get('subscription'), location=vm.get('location'),
+        power_state=power_state(vm), instance_view_available=bool(iv),
+        encryption_mode='none', extension=None,
+        ostc_extension_present=find_ostc_extension(vm) is not None,
+        os_volume_encrypted='NotEncrypted', data_volumes_encrypted='NotEncrypted',
+        os_volume_encryption_settings=None, progress_message=None,
+        os_disk_stamped=False, data_disks_stamped=[],
+        operation=None, volume_type=None, phase='not_started', phase_reason=None, transient_error=False,
+    )
+    # Disks (single pass stamps them; stamped is NOT encrypted).
+    for disk in iv.get('disks') or []:
+        state = _disk_encryption_state(disk)
+        enc = [e for e in disk.get('encryptionSettings') or [] if e]
+        if disk.get('name') == os_disk_name:
+            out['os_disk_stamped'] = state == 'encrypted'
+            if enc:
+                out['os_volume_encryption_settings'] = enc[0]
+        elif state == 'encrypted':
+            out['data_disks_stamped'].append(disk.get('name'))
+    if dual:
+        es = (storage.get('osDisk') or {}).get('encryptionSettings')
+        if es:
+            out['os_volume_encryption_settings'] = es
+
+    if model_ext is None and iv_ext is None:
+        out['progress_message'] = 'No Encryption extension or metadata found on the VM'
+        out['phase_reason'] = 'ADE extension not installed'
+        return out
+
+    settings = (model_ext or {}).get('settings') or {}
+    out['operation'] = settings.get('EncryptionOperation')
+    out['volume_type'] = canonical_volume_type(settings.get('VolumeType'))
+    out['encryption_mode'] = 'dual_pass' if dual else 'single_pass'
+    out['extension'] = dict(
+        name=(model_ext or iv_ext or {}).get('name'), publisher=PUBLISHER, type=EXTENSION_TYPE,
+        type_handler_version=(model_ext or {}).get('type_handler_version'),
+        handler_version=(iv_ext or {}).get('typeHandlerVersion'),
+        provisioning_state=(model_ext or {}).get('provisioning_state'),
+        settings=settings,
+    )
+    statuses = (iv_ext or {}).get('statuses') or []
+    substatuses = (iv_ext or {}).get('substatuses') or []
+    st0 = statuses[0] if statuses else {}
+    message = st0.get('message') or st0.get('displayStatus')
+    out['extension']['status_code'] = st0.get('code')
+    out['extension']['display_status'] = st0.get('displayStatus')
+    out['extension']['substatus'] = substatuses[0].get('message') if substatuses else None
+    state = _status_state(st0) if st0 else None
+    out['extension']['status'] = state
+
+    if not statuses:
+        out['progress_message'] = 'Extension status not available on the VM'
+        out['os_volume_encrypted'] = 'Encrypted' if out['os_disk_stamped'] and dual else 'Unknown'
+        out['data_volumes_encrypted'] = 'Unknown'
+    else:
+        out['progress_message'] = message
+        if substatuses:
+            os_s, data_s = parse_substatus(substatuses[0].get('message'))
+        else:
+            os_s, data_s = 'Unknown', 'Unknown'
+        out['os_volume_encrypted'] = os_s
+        out['data_volumes_encrypted'] = data_s
+
+    out['phase'], out['phase_reason'], out['transient_error'] = _phase(out, state, message, model_ext)
+    return out
+
+
+def _phase(out, state, message, model_ext):
+    prov = ((model_ext or {}).get('provisioning_state') or '').lower()
+    op = out['operation']
+    os_s, data_s = out['os_volume_encrypted'], out['data_volumes_encrypted']
+    vt = out['volume_type'] or 'All'
+    msg = message or ''
+    if prov == 'failed' and state != 'transitioning' and not is_transient_error(msg):
+        if state != 'success':
+            return 'failed', 'extension provisioning failed: {0}'.format(msg or 'no message'), False
+    if state is None:
+        if prov in ('creating', 'updating', ''):
+            return 'in_progress', 'waiting for the extension to report status', False
+        return 'in_progress', 'extension status not available yet', False
+    if state == 'error':
+        if is_transient_error(msg):
+            return 'in_progress', 'transient error status, normal during offline OS encryption: ' + msg, True
+        if msg.startswith(BUSY_MESSAGE):
+            return 'in_progress', msg, False
+        return 'failed', msg or 'extension reported an error', False
+    if op == DISABLE_OP:
+        if msg.startswith('Decryption failed'):
+            return 'failed', msg, False
+        if 'InProgress' in data_s or state == 'transitioning':
+            return 'in_progress', msg, False
+        if msg == 'Decryption succeeded' and state == 'success':
+            return 'succeeded', msg, False
+        return 'in_progress', msg, False
+    if os_s == 'VMRestartPending' or msg.startswith(RESTART_MESSAGE):
+        return 'restart_pending', 'OS volume encrypted; the VM must be restarted to finish', False
+    if state == 'transitioning' or 'InProgress' in os_s or 'InProgress' in data_s:
+        return 'in_progress', msg, False
+    if op in ENABLE_OPS or op is None:
+        if vt == 'Data':
+            ok = data_s in ('Encrypted', 'NotMounted') and msg in SUCCESS_MESSAGES['Data'] + SUCCESS_MESSAGES['All']
+        elif vt == 'OS':
+            ok = os_s == 'Encrypted' and msg in SUCCESS_MESSAGES['OS']
+        else:
+            ok = os_s == 'Encrypted' and data_s in ('Encrypted', 'NotMounted') and msg in SUCCESS_MESSAGES['All']
+        if ok:
+            return 'succeeded', msg, False
+        return 'in_progress', msg or 'not finished', False
+    return 'in_progress', msg, False
+
+
+def os_phase_running(status):
+    msg = status.get('progress_message') or ''
+    return bool(OS_PHASE.match(msg)) or status.get('os_volume_encrypted') == 'EncryptionInProgress' or \
+        status.get('transient_error')
+
+
+def next_poll_interval(status, base, retry_after=0.0, maximum=900.0):
+    """Seconds until the next look at this VM (adaptive by phase, never below Retry-After). Pure.
+
+    - terminal phase: 0 (stop);
+    - not yet reporting / stamping (first minutes): base;
+    - data volumes encrypting: 2 x base;
+    - OS volume encrypting (hours, SSH off; transient errors included): 10 x base;
+    capped at ``maximum`` but never below ``retry_after``.
+    """
+    phase = status.get('phase')
+    if phase in TERMINAL:
+        return 0.0
+    if os_phase_running(status):
+        interval = base * 10
+    elif status.get('data_volumes_encrypted') in ('EncryptionInProgress', 'DecryptionInProgress'):
+        interval = base * 2
+    else:
+        interval = base
+    interval = min(interval, maximum)
+    return max(interval, retry_after or 0.0)
+
+
+def summarise(statuses):
+    out = dict((p, 0) for p in PHASES)
+    for st in statuses:
+        out[st['phase']] = out.get(st['phase'], 0) + 1
+    out['total'] = len(statuses)
+    return out

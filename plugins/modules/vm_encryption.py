@@ -1,0 +1,369 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: azure_ade.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: vm_encryption
+short_description: Enable or disable single-pass Azure Disk Encryption on a Linux VM, safely
+version_added: 0.1.0
+description:
+  - O(state=encrypted) installs C(Microsoft.Azure.Security/AzureDiskEncryptionForLinux) version C(1.1)
+    (single pass, no Azure AD application) with the settings C(az vm encryption enable) sends, and a fresh
+    C(SequenceVersion) whenever it has to run again.
+  - Before it changes anything it checks - the Key Vault exists, is enabled for disk encryption and sits in
+    the VM's region and subscription; the vault name matches its URL; a KEK URL is versioned and has no port;
+    the volume type only stays or widens to V(All); the VM is running; the deprecated
+    C(Microsoft.OSTCExtensions.AzureDiskEncryptionForLinux) is absent; no other extension operation is in
+    progress (it waits up to O(busy_timeout) for it); the VM is not dual-pass (AAD, 0.1).
+  - Idempotent - a VM already encrypted as asked, or with that encryption in progress, is not changed.
+  - O(state=decrypted) disables data volumes only, refuses when the OS volume is encrypted (Linux cannot
+    decrypt it), waits for the decryption to succeed and only then removes the extension (disable, then
+    remove - never the other way round).
+  - Check mode validates everything and returns the request that would be sent.
+author:
+  - azure_ade.linux maintainers
+extends_documentation_fragment:
+  - azure_ade.linux.azure_auth
+options:
+  resource_group:
+    description: Resource group of the VM.
+    type: str
+    required: true
+  name:
+    description: VM name.
+    type: str
+    required: true
+  state:
+    description: V(encrypted) enables ADE; V(decrypted) disables it on data volumes and removes the extension.
+    type: str
+    choices: [encrypted, decrypted]
+    default: encrypted
+  key_vault:
+    description:
+      - Key Vault for the disk encryption secrets - its resource ID, or its name in O(key_vault_resource_group).
+      - Required with O(state=encrypted).
+    type: str
+  key_vault_resource_group:
+    description: Resource group of O(key_vault) (and O(kek_vault)) when given by name. Default O(resource_group).
+    type: str
+  kek:
+    description:
+      - Key encryption key - the versioned key URL C(https://<vault>.vault.azure.net/keys/<name>/<version>), no port.
+    type: str
+  kek_vault:
+    description: Vault of O(kek) (resource ID or name). Default O(key_vault).
+    type: str
+  algorithm:
+    description: Key wrapping algorithm for O(kek).
+    type: str
+    choices: [RSA-OAEP, RSA-OAEP-256, RSA1_5]
+    default: RSA-OAEP
+  volume_type:
+    description:
+      - Volumes to encrypt. Once set on a VM it can only stay the same or widen to V(All).
+      - Required with O(state=encrypted).
+    type: str
+    choices: [OS, Data, All]
+  encrypt_format_all:
+    description:
+      - Use C(EnableEncryptionFormatAll) - formats and encrypts every mounted data disk (needed for XFS/btrfs
+        data volumes). This DESTROYS the data on them and on the resource disk; needs O(confirm_format_all=true).
+    type: bool
+    default: false
+  confirm_format_all:
+    description: Confirms that O(encrypt_format_all) may wipe the data disks.
+    type: bool
+    default: false
+  passphrase:
+    description: Passphrase for the volumes (protected setting); the extension generates one when omitted.
+    type: str
+  wait:
+    description:
+      - Wait until ADE reports a terminal phase (encrypted - succeeded/failed/restart pending;
+        decrypted - decryption succeeded/failed). Removing the extension after a disable always waits.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait (OS encryption takes hours).
+    type: int
+    default: 86400
+  poll_interval:
+    description: Base poll interval in seconds while waiting (see M(azure_ade.linux.vm_encryption_info)).
+    type: float
+    default: 30
+  busy_timeout:
+    description:
+      - Seconds to wait for another extension operation on the VM (or an ARM 409 conflict) to finish before
+        failing. V(0) fails at once with the names of the busy extensions.
+    type: int
+    default: 0
+  remove_extension:
+    description: With O(state=decrypted), remove the ADE extension once the disable succeeded.
+    type: bool
+    default: true
+notes:
+  - Take a snapshot of every disk first (M(azure_ade.linux.vm_snapshot)); the docs make it mandatory.
+seealso:
+  - module: azure_ade.linux.vm_snapshot
+  - module: azure_ade.linux.vm_encryption_info
+  - module: azure_ade.linux.vm_restore
+'''
+
+EXAMPLES = r'''
+- name: Encrypt OS and data volumes, wait until done
+  azure_ade.linux.vm_encryption:
+    resource_group: rg-app
+    name: vm1
+    key_vault: kv-app-westeurope
+    volume_type: All
+    wait: true
+    timeout: 57600
+
+- name: With a key encryption key from another resource group
+  azure_ade.linux.vm_encryption:
+    resource_group: rg-app
+    name: vm1
+    key_vault: /subscriptions/0000/resourceGroups/rg-sec/providers/Microsoft.KeyVault/vaults/kv1
+    kek: https://kv1.vault.azure.net/keys/ade-kek/4f1c0e2d9b8a4c7e8f6a5b4c3d2e1f00
+    volume_type: Data
+
+- name: Disable data-volume encryption, then remove the extension
+  azure_ade.linux.vm_encryption:
+    resource_group: rg-app
+    name: vm1
+    state: decrypted
+'''
+
+RETURN = r'''
+changed:
+  description: Whether a request was (or in check mode would be) sent.
+  returned: always
+  type: bool
+actions:
+  description: What was (check mode - would be) done, in order - C(put_extension), C(disable), C(remove_extension).
+  returned: always
+  type: list
+  elements: str
+reason:
+  description: Why that decision.
+  returned: always
+  type: str
+request:
+  description: The extension PUT body sent (or that would be sent); protected settings masked.
+  returned: when a PUT is (or would be) sent
+  type: dict
+sequence_version:
+  description: SequenceVersion of the request.
+  returned: when a PUT is (or would be) sent
+  type: str
+status:
+  description: ADE status after the run (see M(azure_ade.linux.vm_encryption_info) RV(vms)).
+  returned: always
+  type: dict
+history:
+  description: Progress messages seen while waiting.
+  returned: always
+  type: list
+  elements: dict
+requests:
+  description: HTTP requests made, by method and status.
+  returned: always
+  type: dict
+'''
+
+import time
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
+    azure_module, fail_azure, open_session, record_history, wait_for_phase)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
+
+
+def main():
+    module = azure_module(
+        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True),
+             state=dict(type='str', choices=['encrypted', 'decrypted'], default='encrypted'),
+             key_vault=dict(type='str'), key_vault_resource_group=dict(type='str'),
+             kek=dict(type='str', no_log=False), kek_vault=dict(type='str'),
+             algorithm=dict(type='str', choices=list(ade.ALGORITHMS), default=ade.DEFAULT_ALGORITHM),
+             volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
+             encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
+             passphrase=dict(type='str', no_log=True),
+             wait=dict(type='bool', default=False), timeout=dict(type='int', default=86400),
+             poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
+             remove_extension=dict(type='bool', default=True)),
+        required_if=[('state', 'encrypted', ('key_vault', 'volume_type'))],
+        supports_check_mode=True,
+    )
+    p = module.params
+    session = open_session(module)
+    result = dict(changed=False, actions=[], reason=None, history=[])
+    start = time.time()
+    deadline = start + p['timeout']
+    rg, name = p['resource_group'], p['name']
+
+    def finish(**kw):
+        result.update(kw)
+        result['requests'] = session.stats.as_dict()
+        module.exit_json(**result)
+
+    def fail(msg, **kw):
+        result.update(kw)
+        result['requests'] = session.stats.as_dict()
+        module.fail_json(msg=msg, **result)
+
+    try:
+        vm = session.get_vm(rg, name)
+        if vm is None:
+            fail('VM {0} not found in resource group {1}'.format(name, rg))
+        # R1.3: serialise with other extension operations.
+        busy = ade.busy_extensions(vm)
+        busy_deadline = time.time() + p['busy_timeout']
+        while busy and time.time() < busy_deadline:
+            time.sleep(min(max(p['poll_interval'], 1), max(busy_deadline - time.time(), 0.1)))
+            vm = session.get_vm(rg, name)
+            busy = ade.busy_extensions(vm)
+        if busy:
+            fail("VM {0}: other extension operations are in progress: {1}. ADE must not run at the same time as "
+                 "other extensions or custom scripts; wait for them (or set busy_timeout) and run again"
+                 .format(name, ', '.join(busy)), status=compute_status(vm))
+        status = compute_status(vm)
+        if p['state'] == 'encrypted':
+            run_encrypt(module, session, p, vm, status, result, deadline, fail, finish)
+        else:
+            run_decrypt(module, session, p, vm, status, result, deadline, fail, finish)
+    except Exception as exc:  # pylint: disable=broad-except
+        fail_azure(module, 'vm_encryption {0}/{1}'.format(rg, name), exc, requests=session.stats.as_dict(),
+                   actions=result['actions'])
+
+
+def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
+    sub = session.subscription_id
+    vault_rg = p['key_vault_resource_group'] or p['resource_group']
+    vault_id, err = ade.resolve_vault_id(p['key_vault'], sub, vault_rg)
+    if err:
+        fail(err)
+    kek_vault_id = None
+    if p['kek_vault']:
+        kek_vault_id, err = ade.resolve_vault_id(p['kek_vault'], sub, vault_rg)
+        if err:
+            fail('kek_vault: ' + err)
+    elif p['kek']:
+        kek_vault_id = vault_id
+    vault = session.get_key_vault(vault_id)
+    kek_vault = None
+    if kek_vault_id and kek_vault_id.lower() != vault_id.lower():
+        kek_vault = session.get_key_vault(kek_vault_id)
+    suffix = session.plan['cloud']['keyvault_suffix']
+    request = dict(vault_id=vault_id, volume_type=p['volume_type'], kek=p['kek'], kek_vault_id=kek_vault_id,
+                   algorithm=p['algorithm'], format_all=p['encrypt_format_all'],
+                   confirm_format_all=p['confirm_format_all'], keyvault_suffix=suffix)
+    errors = ade.validate_enable(vm, vault, request, kek_vault=kek_vault)
+    if errors:
+        fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], ' | '.join(errors)), errors=errors, status=status)
+    settings = ade.build_enable_settings(vault_id, ade.vault_url(vault, suffix), p['volume_type'], p['kek'],
+                                         kek_vault_id, p['algorithm'], p['encrypt_format_all'])
+    action, reason = ade.decide_enable(vm, status, settings)
+    result['reason'] = reason
+    if action == 'refuse':
+        fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], reason), status=status)
+    history = result['history']
+    if action == 'none':
+        record_history(history, status, time.time())
+        if p['wait'] and status['phase'] == 'in_progress' and not module.check_mode:
+            status, timed_out = wait_for_phase(session, p['resource_group'], p['name'], deadline,
+                                               p['poll_interval'], history)
+            check_final(status, timed_out, p, fail)
+        finish(status=status)
+    body = ade.build_extension_body(vm['location'], settings, p['passphrase'])
+    result.update(changed=True, actions=['put_extension'], request=ade.redact_body(body),
+                  sequence_version=settings['SequenceVersion'])
+    if module.check_mode:
+        finish(status=status)
+    busy_deadline = time.time() + p['busy_timeout']
+    ext = session.retry_conflicts(
+        lambda: session.put_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME, body),
+        busy_deadline, 'enabling ADE')
+    prov = ((ext or {}).get('properties') or {}).get('provisioningState')
+    if prov != 'Succeeded':
+        fail("the ADE extension was not provisioned correctly (provisioningState {0})".format(prov))
+    vm = session.get_vm(p['resource_group'], p['name'])
+    status = compute_status(vm)
+    record_history(history, status, time.time())
+    if status['phase'] == 'failed':
+        fail('ADE failed on {0}: {1}'.format(p['name'], status['progress_message']), status=status)
+    if p['wait'] and status['phase'] == 'in_progress':
+        status, timed_out = wait_for_phase(session, p['resource_group'], p['name'], deadline, p['poll_interval'],
+                                           history)
+        check_final(status, timed_out, p, fail)
+    finish(status=status)
+
+
+def check_final(status, timed_out, p, fail):
+    if timed_out:
+        fail('timeout after {0}s: ADE on {1} still {2} ({3})'.format(p['timeout'], p['name'], status['phase'],
+                                                                       status['progress_message']), status=status)
+    if status['phase'] == 'failed':
+        fail('ADE failed on {0}: {1}. Restore the VM from the snapshot taken before encryption (vm_restore), '
+             'fix the cause (preflight) and retry'.format(p['name'], status['progress_message']), status=status)
+
+
+def run_decrypt(module, session, p, vm, status, result, deadline, fail, finish):
+    actions, reason, error = ade.decide_disable(vm, status, p['remove_extension'])
+    if error:
+        fail('refusing to disable ADE: ' + error, status=status)
+    result['reason'] = reason
+    history = result['history']
+    record_history(history, status, time.time())
+    if not actions:
+        finish(status=status)
+    result.update(changed=True, actions=list(actions))
+    if 'disable' in actions:
+        ext = ade.find_ade_extension(vm)
+        settings = ade.build_disable_settings()
+        body = ade.build_extension_body(vm['location'], settings,
+                                        version=(ext or {}).get('type_handler_version') or ade.SINGLE_PASS_VERSION)
+        result.update(request=ade.redact_body(body), sequence_version=settings['SequenceVersion'])
+    if module.check_mode:
+        finish(status=status)
+    done_actions = []
+    if 'disable' in actions:
+        ext_res = session.retry_conflicts(
+            lambda: session.put_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME, body),
+            time.time() + p['busy_timeout'], 'disabling ADE')
+        done_actions.append('disable')
+        result['actions'] = done_actions
+        prov = ((ext_res or {}).get('properties') or {}).get('provisioningState')
+        if prov != 'Succeeded':
+            fail("disabling ADE: extension update did not succeed (provisioningState {0}); the extension was NOT "
+                 "removed".format(prov))
+        if not (p['wait'] or 'remove_extension' in actions):
+            vm = session.get_vm(p['resource_group'], p['name'])
+            finish(status=compute_status(vm))
+
+        def disabled(st):
+            return st['operation'] == ade.DISABLE_OP and st['phase'] in ('succeeded', 'failed')
+        status, timed_out = wait_for_phase(session, p['resource_group'], p['name'], deadline, p['poll_interval'],
+                                           history, done=disabled)
+        if timed_out:
+            fail('timeout after {0}s waiting for the decryption of {1} ({2}); the extension was NOT removed (remove '
+                 'it only after decryption succeeded)'.format(p['timeout'], p['name'], status['progress_message']),
+                 status=status)
+        if status['phase'] != 'succeeded':
+            fail('decryption failed on {0}: {1}; the extension was NOT removed'.format(
+                p['name'], status['progress_message']), status=status)
+    if 'remove_extension' in actions:
+        session.retry_conflicts(
+            lambda: session.delete_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME),
+            time.time() + p['busy_timeout'], 'removing the ADE extension')
+        done_actions.append('remove_extension')
+        result['actions'] = done_actions
+    vm = session.get_vm(p['resource_group'], p['name'])
+    finish(status=compute_status(vm))
+
+
+if __name__ == '__main__':
+    main()

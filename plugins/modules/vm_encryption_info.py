@@ -1,0 +1,327 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: azure_ade.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: vm_encryption_info
+short_description: Azure Disk Encryption status of one Linux VM or a fleet, read from the control plane
+version_added: 0.1.0
+description:
+  - Reads the ADE status of VMs from Azure Resource Manager (never from the guest, whose SSH is off for hours
+    during OS encryption) with C(Get-AzVMDiskEncryptionStatus) semantics - O(name), a list (O(names)),
+    a resource group, or the whole subscription.
+  - Adds RV(vms[].phase) (V(not_started), V(in_progress), V(succeeded), V(failed), V(restart_pending)) by the
+    ADE completion rule - the extension's provisioning state is not completion; the transient errors
+    C(Restarted extension from stripped down OS) and C(Attempt #n to unmount /oldroot failed) do not fail it;
+    data V(NotMounted) is success; disks stamped with encryption settings are not encrypted.
+  - With O(wait_for=completed) it polls until every selected VM is in a terminal phase or O(timeout) passes,
+    adapting its interval to the phase (OS encryption takes hours) and never polling faster than Azure's
+    C(Retry-After); it returns the progress messages it saw.
+  - Cost - a resource group or subscription costs one paged list call (with instance views) per poll; named
+    VMs cost one GET each per poll (VMs named in bulk in one resource group are read with one list call).
+author:
+  - azure_ade.linux maintainers
+extends_documentation_fragment:
+  - azure_ade.linux.azure_auth
+options:
+  resource_group:
+    description:
+      - Resource group of O(name)/O(names); alone, every VM of the group. Omit everything for the whole subscription.
+    type: str
+  name:
+    description: One VM name (needs O(resource_group)).
+    type: str
+  names:
+    description:
+      - Several VMs, each a name in O(resource_group) or a full VM resource ID.
+    type: list
+    elements: str
+  wait_for:
+    description:
+      - V(none) reads once; V(completed) polls until every selected VM reaches a terminal phase
+        (V(not_started), V(succeeded), V(failed), V(restart_pending)).
+    type: str
+    choices: [none, completed]
+    default: none
+  timeout:
+    description: Seconds to wait with O(wait_for=completed) (OS encryption can take 3-16 hours, days with large disks).
+    type: int
+    default: 86400
+  poll_interval:
+    description:
+      - Base poll interval in seconds. Early phases are polled at this interval, data encryption at twice it,
+        the OS-volume phase at ten times it (capped at 900 s), and never faster than a C(Retry-After) from Azure.
+    type: float
+    default: 30
+  fail_on_timeout:
+    description: Fail when O(timeout) passes before every VM is done (the status read last is still returned).
+    type: bool
+    default: true
+  bulk_threshold:
+    description:
+      - When at least this many VMs named in O(names) live in one resource group, read that group with one list
+        call instead of one GET per VM.
+    type: int
+    default: 10
+  query:
+    description:
+      - JMESPath expression applied to RV(vms) (as C(az ... --query)); the result is in RV(query_result).
+        Example - C([?phase=='failed'].name).
+    type: str
+notes:
+  - Check mode is supported; nothing is ever changed.
+seealso:
+  - module: azure_ade.linux.vm_encryption
+'''
+
+EXAMPLES = r'''
+- name: Status of one VM
+  azure_ade.linux.vm_encryption_info:
+    resource_group: rg-app
+    name: vm1
+  register: st
+
+- name: Wait (hours) until the encryption of a VM is done
+  azure_ade.linux.vm_encryption_info:
+    resource_group: rg-app
+    name: vm1
+    wait_for: completed
+    timeout: 86400
+  register: st
+  failed_when: st.vms[0].phase != 'succeeded'
+
+- name: Every VM of the subscription whose encryption failed
+  azure_ade.linux.vm_encryption_info:
+    query: "[?phase=='failed'].{name: name, rg: resource_group, message: progress_message}"
+  register: failed
+
+- name: Credentials once for the whole collection
+  module_defaults:
+    group/azure_ade.linux.azure:
+      auth_source: env
+  block:
+    - azure_ade.linux.vm_encryption_info:
+        resource_group: rg-app
+'''
+
+RETURN = r'''
+vms:
+  description: One status per VM.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: VM name., type: str, returned: always}
+    id: {description: VM resource ID., type: str, returned: always}
+    resource_group: {description: Resource group., type: str, returned: always}
+    location: {description: Region., type: str, returned: always}
+    power_state: {description: Last C(PowerState/*) code, e.g. C(running)., type: str, returned: always}
+    encryption_mode: {description: C(single_pass), C(dual_pass) or C(none)., type: str, returned: always}
+    os_volume_encrypted:
+      description: C(Encrypted), C(NotEncrypted), C(EncryptionInProgress), C(VMRestartPending) or C(Unknown) (substatus JSON).
+      type: str
+      returned: always
+    data_volumes_encrypted:
+      description: C(Encrypted), C(NotEncrypted), C(NotMounted), C(EncryptionInProgress), C(DecryptionInProgress) or C(Unknown).
+      type: str
+      returned: always
+    os_volume_encryption_settings: {description: Encryption settings stamped on the OS disk (or VM model for dual pass)., type: dict, returned: always}
+    progress_message: {description: The extension's status message (display status when empty)., type: str, returned: always}
+    os_disk_stamped: {description: The OS disk carries C(EncryptionState/encrypted) (stamped, not proof of encryption)., type: bool, returned: always}
+    data_disks_stamped: {description: Data disks carrying C(EncryptionState/encrypted)., type: list, elements: str, returned: always}
+    operation: {description: EncryptionOperation of the installed extension settings., type: str, returned: always}
+    volume_type: {description: VolumeType of the installed extension settings., type: str, returned: always}
+    phase: {description: not_started, in_progress, succeeded, failed or restart_pending., type: str, returned: always}
+    phase_reason: {description: Why that phase., type: str, returned: always}
+    transient_error: {description: The current error status is one of the normal transient ones., type: bool, returned: always}
+    extension: {description: The ADE extension (name, publisher, type, type_handler_version, handler_version, provisioning_state, settings, status)., type: dict, returned: always}
+    ostc_extension_present: {description: The deprecated OSTCExtensions ADE extension is installed., type: bool, returned: always}
+    history:
+      description: Progress seen while waiting ({time, phase, message, os, data}), one entry per change.
+      type: list
+      elements: dict
+      returned: always
+summary:
+  description: Count of VMs per phase, and C(total).
+  returned: always
+  type: dict
+query_result:
+  description: Result of O(query).
+  returned: when O(query) is set
+  type: raw
+timed_out:
+  description: O(timeout) passed before every VM was done.
+  returned: always
+  type: bool
+waited_seconds:
+  description: Seconds spent waiting.
+  returned: always
+  type: float
+polls:
+  description: Number of polling rounds.
+  returned: always
+  type: int
+requests:
+  description: HTTP requests made (retries included), by method and status.
+  returned: always
+  type: dict
+'''
+
+import time
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import parse_resource_id
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import JMESPATH_IMPORT_ERROR
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
+    azure_module, fail_azure, open_session, record_history)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import (
+    TERMINAL, compute_status, next_poll_interval, summarise)
+
+
+def select_targets(params):
+    """[(resource_group, name)] or a scope ('rg', rg) / ('subscription', None). Pure."""
+    rg = params.get('resource_group')
+    if params.get('name'):
+        if not rg:
+            raise ValueError('name needs resource_group')
+        return 'names', [(rg, params['name'])]
+    if params.get('names'):
+        out = []
+        for n in params['names']:
+            if n.startswith('/'):
+                p = parse_resource_id(n)
+                if not p or p['type'].lower() != 'virtualmachines':
+                    raise ValueError("'{0}' is not a VM resource ID".format(n))
+                out.append((p['resource_group'], p['name']))
+            elif rg:
+                out.append((rg, n))
+            else:
+                raise ValueError("'{0}' is a bare name: set resource_group or pass the VM's resource ID".format(n))
+        return 'names', out
+    if rg:
+        return 'resource_group', rg
+    return 'subscription', None
+
+
+def fetch(session, mode, targets, bulk_threshold):
+    """One round of reads. Returns {(rg_lower, name_lower): vm dict} for the targets (missing VMs absent)."""
+    found = {}
+
+    def key(vm):
+        p = parse_resource_id(vm.get('id') or '') or {}
+        return ((p.get('resource_group') or '').lower(), (vm.get('name') or '').lower())
+
+    def complete(vm):
+        # Some list answers may lack the instance view: then one GET for that VM.
+        if not ((vm.get('properties') or {}).get('instanceView')):
+            p = parse_resource_id(vm['id'])
+            vm = session.get_vm(p['resource_group'], vm['name']) or vm
+        return vm
+
+    if mode == 'resource_group':
+        for vm in session.list_vms(targets):
+            found[key(vm)] = complete(vm)
+        return found
+    if mode == 'subscription':
+        for vm in session.list_vms(None):
+            found[key(vm)] = complete(vm)
+        return found
+    by_rg = {}
+    for rg, name in targets:
+        by_rg.setdefault(rg.lower(), []).append((rg, name))
+    for rgl, items in by_rg.items():
+        if len(items) >= bulk_threshold:
+            wanted = set(n.lower() for _, n in items)
+            for vm in session.list_vms(items[0][0]):
+                if (vm.get('name') or '').lower() in wanted:
+                    found[key(vm)] = complete(vm)
+        else:
+            for rg, name in items:
+                vm = session.get_vm(rg, name)
+                if vm is not None:
+                    found[key(vm)] = vm
+    return found
+
+
+def main():
+    module = azure_module(
+        dict(resource_group=dict(type='str'), name=dict(type='str'), names=dict(type='list', elements='str'),
+             wait_for=dict(type='str', choices=['none', 'completed'], default='none'),
+             timeout=dict(type='int', default=86400), poll_interval=dict(type='float', default=30),
+             fail_on_timeout=dict(type='bool', default=True), bulk_threshold=dict(type='int', default=10),
+             query=dict(type='str')),
+        mutually_exclusive=[('name', 'names')],
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p['query'] and JMESPATH_IMPORT_ERROR:
+        module.fail_json(msg="query needs the jmespath library on the control node: pip install jmespath")
+    try:
+        mode, targets = select_targets(p)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    if p['poll_interval'] <= 0:
+        module.fail_json(msg='poll_interval must be > 0')
+    session = open_session(module)
+    start = time.time()
+    deadline = start + p['timeout']
+    history = {}
+    statuses = {}
+    polls = 0
+    timed_out = False
+    pending_targets = targets
+    try:
+        while True:
+            polls += 1
+            found = fetch(session, mode, pending_targets, p['bulk_threshold'])
+            if mode == 'names':
+                missing = [(rg, n) for rg, n in pending_targets if (rg.lower(), n.lower()) not in found]
+                if missing:
+                    module.fail_json(msg='VM(s) not found: {0}'.format(', '.join('{0}/{1}'.format(*m) for m in missing)),
+                                     requests=session.stats.as_dict())
+            now = time.time()
+            for k, vm in found.items():
+                st = compute_status(vm)
+                statuses[k] = st
+                record_history(history.setdefault(k, []), st, now)
+            if p['wait_for'] != 'completed':
+                break
+            pending = [k for k, st in statuses.items() if st['phase'] not in TERMINAL]
+            if not pending:
+                break
+            retry_after = session.stats.take_retry_after()
+            interval = min(next_poll_interval(statuses[k], p['poll_interval'], retry_after) for k in pending)
+            if time.time() + interval > deadline:
+                timed_out = True
+                break
+            time.sleep(interval)
+            if mode == 'names':
+                pending_targets = [(rg, n) for rg, n in targets if (rg.lower(), n.lower()) in set(pending)]
+    except Exception as exc:  # pylint: disable=broad-except
+        fail_azure(module, 'reading VM status', exc, requests=session.stats.as_dict())
+
+    vms = []
+    for k in sorted(statuses):
+        st = dict(statuses[k])
+        st['history'] = history.get(k, [])
+        vms.append(st)
+    result = dict(changed=False, vms=vms, summary=summarise(vms), timed_out=timed_out,
+                  waited_seconds=round(time.time() - start, 3), polls=polls, requests=session.stats.as_dict())
+    if p['query']:
+        import jmespath  # pylint: disable=import-outside-toplevel
+        try:
+            result['query_result'] = jmespath.search(p['query'], vms)
+        except jmespath.exceptions.JMESPathError as exc:
+            module.fail_json(msg="query '{0}' is not valid JMESPath: {1}".format(p['query'], exc), **result)
+    if timed_out and p['fail_on_timeout']:
+        not_done = ['{0} ({1}: {2})'.format(v['name'], v['phase'], v['progress_message']) for v in vms
+                    if v['phase'] not in TERMINAL]
+        module.fail_json(msg='timeout after {0}s waiting for ADE to complete on: {1}'.format(
+            p['timeout'], ', '.join(not_done)), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

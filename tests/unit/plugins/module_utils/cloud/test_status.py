@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import status as S
+from ansible_collections.azure_ade.linux.tests.unit.plugins.module_utils.cloud import vmfactory as F
+
+
+def test_recorded_shape_data_done_os_in_progress_is_in_progress():
+    # Shape of the Java SDK recording: message says data done, substatus says both still in progress,
+    # OS disk already carries EncryptionState/encrypted (stamped).
+    vm = F.encrypting_vm('Encryption succeeded for data volumes', 'EncryptionInProgress', 'EncryptionInProgress')
+    st = S.compute_status(vm)
+    assert st['phase'] == 'in_progress'
+    assert st['os_volume_encrypted'] == 'EncryptionInProgress'
+    assert st['data_volumes_encrypted'] == 'EncryptionInProgress'
+    assert st['os_disk_stamped'] is True
+    assert st['encryption_mode'] == 'single_pass'
+    assert st['extension']['type_handler_version'] == '1.1'
+    assert st['extension']['handler_version'] == '1.4.0.12'
+    assert st['progress_message'] == 'Encryption succeeded for data volumes'
+    assert st['os_volume_encryption_settings']['diskEncryptionKey']['sourceVault']['id'] == F.VAULT_ID
+
+
+@pytest.mark.parametrize('message,os_s,data_s,vt,phase', [
+    ('Encryption succeeded for all volumes', 'Encrypted', 'Encrypted', 'All', 'succeeded'),
+    ('Encryption succeeded for all volumes', 'Encrypted', 'NotMounted', 'All', 'succeeded'),     # NotMounted ok
+    ('Encryption succeeded for OS volume', 'Encrypted', 'NotMounted', 'OS', 'succeeded'),
+    ('Encryption succeeded for data volumes', 'NotEncrypted', 'Encrypted', 'Data', 'succeeded'),
+    ('Encryption succeeded for data volumes', 'NotEncrypted', 'NotMounted', 'Data', 'succeeded'),
+    ('OS disk encryption started', 'EncryptionInProgress', 'Encrypted', 'All', 'in_progress'),
+    ('Encryption settings stamped', 'NotEncrypted', 'NotEncrypted', 'All', 'in_progress'),
+    ('', 'NotEncrypted', 'NotEncrypted', 'All', 'in_progress'),
+    # stamped is not encrypted: success message missing => not done
+    ('Encryption settings stamped', 'Encrypted', 'Encrypted', 'All', 'in_progress'),
+    # VolumeType All with the data-only success message is not the end
+    ('Encryption succeeded for data volumes', 'NotEncrypted', 'Encrypted', 'All', 'in_progress'),
+    ('OS disk successfully encrypted, please reboot the VM', 'VMRestartPending', 'Encrypted', 'All', 'restart_pending'),
+])
+def test_completion_rule(message, os_s, data_s, vt, phase):
+    st = S.compute_status(F.encrypting_vm(message, os_s, data_s, volume_type=vt))
+    assert st['phase'] == phase, st['phase_reason']
+
+
+@pytest.mark.parametrize('message', [
+    'Restarted extension from stripped down OS',
+    'Attempt #3 to unmount /oldroot failed with error: umount: /oldroot: target is busy',
+])
+def test_transient_errors_do_not_fail(message):
+    vm = F.encrypting_vm(message, 'EncryptionInProgress', 'Encrypted', code='ProvisioningState/failed/19',
+                         level='Error', )
+    st = S.compute_status(vm)
+    assert st['phase'] == 'in_progress'
+    assert st['transient_error'] is True
+
+
+def test_os_failure_is_failed_with_message():
+    msg = ('Failed to encrypt OS volume with error: Could not unmount /oldroot in 10 attempts, '
+           'machine state: unmount_oldroot')
+    vm = F.encrypting_vm(msg, 'EncryptionInProgress', 'Encrypted', code='ProvisioningState/failed/19', level='Error')
+    st = S.compute_status(vm)
+    assert st['phase'] == 'failed'
+    assert st['progress_message'] == msg
+    assert 'unmount' in st['phase_reason']
+
+
+def test_no_extension_not_started():
+    st = S.compute_status(F.vm())
+    assert st['phase'] == 'not_started'
+    assert st['encryption_mode'] == 'none'
+    assert st['os_volume_encrypted'] == 'NotEncrypted'
+    assert st['progress_message'] == 'No Encryption extension or metadata found on the VM'
+
+
+def test_extension_without_instance_view_status_is_in_progress():
+    vm = F.vm(resources=[F.ade_resource(state='Creating')])
+    st = S.compute_status(vm)
+    assert st['phase'] == 'in_progress'
+    assert st['progress_message'] == 'Extension status not available on the VM'
+
+
+def test_provisioning_failed_model_is_failed():
+    vm = F.vm(resources=[F.ade_resource(state='Failed')],
+              iv_extensions=[F.iv_extension('Enable failed: OS distribution is not supported',
+                                            code='ProvisioningState/failed/51', level='Error')])
+    assert S.compute_status(vm)['phase'] == 'failed'
+
+
+def test_unparseable_substatus_is_unknown():
+    vm = F.vm(resources=[F.ade_resource()], iv_extensions=[F.iv_extension('Encryption succeeded for all volumes',
+                                                                          'not json')])
+    st = S.compute_status(vm)
+    assert st['os_volume_encrypted'] == 'Unknown'
+    assert st['phase'] == 'in_progress'
+
+
+def test_empty_message_falls_back_to_display_status():
+    vm = F.vm(resources=[F.ade_resource()], iv_extensions=[F.iv_extension('', None, code='ProvisioningState/transitioning',
+                                                                          display='Transitioning')])
+    st = S.compute_status(vm)
+    assert st['progress_message'] == 'Transitioning'
+    assert st['phase'] == 'in_progress'
+
+
+def test_dual_pass_detected_from_model():
+    vm = F.vm(resources=[F.ade_resource(version='0.1')],
+              os_encryption_settings={'enabled': True, 'diskEncryptionKey': {'secretUrl': 'https://kv/secrets/a/b',
+                                                                             'sourceVault': {'id': F.VAULT_ID}}},
+              iv_extensions=[F.iv_extension('https://kv-ade.vault.azure.net/secrets/x/y', {'os': 'Encrypted',
+                                                                                           'data': 'NotMounted'})])
+    st = S.compute_status(vm)
+    assert st['encryption_mode'] == 'dual_pass'
+    assert st['os_volume_encryption_settings']['enabled'] is True
+
+
+@pytest.mark.parametrize('message,data_s,code,phase', [
+    ('Encryption settings cleared', 'Encrypted', 'ProvisioningState/succeeded', 'in_progress'),
+    ('Decryption started', 'DecryptionInProgress', 'ProvisioningState/succeeded', 'in_progress'),
+    ('Decryption succeeded', 'NotEncrypted', 'ProvisioningState/succeeded', 'succeeded'),
+    ('Decryption failed for /dev/sdc1', 'Encrypted', 'ProvisioningState/failed/100', 'failed'),
+    # stale enable status right after the disable PUT: not yet done
+    ('Encryption succeeded for data volumes', 'NotMounted', 'ProvisioningState/succeeded', 'in_progress'),
+])
+def test_disable_phases(message, data_s, code, phase):
+    res = F.ade_resource({'VolumeType': 'Data', 'EncryptionOperation': 'DisableEncryption', 'SequenceVersion': 'x'})
+    vm = F.vm(resources=[res], iv_extensions=[F.iv_extension(message, {'os': 'NotEncrypted', 'data': data_s}, code=code,
+                                                             level='Error' if 'failed' in code else 'Info')])
+    st = S.compute_status(vm)
+    assert st['operation'] == 'DisableEncryption'
+    assert st['phase'] == phase
+
+
+def test_poll_interval_policy():
+    base = 30.0
+    early = {'phase': 'in_progress', 'progress_message': 'Encryption settings stamped',
+             'os_volume_encrypted': 'NotEncrypted', 'data_volumes_encrypted': 'NotEncrypted'}
+    data = dict(early, progress_message='Encrypting 2 data volumes', data_volumes_encrypted='EncryptionInProgress')
+    os_phase = dict(early, progress_message='OS disk encryption started', os_volume_encrypted='EncryptionInProgress')
+    transient = dict(early, transient_error=True, progress_message='Restarted extension from stripped down OS')
+    assert S.next_poll_interval(early, base) == 30
+    assert S.next_poll_interval(data, base) == 60
+    assert S.next_poll_interval(os_phase, base) == 300
+    assert S.next_poll_interval(transient, base) == 300
+    assert S.next_poll_interval(os_phase, base, maximum=120) == 120
+    # never faster than Retry-After
+    assert S.next_poll_interval(early, base, retry_after=90) == 90
+    for ph in ('succeeded', 'failed', 'restart_pending', 'not_started'):
+        assert S.next_poll_interval(dict(early, phase=ph), base) == 0
+
+
+def test_summarise():
+    sts = [{'phase': 'failed'}, {'phase': 'succeeded'}, {'phase': 'failed'}]
+    out = S.summarise(sts)
+    assert out['failed'] == 2 and out['succeeded'] == 1 and out['total'] == 3 and out['in_progress'] == 0
