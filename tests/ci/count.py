@@ -1,8 +1,8 @@
-#!/usr/bin/env python3
 """Turn a test log into "PASSED FAILED" counts (stdout, two integers).
 
     count.py sanity LOG RC   ansible-test sanity: one count per sanity test (per Python for multi-version tests)
     count.py pytest LOG RC   sum of every pytest summary line ("=== 3 passed, 1 failed, 2 skipped in 1.2s ===")
+    count.py rc     LOG RC   1 passed or 1 failed by the exit code
     count.py auto   LOG RC   a step of any kind: its last plain "N passed, N failed" line if it prints one,
                              else the pytest summaries, else ansible-playbook's PLAY RECAP,
                              else the step itself counts as 1 passed or 1 failed by its exit code
@@ -54,6 +54,8 @@ def main():
         lines = [line.rstrip('\n') for line in handle]
     if kind == 'sanity':
         _ran, passed, failed = sanity_counts(lines)
+    elif kind == 'rc':
+        passed, failed = (1, 0) if rc == 0 else (0, 1)
     elif kind == 'pytest':
         _found, passed, failed = pytest_counts(lines)
     else:

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Lint: ansible-lint (offline, profile from .ansible-lint) on roles/ and playbooks/, yamllint on the
+# repo (.yamllint), antsibull-changelog lint. Uses the newest core line's venv unless CORE says otherwise.
+#   bash tests/ci/lint.sh [2.19|2.16]
+set -euo pipefail
+ADE_CORE=${1:-${ADE_CORE:-2.19}}
+export ADE_CORE
+# shellcheck source=tests/ci/env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=tests/ci/lib.sh
+. "$ADE_REPO/tests/ci/lib.sh"
+[ -x "$ADE_VENV/bin/ansible-lint" ] || { echo "no $ADE_VENV: run tests/ci/setup.sh first"; exit 2; }
+ade_mount_collection
+ade_test_path
+cd "$ADE_COLL"
+targets=()
+for d in roles playbooks; do [ -d "$d" ] && targets+=("$d"); done
+if [ ${#targets[@]} -gt 0 ]; then
+  ci_run rc "ansible-lint" ansible-lint --offline --nocolor "${targets[@]}"
+else
+  ci_fail "ansible-lint: no roles/ or playbooks/ to lint"
+fi
+ci_run rc "yamllint" yamllint -s -c .yamllint .
+ci_run rc "changelog lint" antsibull-changelog lint
+ci_summary

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`make test`, called by .ci/run).
+#
+#   bash tests/ci/pipeline.sh                 # both ansible-core lines
+#   CORES=2.16 bash tests/ci/pipeline.sh      # one line
+#   STEPS="sanity units" bash tests/ci/pipeline.sh   # only these kinds of step (setup always runs)
+#
+# Steps: setup, lint, then per core line sanity + units, then the test hosts (tests/hosts/up.sh) and per
+# core line guest integration, azure integration (simulator), molecule, e2e; then hosts down and the
+# collection build. Each step: its own timeout, its log in $ADE_LOGS/<step>.log (the tail is printed when it
+# fails), its counts (see count.py: a step's own last "N passed, N failed" line, else pytest summaries, else
+# PLAY RECAP, else the step counts as one). A step whose script does not exist yet prints
+# "MISSING <script>" and counts as failed: CI is never green on a missing part.
+# Last line: "N passed, N failed"; exit status 1 if anything failed.
+set -euo pipefail
+# shellcheck source=tests/ci/env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+CORES=${CORES:-"2.16 2.19"}
+STEPS=${STEPS:-"lint sanity units hosts guest azure molecule e2e build"}
+BUDGET=${PIPELINE_BUDGET:-4800}    # seconds for the whole run (CI's hard limit is 5400)
+T0=$(date +%s)
+mkdir -p "$ADE_LOGS"
+rm -f "$ADE_LOGS"/*.log
+TOTAL_P=0
+TOTAL_F=0
+SUMMARY=()
+STEP_RC=0
+
+want() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+record() {  # name status passed failed seconds note
+  TOTAL_P=$((TOTAL_P + $3))
+  TOTAL_F=$((TOTAL_F + $4))
+  SUMMARY+=("$(printf '%-16s %-7s %4s passed %4s failed %5ss  %s' "$1" "$2" "$3" "$4" "$5" "${6:-}")")
+  printf '[ci +%4ss] %-16s %-7s %s passed, %s failed (%ss) %s\n' "$(($(date +%s) - T0))" "$1" "$2" "$3" "$4" "$5" "${6:-}"
+}
+
+# step NAME TIMEOUT CMD...   (CMD runs with stdin from /dev/null, output to the step's log)
+step() {
+  local name=$1 limit=$2 log rc p f t0 left
+  shift 2
+  log=$ADE_LOGS/$name.log
+  left=$((BUDGET - ($(date +%s) - T0)))
+  if [ "$left" -le 30 ]; then
+    echo "not run: the pipeline's time budget (${BUDGET}s) is used up" >"$log"
+    record "$name" SKIPPED 0 1 0 "time budget used up"
+    STEP_RC=1
+    return 0
+  fi
+  [ "$limit" -le "$left" ] || limit=$left
+  t0=$(date +%s)
+  set +e
+  timeout -k 30 "$limit" "$@" </dev/null >"$log" 2>&1
+  rc=$?
+  set -e
+  [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || echo "TIMEOUT after ${limit}s: $*" >>"$log"
+  read -r p f < <(python3 "$ADE_REPO/tests/ci/count.py" auto "$log" "$rc")
+  if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then
+    record "$name" PASS "$p" "$f" "$(($(date +%s) - t0))"
+  else
+    record "$name" FAIL "$p" "$f" "$(($(date +%s) - t0))" "rc=$rc, log $log"
+    echo "----- last lines of $log"
+    tail -n 25 "$log" | cut -c1-300
+    echo "-----"
+  fi
+  STEP_RC=$rc
+}
+
+# A step that runs another helper's script: MISSING while the script does not exist.
+script_step() {  # NAME TIMEOUT SCRIPT ARGS...
+  local name=$1 limit=$2 script=$3
+  shift 3
+  if [ ! -f "$ADE_REPO/$script" ]; then
+    echo "MISSING $script" >"$ADE_LOGS/$name.log"
+    record "$name" MISSING 0 1 0 "MISSING $script"
+    STEP_RC=1
+    return 0
+  fi
+  step "$name" "$limit" bash "$ADE_REPO/$script" "$@"
+}
+
+echo "[ci] ADE_WORK=$ADE_WORK repo=$ADE_REPO cores=[$CORES] steps=[$STEPS] budget=${BUDGET}s logs=$ADE_LOGS"
+
+step setup 1200 bash "$ADE_REPO/tests/ci/setup.sh"
+if [ "$STEP_RC" -ne 0 ]; then
+  echo "[ci] setup failed: nothing else can run"
+  echo "$TOTAL_P passed, $TOTAL_F failed"
+  exit 1
+fi
+
+want lint && step lint 600 bash "$ADE_REPO/tests/ci/lint.sh"
+for core in $CORES; do
+  want sanity && step "sanity-$core" 900 bash "$ADE_REPO/tests/ci/sanity.sh" "$core"
+  want units && step "units-$core" 600 bash "$ADE_REPO/tests/ci/units.sh" "$core"
+done
+
+HOSTS_UP=
+hosts_down() {
+  if [ -n "$HOSTS_UP" ]; then
+    HOSTS_UP=
+    script_step hosts-down 180 tests/hosts/down.sh
+  fi
+}
+trap 'hosts_down >/dev/null 2>&1 || true' EXIT
+
+if want hosts || want guest || want molecule || want e2e; then
+  script_step hosts-up 1200 tests/hosts/up.sh
+  [ "$STEP_RC" -ne 0 ] || HOSTS_UP=1
+fi
+for core in $CORES; do
+  export ADE_CORE=$core
+  want guest && script_step "guest-$core" 900 tests/integration/guest.sh "$core"
+  want azure && script_step "azure-$core" 900 tests/integration/azure.sh "$core"
+  want molecule && step "molecule-$core" 900 bash "$ADE_REPO/tests/ci/molecule.sh" "$core"
+  want e2e && script_step "e2e-$core" 1200 tests/integration/e2e.sh "$core"
+done
+hosts_down
+want build && step build 300 bash "$ADE_REPO/tests/ci/build.sh"
+
+echo
+echo "[ci] summary (logs in $ADE_LOGS), total $(($(date +%s) - T0))s"
+printf '  %s\n' "${SUMMARY[@]}"
+echo "$TOTAL_P passed, $TOTAL_F failed"
+[ "$TOTAL_F" -eq 0 ]
