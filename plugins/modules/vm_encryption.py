@@ -36,6 +36,7 @@ options:
     description: VM name.
     type: str
     required: true
+    aliases: [vm_name]
   state:
     description: V(encrypted) enables ADE; V(decrypted) disables it on data volumes and removes the extension.
     type: str
@@ -53,6 +54,7 @@ options:
     description:
       - Key encryption key - the versioned key URL C(https://<vault>.vault.azure.net/keys/<name>/<version>), no port.
     type: str
+    aliases: [kek_url]
   kek_vault:
     description: Vault of O(kek) (resource ID or name). Default O(key_vault).
     type: str
@@ -61,10 +63,12 @@ options:
     type: str
     choices: [RSA-OAEP, RSA-OAEP-256, RSA1_5]
     default: RSA-OAEP
+    aliases: [kek_algorithm]
   volume_type:
     description:
       - Volumes to encrypt. Once set on a VM it can only stay the same or widen to V(All).
-      - Required with O(state=encrypted).
+      - Required with O(state=encrypted). With O(state=decrypted) only V(Data) is accepted (Linux disables data
+        volumes only).
     type: str
     choices: [OS, Data, All]
   encrypt_format_all:
@@ -184,11 +188,11 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status impor
 
 def main():
     module = azure_module(
-        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True),
+        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
              state=dict(type='str', choices=['encrypted', 'decrypted'], default='encrypted'),
              key_vault=dict(type='str'), key_vault_resource_group=dict(type='str'),
-             kek=dict(type='str', no_log=False), kek_vault=dict(type='str'),
-             algorithm=dict(type='str', choices=list(ade.ALGORITHMS), default=ade.DEFAULT_ALGORITHM),
+             kek=dict(type='str', no_log=False, aliases=['kek_url']), kek_vault=dict(type='str'),
+             algorithm=dict(type='str', choices=list(ade.ALGORITHMS), default=ade.DEFAULT_ALGORITHM, aliases=['kek_algorithm']),
              volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
              encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
              passphrase=dict(type='str', no_log=True),
@@ -199,6 +203,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    if p['state'] == 'decrypted' and p['volume_type'] not in (None, 'Data'):
+        module.fail_json(msg="state=decrypted: Linux supports disabling ADE on data volumes only; use volume_type Data "
+                             "(or omit it). An encrypted OS volume cannot be decrypted - restore from the snapshot")
     session = open_session(module)
     result = dict(changed=False, actions=[], reason=None, history=[])
     start = time.time()

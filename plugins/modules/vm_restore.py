@@ -30,10 +30,12 @@ options:
     description: VM name.
     type: str
     required: true
+    aliases: [vm_name]
   run_id:
-    description: The O(azure_ade.linux.vm_snapshot#module:run_id) of the snapshot set.
+    description: The O(azure_ade.linux.vm_snapshot#module:run_id) of the snapshot set (RV(azure_ade.linux.vm_snapshot#module:snapshot_set)).
     type: str
     required: true
+    aliases: [snapshot_set]
   snapshot_resource_group:
     description: Resource group of the snapshots. Default O(resource_group).
     type: str
@@ -105,8 +107,8 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common impor
 
 def main():
     module = azure_module(
-        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True),
-             run_id=dict(type='str', required=True), snapshot_resource_group=dict(type='str'),
+        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
+             run_id=dict(type='str', required=True, aliases=['snapshot_set']), snapshot_resource_group=dict(type='str'),
              remove_ade_extension=dict(type='bool', default=True), delete_old_disks=dict(type='bool', default=False),
              start=dict(type='bool', default=True)),
         supports_check_mode=True,

@@ -29,11 +29,14 @@ options:
     description: VM name.
     type: str
     required: true
+    aliases: [vm_name]
   run_id:
     description:
       - Identifies the set (for example the date of the encryption run). Letters, digits, C(_), C(.), C(-).
+      - Default C(ade-<UTC date YYYYMMDD>), so a rerun on the same day reuses the set. Pass it explicitly
+        when a run may span midnight.
     type: str
-    required: true
+    aliases: [snapshot_set]
   state:
     description: V(present) takes (or reuses) the set; V(absent) deletes it.
     type: str
@@ -107,6 +110,10 @@ run_id:
   description: The run id.
   returned: always
   type: str
+snapshot_set:
+  description: Same as RV(run_id) - pass it to M(azure_ade.linux.vm_restore) O(azure_ade.linux.vm_restore#module:snapshot_set).
+  returned: always
+  type: str
 requests:
   description: HTTP requests made.
   returned: always
@@ -124,21 +131,23 @@ _RUN_ID_OK = __import__('re').compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$')
 
 def main():
     module = azure_module(
-        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True),
-             run_id=dict(type='str', required=True), state=dict(type='str', choices=['present', 'absent'], default='present'),
+        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
+             run_id=dict(type='str', aliases=['snapshot_set']), state=dict(type='str', choices=['present', 'absent'], default='present'),
              snapshot_resource_group=dict(type='str'), incremental=dict(type='bool', default=True),
              sku=dict(type='str', choices=['Standard_LRS', 'Standard_ZRS', 'Premium_LRS'], default='Standard_LRS'),
              tags=dict(type='dict'), wait=dict(type='bool', default=True), timeout=dict(type='int', default=3600)),
         supports_check_mode=True,
     )
     p = module.params
+    if not p['run_id']:
+        p['run_id'] = time.strftime('ade-%Y%m%d', time.gmtime())
     if not _RUN_ID_OK.match(p['run_id']):
         module.fail_json(msg="run_id '{0}' must be 1-60 letters, digits, '_', '.', '-' starting with a letter/digit"
                          .format(p['run_id']))
     session = open_session(module)
     rg, name = p['resource_group'], p['name']
     snap_rg = p['snapshot_resource_group'] or rg
-    result = dict(changed=False, snapshots=[], snapshot_ids=[], run_id=p['run_id'])
+    result = dict(changed=False, snapshots=[], snapshot_ids=[], run_id=p['run_id'], snapshot_set=p['run_id'])
     try:
         vm = session.get_vm(rg, name, instance_view=False)
         if vm is None:
