@@ -113,6 +113,12 @@ blocking:
   type: list
   elements: str
   sample: [memory]
+fix_tasks:
+  description: Tasks of the C(azure_ade.linux.prerequisites) role that fix the O(fixable) checks, in check order.
+  returned: always
+  type: list
+  elements: str
+  sample: [kernel, agent]
 warnings_failed:
   description: IDs of failed warning checks that apply to O(volume_type).
   returned: always
@@ -261,6 +267,7 @@ def main():
         ready=result['ready'],
         fixable=result['fixable'],
         blocking=result['blocking'],
+        fix_tasks=result['fix_tasks'],
         warnings_failed=result['warnings'],
         ready_for=result['ready_for'],
         volume_type=result['volume_type'],

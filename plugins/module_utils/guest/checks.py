@@ -276,7 +276,7 @@ def _imds(facts, opts, types):
     net = (facts.get('network') or {}).get('imds')
     if net is None:
         return False, 'IMDS not probed (gather with gather_network=true or check_network=true)'
-    if net.get('reachable') and net.get('status') == 200:
+    if net.get('reachable') and net.get('status') == 200 and not net.get('error'):
         ident = facts.get('imds') or {}
         return True, 'IMDS answered: VM %s in %s/%s (%s)' % (ident.get('name'), ident.get('subscription_id'),
                                                           ident.get('resource_group'), ident.get('location'))
@@ -379,12 +379,17 @@ def verdict(checks):
     """ready / fixable / blocking / summary from a checks list."""
     failed_fatal = [c for c in checks if c['applies'] and c['severity'] == 'fatal' and not c['passed']]
     fixable = [c['id'] for c in failed_fatal if c['fix']['role_task']]
+    fix_tasks = []
+    for check in failed_fatal:
+        if check['fix']['role_task'] and check['fix']['role_task'] not in fix_tasks:
+            fix_tasks.append(check['fix']['role_task'])
     blocking = [c['id'] for c in failed_fatal if not c['fix']['role_task']]
     warnings = [c['id'] for c in checks if c['applies'] and c['severity'] == 'warning' and not c['passed']]
     return {
         'ready': not failed_fatal,
         'fixable': fixable,
         'blocking': blocking,
+        'fix_tasks': fix_tasks,
         'warnings': warnings,
         'summary': {
             'total': len(checks),

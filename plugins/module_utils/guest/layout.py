@@ -166,8 +166,9 @@ def annotate_mounts(devices, mounts, root):
 
 
 def _inside(inner, outer):
+    inner = inner.rstrip('/') or '/'
     outer = outer.rstrip('/')
-    return inner != outer and inner.startswith(outer + '/')
+    return inner != (outer or '/') and inner.startswith(outer + '/')
 
 
 def nested_pairs(mounts):

@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) azure_ade.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""preflight module: options -> verdict, facts input, fail_when_not_ready, bad input."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import contextlib
+import copy
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gather
+from ansible_collections.azure_ade.linux.plugins.modules import preflight
+
+try:  # ansible-core >= 2.19
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core 2.16
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        old = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = old
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+def exit_json(self, **kwargs):
+    raise ExitJson(kwargs)
+
+
+def fail_json(self, **kwargs):
+    raise FailJson(kwargs)
+
+
+def ubuntu1404_facts(kernel='4.4.0-148-generic'):
+    """A complete facts dict (schema 1) of an Ubuntu 14.04 VM."""
+    return {
+        'schema_version': 1,
+        'distribution': {'id': 'ubuntu', 'ade_id': 'Ubuntu', 'version': '14.04', 'version_full': '14.04.5',
+                         'ade_version': '14.04', 'codename': 'trusty', 'pretty_name': 'Ubuntu 14.04.5 LTS'},
+        'kernel': {'release': kernel, 'version': '#1', 'machine': 'x86_64'},
+        'memory': {'mem_total_kb': 8152812},
+        'selinux': {'present': False, 'runtime': 'absent', 'config': 'absent', 'config_raw': None, 'policy': None},
+        'agent': {'installed': True, 'version': '2.2.45', 'goal_state_version': None, 'effective_version': '2.2.45',
+                  'service': 'walinuxagent', 'auto_update': True, 'http_proxy': None,
+                  'resource_disk': {'mount_point': '/mnt', 'format': False, 'enable_swap': False}},
+        'block_devices': [],
+        'root': {'device': '/dev/sda1', 'source': '/dev/sda1', 'fstype': 'ext4', 'on_lvm': False, 'vg': None,
+                 'lv': None, 'rootvg_layout': False, 'rootvg_lvs_present': [], 'pttype': 'dos', 'disk': 'sda'},
+        'mounts': [], 'data_mounts': [], 'resource_disk_mountpoint': None, 'nested_mounts': [],
+        'crypt': {'devices': [], 'crypttab': [], 'osencrypt': False, 'resourceencrypt': False},
+        'processes': {'blocking': []}, 'app_markers': [],
+        'extensions': {'handlers': [], 'in_progress': [], 'custom_script_handlers': [], 'ostc_ade_present': False,
+                       'ade_handlers': []},
+        'ade_state': {'config_dir': False, 'volume_type': None, 'encryption_marker': False,
+                      'decryption_marker': False, 'bek_volume_mounted': False, 'os_encryption_markers': []},
+        'vfat': {'loadable': True, 'how': 'module'},
+        'imds': None, 'network': None, 'errors': [],
+    }
+
+
+@pytest.fixture
+def patched(monkeypatch):
+    calls = {'gather': [], 'network': []}
+
+    def fake_gather(run, **kwargs):
+        calls['gather'].append(kwargs)
+        return ubuntu1404_facts()
+
+    def fake_network(guest, agent, **kwargs):
+        calls['network'].append(kwargs)
+        return ({'imds': {'endpoint': 'x', 'reachable': True, 'error': None, 'status': 200},
+                 'wireserver': {'endpoint': 'y:80', 'reachable': True, 'error': None, 'via_proxy': None}},
+                {'reachable': True, 'subscription_id': 's', 'resource_group': 'g', 'name': 'n', 'location': 'l',
+                 'vm_size': 'v', 'security_type': None})
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    monkeypatch.setattr(gather, 'gather', fake_gather)
+    monkeypatch.setattr(gather, 'gather_network', fake_network)
+    return calls
+
+
+def run_module(args):
+    with patch_module_args(args):
+        with pytest.raises((ExitJson, FailJson)) as info:
+            preflight.main()
+    return info.type, info.value.args[0]
+
+
+def test_default_all_not_ready_kernel_fixable(patched):
+    kind, result = run_module({'check_network': False})
+    assert kind is ExitJson and result['changed'] is False
+    assert (result['ready'], result['fixable'], result['blocking'], result['fix_tasks']) == \
+        (False, ['kernel'], [], ['kernel'])
+    assert result['warnings_failed'] == ['os_documented']
+    assert result['ready_for'] == {'OS': False, 'Data': True, 'All': False}
+    assert result['facts'] == result['ansible_facts']['azure_ade']
+    assert result['msg'] == 'not ready for ADE volume type All: fixable kernel, blocking -'
+    assert set(result['cpu_seconds']) == set(['self', 'children'])
+    assert patched['gather'] == [{'network': False, 'imds_endpoint': 'http://169.254.169.254',
+                                  'wireserver_endpoint': None, 'timeout': 2.0}]
+
+
+def test_data_volume_type_ready(patched):
+    kind, result = run_module({'volume_type': 'Data', 'check_network': False})
+    assert kind is ExitJson and result['ready'] is True and result['msg'] == 'ready for ADE volume type Data'
+
+
+def test_fail_when_not_ready(patched):
+    kind, result = run_module({'check_network': False, 'fail_when_not_ready': True})
+    assert kind is FailJson and result['ready'] is False and result['fixable'] == ['kernel']
+
+
+def test_memory_option(patched):
+    kind, result = run_module({'check_network': False, 'volume_type': 'OS', 'min_memory_kb': 9000000})
+    assert result['blocking'] == ['memory']
+
+
+def test_facts_input_skips_gathering_and_probes_network(patched):
+    facts = ubuntu1404_facts(kernel='4.15.0-1113-azure')
+    kind, result = run_module({'facts': copy.deepcopy(facts), 'wireserver_endpoint': '10.0.0.1'})
+    assert kind is ExitJson and patched['gather'] == []
+    assert patched['network'] == [{'imds_endpoint': 'http://169.254.169.254', 'wireserver_endpoint': '10.0.0.1',
+                                   'timeout': 2.0}]
+    assert result['ready'] is True
+    assert [c['id'] for c in result['checks'] if c['id'] in ('imds', 'wireserver')] == ['imds', 'wireserver']
+
+
+def test_facts_input_with_network_already_probed(patched):
+    facts = ubuntu1404_facts(kernel='4.15.0-1113-azure')
+    facts['network'] = {'imds': {'endpoint': 'x', 'reachable': False, 'error': 'timed out', 'status': None},
+                        'wireserver': {'endpoint': 'y:80', 'reachable': True, 'error': None, 'via_proxy': None}}
+    kind, result = run_module({'facts': facts})
+    assert patched['network'] == [] and result['blocking'] == ['imds']
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'facts': {'schema_version': 2}}, 'facts.schema_version is 2, expected 1'),
+    ({'facts': {'schema_version': 1, 'distribution': {}}}, 'facts lacks kernel, memory'),
+    ({'volume_type': 'os'}, 'volume_type'),
+    ({'min_memory_kb': -1}, 'min_memory_kb must be >= 0'),
+    ({'network_timeout': -2.0}, 'network_timeout must be a positive number'),
+])
+def test_bad_input_fails_clearly(patched, args, message):
+    kind, result = run_module(args)
+    assert kind is FailJson and message in result['msg']
