@@ -14,7 +14,7 @@ import re
 import sys
 
 PLAIN = re.compile(r'^(?:\w+: )?(\d+) passed, (\d+) failed(?:, \d+ skipped)?\s*$')
-PYTEST = re.compile(r'^=+ (.*\b(?:passed|failed|error|errors|skipped|deselected|xfailed|xpassed|no tests ran)\b.*) in [0-9.]+s.*=+\s*$')
+PYTEST = re.compile(r'^=+ (.*\b(?:passed|failed|error|errors|skipped|deselected|xfailed|xpassed|no tests ran)\b.*) in [0-9.]+ ?s.*=+\s*$')
 RECAP = re.compile(r'^\S+\s+:\s+ok=(\d+)\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)')
 
 

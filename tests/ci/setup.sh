@@ -74,7 +74,7 @@ make_venv() {
 install_get_pip_stubs() {
   local d=$HOME/.ansible/test/cache v
   mkdir -p "$d"
-  for v in 20_3_4 23_1_2 24_2; do
+  for v in 20_3_4 21_3_1 23_1_2 24_2; do
     cmp -s "$CI_DIR/get_pip_stub.py" "$d/get_pip_$v.py" || cp "$CI_DIR/get_pip_stub.py" "$d/get_pip_$v.py"
   done
   log "get-pip stand-ins in $d"
