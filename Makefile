@@ -12,12 +12,12 @@ export ADE_WORK
 VENV := $(ADE_WORK)/venv-$(CORE)
 SIM_DIR := $(ADE_WORK)/sim
 
-.PHONY: help setup lint sanity units hosts hosts-down integration-guest simulator simulator-stop \
+.PHONY: help setup lint sanity units hosts hosts-down integration-guest simulator simulator-stop simulator-tests \
 	integration-azure molecule e2e bench demo test build clean distclean
 
 help:
 	@sed -n 's/^#   //p' Makefile
-	@echo "targets: setup lint sanity units hosts hosts-down integration-guest simulator simulator-stop"
+	@echo "targets: setup lint sanity units hosts hosts-down integration-guest simulator simulator-stop simulator-tests"
 	@echo "         integration-azure molecule e2e bench demo test build clean distclean   (CORE=2.16|2.19)"
 
 setup:
@@ -47,6 +47,10 @@ simulator: setup
 
 simulator-stop:
 	bash tests/ci/simulator.sh stop
+
+# The simulator's own tests (pytest, simulator/tests).
+simulator-tests: setup
+	bash tests/ci/simulator.sh test $(CORE)
 
 integration-azure: setup
 	bash tests/integration/azure.sh $(CORE)

@@ -22,7 +22,13 @@ ci_run() {
   CI_FAILED=$((CI_FAILED + f))
   echo "=== $label: rc=$rc, $p passed, $f failed, $(($(date +%s) - t0))s"
   CI_LAST_PASSED=$p
+  CI_LAST_RC=$rc
   return 0
+}
+
+# After ci_run: count a run that exited 0 but passed no test (nothing collected, all skipped) as a failure.
+ci_need_tests() {
+  [ "$CI_LAST_PASSED" -gt 0 ] || [ "$CI_LAST_RC" -ne 0 ] || ci_fail "$1: exited 0 but no test passed (none found or all skipped)"
 }
 
 # Count something that did not run (missing interpreter, missing script) as one failure.
