@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# End-to-end: the collection's playbooks against real test hosts (tests/hosts/up.sh) and the Azure
+# simulator (simulator/), as an operator would run them.
+#   bash tests/integration/e2e.sh [2.16|2.19]
+# 1. starts the simulator seeded with one VM per test host (subscription/resource group/name = the hosts' IMDS)
+# 2. ansible-playbook azure_ade.linux.preflight on every guest (verdict table)
+# 3. ansible-playbook azure_ade.linux.encrypt on three guests: one succeeds, one fails during OS encryption
+#    (restored from its snapshot set), one is blocked by the preflight (never snapshotted nor encrypted:
+#    checked in the simulator's request log); SELinux saved/restored byte for byte on the SELinux guest
+# 4. a data-only encryption, then azure_ade.linux.disable (disable before extension removal, request log)
+# 5. ansible-playbook azure_ade.linux.status (mismatch: the platform says encrypted, the guests have no dm-crypt)
+# 6. azure_ade.linux.restore from a snapshot set
+# 7. the AWX wrapper preflight.yml through ansible-runner (a private data dir laid out like an AWX job)
+# Last line: "N passed, N failed".
+set -uo pipefail
+ADE_CORE=${1:-${ADE_CORE:-2.16}}
+export ADE_CORE
+# shellcheck source=tests/ci/env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
+ade_mount_collection
+ade_activate
+HERE=$ADE_REPO/tests/integration/e2e
+case "$ADE_CORE" in
+  2.16) INV=$ADE_WORK/hosts/inventory-py27.yml ;;   # Python 2.7 guests need core 2.16
+  *) INV=$ADE_WORK/hosts/inventory-py3.yml ;;
+esac
+[ -f "$INV" ] || { echo "no $INV: start the test hosts first (tests/hosts/up.sh)"; echo "0 passed, 1 failed"; exit 1; }
+
+# The three guests of the encrypt run, the data-only guest, and what we expect of them.
+E2E_OK=${E2E_OK:-centos7-selinux}       # encrypts (SELinux saved, made permissive, restored)
+E2E_FAIL=${E2E_FAIL:-ubuntu1804}        # OS encryption fails part way (simulator: fail_os_unmount) -> restored
+E2E_BLOCKED=${E2E_BLOCKED:-lowmem-4g}   # blocked by the preflight (memory): never touched
+E2E_DATA=${E2E_DATA:-sles12}            # data-only distro: encrypt Data, then disable
+
+W=$ADE_WORK/e2e-$ADE_CORE
+rm -rf "$W"; mkdir -p "$W/report" "$W/logs"
+SIM=$W/sim
+PASSED=0; FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "PASS: $*"; }
+ko() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else ko "$what"; fi; }
+finish() {
+  python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+  exit $?
+}
+trap finish EXIT
+
+# ---- 1. simulator --------------------------------------------------------------------------------
+python3 "$HERE/scenario.py" "$INV" "$E2E_FAIL" > "$W/scenario.json" || { ko "scenario"; exit; }
+export PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH}
+python -m azsim serve --workdir "$SIM" --port 0 --time-scale "${E2E_TIME_SCALE:-600}" \
+  --scenario "$W/scenario.json" --daemon > "$W/endpoints.out" || { ko "simulator start"; exit; }
+ok "simulator started ($(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resource_manager"])' "$SIM/endpoints.json"))"
+eval "$(python3 - "$SIM/endpoints.json" <<'PY'
+import json, shlex, sys
+e = json.load(open(sys.argv[1]))
+for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_secret"]), ("AZURE_TENANT", e["tenant_id"]),
+             ("AZURE_SUBSCRIPTION_ID", e["subscription_id"]), ("AZURE_RESOURCE_MANAGER_URL", e["resource_manager"]),
+             ("AZURE_AUTHORITY_HOST", e["authority"]), ("AZURE_CA_BUNDLE", e["ca_bundle"])):
+    print("export %s=%s" % (k, shlex.quote(str(v))))
+PY
+)"
+export AZURE_ADE_LRO_POLLING_INTERVAL=0.2 ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
+sim_log() { python -m azsim log --workdir "$SIM" --json > "$W/simlog.json"; }
+
+play() {  # name expected_rc playbook args...
+  local name=$1 want=$2 pb=$3 rc
+  shift 3
+  ansible-playbook -i "$INV" "azure_ade.linux.$pb" "$@" > "$W/logs/$name.log" 2>&1
+  rc=$?
+  if [ "$rc" = "$want" ] || { [ "$want" = nonzero ] && [ "$rc" != 0 ]; }; then
+    ok "$name: ansible-playbook azure_ade.linux.$pb rc=$rc"
+  else
+    ko "$name: ansible-playbook azure_ade.linux.$pb rc=$rc (expected $want), log $W/logs/$name.log"
+    tail -n 40 "$W/logs/$name.log"
+  fi
+}
+assert_py() {  # name python-code (reads files in $W)
+  local name=$1
+  if python3 - "$W" <<<"$2" > "$W/logs/assert.out" 2>&1; then ok "$name"; else ko "$name"; cat "$W/logs/assert.out"; fi
+}
+
+# ---- 2. preflight (report only) -------------------------------------------------------------------
+play preflight 0 preflight -e ade_report_dir="$W/report" -e ade_volume_type=All
+assert_py "preflight verdicts: $E2E_OK ready or fixable, $E2E_BLOCKED blocked" "
+import json, sys
+rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report/preflight.json'))}
+print(json.dumps(rows, indent=1))
+assert rows['$E2E_OK']['verdict'] in ('READY', 'FIXABLE'), rows['$E2E_OK']
+assert rows['$E2E_FAIL']['verdict'] in ('READY', 'FIXABLE'), rows['$E2E_FAIL']
+assert rows['$E2E_BLOCKED']['verdict'] == 'BLOCKED' and 'memory' in rows['$E2E_BLOCKED']['blocking'], rows['$E2E_BLOCKED']
+"
+check "preflight printed the fleet summary" grep -q "ready [0-9]*, fixable [0-9]*, blocked [0-9]*" "$W/logs/preflight.log"
+
+# ---- 3. encrypt three guests ----------------------------------------------------------------------
+ssh_cat() {  # host file -> stdout, through ansible (works for chroot/netns hosts alike)
+  ansible -i "$INV" "$1" -m ansible.builtin.slurp -a "src=$2" -o 2>/dev/null \
+    | sed -n 's/.*"content": "\([^"]*\)".*/\1/p' | base64 -d
+}
+ssh_cat "$E2E_OK" /etc/selinux/config > "$W/selinux.before" 2>/dev/null
+ansible -i "$INV" "$E2E_OK" -m ansible.builtin.command -a getenforce -o > "$W/getenforce.before" 2>&1
+play encrypt nonzero encrypt -e ade_hosts="$E2E_OK:$E2E_FAIL:$E2E_BLOCKED" -e ade_key_vault=kv-ade-e2e \
+  -e ade_volume_type=All -e ade_poll_interval=1 -e ade_continue_on_failure=true -e ade_report_dir="$W/report"
+sim_log
+assert_py "encrypt outcomes: $E2E_OK encrypted, $E2E_FAIL failed_restored, $E2E_BLOCKED blocked" "
+import json, sys
+rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report/encrypt.json'))}
+print(json.dumps(rows, indent=1))
+assert rows['$E2E_OK']['outcome'] == 'encrypted', rows['$E2E_OK']
+assert rows['$E2E_FAIL']['outcome'] == 'failed_restored', rows['$E2E_FAIL']
+assert 'Failed to encrypt OS volume' in rows['$E2E_FAIL']['message'] or 'unmount' in rows['$E2E_FAIL']['message'], rows['$E2E_FAIL']
+assert rows['$E2E_BLOCKED']['outcome'] == 'blocked', rows['$E2E_BLOCKED']
+"
+assert_py "request log: snapshots before the extension PUT; blocked VM never snapshotted nor encrypted; failed VM restored" "
+import json, sys
+sys.path.insert(0, '$HERE')
+from simlog import entries, first, vm_requests
+log = entries(sys.argv[1] + '/simlog.json')
+for vm in ('$E2E_OK', '$E2E_FAIL'):
+    snap = first(log, lambda e: e['method'] == 'PUT' and '/snapshots/' in e['path'].lower() and vm.lower() in e['path'].lower())
+    ext = first(log, lambda e: e['method'] == 'PUT' and '/virtualmachines/%s/extensions/' % vm.lower() in e['path'].lower())
+    assert snap is not None and ext is not None and snap < ext, (vm, snap, ext)
+blocked = vm_requests(log, '$E2E_BLOCKED', methods=('PUT', 'PATCH', 'POST', 'DELETE'))
+assert not blocked, blocked
+snaps_blocked = [e for e in log if '/snapshots/' in e['path'].lower() and '$E2E_BLOCKED'.lower() in e['path'].lower()]
+assert not snaps_blocked, snaps_blocked
+ext = first(log, lambda e: e['method'] == 'PUT' and '/virtualmachines/$E2E_FAIL/extensions/'.lower() in e['path'].lower())
+dealloc = first(log, lambda e: e['method'] == 'POST' and e['path'].lower().endswith('/virtualmachines/$E2E_FAIL/deallocate'.lower()))
+assert dealloc is not None and dealloc > ext, ('restore: no deallocate after the extension PUT', dealloc, ext)
+"
+ssh_cat "$E2E_OK" /etc/selinux/config > "$W/selinux.after" 2>/dev/null
+ansible -i "$INV" "$E2E_OK" -m ansible.builtin.command -a getenforce -o > "$W/getenforce.after" 2>&1
+check "SELinux config of $E2E_OK byte-identical after encrypt" cmp "$W/selinux.before" "$W/selinux.after"
+check "SELinux runtime of $E2E_OK back to what it was" diff <(grep -o 'Enforcing\|Permissive\|Disabled' "$W/getenforce.before") \
+  <(grep -o 'Enforcing\|Permissive\|Disabled' "$W/getenforce.after")
+check "SELinux saved state removed on $E2E_OK" bash -c "! ansible -i '$INV' '$E2E_OK' -m ansible.builtin.stat -a path=/var/lib/azure_ade/selinux.json -o | grep -q '\"exists\": true'"
+
+# ---- 4. data-only encryption, then disable (R6.2) -------------------------------------------------
+play encrypt-data 0 encrypt -e ade_hosts="$E2E_DATA" -e ade_key_vault=kv-ade-e2e -e ade_volume_type=Data \
+  -e ade_poll_interval=1 -e ade_report_dir="$W/report-data"
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+play disable 0 disable -e ade_hosts="$E2E_DATA" -e ade_wait_timeout=3600
+sim_log
+assert_py "disable: the disable PUT comes before the extension DELETE (R6.2)" "
+import json, sys
+sys.path.insert(0, '$HERE')
+from simlog import entries, first
+log = entries(sys.argv[1] + '/simlog.json')
+vm = '$E2E_DATA'.lower()
+put = first(log, lambda e: e['method'] == 'PUT' and '/virtualmachines/%s/extensions/' % vm in e['path'].lower())
+dele = first(log, lambda e: e['method'] == 'DELETE' and '/virtualmachines/%s/extensions/' % vm in e['path'].lower())
+assert put is not None and dele is not None and put < dele, (put, dele)
+"
+check "disable reported the actions in order" grep -q "actions: disable, remove_extension" "$W/logs/disable.log"
+play disable-again 0 disable -e ade_hosts="$E2E_DATA"
+check "disable is idempotent (changed=0 the second time)" grep -qE "$E2E_DATA +: ok=[0-9]+ +changed=0" "$W/logs/disable-again.log"
+
+# ---- 5. status: platform vs guest (R6.1, R7.1) -----------------------------------------------------
+play status nonzero status -e ade_report_dir="$W/report" -e ade_hosts="$E2E_OK:$E2E_FAIL:$E2E_BLOCKED:$E2E_DATA"
+assert_py "status: $E2E_OK reported as a mismatch (platform encrypted, guest has no dm-crypt), others not" "
+import json, sys
+rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report/status.json'))}
+print(json.dumps(rows, indent=1))
+r = rows['$E2E_OK']
+assert r['platform_os'] == 'Encrypted' and r['guest_os_crypt'] is False, r
+assert any('platform: OS Encrypted' in m for m in r['mismatch']), r
+assert rows['$E2E_BLOCKED']['mismatch'] == [] and rows['$E2E_BLOCKED']['platform_os'] == 'NotEncrypted', rows['$E2E_BLOCKED']
+"
+check "status printed the fleet table" grep -q "mismatches [1-9]" "$W/logs/status.log"
+
+# ---- 6. restore from a snapshot set ---------------------------------------------------------------
+RUN_ID=$(python3 -c "import json,sys; print([r for r in json.load(open(sys.argv[1])) if r['host']==sys.argv[2]][0]['snapshot_set'])" \
+  "$W/report/encrypt.json" "$E2E_OK" 2>/dev/null)
+if [ -n "$RUN_ID" ]; then
+  play restore 0 restore -e ade_hosts="$E2E_OK" -e ade_snapshot_set="$RUN_ID"
+else
+  ko "restore: no snapshot set recorded for $E2E_OK"
+fi
+
+# ---- 7. AWX-style run (ansible-runner, wrapper playbook) -----------------------------------------
+PDD=$W/runner
+mkdir -p "$PDD/project" "$PDD/inventory" "$PDD/env"
+cp "$ADE_REPO"/extensions/awx/*.yml "$PDD/project/"
+cp "$INV" "$PDD/inventory/hosts.yml"
+python3 - "$PDD/env" <<PY
+import json, os, sys
+d = sys.argv[1]
+json.dump({"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "ANSIBLE_HOST_KEY_CHECKING": "False"},
+          open(os.path.join(d, "envvars"), "w"))
+json.dump({"ade_hosts": "$E2E_OK:$E2E_BLOCKED", "ade_report_dir": "$W/runner"}, open(os.path.join(d, "extravars"), "w"))
+PY
+ansible-runner run "$PDD" -p preflight.yml --ident e2e > "$W/logs/runner.log" 2>&1
+check "ansible-runner run of extensions/awx/preflight.yml: status successful" \
+  grep -qx successful "$PDD/artifacts/e2e/status"
+assert_py "ansible-runner: job events carry the preflight results" "
+import json, os, sys
+ev = os.path.join(sys.argv[1], 'runner/artifacts/e2e/job_events')
+res = [json.load(open(os.path.join(ev, f))) for f in sorted(os.listdir(ev))]
+ok = [e for e in res if e.get('event') == 'runner_on_ok' and e['event_data'].get('task_action') in ('azure_ade.linux.preflight',)]
+hosts = sorted(e['event_data']['host'] for e in ok)
+assert hosts == sorted(['$E2E_OK', '$E2E_BLOCKED']), hosts
+assert all('ready' in e['event_data']['res'] for e in ok)
+"

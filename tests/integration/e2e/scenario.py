@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Simulator scenario for the e2e run: one VM per test host of the inventory, named like the host, in the
+subscription / resource group / region the hosts' fake IMDS reports, plus the Key Vault the run uses.
+Usage: scenario.py INVENTORY.yml FAILING_HOST [DATA_ONLY_HOST...] > scenario.json
+The failing host's VM fails during OS encryption the way ADE really does ("failed to unmount")."""
+import json
+import sys
+
+import yaml
+
+SUBSCRIPTION = "11111111-1111-1111-1111-111111111111"
+RESOURCE_GROUP = "rg-ade-test"
+LOCATION = "eastus"
+VAULT = "kv-ade-e2e"
+
+# What each test host stands for (distro and version as the simulator's image reference wants them).
+OS = {
+    "ubuntu1404-k44": ("ubuntu", "14.04"), "ubuntu1404-k415": ("ubuntu", "14.04"), "ubuntu1804": ("ubuntu", "18.04"),
+    "rhel7-rootvg": ("redhat", "7.9"), "rhel7-lvm": ("redhat", "7.9"), "centos7-selinux": ("centos", "7.9"),
+    "sles12": ("sles", "12"), "lowmem-4g": ("ubuntu", "18.04"), "nested-mnt": ("ubuntu", "18.04"),
+    "app-mongod": ("ubuntu", "18.04"), "app-dockerd": ("ubuntu", "18.04"), "agent-2232": ("ubuntu", "18.04"),
+    "debian11-plain": ("debian", "11"),
+}
+DATA_ONLY = {"sles12"}
+
+
+def hosts(inv):
+    out = set()
+
+    def walk(group):
+        for h in (group or {}).get("hosts") or {}:
+            out.add(h)
+        for g in ((group or {}).get("children") or {}).values():
+            walk(g)
+    for g in inv.values():
+        walk(g)
+    return sorted(out)
+
+
+def main():
+    inv = yaml.safe_load(open(sys.argv[1]))
+    failing = sys.argv[2]
+    vms = []
+    for h in hosts(inv):
+        distro, version = OS.get(h, ("ubuntu", "18.04"))
+        vm = {"name": h, "os": {"distro": distro, "version": version},
+              "memory_gb": 4 if h == "lowmem-4g" else 8,
+              "data_disks": [{"size_gb": 8}]}
+        if h == failing:
+            vm["ade_behavior"] = "fail_os_unmount"
+        elif h in DATA_ONLY:
+            vm["ade_behavior"] = "data_only_distro"
+        vms.append(vm)
+    doc = {
+        "ade_timing": {"precheck": 5, "stamp": 5, "data_start": 5, "data": 30, "stripdown": 20,
+                       "unmount_attempt": 5, "os_per_gb": 1, "os_min": 60, "decrypt_start": 5, "decrypt": 30},
+        "subscriptions": [{"id": SUBSCRIPTION, "resource_groups": [{
+            "name": RESOURCE_GROUP, "location": LOCATION,
+            "vaults": [{"name": VAULT, "location": LOCATION}],
+            "vms": vms}]}],
+    }
+    json.dump(doc, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
