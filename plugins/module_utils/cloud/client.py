@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import subprocess
 import time
 import traceback
@@ -23,10 +24,33 @@ try:
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
     from azure.core.rest import HttpRequest
     from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
     import azure.identity  # noqa: F401  pylint: disable=unused-import
 except ImportError:
     SDK_IMPORT_ERROR = traceback.format_exc()
     HttpResponseError = ResourceNotFoundError = ServiceRequestError = Exception  # for except clauses
+    ARMChallengeAuthenticationPolicy = object
+
+_CHALLENGE_ERROR = re.compile(r'error="([^"]*)"')
+
+
+class RenewingAuthenticationPolicy(ARMChallengeAuthenticationPolicy):
+    """ARM bearer policy that, on a 401 'invalid_token' challenge (a token revoked or expired early during an
+    hours-long wait), fetches a fresh token past the credential's cache once and resends the request.
+    Claims challenges (CAE) are handled by the base class as before."""
+
+    def on_challenge(self, request, response):
+        if super().on_challenge(request, response):
+            return True
+        header = response.http_response.headers.get('WWW-Authenticate') or ''
+        m = _CHALLENGE_ERROR.search(header)
+        if m and m.group(1) == 'invalid_token' and not request.context.get('azure_ade_token_renewed'):
+            request.context['azure_ade_token_renewed'] = True
+            # A claims challenge makes MSAL skip its cache (same shape as a CAE nbf challenge).
+            claims = json.dumps({'access_token': {'nbf': {'essential': True, 'value': str(int(time.time()))}}})
+            self.authorize_request(request, *self._scopes, claims=claims)
+            return True
+        return False
 
 JMESPATH_IMPORT_ERROR = None
 try:
@@ -143,6 +167,7 @@ class AzureSession:
     def _client_kwargs(self):
         kw = dict(base_url=self.plan['cloud']['resource_manager'],
                   credential_scopes=[self.plan['cloud']['scope']],
+                  authentication_policy=RenewingAuthenticationPolicy(self.credential, self.plan['cloud']['scope']),
                   polling_interval=self.lro_polling_interval,
                   raw_response_hook=self.stats.hook)
         kw.update(retry_settings())
@@ -278,7 +303,7 @@ class AzureSession:
                         ra = float(resp.headers['Retry-After'])
                     except ValueError:
                         ra = None
-                wait = max(ra or 0.0, interval)
+                wait = ra if ra else interval
                 if time.time() + wait > deadline:
                     raise ConflictTimeout("{0}: Azure kept answering 409 ({1}) until the timeout; another operation "
                                           "on this VM is still running. Wait for it to finish (or raise "

@@ -191,6 +191,13 @@ def _phase(out, state, message, model_ext):
         return 'restart_pending', 'OS volume encrypted; the VM must be restarted to finish', False
     if state == 'transitioning' or 'InProgress' in os_s or 'InProgress' in data_s:
         return 'in_progress', msg, False
+    if out['encryption_mode'] == 'dual_pass' and state == 'success':
+        # dual pass reports the secret URL as its message; only the substatus tells completion
+        want_os = vt in ('OS', 'All')
+        want_data = vt in ('Data', 'All')
+        if (not want_os or os_s == 'Encrypted') and (not want_data or data_s in ('Encrypted', 'NotMounted')):
+            return 'succeeded', 'dual-pass: substatus os {0}, data {1}'.format(os_s, data_s), False
+        return 'in_progress', msg, False
     if op in ENABLE_OPS or op is None:
         if vt == 'Data':
             ok = data_s in ('Encrypted', 'NotMounted') and msg in SUCCESS_MESSAGES['Data'] + SUCCESS_MESSAGES['All']

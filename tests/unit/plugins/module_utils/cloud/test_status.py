@@ -154,3 +154,14 @@ def test_summarise():
     sts = [{'phase': 'failed'}, {'phase': 'succeeded'}, {'phase': 'failed'}]
     out = S.summarise(sts)
     assert out['failed'] == 2 and out['succeeded'] == 1 and out['total'] == 3 and out['in_progress'] == 0
+
+
+def test_dual_pass_completion_by_substatus():
+    vm = F.vm(resources=[F.ade_resource(version='0.1')],
+              iv_extensions=[F.iv_extension('https://kv-ade.vault.azure.net/secrets/x/y', {'os': 'Encrypted',
+                                                                                           'data': 'NotMounted'})])
+    assert S.compute_status(vm)['phase'] == 'succeeded'
+    vm = F.vm(resources=[F.ade_resource(version='0.1')],
+              iv_extensions=[F.iv_extension('https://kv-ade.vault.azure.net/secrets/x/y', {'os': 'EncryptionInProgress',
+                                                                                           'data': 'NotMounted'})])
+    assert S.compute_status(vm)['phase'] == 'in_progress'
