@@ -19,7 +19,7 @@ description:
     C(azure_ade.errors); the module does not fail for that.
   - Runs on Python 2.7 and 3.6+ guests (use ansible-core 2.16 as controller for Python 2.7/3.6 guests).
 author:
-  - azure_ade.linux maintainers
+  - azure_ade.linux maintainers (@azure-ade)
 attributes:
   check_mode:
     support: full

@@ -23,7 +23,7 @@ description:
   - Does not fail because the VM is not ready (the caller decides, or set O(fail_when_not_ready)); fails only on
     bad input. Never changes the system.
 author:
-  - azure_ade.linux maintainers
+  - azure_ade.linux maintainers (@azure-ade)
 attributes:
   check_mode:
     support: full
@@ -114,7 +114,7 @@ blocking:
   elements: str
   sample: [memory]
 fix_tasks:
-  description: Tasks of the C(azure_ade.linux.prerequisites) role that fix the O(fixable) checks, in check order.
+  description: Tasks of the C(azure_ade.linux.prerequisites) role that fix the RV(fixable) checks, in check order.
   returned: always
   type: list
   elements: str

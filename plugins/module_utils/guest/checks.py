@@ -278,8 +278,8 @@ def _imds(facts, opts, types):
         return False, 'IMDS not probed (gather with gather_network=true or check_network=true)'
     if net.get('reachable') and net.get('status') == 200 and not net.get('error'):
         ident = facts.get('imds') or {}
-        return True, 'IMDS answered: VM %s in %s/%s (%s)' % (ident.get('name'), ident.get('subscription_id'),
-                                                          ident.get('resource_group'), ident.get('location'))
+        return True, 'IMDS answered: VM %s in %s/%s (%s)' % (
+            ident.get('name'), ident.get('subscription_id'), ident.get('resource_group'), ident.get('location'))
     if net.get('reachable'):
         return False, 'IMDS at %s answered %s: ADE needs the compute document; remove any proxy or header ' \
             'rewriting for 169.254.169.254' % (net.get('endpoint'), net.get('error'))

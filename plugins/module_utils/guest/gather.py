@@ -18,12 +18,6 @@ import json
 import os
 import socket
 
-try:  # Python 3
-    from urllib.request import Request, build_opener, ProxyHandler
-    from urllib.error import HTTPError, URLError
-except ImportError:  # Python 2
-    from urllib2 import Request, build_opener, ProxyHandler, HTTPError, URLError  # pylint: disable=import-error
-
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import layout
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import parsers
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import supported
@@ -340,20 +334,71 @@ def gather_vfat(guest, kernel_release):
 
 # --------------------------------------------------------------------------- network (only when asked)
 
+def split_http_endpoint(endpoint):
+    """'http://169.254.169.254[:port][/...]' -> (host, port). Only plain HTTP (IMDS never uses TLS)."""
+    rest = endpoint.strip()
+    if rest.lower().startswith('http://'):
+        rest = rest[len('http://'):]
+    elif '://' in rest:
+        raise ValueError('only http:// endpoints are supported, got %s' % endpoint)
+    hostport = rest.split('/', 1)[0]
+    if hostport.startswith('['):
+        host, _sep, port = hostport[1:].partition(']')
+        port = port.lstrip(':')
+    elif hostport.count(':') == 1:
+        host, port = hostport.split(':')
+    else:
+        host, port = hostport, ''
+    return host, int(port) if port else 80
+
+
+def http_get(host, port, path, headers, timeout):
+    """Plain HTTP/1.0 GET over a socket: never goes through a proxy (like ADE's IMDS call, noProxy).
+    Returns (status, body text)."""
+    lines = ['GET %s HTTP/1.0' % path, 'Host: %s' % host, 'User-Agent: azure_ade.linux-preflight',
+             'Connection: close']
+    lines.extend('%s: %s' % item for item in sorted(headers.items()))
+    request = ('\r\n'.join(lines) + '\r\n\r\n').encode('ascii')
+    sock = socket.create_connection((host, port), timeout)
+    try:
+        sock.settimeout(timeout)
+        sock.sendall(request)
+        chunks = []
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        sock.close()
+    raw = b''.join(chunks)
+    head, _sep, body = raw.partition(b'\r\n\r\n')
+    status_line = head.split(b'\r\n', 1)[0].decode('latin-1')
+    parts = status_line.split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith('HTTP/') or not parts[1].isdigit():
+        raise ValueError('not an HTTP answer: %r' % status_line[:80])
+    return int(parts[1]), body.decode('utf-8', 'replace')
+
+
 def probe_imds(endpoint, timeout):
     """GET the IMDS compute document: header Metadata: true, never through a proxy."""
     url = endpoint.rstrip('/') + IMDS_PATH
     result = {'endpoint': url, 'reachable': False, 'error': None, 'status': None}
     identity = None
-    opener = build_opener(ProxyHandler({}))
-    request = Request(url, headers={'Metadata': 'true'})
     try:
-        response = opener.open(request, timeout=timeout)
-        body = response.read()
-        result['reachable'] = True
-        result['status'] = response.getcode()
-        data = json.loads(body.decode('utf-8', 'replace'))
-        security = (data.get('securityProfile') or {}).get('securityType') if isinstance(data, dict) else None
+        host, port = split_http_endpoint(endpoint)
+        status, body = http_get(host, port, IMDS_PATH, {'Metadata': 'true'}, timeout)
+    except (socket.error, socket.timeout, ValueError) as exc:
+        result['error'] = '%s' % (exc,)
+        return result, identity
+    result['reachable'] = True  # it answered
+    result['status'] = status
+    if status != 200:
+        result['error'] = 'HTTP %s %s' % (status, body.strip()[:200])
+        return result, identity
+    try:
+        data = json.loads(body)
+        security = (data.get('securityProfile') or {}).get('securityType')
         identity = {
             'subscription_id': data.get('subscriptionId'),
             'resource_group': data.get('resourceGroupName'),
@@ -362,12 +407,8 @@ def probe_imds(endpoint, timeout):
             'vm_size': data.get('vmSize'),
             'security_type': security or None,
         }
-    except HTTPError as exc:
-        result['reachable'] = True  # it answered, just not with the document
-        result['status'] = exc.code
-        result['error'] = 'HTTP %s %s' % (exc.code, exc.reason)
-    except (URLError, socket.error, socket.timeout, ValueError, AttributeError) as exc:
-        result['error'] = '%s' % (getattr(exc, 'reason', None) or exc,)
+    except (ValueError, AttributeError) as exc:
+        result['error'] = 'not the IMDS compute document: %s' % (exc,)
     return result, identity
 
 
@@ -406,8 +447,8 @@ def gather_network(guest, agent, imds_endpoint=None, wireserver_endpoint=None, t
     else:
         wire['via_proxy'] = None
     imds_facts = {'reachable': imds['reachable']}
-    imds_facts.update(identity or {'subscription_id': None, 'resource_group': None, 'name': None,
-                                    'location': None, 'vm_size': None, 'security_type': None})
+    imds_facts.update(identity or dict((k, None) for k in (
+        'subscription_id', 'resource_group', 'name', 'location', 'vm_size', 'security_type')))
     return {'imds': imds, 'wireserver': wire}, imds_facts
 
 

@@ -39,8 +39,8 @@ def write(root, path, text, mode=None):
     full = os.path.join(root, path.lstrip('/'))
     if not os.path.isdir(os.path.dirname(full)):
         os.makedirs(os.path.dirname(full))
-    with io.open(full, 'w', encoding='utf-8') as handle:
-        handle.write(text)
+    with io.open(full, 'wb') as handle:
+        handle.write(text.encode('utf-8'))
     if mode:
         os.chmod(full, mode)
 
