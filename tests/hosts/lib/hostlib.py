@@ -1,0 +1,1098 @@
+#!/usr/bin/python3
+"""Build, start, stop and inspect the azure_ade test hosts (see ../README.md).
+
+  hostlib.py up [NAME...]        build what is missing, start what is not running
+  hostlib.py down [NAME...]      stop (kill the namespace, umount, detach loops, del netns)
+  hostlib.py status              one line per host
+  hostlib.py inventory           (re)write the inventories
+  hostlib.py reset NAME...       stop + rebuild the disk images from the base rootfs
+
+Internal: `boot NAME` runs as PID 1 of the host's new PID/mount/UTS namespace,
+`_populate NAME` fills the images inside a private mount namespace.
+State lives under $ADE_WORK/hosts (default /tmp/azure_ade/hosts).
+"""
+import ctypes
+import hashlib
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import variants as V  # noqa: E402
+
+LIB = os.path.dirname(os.path.abspath(__file__))
+WORK = os.environ.get("ADE_WORK", "/tmp/azure_ade")
+HOSTS = os.path.join(WORK, "hosts")
+BASE = os.path.join(WORK, "rootfs", "bullseye")
+KEY = os.path.join(HOSTS, "id_ed25519")
+ANSIBLE_TEST_KEY = os.path.expanduser("~/.ansible/test/id_rsa.pub")
+PY = "/usr/bin/python3"
+FORMAT_VERSION = "7"   # bump to force image rebuilds when the layout code changes
+
+EXCLUDES = ["./proc/*", "./sys/*", "./dev/*", "./run/*", "./tmp/*", "./var/cache/apt/*",
+            "./var/lib/apt/lists/*", "./usr/share/doc/*", "./usr/share/man/*", "./usr/share/locale/*",
+            "./usr/share/info/*", "./var/log/*.log", "./etc/machine-id"]
+
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 32, 4096, 8192, 16384, 1 << 18
+MNT_DETACH = 2
+
+
+def log(msg):
+    sys.stderr.write("[hosts] %s\n" % msg)
+    sys.stderr.flush()
+
+
+def run(cmd, **kw):
+    kw.setdefault("check", True)
+    return subprocess.run(cmd, **kw)
+
+
+def out(cmd):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+
+
+def mount(source, target, fstype=None, flags=0, data=None):
+    rc = libc.mount(source.encode() if source else None, target.encode(),
+                    fstype.encode() if fstype else None, ctypes.c_ulong(flags),
+                    data.encode() if data else None)
+    if rc != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "mount(%s, %s, %s): %s" % (source, target, fstype, os.strerror(e)))
+
+
+def umount2(target, flags=0):
+    if libc.umount2(target.encode(), flags) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "umount2(%s): %s" % (target, os.strerror(e)))
+
+
+def hdir(name):
+    return os.path.join(HOSTS, name)
+
+
+def vm_ip(v):
+    return "10.203.%d.2" % v["n"]
+
+
+def wire_ip(v):
+    return "10.203.%d.16" % v["n"]
+
+
+def netns(v):
+    return "ade-" + v["name"]
+
+
+def dev_path(d):
+    if d["type"] not in ("disk", "part", "rom") and d.get("dm_name"):
+        return "/dev/mapper/" + d["dm_name"]
+    return "/dev/" + d["name"]
+
+
+def fs_devices(v):
+    devs = [d for d in v.get("devices", []) if d.get("fs")]
+    return sorted(devs, key=lambda d: (d["fs"]["mountpoint"].rstrip("/").count("/") if d["fs"]["mountpoint"] != "/" else -1,
+                                       d["fs"]["mountpoint"]))
+
+
+def root_dev(v):
+    return [d for d in v["devices"] if d.get("fs") and d["fs"]["mountpoint"] == "/"][0]
+
+
+def kernel_info(v):
+    key = v.get("kernel_key", v["kernel"])
+    version, proc_mid, ko = V.KERNELS[key]
+    return version, "Linux version %s %s%s\n" % (v["kernel"], proc_mid, version), ko
+
+
+# ======================================================================= layer (guest files)
+def waagent_script(v):
+    a = v["agent"]
+    interp = a["interpreter"]
+    text = ("#!%s -u\n"
+            "# Azure Linux Agent (azure_ade test host stand-in: answers like WALinuxAgent-%s)\n"
+            "import os\nimport sys\nimport time\n\n"
+            "VERSION_TEXT = %r\n"
+            "USAGE = \"usage: %%s [-verbose] [-force] [-help] [-configuration-path:<path to configuration file>]"
+            "-deprovision[+user]|-register-service|-version|-daemon|-start|-run-exthandlers|-show-configuration]\\n\"\n\n"
+            "def main(argv):\n"
+            "    for arg in argv[1:]:\n"
+            "        opt = arg.lstrip('-').lower()\n"
+            "        if opt in ('version', 'v'):\n"
+            "            sys.stdout.write(VERSION_TEXT)\n"
+            "            return 0\n"
+            "        if opt in ('daemon', 'run-exthandlers'):\n"
+            "            while True:\n"
+            "                time.sleep(3600)\n"
+            "        if opt in ('help', 'h'):\n"
+            "            sys.stdout.write(USAGE %% argv[0])\n"
+            "            return 0\n"
+            "    sys.stderr.write(USAGE %% argv[0])\n"
+            "    return 1\n\n"
+            "if __name__ == '__main__':\n"
+            "    sys.exit(main(sys.argv))\n") % (
+        interp, a["version"],
+        "WALinuxAgent-%s running on %s\nPython: %s\nGoal state agent: %s\n" % (a["version"], a["distro"], a["python"], a["goal"]))
+    return text
+
+
+SESTATUS = r"""#!/bin/sh
+# sestatus (policycoreutils) as on RHEL/CentOS 7
+cfg=$(sed -n 's/^[[:space:]]*SELINUX=[[:space:]]*\([A-Za-z]*\).*/\1/p' /etc/selinux/config 2>/dev/null | tail -1)
+pol=$(sed -n 's/^[[:space:]]*SELINUXTYPE=[[:space:]]*\([A-Za-z]*\).*/\1/p' /etc/selinux/config 2>/dev/null | tail -1)
+if [ ! -r /sys/fs/selinux/enforce ]; then
+  printf '%-32s%s\n' "SELinux status:" disabled
+  exit 0
+fi
+case $(cat /sys/fs/selinux/enforce) in 1) cur=enforcing ;; *) cur=permissive ;; esac
+printf '%-32s%s\n' "SELinux status:" enabled "SELinuxfs mount:" /sys/fs/selinux "SELinux root directory:" /etc/selinux \
+  "Loaded policy name:" "${pol:-targeted}" "Current mode:" "$cur" "Mode from config file:" "${cfg:-error (Success)}" \
+  "Policy MLS status:" enabled "Policy deny_unknown status:" allowed "Max kernel policy version:" 31
+"""
+
+GETENFORCE = r"""#!/bin/sh
+# getenforce (libselinux-utils) as on RHEL/CentOS 7
+if [ -r /sys/fs/selinux/enforce ]; then
+  case $(cat /sys/fs/selinux/enforce) in 1) echo Enforcing ;; *) echo Permissive ;; esac
+else
+  echo Disabled
+fi
+"""
+
+SETENFORCE = r"""#!/bin/sh
+# setenforce (libselinux-utils) as on RHEL/CentOS 7
+usage() { echo "usage:  setenforce [ Enforcing | Permissive | 1 | 0 ]" >&2; exit 1; }
+[ $# -eq 1 ] || usage
+case $(echo "$1" | tr 'A-Z' 'a-z') in
+  1|enforcing) val=1 ;;
+  0|permissive) val=0 ;;
+  *) usage ;;
+esac
+if [ ! -e /sys/fs/selinux/enforce ]; then
+  echo "setenforce: SELinux is disabled" >&2
+  exit 1
+fi
+if ! ( echo $val > /sys/fs/selinux/enforce ) 2>/dev/null; then
+  echo "setenforce: security_setenforce() failed: Permission denied" >&2
+  exit 1
+fi
+exit 0
+"""
+
+SELINUX_CONFIG = """
+# This file controls the state of SELinux on the system.
+# SELINUX= can take one of these three values:
+#     enforcing - SELinux security policy is enforced.
+#     permissive - SELinux prints warnings instead of enforcing.
+#     disabled - No SELinux policy is loaded.
+SELINUX=%s
+# SELINUXTYPE= can take one of three values:
+#     targeted - Targeted processes are protected,
+#     minimum - Modification of targeted policy. Only selected processes are protected. 
+#     mls - Multi Level Security protection.
+SELINUXTYPE=targeted 
+
+
+"""
+
+LSB_RELEASE = r"""#!/bin/sh
+# lsb_release as on Ubuntu (reads /etc/lsb-release)
+. /etc/lsb-release
+echo "No LSB modules are available." >&2
+short=0; any=0
+for a in "$@"; do case $a in -s|--short) short=1 ;; esac; done
+p() { if [ $short = 1 ]; then echo "$2"; else printf '%s:\t%s\n' "$1" "$2"; fi; any=1; }
+for a in "$@"; do
+  case $a in
+    -a|--all) p "Distributor ID" "$DISTRIB_ID"; p Description "$DISTRIB_DESCRIPTION"; p Release "$DISTRIB_RELEASE"; p Codename "$DISTRIB_CODENAME" ;;
+    -i|--id) p "Distributor ID" "$DISTRIB_ID" ;;
+    -d|--description) p Description "$DISTRIB_DESCRIPTION" ;;
+    -r|--release) p Release "$DISTRIB_RELEASE" ;;
+    -c|--codename) p Codename "$DISTRIB_CODENAME" ;;
+    -cs|-sc) short=1; p Codename "$DISTRIB_CODENAME" ;;
+    -rs|-sr) short=1; p Release "$DISTRIB_RELEASE" ;;
+    -is|-si) short=1; p "Distributor ID" "$DISTRIB_ID" ;;
+    -ds|-sd) short=1; p Description "$DISTRIB_DESCRIPTION" ;;
+  esac
+done
+[ $any = 1 ] || echo "LSB Version:	core-9.20170808ubuntu1-noarch:security-9.20170808ubuntu1-noarch"
+"""
+
+DATALOSS = """WARNING: THIS IS A TEMPORARY DISK.
+
+Any data stored on this drive is SUBJECT TO LOSS and THERE IS NO WAY TO RECOVER IT.
+
+Please do not use this disk for storing any personal or application data.
+
+For additional details to please refer to the MSDN documentation at :
+http://msdn.microsoft.com/en-us/library/windowsazure/jj672979.aspx
+"""
+
+
+def fstab_text(v):
+    lines = ["# /etc/fstab: static file system information (%s)" % v["name"]]
+    fam = v["family"]
+    for d in fs_devices(v):
+        mp = d["fs"]["mountpoint"]
+        if d["fs"]["content"] == "resource":
+            if fam == "ubuntu1804":
+                lines.append("/dev/disk/cloud/azure_resource-part1\t/mnt\tauto\tdefaults,nofail,x-systemd.requires=cloud-init.service,comment=cloudconfig\t0\t2")
+            continue
+        if d["type"] == "lvm":
+            spec = dev_path(d)
+        elif d.get("label") == "cloudimg-rootfs":
+            spec = "LABEL=cloudimg-rootfs"
+        else:
+            spec = "UUID=" + d["uuid"]
+        opts = "defaults,discard" if fam.startswith("ubuntu") and mp == "/" else "defaults"
+        if d["fs"]["content"] == "data":
+            opts = "defaults,nofail"
+        lines.append("%s\t%s\t%s\t%s\t0\t%d" % (spec, mp, d["fstype"], opts, 1 if mp == "/" and fam.startswith("ubuntu") else 0))
+    for d in v["devices"]:
+        if d.get("fstype") == "vfat":
+            lines.append("UUID=%s\t/boot/efi\tvfat\tdefaults,uid=0,gid=0,umask=077,shortname=winnt\t0\t0" % d["uuid"])
+        if d.get("fstype") == "swap":
+            lines.append("%s\tswap\tswap\tdefaults\t0\t0" % dev_path(d))
+    return "\n".join(lines) + "\n"
+
+
+def layer_ops(v):
+    """Everything that makes the Debian 11 rootfs look like the guest."""
+    if v["family"] == "debian11":
+        return [("file", "/etc/hostname", v["name"] + "\n", 0o644),
+                ("file", "/etc/ssh/sshd_config.d/50-ade-test.conf", "PermitRootLogin prohibit-password\nUsePAM no\n", 0o644)]
+    fam = v["family"]
+    kver, proc_version, ko = kernel_info(v)
+    ops = V.release_ops(fam)
+    ops += [
+        ("file", "/etc/hostname", v["name"] + "\n", 0o644),
+        ("file", "/etc/hosts", "127.0.0.1 localhost\n127.0.1.1 %s\n\n::1 ip6-localhost ip6-loopback\n" % v["name"], 0o644),
+        ("file", "/etc/fstab", fstab_text(v), 0o644),
+        ("file", "/etc/ssh/sshd_config.d/50-ade-test.conf",
+         "# azure_ade test host: root login with keys only\nPermitRootLogin prohibit-password\nUsePAM no\n", 0o644),
+        ("preload", "/usr/lib/x86_64-linux-gnu/libade_uname.so", v["kernel"], kver),
+        ("file", "/etc/ld.so.preload", "/usr/lib/x86_64-linux-gnu/libade_uname.so\n", 0o644),
+        ("lsblk", "/usr/bin/lsblk"),
+        ("waiter", v["pid1"]["path"]),
+    ]
+    if v["pid1"]["path"] != "/sbin/init":
+        ops.append(("symlink", "/sbin/init", "../lib/systemd/systemd"))
+    if v.get("python_link"):
+        ops.append(("symlink", "/usr/bin/python", "python2.7"))
+    # kernel modules: vfat as a loadable module, as the guest kernels ship it
+    mdir = "/lib/modules/%s" % v["kernel"]
+    ops += [("kmod", "%s/kernel/fs/fat/fat.%s" % (mdir, ko), "fat", v["kernel"]),
+            ("kmod", "%s/kernel/fs/fat/vfat.%s" % (mdir, ko), "vfat", v["kernel"]),
+            ("file", "%s/modules.builtin" % mdir, "kernel/fs/ext4/ext4.ko\nkernel/fs/jbd2/jbd2.ko\nkernel/fs/mbcache.ko\n"
+             if not fam.startswith("rhel") and fam != "centos7" else "kernel/fs/mbcache.ko\n", 0o644),
+            ("file", "%s/modules.order" % mdir, "kernel/fs/fat/fat.ko\nkernel/fs/fat/vfat.ko\n", 0o644),
+            ("depmod", v["kernel"]),
+            ("file", "/boot/vmlinuz-%s" % v["kernel"], "", 0o755),
+            ("file", "/boot/System.map-%s" % v["kernel"], "", 0o600),
+            ("file", "/boot/config-%s" % v["kernel"], "CONFIG_VFAT_FS=m\nCONFIG_FAT_FS=m\nCONFIG_EXT4_FS=y\n", 0o644),
+            ("file", ("/boot/initramfs-%s.img" if fam in ("rhel7", "centos7") else "/boot/initrd.img-%s") % v["kernel"], "", 0o600)]
+    # agent
+    a = v["agent"]
+    unit_path, unit_text, service = V.unit_for(fam, a["interpreter"])
+    ops += [("file", "/usr/sbin/waagent", waagent_script(v), 0o755),
+            ("file", "/etc/waagent.conf", V.waagent_conf(fam, a["auto_update"]), 0o644),
+            ("file", unit_path, unit_text, 0o644),
+            ("file", "/var/lib/waagent/WireServerEndpoint", wire_ip(v), 0o644),
+            ("file", "/var/lib/waagent/Incarnation", "1", 0o644),
+            ("file", "/var/lib/waagent/provisioned", "", 0o644),
+            ("dir", "/var/lib/waagent/history", 0o700, None),
+            ("dir", "/var/lib/waagent/events", 0o700, None),
+            ("file", "/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/HandlerManifest.json",
+             '[{"version": 1.0, "handlerManifest": {"installCommand": "bin/custom-script-shim install", '
+             '"uninstallCommand": "bin/custom-script-shim uninstall", "updateCommand": "bin/custom-script-shim update", '
+             '"enableCommand": "bin/custom-script-shim enable", "disableCommand": "bin/custom-script-shim disable", '
+             '"rebootAfterInstall": false, "reportHeartbeat": false, "updateMode": "UpdateWithInstall"}}]\n', 0o644),
+            ("file", "/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/config/0.settings",
+             '{"runtimeSettings":[{"handlerSettings":{"protectedSettingsCertThumbprint":null,"protectedSettings":null,'
+             '"publicSettings":{"commandToExecute":"echo provisioned"}}}]}\n', 0o600),
+            ("file", "/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/status/0.status",
+             '[{"version":"1.0","timestampUTC":"2024-05-02T09:14:27Z","status":{"operation":"Enable",'
+             '"status":"success","formattedMessage":{"lang":"en","message":"Enable succeeded"}}}]\n', 0o644),
+            ("file", "/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/HandlerEnvironment.json",
+             '[{"name":"Microsoft.Azure.Extensions.CustomScript","seqNo":"0","version":1.0,"handlerEnvironment":'
+             '{"logFolder":"/var/log/azure/custom-script","configFolder":"/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/config",'
+             '"statusFolder":"/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/status",'
+             '"heartbeatFile":"/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/heartbeat.log"}}]\n', 0o644),
+            ("file", "/var/log/waagent.log",
+             "2024-05-02T09:12:01.123456Z INFO Daemon Azure Linux Agent Version:%s\n"
+             "2024-05-02T09:12:01.223456Z INFO Daemon OS: %s\n"
+             "2024-05-02T09:12:01.323456Z INFO Daemon Python: %s\n" % (a["version"], a["distro"], a["python"]), 0o644)]
+    if a["goal"] != a["version"]:
+        ops += [("file", "/var/lib/waagent/WALinuxAgent-%s/HandlerManifest.json" % a["goal"],
+                 '[{"name": "WALinuxAgent", "version": 1.0, "handlerManifest": {"installCommand": "", "uninstallCommand": "", '
+                 '"updateCommand": "", "enableCommand": "python -u bin/WALinuxAgent-%s-py2.7.egg -run-exthandlers", '
+                 '"disableCommand": "", "rebootAfterInstall": false, "reportHeartbeat": false}}]\n' % a["goal"], 0o644),
+                ("egg", "/var/lib/waagent/WALinuxAgent-%s/bin/WALinuxAgent-%s-py2.7.egg" % (a["goal"], a["goal"]))]
+    if fam == "ubuntu1404":
+        ops.append(("file", "/etc/default/walinuxagent", "# To disable the Microsoft Azure Agent, set WALINUXAGENT_ENABLED=0\nWALINUXAGENT_ENABLED=1\n", 0o644))
+    if fam.startswith("ubuntu"):
+        ops.append(("file", "/usr/bin/lsb_release", LSB_RELEASE, 0o755))
+    # SELinux
+    if v["selinux"]:
+        ops += [("file", "/etc/selinux/config", SELINUX_CONFIG % v["selinux"], 0o644),
+                ("dir", "/etc/selinux/targeted/policy", 0o755, None),
+                ("file", "/etc/selinux/targeted/policy/policy.31", "", 0o644),
+                ("file", "/usr/sbin/getenforce", GETENFORCE, 0o755),
+                ("file", "/usr/sbin/setenforce", SETENFORCE, 0o755),
+                ("file", "/usr/sbin/sestatus", SESTATUS, 0o755)]
+    # the resource disk's readme (on the resource filesystem)
+    for d in fs_devices(v):
+        if d["fs"]["content"] == "resource":
+            ops.append(("file", d["fs"]["mountpoint"] + "/DATALOSS_WARNING_README.txt", DATALOSS, 0o644))
+    ops += v.get("extra_ops", [])
+    return ops
+
+
+def layer_digest(v):
+    h = hashlib.sha256()
+    h.update(FORMAT_VERSION.encode())
+    h.update(json.dumps(layer_ops(v), sort_keys=True, default=str).encode())
+    spec = dict(v)
+    spec.pop("imds", None)
+    h.update(json.dumps(spec, sort_keys=True, default=str).encode())
+    for f in ("lsblk_fake.py", "uname_preload.c", "waiter.c", "kmod_stub.c", "hostlib.py", "variants.py"):
+        with open(os.path.join(LIB, f), "rb") as fh:
+            h.update(fh.read())
+    base_stamp = os.path.join(WORK, "rootfs", "bullseye.stamp")
+    if os.path.exists(base_stamp):
+        with open(base_stamp, "rb") as fh:
+            h.update(fh.read())
+    return h.hexdigest()
+
+
+def inroot(root, path):
+    """Resolve path inside root, treating absolute symlinks as relative to root."""
+    parts = [p for p in path.split("/") if p]
+    cur = root
+    for i, p in enumerate(parts):
+        nxt = os.path.join(cur, p)
+        if i < len(parts) - 1 and os.path.islink(nxt):
+            target = os.readlink(nxt)
+            if target.startswith("/"):
+                cur = inroot(root, target)
+            else:
+                cur = inroot(root, os.path.relpath(os.path.normpath(os.path.join(cur, target)), root))
+        else:
+            cur = nxt
+    return cur
+
+
+def _chown_name(root, path, user):
+    if not user:
+        return
+    uid = gid = None
+    with open(inroot(root, "/etc/passwd")) as f:
+        for line in f:
+            p = line.split(":")
+            if p[0] == user:
+                uid, gid = int(p[2]), int(p[3])
+    with open(inroot(root, "/etc/group")) as f:
+        for line in f:
+            p = line.split(":")
+            if p[0] == user:
+                gid = int(p[2])
+    os.lchown(path, uid, gid)
+
+
+def apply_layer(v, root):
+    build = os.path.join(hdir(v["name"]), "build")
+    for op in layer_ops(v):
+        kind = op[0]
+        if kind in ("file", "lsblk", "preload", "waiter", "egg") or kind == "symlink":
+            p = inroot(root, op[1])
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            if os.path.lexists(p) and not os.path.isdir(p):
+                os.unlink(p)
+        if kind == "file":
+            with open(p, "w") as f:
+                f.write(op[2])
+            os.chmod(p, op[3])
+            if len(op) > 4:
+                _chown_name(root, p, op[4])
+        elif kind == "symlink":
+            os.symlink(op[2], p)
+        elif kind == "rm":
+            p = inroot(root, op[1])
+            if os.path.lexists(p):
+                os.unlink(p)
+        elif kind == "dir":
+            p = inroot(root, op[1])
+            os.makedirs(p, exist_ok=True)
+            os.chmod(p, op[2])
+            _chown_name(root, p, op[3])
+        elif kind == "lsblk":
+            with open(os.path.join(LIB, "lsblk_fake.py")) as f:
+                src = f.read()
+            devs = []
+            for d in v["devices"]:
+                dd = dict((k, x) for k, x in d.items() if k not in ("fs",))
+                devs.append(dd)
+            src = src.replace('UTIL_LINUX = "2.31.1"', "UTIL_LINUX = %r" % v["util_linux"], 1)
+            src = src.replace("DEVICES = []  # list", "DEVICES = %r  # list" % (devs,), 1)
+            with open(p, "w") as f:
+                f.write(src)
+            os.chmod(p, 0o755)
+        elif kind == "preload":
+            run(["gcc", "-O2", "-shared", "-fPIC", "-o", p,
+                 "-DADE_RELEASE=\"%s\"" % op[2], "-DADE_VERSION=\"%s\"" % op[3],
+                 os.path.join(LIB, "uname_preload.c")])
+            os.chmod(p, 0o644)
+        elif kind == "waiter":
+            shutil.copyfile(os.path.join(HOSTS, ".bin", "waiter"), p)
+            os.chmod(p, 0o755)
+        elif kind == "egg":
+            import zipfile
+            with zipfile.ZipFile(p, "w") as z:
+                z.writestr("__main__.py", "import time\nwhile True:\n    time.sleep(3600)\n")
+            os.chmod(p, 0o644)
+        elif kind == "user":
+            _, name, uid, gid, home, shell = op
+            with open(inroot(root, "/etc/passwd"), "a") as f:
+                f.write("%s:x:%d:%d::%s:%s\n" % (name, uid, gid, home, shell))
+            with open(inroot(root, "/etc/shadow"), "a") as f:
+                f.write("%s:*:19000:0:99999:7:::\n" % name)
+        elif kind == "group":
+            _, name, gid = op
+            with open(inroot(root, "/etc/group"), "a") as f:
+                f.write("%s:x:%d:\n" % (name, gid))
+            # a user of that name takes it as primary group
+            pw = inroot(root, "/etc/passwd")
+            with open(pw) as f:
+                lines = f.readlines()
+            with open(pw, "w") as f:
+                for line in lines:
+                    p2 = line.split(":")
+                    if p2[0] == name:
+                        p2[3] = str(gid)
+                        line = ":".join(p2)
+                    f.write(line)
+        elif kind == "kmod":
+            _, path, mod, release = op
+            p = inroot(root, path)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            obj = p[:-3] if p.endswith(".xz") else p
+            vermagic = "%s SMP mod_unload modversions " % release
+            cmd = ["gcc", "-c", "-O0", "-fno-pic", "-DMOD_NAME=%s" % mod, "-DVERMAGIC=\"%s\"" % vermagic, "-o", obj,
+                   os.path.join(LIB, "kmod_stub.c")]
+            if mod == "fat":
+                cmd.insert(1, "-DMOD_FAT")
+            run(cmd)
+            if p.endswith(".xz"):
+                run(["xz", "-f", "--check=crc32", obj])
+            os.chmod(p, 0o644)
+        elif kind == "depmod":
+            pass  # run by populate() with the rootfs' own depmod
+        else:
+            raise ValueError(op)
+    os.makedirs(build, exist_ok=True)
+
+
+# ======================================================================= images
+def image_path(v, d):
+    return os.path.join(hdir(v["name"]), "images", d["name"] + ".img")
+
+
+def build(v, force=False):
+    name = v["name"]
+    hd = hdir(name)
+    os.makedirs(hd, exist_ok=True)
+    stamp_file = os.path.join(hd, "images.stamp")
+    digest = layer_digest(v)
+    if v["family"] == "debian11":
+        upper = os.path.join(hd, "upper")
+        if force or not os.path.exists(stamp_file) or open(stamp_file).read() != digest:
+            for sub in ("upper", "work"):
+                shutil.rmtree(os.path.join(hd, sub), ignore_errors=True)
+                os.makedirs(os.path.join(hd, sub))
+            apply_layer(v, upper)
+            with open(stamp_file, "w") as f:
+                f.write(digest)
+        return False
+    imgs = [image_path(v, d) for d in fs_devices(v)]
+    if not force and os.path.exists(stamp_file) and open(stamp_file).read() == digest and all(os.path.exists(i) for i in imgs):
+        return False
+    t0 = time.time()
+    shutil.rmtree(os.path.join(hd, "images"), ignore_errors=True)
+    os.makedirs(os.path.join(hd, "images"))
+    for d in fs_devices(v):
+        img = image_path(v, d)
+        with open(img, "wb") as f:
+            f.truncate(d["size"])
+        if d["fstype"] == "ext4":
+            cmd = ["mkfs.ext4", "-q", "-F", "-U", d["uuid"], "-E", "lazy_itable_init=1,lazy_journal_init=1"]
+            if d.get("label"):
+                cmd += ["-L", d["label"]]
+            run(cmd + [img], stdout=subprocess.DEVNULL)
+        else:
+            cmd = ["mkfs.xfs", "-q", "-f", "-m", "uuid=%s" % d["uuid"]]
+            if d.get("label"):
+                cmd += ["-L", d["label"]]
+            run(cmd + [img], stdout=subprocess.DEVNULL)
+    run(["unshare", "--mount", "--propagation", "private", PY, os.path.abspath(__file__), "_populate", name])
+    with open(stamp_file, "w") as f:
+        f.write(digest)
+    log("%s: images built in %.1f s" % (name, time.time() - t0))
+    return True
+
+
+def populate(name):
+    """Inside a private mount namespace: mount the images nested, copy the base, apply the layer."""
+    v = V.by_name()[name]
+    m = os.path.join(hdir(name), "build", "m")
+    os.makedirs(m, exist_ok=True)
+    mounted = []
+    try:
+        for d in fs_devices(v):
+            mp = d["fs"]["mountpoint"]
+            target = m if mp == "/" else inroot(m, mp)
+            os.makedirs(target, exist_ok=True)
+            run(["mount", "-o", "loop", image_path(v, d), target])
+            mounted.append(target)
+        excl = []
+        for e in EXCLUDES:
+            excl += ["--exclude", e]
+        tar1 = subprocess.Popen(["tar", "-C", BASE, "--numeric-owner"] + excl + ["-cf", "-", "."], stdout=subprocess.PIPE)
+        run(["tar", "-C", m, "--numeric-owner", "-xpf", "-"], stdin=tar1.stdout)
+        tar1.stdout.close()
+        if tar1.wait() != 0:
+            raise RuntimeError("tar failed")
+        for d in ("/proc", "/sys", "/dev", "/run", "/tmp"):
+            os.makedirs(inroot(m, d), exist_ok=True)
+        os.chmod(inroot(m, "/tmp"), 0o1777)
+        apply_layer(v, m)
+        # make every nested mount point exist in its parent fs too (they do, since we mounted on them)
+        with open(inroot(m, "/etc/machine-id"), "w") as f:
+            f.write(V.uid(name, "machine-id").replace("-", "") + "\n")
+        # modules.dep.bin & co from the text files, with the guest's own depmod (kmod)
+        for op in layer_ops(v):
+            if op[0] == "depmod":
+                run(["chroot", m, "/usr/sbin/depmod", op[1]], stdout=subprocess.DEVNULL)
+    finally:
+        for t in reversed(mounted):
+            subprocess.run(["umount", t])
+
+
+# ======================================================================= runtime data
+def meminfo(total):
+    free = int(total * 0.71)
+    avail = int(total * 0.87)
+    cached = int(total * 0.14)
+    buffers = int(total * 0.012)
+    f = [("MemTotal", total), ("MemFree", free), ("MemAvailable", avail), ("Buffers", buffers),
+         ("Cached", cached), ("SwapCached", 0), ("Active", int(total * 0.11)), ("Inactive", int(total * 0.08)),
+         ("Active(anon)", int(total * 0.045)), ("Inactive(anon)", 1280), ("Active(file)", int(total * 0.065)),
+         ("Inactive(file)", int(total * 0.08) - 1280), ("Unevictable", 18432), ("Mlocked", 18432),
+         ("SwapTotal", 0), ("SwapFree", 0), ("Dirty", 84), ("Writeback", 0), ("AnonPages", int(total * 0.04)),
+         ("Mapped", int(total * 0.02)), ("Shmem", 1460), ("KReclaimable", int(total * 0.015)),
+         ("Slab", int(total * 0.025)), ("SReclaimable", int(total * 0.015)), ("SUnreclaim", int(total * 0.01)),
+         ("KernelStack", 3888), ("PageTables", 4716), ("NFS_Unstable", 0), ("Bounce", 0), ("WritebackTmp", 0),
+         ("CommitLimit", total // 2), ("Committed_AS", int(total * 0.1)), ("VmallocTotal", 34359738367),
+         ("VmallocUsed", 31768), ("VmallocChunk", 0), ("Percpu", 1952), ("HardwareCorrupted", 0),
+         ("AnonHugePages", 0), ("ShmemHugePages", 0), ("ShmemPmdMapped", 0), ("FileHugePages", 0),
+         ("FilePmdMapped", 0), ("CmaTotal", 0), ("CmaFree", 0)]
+    lines = ["%-16s%8d kB" % (k + ":", n) for k, n in f]
+    lines += ["HugePages_Total:       0", "HugePages_Free:        0", "HugePages_Rsvd:        0",
+              "HugePages_Surp:        0", "Hugepagesize:       2048 kB", "Hugetlb:               0 kB",
+              "DirectMap4k:      %8d kB" % 124864, "DirectMap2M:     %8d kB" % (total // 2), "DirectMap1G:     %8d kB" % (total // 2)]
+    return "\n".join(lines) + "\n"
+
+
+def partitions(v):
+    lines = ["major minor  #blocks  name", ""]
+    for d in v["devices"]:
+        ma, mi = d["majmin"].split(":")
+        lines.append("%4d  %7d %10d %s" % (int(ma), int(mi), d["size"] // 1024, d["kname"]))
+    return "\n".join(lines) + "\n"
+
+
+def rc_script(v):
+    a = v["agent"]
+    lines = ["#!/bin/bash", "rm -f \"$0\"", "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+             "cd /", "mkdir -p /run/sshd /run/lock && chmod 0755 /run/sshd",
+             "/usr/sbin/sshd -D </dev/null >/dev/null 2>&1 &"]
+    dargs = " ".join(a["daemon"])
+    lines.append("%s </dev/null >/dev/null 2>&1 &" % dargs)
+    if a["goal"] != a["version"]:
+        lines.append("(cd /var/lib/waagent/WALinuxAgent-%s && exec -a python3 %s -u bin/WALinuxAgent-%s-py2.7.egg -run-exthandlers) </dev/null >/dev/null 2>&1 &"
+                     % (a["goal"], a["interpreter"], a["goal"]))
+    else:
+        lines.append("%s -u /usr/sbin/waagent -run-exthandlers </dev/null >/dev/null 2>&1 &" % a["interpreter"])
+    for p in v.get("processes", []):
+        cmd = " ".join(p["argv"])
+        if p.get("user"):
+            cmd = "setpriv --reuid=%s --regid=%s --init-groups -- %s" % (p["user"], p["user"], cmd)
+        lines.append("%s </dev/null >/dev/null 2>&1 &" % cmd)
+    if v["name"] == "app-dockerd":
+        lines.insert(4, "mkdir -p /run/containerd /run/docker && touch /run/containerd/containerd.sock /run/docker.pid")
+    if v["name"] == "app-mongod":
+        lines.insert(4, "mkdir -p /run/mongodb && chown mongodb:mongodb /run/mongodb")
+    lines.append("exit 0")
+    return "\n".join(lines) + "\n"
+
+
+def write(path, text, mode=0o644):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+def mknod(path, kind, major, minor, mode=0o660):
+    os.mknod(path, mode | kind, os.makedev(major, minor))
+
+
+def fake_sysfs_block(v, base):
+    """/sys/class/block, /sys/block and /sys/dev/block for the guest's devices."""
+    cls = os.path.join(base, "class_block")
+    blk = os.path.join(base, "block")
+    devb = os.path.join(base, "dev_block")
+    for p in (cls, blk, devb):
+        os.makedirs(p, exist_ok=True)
+    children = {}
+    for d in v["devices"]:
+        for p in d.get("parents") or []:
+            children.setdefault(p, []).append(d)
+    for d in v["devices"]:
+        dd = os.path.join(cls, d["kname"])
+        os.makedirs(os.path.join(dd, "holders"), exist_ok=True)
+        os.makedirs(os.path.join(dd, "slaves"), exist_ok=True)
+        ma, mi = d["majmin"].split(":")
+        write(os.path.join(dd, "dev"), d["majmin"] + "\n")
+        write(os.path.join(dd, "size"), "%d\n" % (d["size"] // 512))
+        write(os.path.join(dd, "ro"), "0\n")
+        write(os.path.join(dd, "alignment_offset"), "0\n")
+        write(os.path.join(dd, "discard_alignment"), "0\n")
+        devtype = {"part": "partition"}.get(d["type"], "disk")
+        write(os.path.join(dd, "uevent"), "MAJOR=%s\nMINOR=%s\nDEVNAME=%s\nDEVTYPE=%s\n%s" % (
+            ma, mi, d["kname"], devtype, "PARTN=%d\n" % d["partnum"] if d["type"] == "part" else ""))
+        if d["type"] in ("disk", "rom"):
+            write(os.path.join(dd, "removable"), "1\n" if d["type"] == "rom" else "0\n")
+            os.makedirs(os.path.join(dd, "queue"), exist_ok=True)
+            write(os.path.join(dd, "queue", "rotational"), "1\n")
+            write(os.path.join(dd, "queue", "logical_block_size"), "512\n")
+            write(os.path.join(dd, "queue", "physical_block_size"), "4096\n")
+            os.makedirs(os.path.join(dd, "device"), exist_ok=True)
+            write(os.path.join(dd, "device", "model"), "Virtual Disk    \n" if d["type"] == "disk" else "Virtual CD/ROM  \n")
+            write(os.path.join(dd, "device", "vendor"), "Msft    \n")
+            os.symlink("../class/block/" + d["kname"], os.path.join(blk, d["kname"]))
+        if d["type"] == "part":
+            write(os.path.join(dd, "partition"), "%d\n" % d["partnum"])
+            write(os.path.join(dd, "start"), "2048\n")
+            os.symlink("../" + d["kname"], os.path.join(cls, d["parents"][0], d["kname"]))
+        if d["type"] == "lvm":
+            os.makedirs(os.path.join(dd, "dm"), exist_ok=True)
+            write(os.path.join(dd, "dm", "name"), d["dm_name"] + "\n")
+            write(os.path.join(dd, "dm", "uuid"), d["dm_uuid"] + "\n")
+            write(os.path.join(dd, "dm", "suspended"), "0\n")
+            os.symlink("../class/block/" + d["kname"], os.path.join(blk, d["kname"]))
+        for p in d.get("parents") or []:
+            if d["type"] == "lvm":
+                pk = [x for x in v["devices"] if x["name"] == p][0]["kname"]
+                os.symlink("../../" + pk, os.path.join(dd, "slaves", pk))
+                os.symlink("../../" + d["kname"], os.path.join(cls, pk, "holders", d["kname"]))
+        os.symlink("../../class/block/" + d["kname"], os.path.join(devb, d["majmin"]))
+    return cls, blk, devb
+
+
+# ======================================================================= boot (PID 1 in the new namespaces)
+def boot(name):
+    v = V.by_name()[name]
+    hd = hdir(name)
+    with open(os.path.join(hd, "state.json")) as f:
+        st = json.load(f)
+    socket.sethostname(name)
+    R = os.path.join(hd, "root")
+    stage = os.path.join(hd, "stage")
+    os.makedirs(R, exist_ok=True)
+    os.makedirs(stage, exist_ok=True)
+    mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16m")
+    # guest /dev, built on a tmpfs mounted over /dev of this namespace so that the guest's
+    # device names resolve while we mount its filesystems (the source string is kept as given)
+    devsrc = "devtmpfs" if v["family"] in ("rhel7", "centos7", "sles12") else "udev"
+    mount(devsrc, "/dev", "tmpfs", MS_NOSUID, "mode=755,size=8m")
+    for n, ma, mi, mode in (("null", 1, 3, 0o666), ("zero", 1, 5, 0o666), ("full", 1, 7, 0o666),
+                            ("random", 1, 8, 0o666), ("urandom", 1, 9, 0o666), ("tty", 5, 0, 0o666),
+                            ("kmsg", 1, 11, 0o644)):
+        mknod("/dev/" + n, stat.S_IFCHR, ma, mi, mode)
+        os.chmod("/dev/" + n, mode)
+    for n, t in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                 ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"), ("core", "/proc/kcore")):
+        os.symlink(t, "/dev/" + n)
+    for p in ("pts", "shm", "mapper", "disk/by-uuid", "disk/by-label", "disk/by-partuuid", "disk/azure"):
+        os.makedirs("/dev/" + p, exist_ok=True)
+    loops = st.get("loops", {})
+    if v["family"] != "debian11":
+        mknod("/dev/mapper/control", stat.S_IFCHR, 10, 236, 0o600) if any(d["type"] == "lvm" for d in v["devices"]) else None
+        for d in v["devices"]:
+            if d["name"] in loops:
+                ma, mi = loops[d["name"]]["majmin"]
+            else:
+                ma, mi = [int(x) for x in d["majmin"].split(":")]
+            mknod("/dev/" + d["kname"], stat.S_IFBLK, ma, mi, 0o660 if d["type"] != "rom" else 0o660)
+            if d["type"] == "lvm":
+                os.symlink("../" + d["kname"], "/dev/mapper/" + d["dm_name"])
+                os.makedirs("/dev/" + d["vg"], exist_ok=True)
+                os.symlink("../" + d["kname"], "/dev/%s/%s" % (d["vg"], d["lv"]))
+            if d.get("uuid") and d["type"] != "disk":
+                os.symlink("../../" + d["kname"], "/dev/disk/by-uuid/" + d["uuid"])
+            if d.get("label"):
+                os.symlink("../../" + d["kname"], "/dev/disk/by-label/" + d["label"])
+            if d.get("partuuid"):
+                os.symlink("../../" + d["kname"], "/dev/disk/by-partuuid/" + d["partuuid"])
+            if d["type"] == "rom":
+                os.symlink("sr0", "/dev/cdrom")
+        for link, target in (("root", "sda"), ("resource", "sdb")):
+            os.symlink("../../" + target, "/dev/disk/azure/" + link)
+            for d in v["devices"]:
+                if d.get("parents") == [target] and d["type"] == "part":
+                    os.symlink("../../" + d["kname"], "/dev/disk/azure/%s-part%d" % (link, d["partnum"]))
+        if v["family"] == "ubuntu1804":
+            os.makedirs("/dev/disk/cloud", exist_ok=True)
+            os.symlink("../../sda", "/dev/disk/cloud/azure_root")
+            os.symlink("../../sda1", "/dev/disk/cloud/azure_root-part1")
+            os.symlink("../../sdb", "/dev/disk/cloud/azure_resource")
+            os.symlink("../../sdb1", "/dev/disk/cloud/azure_resource-part1")
+        # filesystems, outermost first; the source string is the guest's device name
+        for d in fs_devices(v):
+            mp = d["fs"]["mountpoint"]
+            target = R if mp == "/" else inroot(R, mp)
+            os.makedirs(target, exist_ok=True)
+            mount(dev_path(d), target, d["fstype"], 0, d["fs"].get("opts") or None)
+    else:
+        up, wk = os.path.join(hd, "upper"), os.path.join(hd, "work")
+        mount("overlay", R, "overlay", 0, "lowerdir=%s,upperdir=%s,workdir=%s" % (BASE, up, wk))
+    # keys
+    sshdir = inroot(R, "/root/.ssh")
+    os.makedirs(sshdir, exist_ok=True)
+    os.chmod(sshdir, 0o700)
+    keys = ""
+    for k in (KEY + ".pub", ANSIBLE_TEST_KEY):
+        if os.path.exists(k):
+            keys += open(k).read().strip() + "\n"
+    write(os.path.join(sshdir, "authorized_keys"), keys, 0o600)
+    # /proc with the guest's kernel/memory/disk view
+    mount("proc", inroot(R, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    if v["family"] != "debian11":
+        kver, proc_version, _ = kernel_info(v)
+        rd = root_dev(v)
+        files = {"meminfo": meminfo(v["mem_kb"]), "version": proc_version, "osrelease": v["kernel"] + "\n",
+                 "cmdline": v["cmdline"].format(root_uuid=rd["uuid"], root_partuuid=rd.get("partuuid", "")) + "\n",
+                 "partitions": partitions(v)}
+        if v.get("swaps"):
+            files["swaps"] = "Filename\t\t\t\tType\t\tSize\tUsed\tPriority\n" + "".join(
+                "%s                               partition\t%s\t0\t-2\n" % tuple(s.split()) for s in v["swaps"])
+        for fn, text in files.items():
+            write(os.path.join(stage, fn), text, 0o444)
+        for fn in files:
+            target = "/proc/sys/kernel/osrelease" if fn == "osrelease" else "/proc/" + fn
+            mount(os.path.join(stage, fn), inroot(R, target), None, MS_BIND)
+            mount(None, inroot(R, target), None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    # /sys: real sysfs of this netns, with the guest's block devices and SELinux state
+    sysd = inroot(R, "/sys")
+    mount("sysfs", sysd, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    if v["family"] != "debian11":
+        cls, blk, devb = fake_sysfs_block(v, os.path.join(stage, "sys"))
+        for src, dst in ((cls, "class/block"), (blk, "block"), (devb, "dev/block")):
+            mount(src, os.path.join(sysd, dst), None, MS_BIND | MS_REC)
+        mount("tmpfs", os.path.join(sysd, "fs"), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=1m")
+        for p in ("selinux", "cgroup", "pstore", "bpf", "fuse"):
+            os.makedirs(os.path.join(sysd, "fs", p), exist_ok=True)
+        if v["selinux"] in ("enforcing", "permissive"):
+            sel = os.path.join(sysd, "fs", "selinux")
+            mount("selinuxfs", sel, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=1m")
+            write(os.path.join(sel, "enforce"), "1" if v["selinux"] == "enforcing" else "0", 0o644)
+            for fn, text in (("policyvers", "31"), ("mls", "1"), ("deny_unknown", "0"), ("reject_unknown", "0"),
+                             ("checkreqprot", "1")):
+                write(os.path.join(sel, fn), text, 0o444)
+    # /dev into the guest, plus devpts and shm
+    mount("/dev", inroot(R, "/dev"), None, MS_MOVE)
+    mount("devpts", inroot(R, "/dev/pts"), "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620,gid=5")
+    mount("tmpfs", inroot(R, "/dev/shm"), "tmpfs", MS_NOSUID | MS_NODEV)
+    mount("tmpfs", inroot(R, "/run"), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=%dk" % (v.get("mem_kb", 8000000) // 10))
+    if v["family"] != "debian11":
+        rc = inroot(R, "/run/ade-rc.sh")
+        write(rc, rc_script(v), 0o700)
+    else:
+        os.makedirs(inroot(R, "/run/sshd"), exist_ok=True)
+    # become the guest: pivot_root into it and drop every mount of the test machine
+    os.chdir(R)
+    if libc.syscall(155, b".", b".") != 0:
+        raise OSError(ctypes.get_errno(), "pivot_root")
+    umount2(".", MNT_DETACH)
+    os.chdir("/")
+    fd = os.open("/dev/null", os.O_RDWR)
+    for i in (0, 1, 2):
+        os.dup2(fd, i)
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    if v["family"] == "debian11":
+        os.execve("/usr/sbin/sshd", ["/usr/sbin/sshd", "-D"], env)
+    env["ADE_RC"] = "/run/ade-rc.sh"
+    env["ADE_COMM"] = v["pid1"]["comm"]
+    os.execve(v["pid1"]["path"], v["pid1"]["argv"], env)
+
+
+# ======================================================================= start / stop / status
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except (OSError, TypeError):
+        return False
+
+
+def read_state(name):
+    p = os.path.join(hdir(name), "state.json")
+    if os.path.exists(p):
+        with open(p) as f:
+            return json.load(f)
+    return {}
+
+
+def ns_init_pid(st):
+    pid = st.get("unshare_pid")
+    if not pid or not alive(pid):
+        return None
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                kids = f.read().split()
+            if kids:
+                return int(kids[0])
+    except OSError:
+        return None
+    return None
+
+
+def tcp_ok(ip, port, timeout=1.0):
+    try:
+        with socket.create_connection((ip, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def is_up(v):
+    st = read_state(v["name"])
+    if not st:
+        return False
+    if not os.path.exists("/run/netns/" + netns(v)):
+        return False
+    if not ns_init_pid(st):
+        return False
+    if v["azure"] and not alive(st.get("imds_pid")):
+        return False
+    return tcp_ok(vm_ip(v), 22)
+
+
+def netns_up(v):
+    ns = netns(v)
+    n = v["n"]
+    h, g = "adeh%d" % n, "adeg%d" % n
+    subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+    subprocess.run(["ip", "link", "del", h], stderr=subprocess.DEVNULL)
+    run(["ip", "netns", "add", ns])
+    run(["ip", "link", "add", h, "type", "veth", "peer", "name", g])
+    run(["ip", "link", "set", g, "netns", ns])
+    run(["ip", "addr", "add", "10.203.%d.1/24" % n, "dev", h])
+    run(["ip", "link", "set", h, "up"])
+    run(["ip", "-n", ns, "link", "set", g, "name", "eth0"])
+    run(["ip", "-n", ns, "addr", "add", "%s/24" % vm_ip(v), "dev", "eth0"])
+    run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+    run(["ip", "-n", ns, "link", "set", "lo", "up"])
+    if v["azure"]:
+        run(["ip", "-n", ns, "addr", "add", "169.254.169.254/32", "dev", "lo"])
+        run(["ip", "-n", ns, "addr", "add", "%s/32" % wire_ip(v), "dev", "lo"])
+
+
+def start(v):
+    name = v["name"]
+    hd = hdir(name)
+    stop(v, quiet=True)
+    netns_up(v)
+    st = {"loops": {}}
+    if v["azure"]:
+        for d in fs_devices(v):
+            dev = out(["losetup", "--find", "--show", image_path(v, d)]).strip()
+            rdev = os.stat(dev).st_rdev
+            st["loops"][d["name"]] = {"dev": dev, "majmin": [os.major(rdev), os.minor(rdev)]}
+    with open(os.path.join(hd, "state.json"), "w") as f:
+        json.dump(st, f)
+    logf = open(os.path.join(hd, "boot.log"), "w")
+    p = subprocess.Popen(["ip", "netns", "exec", netns(v), "unshare", "--mount", "--pid", "--uts", "--ipc", "--fork",
+                          "--kill-child", "--propagation", "private", PY, os.path.abspath(__file__), "boot", name],
+                         stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, close_fds=True)
+    st["unshare_pid"] = p.pid
+    if v["azure"]:
+        cfg = os.path.join(hd, "imds.json")
+        with open(cfg, "w") as f:
+            json.dump({"imds_addr": "169.254.169.254", "wireserver_addr": wire_ip(v), "instance": {
+                "compute": v["imds"],
+                "network": {"interface": [{"ipv4": {"ipAddress": [{"privateIpAddress": vm_ip(v), "publicIpAddress": ""}],
+                                                    "subnet": [{"address": "10.203.%d.0" % v["n"], "prefix": "24"}]},
+                                           "ipv6": {"ipAddress": []}, "macAddress": "000D3A%06X" % v["n"]}]}}}, f, indent=1)
+        ilog = open(os.path.join(hd, "imds.log"), "w")
+        q = subprocess.Popen(["ip", "netns", "exec", netns(v), PY, os.path.join(LIB, "imds_server.py"), cfg],
+                             stdin=subprocess.DEVNULL, stdout=ilog, stderr=ilog, start_new_session=True, close_fds=True)
+        st["imds_pid"] = q.pid
+    with open(os.path.join(hd, "state.json"), "w") as f:
+        json.dump(st, f)
+    return p
+
+
+def wait_up(v, proc, timeout=30):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if proc.poll() is not None:
+            break
+        if tcp_ok(vm_ip(v), 22, 0.3):
+            return True
+        time.sleep(0.1)
+    logp = os.path.join(hdir(v["name"]), "boot.log")
+    raise RuntimeError("%s did not come up; %s:\n%s" % (v["name"], logp, open(logp).read()[-3000:]))
+
+
+def stop(v, quiet=False):
+    name = v["name"]
+    st = read_state(name)
+    init = ns_init_pid(st)
+    if init:
+        os.kill(init, 9)
+    if st.get("unshare_pid") and alive(st["unshare_pid"]):
+        for _ in range(50):
+            if not alive(st["unshare_pid"]):
+                break
+            try:
+                os.waitpid(st["unshare_pid"], os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+    ip = st.get("imds_pid")
+    if ip and alive(ip):
+        try:
+            with open("/proc/%d/cmdline" % ip) as f:
+                if "imds_server" in f.read():
+                    os.kill(ip, 15)
+        except OSError:
+            pass
+    ns = netns(v)
+    if os.path.exists("/run/netns/" + ns):
+        pids = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE, text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), 9)
+            except OSError:
+                pass
+        time.sleep(0.1 if pids else 0)
+        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+    subprocess.run(["ip", "link", "del", "adeh%d" % v["n"]], stderr=subprocess.DEVNULL)
+    for d, info in st.get("loops", {}).items():
+        subprocess.run(["losetup", "-d", info["dev"]], stderr=subprocess.DEVNULL)
+    # loops attached by an earlier, crashed run
+    if v.get("devices"):
+        for d in fs_devices(v):
+            for line in subprocess.run(["losetup", "-j", image_path(v, d)], stdout=subprocess.PIPE, text=True).stdout.splitlines():
+                subprocess.run(["losetup", "-d", line.split(":")[0]], stderr=subprocess.DEVNULL)
+    sp = os.path.join(hdir(name), "state.json")
+    if os.path.exists(sp):
+        os.unlink(sp)
+    if not quiet:
+        log("%s: stopped" % name)
+
+
+def inventory():
+    allv = V.variants()
+    for kind, interp in (("py27", "/usr/bin/python2.7"), ("py3", "/usr/bin/python3")):
+        lines = ["# written by tests/hosts/up.sh - azure_ade test hosts (%s)" % kind, "all:", "  children:",
+                 "    ade_guests:", "      hosts:"]
+        for v in allv:
+            lines.append("        %s:" % v["name"])
+            lines.append("          ansible_host: %s" % vm_ip(v))
+        lines += ["      vars:", "        ansible_user: root",
+                  "        ansible_ssh_private_key_file: %s" % KEY,
+                  "        ansible_python_interpreter: %s" % interp,
+                  "        ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"]
+        with open(os.path.join(HOSTS, "inventory-%s.yml" % kind), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    core = os.environ.get("ADE_CORE", "2.16")
+    link = os.path.join(HOSTS, "inventory.yml")
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink("inventory-%s.yml" % ("py27" if core == "2.16" else "py3"), link)
+
+
+def select(names):
+    allv = V.variants()
+    if not names:
+        return allv
+    bn = dict((v["name"], v) for v in allv)
+    bad = [n for n in names if n not in bn]
+    if bad:
+        sys.exit("unknown test host(s): %s (known: %s)" % (", ".join(bad), ", ".join(bn)))
+    return [bn[n] for n in names]
+
+
+def cmd_up(names):
+    t0 = time.time()
+    os.makedirs(os.path.join(HOSTS, ".bin"), exist_ok=True)
+    waiter = os.path.join(HOSTS, ".bin", "waiter")
+    src = os.path.join(LIB, "waiter.c")
+    if not os.path.exists(waiter) or os.path.getmtime(waiter) < os.path.getmtime(src):
+        run(["gcc", "-O2", "-static", "-o", waiter, src])
+    started = []
+    for v in select(names):
+        rebuilt = build(v)
+        if not rebuilt and is_up(v):
+            continue
+        started.append((v, start(v)))
+    for v, p in started:
+        wait_up(v, p)
+        log("%s: up at %s" % (v["name"], vm_ip(v)))
+    inventory()
+    log("all up in %.1f s (%d started)" % (time.time() - t0, len(started)))
+
+
+def cmd_status(names):
+    for v in select(names):
+        st = read_state(v["name"])
+        up = is_up(v)
+        print("%-16s %-12s %-5s init_pid=%s imds=%s" % (v["name"], vm_ip(v), "up" if up else "down",
+                                                        ns_init_pid(st) if st else "-", st.get("imds_pid", "-") if st else "-"))
+
+
+def main(argv):
+    if not argv:
+        sys.exit(__doc__)
+    cmd, names = argv[0], argv[1:]
+    if cmd == "boot":
+        boot(names[0])
+    elif cmd == "_populate":
+        populate(names[0])
+    elif cmd == "up":
+        cmd_up(names)
+    elif cmd == "down":
+        for v in select(names):
+            stop(v)
+    elif cmd == "reset":
+        for v in select(names):
+            stop(v, quiet=True)
+            build(v, force=True)
+    elif cmd == "status":
+        cmd_status(names)
+    elif cmd == "inventory":
+        inventory()
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
