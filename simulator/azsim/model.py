@@ -698,8 +698,7 @@ class World:
         if getattr(_fault_ctx, "lro_fail", None):
             op.planned = ("Failed", {"code": "InternalExecutionError",
                                      "message": _fault_ctx.lro_fail})
-            if op.done_at is None:
-                op.done_at = t + 1
+            op.done_at = t + 1 if op.done_at is None else min(op.done_at, t + 1)
             _fault_ctx.lro_fail = None
         self.ops[op.id] = op
         self.active_ops.add(op)
