@@ -13,8 +13,8 @@ description:
   - The remedy when OS encryption fails part way - creates new managed disks from the snapshots of
     O(run_id), deallocates the VM, swaps its OS disk and data disks (same LUNs) for the new ones, and starts it.
   - The old disks are kept (detached) unless O(delete_old_disks=true).
-  - By default the ADE extension is removed from the VM while it is deallocated, so that the guest agent does
-    not start encrypting the restored disks again on boot.
+  - By default the ADE extension is removed from the VM first (Azure changes extensions only on a running VM),
+    so that the guest agent does not start encrypting the restored disks again on boot.
   - Idempotent - a VM already running on the restored disks of that run is not changed; disks made by an
     interrupted earlier run are reused.
 author:
@@ -80,7 +80,7 @@ disks:
     old_disk_id: {description: The disk swapped out., type: str, returned: always}
     action: {description: C(created), C(reused), C(in_place) (check mode - C(would_create) ...)., type: str, returned: always}
 actions:
-  description: Steps done in order (C(create_disks), C(deallocate), C(remove_extension), C(swap_disks), C(start), C(delete_old_disks)).
+  description: Steps done in order (C(create_disks), C(remove_extension), C(deallocate), C(swap_disks), C(start), C(delete_old_disks)).
   returned: always
   type: list
   elements: str
@@ -137,9 +137,9 @@ def main():
         result['changed'] = True
         if module.check_mode:
             result['disks'] = [_desc(i, (i['existing'] or {}).get('id'), 'would_' + i['action']) for i in plan['disks']]
-            result['actions'] = ['create_disks', 'deallocate'] + \
+            result['actions'] = ['create_disks'] + \
                 (['remove_extension'] if p['remove_ade_extension'] and ade.find_ade_extension(vm) else []) + \
-                ['swap_disks'] + (['start'] if p['start'] else []) + (['delete_old_disks'] if p['delete_old_disks'] else [])
+                ['deallocate', 'swap_disks'] + (['start'] if p['start'] else []) + (['delete_old_disks'] if p['delete_old_disks'] else [])
             result['old_disks'] = [i['current_id'] for i in plan['disks'] if i['current_id']]
             result['requests'] = session.stats.as_dict()
             module.exit_json(**result)
@@ -156,11 +156,12 @@ def main():
             descs.append(_desc(item, disk['id'], action))
         result['actions'].append('create_disks')
         result['disks'] = descs
-        session.deallocate_vm(rg, name)
-        result['actions'].append('deallocate')
         if p['remove_ade_extension'] and ade.find_ade_extension(vm):
+            # Azure only modifies extensions of a running VM, so this happens before the deallocation.
             session.delete_extension(rg, name, ade.EXTENSION_NAME)
             result['actions'].append('remove_extension')
+        session.deallocate_vm(rg, name)
+        result['actions'].append('deallocate')
         fresh = session.get_vm(rg, name, instance_view=False)
         session.put_vm(rg, name, snap.swapped_vm_body(fresh, plan, new_ids))
         result['actions'].append('swap_disks')

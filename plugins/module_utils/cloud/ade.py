@@ -304,8 +304,8 @@ def validate_enable(vm, vault, request, kek_vault=None):
         if cur_op in ENABLE_OPS and not volume_type_change_allowed(cur_vt, vt):
             errors.append("VM {0} is recorded with VolumeType {1}; the extension only allows keeping it or widening "
                           "to All ('Moving from volume type {1} to volume type {2} is not allowed'): ask for "
-                          "volume_type {3} or All".format(vm_name, canonical_volume_type(cur_vt), vt,
-                                                          canonical_volume_type(cur_vt)))
+                          "volume_type {3}".format(vm_name, canonical_volume_type(cur_vt), vt,
+                                                   ' or '.join(sorted(set([canonical_volume_type(cur_vt), 'All'])))))
     if request.get('format_all') and not request.get('confirm_format_all'):
         errors.append("encrypt_format_all WIPES every mounted data disk (and the resource disk); set "
                       "confirm_format_all: true to confirm that the data on them may be destroyed")
