@@ -503,6 +503,13 @@ def image_path(v, d):
     return os.path.join(hdir(v["name"]), "images", d["name"] + ".img")
 
 
+def needs_build(v):
+    stamp_file = os.path.join(hdir(v["name"]), "images.stamp")
+    if not os.path.exists(stamp_file) or open(stamp_file).read() != layer_digest(v):
+        return True
+    return not all(os.path.exists(image_path(v, d)) for d in fs_devices(v))
+
+
 def build(v, force=False):
     name = v["name"]
     hd = hdir(name)
@@ -1050,8 +1057,10 @@ def cmd_up(names):
         run(["gcc", "-O2", "-static", "-o", waiter, src])
     started = []
     for v in select(names):
-        rebuilt = build(v)
-        if not rebuilt and is_up(v):
+        if needs_build(v):
+            stop(v, quiet=True)   # a running host holds the old images (xfs refuses a 2nd mount of a UUID)
+            build(v)
+        elif is_up(v):
             continue
         started.append((v, start(v)))
     for v, p in started:

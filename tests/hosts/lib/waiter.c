@@ -2,7 +2,7 @@
  * guest's PID 1.  Static, so it runs in any rootfs.
  *   - as a plain process: waits for ever; /proc/PID/comm is the file name it was started
  *     under, /proc/PID/cmdline the argv it was given.
- *   - as PID 1 (getpid() == 1): optional prctl name from ADE_COMM, runs "/bin/sh $ADE_RC"
+ *   - as PID 1 (getpid() == 1): optional prctl name from ADE_COMM, runs "/bin/bash $ADE_RC"
  *     once, then reaps orphans for ever; SIGTERM/SIGINT end it (and so the PID namespace). */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -31,7 +31,7 @@ int main(int argc, char **argv)
         if (pid == 0) {
             unsetenv("ADE_RC");
             unsetenv("ADE_COMM");
-            execl("/bin/sh", "sh", rc, (char *)0);
+            execl("/bin/bash", "bash", rc, (char *)0);
             _exit(127);
         }
     }
