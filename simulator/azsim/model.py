@@ -16,6 +16,9 @@ ADE_HANDLER_VERSION = "1.4.0.12"
 DEFAULT_CONFIG = {
     # wall seconds a token is valid (reported honestly as expires_in)
     "token_lifetime": 3599,
+    # "wall": lifetime counts wall seconds; "sim": lifetime counts simulated seconds (expires_in is reported as
+    # lifetime / time_scale wall seconds, and advancing the clock expires tokens, as a long wait would)
+    "token_clock": "wall",
     # VMs per page for list calls (nextLink paging)
     "page_size": 50,
     # Retry-After value sent on compute operation polls (recordings show "0"); null = omit
@@ -726,7 +729,13 @@ class World:
         import time
         tok = "sim." + secrets.token_urlsafe(24)
         life = int(self.config["token_lifetime"])
-        self.tokens[tok] = {"expires": time.time() + life, "client_id": client_id, "issued": time.time()}
+        info = {"expires": time.time() + life, "client_id": client_id, "issued": time.time(), "sim_expires": None}
+        if self.config.get("token_clock") == "sim":
+            info["sim_expires"] = self.clock.now() + life
+            wall = self.clock.wall_seconds_for(life)
+            info["expires"] = time.time() + wall
+            life = max(1, int(wall))
+        self.tokens[tok] = info
         return tok, life
 
     def check_token(self, header):
@@ -740,7 +749,8 @@ class World:
         info = self.tokens.get(parts[1].strip())
         if info is None:
             return ("InvalidAuthenticationToken", "The access token is invalid.")
-        if time.time() >= info["expires"]:
+        if time.time() >= info["expires"] or (info["sim_expires"] is not None
+                                               and self.clock.now() >= info["sim_expires"]):
             return ("ExpiredAuthenticationToken",
                     "The access token expiry UTC time '%s' is earlier than current UTC time '%s'."
                     % (iso(info["expires"]), iso(time.time())))
@@ -751,6 +761,7 @@ class World:
         now = time.time()
         for info in self.tokens.values():
             info["expires"] = min(info["expires"], now - 1)
+            info["sim_expires"] = None
 
 
 _fault_ctx = threading.local()

@@ -189,3 +189,15 @@ def test_cli_log_and_stop(server, tmp_path):
     assert os.path.exists(os.path.join(wd, "ca.pem")) and os.path.exists(os.path.join(wd, "server.pid"))
     subprocess.run([sys.executable, "-m", "azsim", "stop", "--workdir", wd], env=env, check=True)
     assert not os.path.exists(os.path.join(wd, "server.pid"))
+
+
+def test_sim_clock_tokens_expire_during_long_waits(sim):
+    sim.config(token_clock="sim", token_lifetime=3600)
+    client = sim.compute_client(retry_total=0)
+    client.virtual_machines.get("rg1", "vm-all")
+    sim.advance(3 * 3600)                       # a long wait in simulated time
+    with pytest.raises(ClientAuthenticationError) as ei:
+        client.virtual_machines.get("rg1", "vm-all")
+    assert ei.value.error.code == "ExpiredAuthenticationToken"
+    assert ei.value.response.headers["WWW-Authenticate"].find('error="invalid_token"') > 0
+    assert sim.compute_client().virtual_machines.get("rg1", "vm-all").name == "vm-all"
