@@ -83,7 +83,8 @@ assert_py() {  # name python-code (reads files in $W)
 }
 
 # ---- 2. preflight (report only) -------------------------------------------------------------------
-play preflight 0 preflight -e ade_report_dir="$W/report" -e ade_volume_type=All
+play preflight 0 preflight -e ade_report_dir="$W/report" -e ade_volume_type=All \
+  -e ade_hosts="$E2E_OK:$E2E_FAIL:$E2E_BLOCKED:$E2E_DATA"
 assert_py "preflight verdicts: $E2E_OK ready or fixable, $E2E_BLOCKED blocked" "
 import json, sys
 rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report/preflight.json'))}
