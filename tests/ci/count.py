@@ -14,7 +14,8 @@ import re
 import sys
 
 PLAIN = re.compile(r'^(?:\w+: )?(\d+) passed, (\d+) failed(?:, \d+ skipped)?\s*$')
-PYTEST = re.compile(r'^=+ (.*\b(?:passed|failed|error|errors|skipped|deselected|xfailed|xpassed|no tests ran)\b.*) in [0-9.]+ ?s.*=+\s*$')
+# "===== 3 passed, 1 failed in 1.2s =====", "57 passed in 17.89s" (-q), "176 passed in 1.76 seconds" (pytest 4)
+PYTEST = re.compile(r'^(?:=+ )?((?:\d+ \w+|no tests ran)(?:, (?:\d+ \w+))*) in [0-9.]+ ?s(?:econds)?(?: \([0-9:]+\))?(?: =+)?\s*$')
 RECAP = re.compile(r'^\S+\s+:\s+ok=(\d+)\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)')
 
 
@@ -36,15 +37,19 @@ def pytest_counts(lines):
 
 def sanity_counts(lines):
     ran = sum(1 for line in lines if line.startswith('Running sanity test '))
-    failed = 0
+    failed = found = 0
     for line in lines:
         m = re.search(r'The (\d+) sanity test\(s\) listed below \(out of \d+\) failed', line)
         if m:
             failed += int(m.group(1))
+        # "ERROR: Found 3 pylint issue(s)": one failed test (counted even when a crash ends the run early)
+        if re.match(r'ERROR: Found \d+ \S+ issue', line):
+            found += 1
         # a multi-version test that was silently not run (no virtualenv support, interpreter missing) is a failure
         if 'WARNING: Skipping sanity test' in line and 'because it is unsupported' not in line:
             failed += 1
             ran += 1
+    failed = max(failed, found)
     return ran, max(ran - failed, 0), failed
 
 

@@ -36,6 +36,7 @@ record() {  # name status passed failed seconds note
 }
 
 # step NAME TIMEOUT CMD...   (CMD runs with stdin from /dev/null, output to the step's log)
+# INFRA=1 step ...: a step that tests nothing by itself (setup, hosts up/down): counted only when it fails.
 step() {
   local name=$1 limit=$2 log rc p f t0 left
   shift 2
@@ -57,11 +58,14 @@ step() {
   [ "$rc" -ne 5 ] || echo "exit 5: pytest collected no tests (counted as a failure)" >>"$log"
   read -r p f < <(python3 "$ADE_REPO/tests/ci/count.py" auto "$log" "$rc")
   if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then
+    [ -z "${INFRA:-}" ] || p=0
     record "$name" PASS "$p" "$f" "$(($(date +%s) - t0))"
   else
     record "$name" FAIL "$p" "$f" "$(($(date +%s) - t0))" "rc=$rc, log $log"
-    echo "----- last lines of $log"
-    tail -n 25 "$log" | cut -c1-300
+    echo "----- $log: errors"
+    grep -E '^(ERROR|FATAL|FAILED|MISSING|TIMEOUT)|^fatal: |^failed: |FAILED!|^=== FAILED|Traceback' "$log" | head -n 40 | cut -c1-300 || true
+    echo "----- $log: last lines"
+    tail -n 15 "$log" | cut -c1-300
     echo "-----"
   fi
   STEP_RC=$rc
@@ -82,7 +86,7 @@ script_step() {  # NAME TIMEOUT SCRIPT ARGS...
 
 echo "[ci] ADE_WORK=$ADE_WORK repo=$ADE_REPO cores=[$CORES] steps=[$STEPS] budget=${BUDGET}s logs=$ADE_LOGS"
 
-step setup 1200 bash "$ADE_REPO/tests/ci/setup.sh"
+INFRA=1 step setup 1200 bash "$ADE_REPO/tests/ci/setup.sh"
 if [ "$STEP_RC" -ne 0 ]; then
   echo "[ci] setup failed: nothing else can run"
   echo "$TOTAL_P passed, $TOTAL_F failed"
@@ -99,13 +103,13 @@ HOSTS_UP=
 hosts_down() {
   if [ -n "$HOSTS_UP" ]; then
     HOSTS_UP=
-    script_step hosts-down 180 tests/hosts/down.sh
+    INFRA=1 script_step hosts-down 180 tests/hosts/down.sh
   fi
 }
 trap 'hosts_down >/dev/null 2>&1 || true' EXIT
 
 if want hosts || want guest || want molecule || want e2e; then
-  script_step hosts-up 1200 tests/hosts/up.sh
+  INFRA=1 script_step hosts-up 1200 tests/hosts/up.sh
   [ "$STEP_RC" -ne 0 ] || HOSTS_UP=1
 fi
 want azure && step simulator-tests 600 bash "$ADE_REPO/tests/ci/simulator.sh" test
