@@ -1,6 +1,7 @@
 #!/bin/bash
 # Build (cached) and start the azure_ade test hosts; idempotent, run as root.
 #   tests/hosts/up.sh [NAME...]        all hosts by default; hosts already up are left alone
+#   ADE_HOSTS_BUILD_ONLY=1 tests/hosts/up.sh   only debootstrap + build the disk images
 # Writes $ADE_WORK/hosts/inventory-py27.yml (ansible-core 2.16) and inventory-py3.yml (2.19).
 # See tests/hosts/README.md.
 set -euo pipefail
@@ -49,5 +50,9 @@ if [ ! -f ~/.ansible/test/id_rsa ]; then
 fi
 
 # 4. images (cached), netns, namespaces, fake IMDS; inventories
-/usr/bin/python3 "$HERE/lib/hostlib.py" up "$@"
+if [ "${ADE_HOSTS_BUILD_ONLY:-0}" = 1 ]; then   # prebuild images only (CI cache warm-up, cold timing)
+  /usr/bin/python3 "$HERE/lib/hostlib.py" build "$@"
+else
+  /usr/bin/python3 "$HERE/lib/hostlib.py" up "$@"
+fi
 printf '[hosts] up.sh done in %.1f s\n' "$(echo "$(date +%s.%N) - $T0" | bc 2>/dev/null || python3 -c "print($(date +%s.%N)-$T0)")" >&2

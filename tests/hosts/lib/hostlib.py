@@ -5,6 +5,7 @@
   hostlib.py down [NAME...]      stop (kill the namespace, umount, detach loops, del netns)
   hostlib.py status              one line per host
   hostlib.py inventory           (re)write the inventories
+  hostlib.py build [NAME...]     only build the disk images (what up does before starting)
   hostlib.py reset NAME...       stop + rebuild the disk images from the base rootfs
 
 Internal: `boot NAME` runs as PID 1 of the host's new PID/mount/UTS namespace,
@@ -361,7 +362,7 @@ def layer_digest(v):
     spec = dict(v)
     spec.pop("imds", None)
     h.update(json.dumps(spec, sort_keys=True, default=str).encode())
-    for f in ("lsblk_fake.py", "uname_preload.c", "waiter.c", "kmod_stub.c", "hostlib.py", "variants.py"):
+    for f in ("lsblk_fake.py", "uname_preload.c", "waiter.c", "kmod_stub.c"):
         with open(os.path.join(LIB, f), "rb") as fh:
             h.update(fh.read())
     base_stamp = os.path.join(WORK, "rootfs", "bullseye.stamp")
@@ -564,7 +565,9 @@ def populate(name):
             mp = d["fs"]["mountpoint"]
             target = m if mp == "/" else inroot(m, mp)
             os.makedirs(target, exist_ok=True)
-            run(["mount", "-o", "loop", image_path(v, d), target])
+            # nouuid: the same host may be running (xfs refuses a second mount of one UUID)
+            opts = "loop,nouuid" if d["fstype"] == "xfs" else "loop"
+            run(["mount", "-o", opts, image_path(v, d), target])
             mounted.append(target)
         excl = []
         for e in EXCLUDES:
@@ -1091,6 +1094,10 @@ def main(argv):
     elif cmd == "down":
         for v in select(names):
             stop(v)
+    elif cmd == "build":
+        for v in select(names):
+            if needs_build(v):
+                build(v)
     elif cmd == "reset":
         for v in select(names):
             stop(v, quiet=True)
