@@ -49,7 +49,7 @@ class AdeRun:
 def advance(world, vm, ext, run, now):
     if vm.running:
         run.elapsed += max(0.0, now - run.last)
-    run.last = now
+    run.last = max(run.last, now)
     while ext.run is run and run.i < len(run.steps) and run.steps[run.i][0] <= run.elapsed:
         at, fn, _ = run.steps[run.i]
         run.i += 1
@@ -350,7 +350,7 @@ def start(world, vm, ext, op, fast_forward=None):
     now = world.clock.now()
     run = build_run(world, vm, ext, op, now)
     ext.run = run
-    world.active_vms.add(vm)
+    world.wake(vm)
     if fast_forward:
         run.elapsed = float(fast_forward)
     advance(world, vm, ext, run, now)

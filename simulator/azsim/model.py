@@ -347,6 +347,7 @@ class VM:
         self.data_disks = []       # [(lun, Disk, caching)]
         self.agent_version = spec.get("agent_version", "2.2.53")
         self.os_disk = None
+        self.next_due = 0.0        # simulated time of this VM's next state-machine event (World.tick)
 
     @property
     def id(self):
@@ -671,28 +672,42 @@ class World:
             now = self.clock.now()
             for op in sorted(self.active_ops, key=lambda o: o.done_at or 0):
                 if op.done_at is not None and now >= op.done_at:
+                    if op.vm is not None and op.vm in self.active_vms:
+                        self.tick_vm(op.vm, op.done_at)      # account run progress up to the power change
                     self.finish_op(op, op.planned[0], op.planned[1], op.done_at)
+                    if op.vm is not None:
+                        op.vm.next_due = 0.0
             for vm in list(self.active_vms):
-                self.tick_vm(vm, now)
+                if now >= vm.next_due:
+                    self.tick_vm(vm, now)
             return now
 
     def tick_vm(self, vm, now):
         from . import ade
-        busy = False
+        due = float("inf")
         for e in list(vm.extensions.values()):
             if e.pending is not None:
-                busy = True
                 at, level, msg, ps = e.pending
                 if now >= at:
                     e.pending = None
                     e.blocks = False
                     e.set_status(level, msg, at)
                     e.provisioning_state = ps
+                else:
+                    due = min(due, at)
             if e.run is not None:
-                busy = True
-                ade.advance(self, vm, e, e.run, now)
-        if not busy:
+                run = e.run
+                ade.advance(self, vm, e, run, now)
+                if e.run is run and run.i < len(run.steps) and vm.running:
+                    due = min(due, now + run.steps[run.i][0] - run.elapsed)
+        vm.next_due = due
+        if not any(e.pending is not None or e.run is not None for e in vm.extensions.values()):
             self.active_vms.discard(vm)
+
+    def wake(self, vm):
+        """Make the next tick look at this VM (after a state change outside the state machine)."""
+        vm.next_due = 0.0
+        self.active_vms.add(vm)
 
     def new_op(self, kind, sub, location, duration=None, **kw):
         t = self.clock.now()

@@ -23,6 +23,7 @@ def load(world, doc, replace=False):
     with world.lock:
         if replace:
             world.reset()
+            world.config.pop("ade", None)      # a replaced world starts from the default ADE timing
         if "config" in doc:
             world.config.update(doc["config"] or {})
         if "ade_timing" in doc:
@@ -109,9 +110,11 @@ def _vm(world, sid, r, vdoc, name):
     loc = vdoc.get("location", r.location)
     vm = VM(world, sid, r.name, name, loc, vdoc, t)
     old = r.vms.get(name.lower())
-    if old is not None:
+    if old is not None:        # re-seeding a VM replaces it and the disks it had
         for d in old.all_disks():
             d.managed_by = None
+            r.disks.pop(d.name.lower(), None)
+        world.active_vms.discard(old)
     unmanaged = vm.unmanaged
     sa = "https://sa%s.blob.core.windows.net/vhds/" % name.lower().replace("-", "")[:14]
     templated = "{i" in vdoc["name"]
@@ -188,7 +191,7 @@ def _vm_extensions(world, vm, vd):
             if edoc.get("transition_seconds") is not None:
                 e.pending = (t + float(edoc["transition_seconds"]), edoc.get("final_status", "success"),
                              edoc.get("final_message", "Enable succeeded"), "Succeeded")
-                world.active_vms.add(vm)
+                world.wake(vm)
         vm.extensions[name.lower()] = e
     dp = vd.get("dual_pass")
     if dp:
@@ -242,7 +245,7 @@ def _vm_extensions(world, vm, vd):
                         if label in ("OS encryption started", "data start"):
                             ff = at + 1
             e.run = run
-            world.active_vms.add(vm)
+            world.wake(vm)
             run.elapsed = float(ff)
             run.last = t
             ade.advance(world, vm, e, run, t)

@@ -382,15 +382,22 @@ class Handler(BaseHTTPRequestHandler):
                 w.expire_tokens()
                 return 200, {"ok": True, "tokens": len(w.tokens)}, {}
             if p == "/state":
+                now = w.clock.now()
+                for vm in list(w.active_vms):
+                    w.tick_vm(vm, now)
                 return 200, _state(w, query), {}
             m = re.match(r"^/vms/([^/]+)/([^/]+)/([^/]+)$", p)
             if m:
                 vm = w.vm(*m.groups())
+                if vm in w.active_vms:
+                    w.tick_vm(vm, w.clock.now())
                 if method in ("POST", "PATCH"):
                     for k, v in body.items():
                         if k == "ade_behavior":
                             vm.ade_behavior = v
                         elif k == "power_state":
+                            if vm in w.active_vms:
+                                w.tick_vm(vm, w.clock.now())
                             vm.power, vm.transition = v, None
                         elif k == "memory_kb":
                             vm.memory_kb = int(v)
@@ -404,6 +411,7 @@ class Handler(BaseHTTPRequestHandler):
                                     e.set_status("success", "Enable succeeded", w.clock.now())
                         else:
                             return 400, {"error": {"code": "InvalidVmPatch", "message": "unknown key %s" % k}}, {}
+                    w.wake(vm)
                 return 200, _vm_state(vm), {}
             if p == "/shutdown" and method == "POST":
                 threading.Thread(target=self.server.shutdown, daemon=True).start()
