@@ -12,8 +12,8 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 rm -rf "$OUT"; mkdir -p "$OUT"
 
-mkpkg() {  # name version description; files already staged in $WORK/$1-$2
-  d=$WORK/$1-$2
+mkpkg() {  # name version description staging-dir (files already staged there)
+  d=$4
   mkdir -p "$d/DEBIAN"
   cat > "$d/DEBIAN/control" <<CTL
 Package: $1
@@ -33,7 +33,7 @@ d=$WORK/linux-azure-$KVER
 mkdir -p "$d/boot" "$d/lib/modules/$KVER"
 printf 'dummy kernel image %s\n' "$KVER" > "$d/boot/vmlinuz-$KVER"
 printf 'kernel/fs/fat/vfat.ko\n' > "$d/lib/modules/$KVER/modules.builtin"
-mkpkg linux-azure "$(echo "$KVER" | sed 's/-azure$//; s/-/./').1" "Complete Linux kernel for Azure (test dummy, $KVER)"
+mkpkg linux-azure "$(echo "$KVER" | sed 's/-azure$//; s/-/./').1" "Complete Linux kernel for Azure (test dummy, $KVER)" "$d"
 
 # walinuxagent OLD and NEW
 for v in "$AOLD" "$ANEW"; do
@@ -51,7 +51,7 @@ echo "waagent test stand-in $v: \$*" >&2
 exit 0
 SH
   chmod 0755 "$d/usr/sbin/waagent"
-  mkpkg walinuxagent "$v-0ubuntu1~18.04.1" "Windows Azure Linux Agent (test dummy $v)"
+  mkpkg walinuxagent "$v-0ubuntu1~18.04.1" "Windows Azure Linux Agent (test dummy $v)" "$d"
 done
 
 cd "$OUT"
