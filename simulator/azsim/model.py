@@ -33,6 +33,13 @@ DEFAULT_CONFIG = {
     "disk_create_seconds": 60,
     "delete_seconds": 20,
     "log_admin": False,
+    # ARM subscription token buckets (wall seconds, per documented ARM limits); remaining counts are always
+    # reported in x-ms-ratelimit-remaining-subscription-reads/-writes; 429s only with enforce_arm_limits
+    "arm_read_bucket": 250,
+    "arm_read_refill_per_second": 25,
+    "arm_write_bucket": 200,
+    "arm_write_refill_per_second": 10,
+    "enforce_arm_limits": False,
     "log_max": 200000,
 }
 
@@ -605,8 +612,33 @@ class World:
         self.log_seq = 0
         self.reset()
 
+    def _bucket(self, kind):
+        import time
+        cap = float(self.config["arm_read_bucket" if kind == "reads" else "arm_write_bucket"])
+        rate = float(self.config["arm_read_refill_per_second" if kind == "reads" else "arm_write_refill_per_second"])
+        now = time.time()
+        tokens, last = self.buckets.get(kind, (cap, now))
+        tokens = min(cap, tokens + (now - last) * rate)
+        return tokens, now, rate
+
+    def arm_limited(self, kind):
+        """None if a request may pass now, else (operation type, Retry-After seconds)."""
+        import math
+        tokens, now, rate = self._bucket(kind)
+        self.buckets[kind] = (tokens, now)
+        if tokens >= 1:
+            return None
+        return ("Subscription" + kind.capitalize(), max(1, int(math.ceil((1 - tokens) / rate))))
+
+    def take_arm_token(self, kind):
+        tokens, now, _ = self._bucket(kind)
+        tokens = max(0.0, tokens - 1)
+        self.buckets[kind] = (tokens, now)
+        return tokens
+
     def reset(self):
         with self.lock:
+            self.buckets = {}
             self.subs = {}
             self.ops = {}
             self.active_ops = set()

@@ -16,7 +16,8 @@ from .clock import Clock, iso
 from .model import ArmError, DEFAULT_ADE_TIMING, World, _fault_ctx
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
-FAULT_ACTIONS = ("429", "500", "503", "409", "drop", "lro_fail", "expire_tokens", "delay", "status")
+FAULT_ACTIONS = ("429", "500", "503", "409", "drop", "drop_response", "lro_fail", "expire_tokens", "delay",
+                 "status")
 
 
 class Fault:
@@ -125,8 +126,17 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.action == "expire_tokens":
                 with w.lock:
                     w.expire_tokens()
+            limited = None
+            if kind == "arm" and fault is None and w.config.get("enforce_arm_limits"):
+                with w.lock:
+                    limited = w.arm_limited("reads" if method in ("GET", "HEAD") else "writes")
             if fault is not None and fault.action in ("429", "500", "503", "409", "status"):
                 status, body, headers = _fault_response(fault)
+            elif limited is not None:
+                status, body, headers = 429, {"error": {"code": "TooManyRequests", "message": (
+                    "The request is being throttled as the limit has been reached for operation type - %s. "
+                    "For more information, see - https://aka.ms/throttling" % limited[0])}}, {
+                    "Retry-After": str(limited[1])}
             elif kind == "admin":
                 status, body, headers = self.admin(method, path, query, raw)
             elif kind == "login":
@@ -143,8 +153,22 @@ class Handler(BaseHTTPRequestHandler):
             status, body, headers = 500, {"error": {"code": "SimulatorBug", "message": repr(e)}}, {}
         finally:
             _fault_ctx.lro_fail = None
+        if fault is not None and fault.action == "drop_response":
+            # the request was processed, the answer is lost (client cannot tell whether a PUT happened)
+            self._drop()
+            self._log(w, kind, method, path, raw_query, 0, 0, t0, fault)
+            return
+        if kind == "arm":
+            headers.update(self._ratelimit(w, method))
         n = self._send(status, body, headers, method)
         self._log(w, kind, method, path, raw_query, status, n, t0, fault)
+
+    def _ratelimit(self, w, method):
+        """ARM's subscription token buckets (wall time): remaining counts on every answer."""
+        kind = "reads" if method in ("GET", "HEAD") else "writes"
+        with w.lock:
+            remaining = w.take_arm_token(kind)
+        return {"x-ms-ratelimit-remaining-subscription-" + kind: str(max(0, int(remaining)))}
 
     def _send(self, status, body, headers, method):
         if body is None:

@@ -201,3 +201,37 @@ def test_sim_clock_tokens_expire_during_long_waits(sim):
     assert ei.value.error.code == "ExpiredAuthenticationToken"
     assert ei.value.response.headers["WWW-Authenticate"].find('error="invalid_token"') > 0
     assert sim.compute_client().virtual_machines.get("rg1", "vm-all").name == "vm-all"
+
+
+def test_drop_response_after_processing(sim):
+    sim.add_fault(method="PUT", path=r"/extensions/", action="drop_response")
+    client = sim.compute_client(retry_total=0)
+    with pytest.raises((ServiceResponseError, ServiceRequestError)):
+        client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-all", ADE, ade_body())
+    # the PUT was applied although the client never saw the answer; a blind retry now conflicts
+    assert [e["name"] for e in sim.vm("rg1", "vm-all")["extensions"]] == [ADE]
+    with pytest.raises(HttpResponseError) as ei:
+        client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-all", ADE, ade_body())
+    assert ei.value.status_code == 409
+
+
+def test_delay_fault_passes_request_through(sim, client):
+    rule = sim.add_fault(method="GET", path=VM_PATH, action="delay", seconds=0.05)
+    assert client.virtual_machines.get("rg1", "vm-all").name == "vm-all"
+    assert [r for r in sim.faults() if r["id"] == rule["id"]][0]["hits"] == 1
+    assert sim.log()[-1]["status"] == 200 and sim.log()[-1]["fault"] == rule["id"]
+
+
+def test_arm_read_limits(sim):
+    client = sim.compute_client(retry_total=0)
+    client.virtual_machines.get("rg1", "vm-all")
+    sim.config(arm_read_bucket=3, arm_read_refill_per_second=0.25, enforce_arm_limits=True)
+    seen = []
+    for _ in range(3):
+        r = client.virtual_machines.get("rg1", "vm-all", cls=lambda resp, obj, hdrs: resp.http_response.headers)
+        seen.append(int(r["x-ms-ratelimit-remaining-subscription-reads"]))
+    assert seen == sorted(seen, reverse=True) and seen[-1] <= 1
+    with pytest.raises(HttpResponseError) as ei:
+        for _ in range(3):
+            client.virtual_machines.get("rg1", "vm-all")
+    assert ei.value.status_code == 429 and int(ei.value.response.headers["Retry-After"]) >= 1
