@@ -157,6 +157,91 @@ def ext_failure_error(ext, msg):
                        "https://aka.ms/vmextensionlinuxtroubleshoot. " % (ext.name, ext.publisher, ext.type, msg)}
 
 
+# min_version_online_encryption per distro (patch/*Patching.py @ ade-sp-release-1.4.0.12, reference 4.2)
+ONLINE_MIN = {"ubuntu": (23, 10), "redhat": (8, 1), "centos": (8, 1), "oracle": (8, 5), "mariner": (2, 0),
+              "azurelinux": (3, 0)}
+
+
+def _vtuple(v):
+    out = []
+    for part in str(v).split(".")[:2]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        out.append(int(digits) if digits else 0)
+    while len(out) < 2:
+        out.append(0)
+    return tuple(out)
+
+
+def uses_online_encryption(vm, opn, vt):
+    """Online (in-place LUKS2 reencrypt + reboot) instead of the offline stripdown flow."""
+    mode = getattr(vm, "os_mode", "auto")
+    if mode == "offline" or vm.ade_behavior == "fail_os_unmount":
+        return False
+    if mode == "online":
+        return True
+    mn = ONLINE_MIN.get(vm.distro)
+    if mn is None or _vtuple(vm.version) < mn:
+        return False
+    return opn == "EnableEncryption" or (opn == "EnableEncryptionFormatAll" and vt == "all")
+
+
+def add_online_phases(run, world, vm, ext, t, T, vt, do_data, do_os, data_disks, final_msg, finish):
+    """Online flow (rhel_81 state machine + OnlineEncryptionResumer). Messages are the extension's; their exact
+    order and spacing are an approximation (reference 5.3 lists them, the timeline is not documented)."""
+    ade = vm.os_disk.ade
+    devices = (["/dev/sda2"] if do_os else []) + ["/dev/sd%s1" % chr(ord("c") + i)
+                                                   for i in range(len(data_disks) if do_data else 0)]
+    if do_data and vt == "all":
+        t += T["data_start"]
+        run.add(t, lambda t_: ext.set_status("transitioning", "Online encryption initialized for data volumes", t_),
+                "online data initialized")
+    if do_os:
+        t += T["stripdown"]
+        run.add(t, lambda t_: ext.set_status("transitioning", "Restarting vm after patching", t_),
+                "patched boot, restarting (transitioning)")
+        t += 180
+
+    def initialized(t_):
+        ext.set_status("success", "Online Encryption initialized.", t_)
+        finish(t_, True)
+    run.add(t, initialized, "online initialized")
+    t += T["data_start"]
+    n = len(devices)
+    what = "Background Encrypting %d volume(s)." % n if do_os else "Background Encrypting %d data volume(s)." % n
+    run.add(t, lambda t_: ext.set_status("success", what, t_), "background encrypting")
+    total = 0.0
+    if do_os:
+        total += max(T["os_min"], T["os_per_gb"] * vm.os_disk.size_gb)
+    if do_data:
+        total += T["data"]
+    for dev in devices:
+        share = total / n
+        for pct in (25, 50, 75):
+            msg = "Background encrypting %s - Progress: %5.1f%%, ETA %s, written %d MiB" % (
+                dev, pct, _eta(share * (100 - pct) / 100.0), int(pct * 100))
+            run.add(t + share * pct / 100.0, (lambda m: lambda t_: ext.set_status("success", m, t_))(msg),
+                    "background %s %d%%" % (dev, pct))
+        t += share
+        run.add(t, (lambda m: lambda t_: ext.set_status("success", m, t_))(
+            "Background encryption finished for %s" % dev), "background %s finished" % dev)
+
+    def done(t_):
+        if do_os:
+            vm.os_disk.guest_encrypted = True
+        if do_data:
+            for d in data_disks:
+                d.guest_encrypted = True
+        ade["encrypt_marker"] = None
+        run.daemon = False
+        ext.set_status("success", final_msg, t_)
+    run.add(t + 1, done, "online done")
+
+
+def _eta(seconds):
+    seconds = int(seconds)
+    return "%02d:%02d:%02d" % (seconds // 3600, seconds % 3600 // 60, seconds % 60)
+
+
 def build_run(world, vm, ext, op, now):
     """Plan the extension's behaviour for the settings now stored on ext."""
     s = ext.settings or {}
@@ -202,6 +287,7 @@ def build_run(world, vm, ext, op, now):
         do_data = vt in ("data", "all") and bool(data_disks) and st["data"] != "Encrypted"
         do_os = vt in ("os", "all") and st["os"] != "Encrypted"
         final_msg = SUCCESS_MESSAGE[vt]
+        online = (do_data or do_os) and uses_online_encryption(vm, opn, vt)
         ade = vm.os_disk.ade
         rec = ade.get("volume_type")
 
@@ -231,10 +317,16 @@ def build_run(world, vm, ext, op, now):
                 msg = "Encryption settings stamped"
             if not (do_data or do_os):
                 msg = final_msg
-            ext.set_status("success", msg, t)
-            finish(t, True)
+            if online:
+                ext.set_status("transitioning", msg, t)
+            else:
+                ext.set_status("success", msg, t)
+                finish(t, True)
         t = P + T["stamp"]
         run.add(t, stamp, "stamp")
+        if online:
+            add_online_phases(run, world, vm, ext, t, T, vt, do_data, do_os, data_disks, final_msg, finish)
+            return run
         if do_data:
             n = len(data_disks)
             t += T["data_start"]

@@ -342,6 +342,7 @@ class VM:
             raise ValueError("power_state must be running, stopped or deallocated: %r" % self.power)
         self.transition = None     # "starting" / "deallocating" / "stopping"
         self.ade_behavior = spec.get("ade_behavior", "auto")
+        self.os_mode = spec.get("os_mode", "auto")     # auto (by distro) | offline | online
         self.ade_timing = dict(spec.get("ade_timing") or {})
         self.time_created = t
         self.busy = None           # VM-level operation in progress

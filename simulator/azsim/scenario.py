@@ -8,7 +8,8 @@ from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension
 
 VM_KEYS = {"name", "count", "location", "size", "os", "memory_gb", "memory_kb", "os_disk_gb", "os_disk_name",
            "os_disk_sku", "data_disks", "power_state", "ade_behavior", "ade_timing", "existing_extensions",
-           "encryption", "dual_pass", "unmanaged", "tags", "admin_username", "agent_version"}
+           "encryption", "dual_pass", "unmanaged", "tags", "admin_username", "agent_version",
+           "os_mode"}
 BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memory")
 
 
@@ -242,7 +243,7 @@ def _vm_extensions(world, vm, vd):
                 if ff is None:
                     ff = 1.0
                     for at, _, label in run.steps:
-                        if label in ("OS encryption started", "data start"):
+                        if label in ("OS encryption started", "data start", "background encrypting"):
                             ff = at + 1
             e.run = run
             world.wake(vm)

@@ -305,3 +305,23 @@ def test_substatus_json_shape(sim, client):
     ext = [e for e in iv.extensions if e.name == ADE][0]
     assert list(json.loads(ext.substatuses[0].message)) == ["os", "data"]
     assert ext.substatuses[0].code == "ComponentStatus/Microsoft.Azure.Security.AzureDiskEncryptionForLinux/succeeded"
+
+
+def test_online_flow_for_online_capable_distros(sim, client):
+    sim.seed({"subscriptions": [{"id": SUB, "resource_groups": [{"name": "rg1", "vms": [
+        {"name": "vm-rhel8", "os": {"distro": "rhel", "version": "8.6"}, "data_disks": [{"lun": 0}]}]}]}]})
+    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-rhel8", ADE, ade_body())
+    sim.advance(121)
+    assert poller.status() == "InProgress"       # online mode: stamped is still transitioning
+    assert ade_iv(client, "rg1", "vm-rhel8")[0].code == "ProvisioningState/transitioning"
+    seen = run_to_end(sim, "rg1", "vm-rhel8", client)
+    assert poller.result().properties.provisioning_state == "Succeeded"
+    msgs = [s[2] for s in seen]
+    assert msgs[:5] == ["Encryption settings stamped", "Online encryption initialized for data volumes",
+                        "Restarting vm after patching", "Online Encryption initialized.",
+                        "Background Encrypting 2 volume(s)."]
+    assert any(m.startswith("Background encrypting /dev/sda2 - Progress:") for m in msgs)
+    assert "Background encryption finished for /dev/sda2" in msgs
+    assert "Restarted extension from stripped down OS" not in msgs
+    assert seen[-1][2:] == ("Encryption succeeded for all volumes", "Encrypted", "Encrypted")
+    assert {s[1] for s in seen if s[2] == "Restarting vm after patching"} == {"ProvisioningState/transitioning"}
