@@ -20,7 +20,7 @@ STEPS=${STEPS:-"lint sanity units hosts guest azure molecule e2e build"}
 BUDGET=${PIPELINE_BUDGET:-4800}    # seconds for the whole run (CI's hard limit is 5400)
 T0=$(date +%s)
 mkdir -p "$ADE_LOGS"
-rm -f "$ADE_LOGS"/*.log
+rm -f "$ADE_LOGS"/*.log "$ADE_LOGS/summary.txt"
 TOTAL_P=0
 TOTAL_F=0
 SUMMARY=()
@@ -84,12 +84,24 @@ script_step() {  # NAME TIMEOUT SCRIPT ARGS...
   step "$name" "$limit" bash "$ADE_REPO/$script" "$@"
 }
 
+# Leave the machine as we found it for whoever else uses this ADE_WORK: the collection bind mount goes back
+# to the checkout it showed before, and test hosts that were already running stay up.
+PREV_COLL_SRC=$(findmnt -n -o SOURCE --target "$ADE_COLL" 2>/dev/null | sed -n 's/.*\[\(.*\)\]$/\1/p' || true)
+restore_mount() {
+  if [ -n "$PREV_COLL_SRC" ] && [ "$PREV_COLL_SRC" != "$ADE_REPO" ] && [ -f "$PREV_COLL_SRC/galaxy.yml" ] \
+     && mountpoint -q "$ADE_COLL"; then
+    umount "$ADE_COLL" && mount --bind "$PREV_COLL_SRC" "$ADE_COLL" && echo "[ci] $ADE_COLL shows $PREV_COLL_SRC again"
+  fi
+}
+HOSTS_WERE_UP=
+if ip netns list 2>/dev/null | grep -q '^ade-'; then HOSTS_WERE_UP=1; fi
+
 echo "[ci] ADE_WORK=$ADE_WORK repo=$ADE_REPO cores=[$CORES] steps=[$STEPS] budget=${BUDGET}s logs=$ADE_LOGS"
 
 INFRA=1 step setup 1200 bash "$ADE_REPO/tests/ci/setup.sh"
 if [ "$STEP_RC" -ne 0 ]; then
   echo "[ci] setup failed: nothing else can run"
-  echo "$TOTAL_P passed, $TOTAL_F failed"
+  echo "$TOTAL_P passed, $TOTAL_F failed" | tee "$ADE_LOGS/summary.txt"
   exit 1
 fi
 
@@ -101,12 +113,15 @@ done
 
 HOSTS_UP=
 hosts_down() {
-  if [ -n "$HOSTS_UP" ]; then
+  if [ -n "$HOSTS_UP" ] && [ -n "$HOSTS_WERE_UP" ]; then
+    HOSTS_UP=
+    echo "[ci] test hosts were running before this run: left up (make hosts-down stops them)"
+  elif [ -n "$HOSTS_UP" ]; then
     HOSTS_UP=
     INFRA=1 script_step hosts-down 180 tests/hosts/down.sh
   fi
 }
-trap 'hosts_down >/dev/null 2>&1 || true' EXIT
+trap 'hosts_down >/dev/null 2>&1 || true; restore_mount || true' EXIT
 
 if want hosts || want guest || want molecule || want e2e; then
   INFRA=1 script_step hosts-up 1200 tests/hosts/up.sh
@@ -126,5 +141,5 @@ want build && step build 300 bash "$ADE_REPO/tests/ci/build.sh"
 echo
 echo "[ci] summary (logs in $ADE_LOGS), total $(($(date +%s) - T0))s"
 printf '  %s\n' "${SUMMARY[@]}"
-echo "$TOTAL_P passed, $TOTAL_F failed"
+echo "$TOTAL_P passed, $TOTAL_F failed" | tee "$ADE_LOGS/summary.txt"
 [ "$TOTAL_F" -eq 0 ]
