@@ -150,6 +150,17 @@ def make_stamp(s):
     return {"enabled": True, "encryptionSettings": [el], "encryptionSettingsVersion": "1.1"}
 
 
+def _stamp_changed(vm, s):
+    """True when the disks are not stamped with this vault/KEK yet (ExtensionParameter.config_changed)."""
+    cur = vm.os_disk.stamp
+    if not cur:
+        return True
+    el = cur["encryptionSettings"][0]
+    kek = (el.get("keyEncryptionKey") or {}).get("keyUrl")
+    return (el["diskEncryptionKey"]["sourceVault"]["id"].lower() != (s.get("KeyVaultResourceId") or "").lower()
+            or (kek or None) != (s.get("KeyEncryptionKeyURL") or None))
+
+
 def ext_failure_error(ext, msg):
     return {"code": "VMExtensionProvisioningError",
             "message": "VM has reported a failure when processing extension '%s' (publisher '%s' and type '%s'). "
@@ -310,11 +321,13 @@ def build_run(world, vm, ext, op, now):
                 return
             if dual:
                 msg = make_stamp(s)["encryptionSettings"][0]["diskEncryptionKey"]["secretUrl"]
-            else:
+            elif do_data or do_os or _stamp_changed(vm, s):
                 st_ = make_stamp(s)
                 for d in vm.all_disks():
                     d.stamp = st_
                 msg = "Encryption settings stamped"
+            else:
+                msg = final_msg      # already encrypted as asked, same vault: nothing re-stamped
             if not (do_data or do_os):
                 msg = final_msg
             if online:

@@ -13,14 +13,32 @@ VM_KEYS = {"name", "count", "location", "size", "os", "memory_gb", "memory_kb", 
 BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memory")
 
 
+TOP_KEYS = {"config", "ade_timing", "snapshot_unsupported_regions", "subscriptions", "vaults", "_replace"}
+SUB_KEYS = {"id", "name", "resource_groups"}
+RG_KEYS = {"name", "location", "vms", "vaults", "disks"}
+
+
 class ScenarioError(ValueError):
     pass
+
+
+def _check_keys(what, d, allowed):
+    if not isinstance(d, dict):
+        raise ScenarioError("%s must be an object" % what)
+    unknown = set(d) - allowed
+    if unknown:
+        raise ScenarioError("unknown keys %s in %s (allowed: %s)" % (sorted(unknown), what, sorted(allowed)))
 
 
 def load(world, doc, replace=False):
     """Apply a scenario. Returns a summary {vms, disks, vaults}."""
     if not isinstance(doc, dict):
         raise ScenarioError("scenario must be a JSON object")
+    _check_keys("scenario", doc, TOP_KEYS)
+    for sdoc in doc.get("subscriptions") or []:
+        _check_keys("subscription", sdoc, SUB_KEYS)
+        for rdoc in sdoc.get("resource_groups") or []:
+            _check_keys("resource group %s" % rdoc.get("name"), rdoc, RG_KEYS)
     with world.lock:
         if replace:
             world.reset()

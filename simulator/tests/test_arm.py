@@ -211,3 +211,15 @@ def test_arm_requires_bearer(sim):
     assert headers["WWW-Authenticate"].startswith('Bearer authorization_uri="%s/' % sim.base)
     st, _, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1?api-version=2021-04-01" % SUB, "forged")
     assert st == 401 and body["error"]["code"] == "InvalidAuthenticationToken"
+
+
+def test_scenario_validation(sim):
+    from azsim.admin import SimAdminError
+    with pytest.raises(SimAdminError) as ei:
+        sim.seed({"subscriptions": [{"resource_groups": [{"name": "rg", "vms": [{"name": "x", "colour": 1}]}]}]})
+    assert ei.value.status == 400 and "colour" in ei.value.body
+    with pytest.raises(SimAdminError):
+        sim.seed({"subscription": []})
+    with pytest.raises(SimAdminError):
+        sim.seed({"subscriptions": [{"resource_groups": [{"name": "rg", "vms": [{"name": "x",
+                                                                                 "ade_behavior": "explode"}]}]}]})
