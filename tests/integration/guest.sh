@@ -4,8 +4,8 @@
 # 2.16 uses $ADE_WORK/hosts/inventory-py27.yml (Python 2.7 guests), 2.19 inventory-py3.yml.
 #  1. ansible-playbook tests/integration/guest-targets.yml over every host of the inventory: both targets,
 #     exact verdict per variant (tests/integration/targets/*/vars/main.yml);
-#  2. ansible-test integration --target ssh:root@IP,python=... for one host (GUEST_AT_HOST, default the
-#     first one), the same targets the ansible-test way.
+#  2. ansible-test integration --target ssh:root@IP,python=... for one host (GUEST_AT_HOST, default app-mongod,
+#     a host no role test changes), the same targets the ansible-test way.
 # Exit non-zero on any failure, or when no test host is up (GUEST_ALLOW_NO_HOSTS=1: only a local smoke run).
 set -uo pipefail
 ADE_CORE=${1:-${ADE_CORE:-2.16}}
@@ -57,7 +57,7 @@ read -r AT_NAME AT_IP AT_PY < <(ansible-inventory -i "$INV" --list 2>/dev/null |
 import json, os, sys
 inv = json.load(sys.stdin)
 hv = inv.get("_meta", {}).get("hostvars", {})
-want = os.environ.get("GUEST_AT_HOST")
+want = os.environ.get("GUEST_AT_HOST", "app-mongod")
 names = sorted(hv)
 name = want if want in hv else (names[0] if names else "")
 v = hv.get(name, {})
