@@ -113,6 +113,8 @@ def fatal_precheck(vm, s, vt):
     status = vm.encryption_status()
     beh = vm.ade_behavior
     if vt != "data" and status["os"] == "NotEncrypted":
+        if getattr(vm, "precheck_error", None):
+            return vm.precheck_error
         if beh == "low_memory" or vm.memory_kb < 7000000:
             return "Not enough memory for enabling encryption on OS volume. 8 GB memory is recommended."
         if beh == "data_only_distro" or (beh == "auto" and not version_supported_for_os(vm.distro, vm.version)):

@@ -342,7 +342,9 @@ class VM:
             raise ValueError("power_state must be running, stopped or deallocated: %r" % self.power)
         self.transition = None     # "starting" / "deallocating" / "stopping"
         self.ade_behavior = spec.get("ade_behavior", "auto")
-        self.os_mode = spec.get("os_mode", "auto")     # auto (by distro) | offline | online
+        self.os_mode = spec.get("os_mode", "auto")
+        # any other fatal precheck text for OS-volume enables (e.g. the LVM layout or kernel checks)
+        self.precheck_error = spec.get("ade_precheck_error")     # auto (by distro) | offline | online
         self.ade_timing = dict(spec.get("ade_timing") or {})
         self.time_created = t
         self.busy = None           # VM-level operation in progress

@@ -325,3 +325,17 @@ def test_online_flow_for_online_capable_distros(sim, client):
     assert "Restarted extension from stripped down OS" not in msgs
     assert seen[-1][2:] == ("Encryption succeeded for all volumes", "Encrypted", "Encrypted")
     assert {s[1] for s in seen if s[2] == "Restarting vm after patching"} == {"ProvisioningState/transitioning"}
+
+
+def test_custom_precheck_error(sim, client):
+    lvm = "LVM OS disk layout does not satisfy prerequisites ( see https://aka.ms/adelvm )"
+    sim.seed({"subscriptions": [{"id": SUB, "resource_groups": [{"name": "rg1", "vms": [
+        {"name": "vm-lvm", "os": {"distro": "redhat", "version": "7.9"}, "ade_precheck_error": lvm,
+         "data_disks": [{"lun": 0}]}]}]}]})
+    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-lvm", ADE, ade_body())
+    sim.advance(61)
+    with pytest.raises(HttpResponseError):
+        poller.result()
+    assert ade_iv(client, "rg1", "vm-lvm")[0].message.endswith("Exception: " + lvm)
+    enable(sim, client, "vm-lvm", volume_type="Data", seq="data")      # data-only is not affected
+    assert run_to_end(sim, "rg1", "vm-lvm", client)[-1][2] == "Encryption succeeded for data volumes"
