@@ -181,7 +181,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             if data:
                 self.send_header("Content-Type", headers.pop("Content-Type", "application/json; charset=utf-8"))
-            self.send_header("Content-Length", str(len(data)))
+            if status != 204:
+                self.send_header("Content-Length", str(len(data)))
             self.send_header("x-ms-request-id", str(uuid.uuid4()))
             for k, v in headers.items():
                 self.send_header(k, v)
