@@ -146,9 +146,14 @@ checks:
       type: str
       sample: kernel
     requirement:
-      description: Requirement ID it enforces.
+      description: Main requirement ID it enforces.
       type: str
       sample: R2
+    requirements:
+      description: All requirement IDs it enforces.
+      type: list
+      elements: str
+      sample: [R0.2, R1.6]
     severity:
       description: V(fatal) or V(warning).
       type: str

@@ -19,14 +19,14 @@ VOLUME_TYPES = ('OS', 'Data', 'All')
 OS = 'OS'
 DATA = 'Data'
 
-# id -> (requirement, severity, applies_to, fix role task or None, fix text when no role task)
+# id -> (requirement IDs ", "-joined, severity, applies_to, fix role task or None, fix text)
 CHECKS = (
     ('os_supported', 'R0.1', 'fatal', (OS, DATA), None,
      'use a distribution/version ADE supports (or encrypt data volumes only where the extension allows it)'),
     ('os_documented', 'R0.1', 'warning', (OS, DATA), None,
      'prefer a distribution/version listed in the current ADE docs (disk-encryption-overview)'),
     ('kernel', 'R2', 'fatal', (OS,), 'kernel', 'install linux-azure (kernel >= 4.15) and reboot'),
-    ('memory', 'R0.2', 'fatal', (OS,), None, 'resize the VM to a size with at least 8 GB of memory'),
+    ('memory', 'R0.2, R1.6', 'fatal', (OS,), None, 'resize the VM to a size with at least 8 GB of memory'),
     ('root_lvm_layout', 'R1.5', 'fatal', (OS,), None,
      'OS disks on LVM are supported only with the Azure rootvg layout; encrypt data volumes only'),
     ('root_layout', 'R1.1', 'fatal', (OS,), None,
@@ -46,11 +46,11 @@ CHECKS = (
     ('vfat', 'R0.2', 'fatal', (OS, DATA), None, 'install/enable the vfat kernel module (needed for the BEK volume)'),
     ('data_filesystems', 'R0.2', 'fatal', (DATA,), None,
      'use ext2/3/4 data filesystems, or encrypt_format_all (wipes them) for xfs/btrfs'),
-    ('imds', 'R0.3', 'fatal', (OS, DATA), None,
+    ('imds', 'R0.3, R5', 'fatal', (OS, DATA), None,
      'allow direct (no proxy) HTTP to 169.254.169.254 with the Metadata header'),
-    ('wireserver', 'R0.3', 'fatal', (OS, DATA), None,
+    ('wireserver', 'R0.3, R5', 'fatal', (OS, DATA), None,
      'allow TCP 80 to the WireServer (168.63.129.16) directly or through the agent proxy'),
-    ('ade_state', 'R4.4', 'warning', (OS, DATA), None,
+    ('ade_state', 'R4.4, R6.1', 'warning', (OS, DATA), None,
      'ADE ran here before: check vm_encryption_info and the guest state before retrying'),
 )
 CHECK_IDS = tuple(c[0] for c in CHECKS)
@@ -361,7 +361,8 @@ def run_checks(facts, volume_type='All', encrypt_format_all=False, min_memory_kb
         passed, message = outcome[0], outcome[1]
         check = {
             'id': check_id,
-            'requirement': requirement,
+            'requirement': requirement.split(', ')[0],
+            'requirements': requirement.split(', '),
             'severity': severity,
             'applies_to': list(applies_to),
             'applies': any(t in applies_to for t in types),

@@ -192,6 +192,8 @@ def test_check_shape_and_ids():
             assert check['fix']['text']
     kernel = [c for c in result['checks'] if c['id'] == 'kernel'][0]
     assert kernel['requirement'] == 'R2' and kernel['fix']['role_task'] == 'kernel'
+    memory = [c for c in result['checks'] if c['id'] == 'memory'][0]
+    assert (memory['requirement'], memory['requirements']) == ('R0.2', ['R0.2', 'R1.6'])
     assert '4.4.0-148-generic' in kernel['message'] and 'linux-azure' in kernel['message']
     assert result['fix_tasks'] == ['kernel']
     assert result['ready_for'] == {'OS': False, 'Data': True, 'All': False}
