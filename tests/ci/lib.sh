@@ -7,22 +7,22 @@ CI_FAILED=0
 CI_COUNT=$(dirname "${BASH_SOURCE[0]}")/count.py
 
 ci_run() {
-  local kind=$1 label=$2 rc out p f t0
+  local kind=$1 label=$2 _ci_rc _ci_out _ci_p _ci_f _ci_t0
   shift 2
-  out=$(mktemp)
-  t0=$(date +%s)
+  _ci_out=$(mktemp)
+  _ci_t0=$(date +%s)
   echo "=== $label: $*"
   set +e
-  "$@" 2>&1 </dev/null | tee "$out"
-  rc=${PIPESTATUS[0]}
+  "$@" 2>&1 </dev/null | tee "$_ci_out"
+  _ci_rc=${PIPESTATUS[0]}
   set -e
-  read -r p f < <(python3 "$CI_COUNT" "$kind" "$out" "$rc")
-  rm -f "$out"
-  CI_PASSED=$((CI_PASSED + p))
-  CI_FAILED=$((CI_FAILED + f))
-  echo "=== $label: rc=$rc, $p passed, $f failed, $(($(date +%s) - t0))s"
-  CI_LAST_PASSED=$p
-  CI_LAST_RC=$rc
+  read -r _ci_p _ci_f < <(python3 "$CI_COUNT" "$kind" "$_ci_out" "$_ci_rc")
+  rm -f "$_ci_out"
+  CI_PASSED=$((CI_PASSED + _ci_p))
+  CI_FAILED=$((CI_FAILED + _ci_f))
+  echo "=== $label: rc=$_ci_rc, $_ci_p passed, $_ci_f failed, $(($(date +%s) - _ci_t0))s"
+  CI_LAST_PASSED=$_ci_p
+  CI_LAST_RC=$_ci_rc
   return 0
 }
 
