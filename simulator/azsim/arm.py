@@ -424,10 +424,19 @@ def upsert_extension(req, patch):
         op = w.new_op("operations", vm.sub, vm.location, None, vm=vm, ext=ext)
         op.on_done = _ext_done(vm, ext)
         ext.op = op
-        ade.start(w, vm, ext, op)
+        if vm.agent_ready:
+            ade.start(w, vm, ext, op)
+        else:
+            _wait_for_agent(w, vm, ext, op, lambda: ade.start(w, vm, ext, op))
     else:
         op = w.new_op("operations", vm.sub, vm.location, w.config["ext_generic_seconds"], vm=vm, ext=ext)
         ext.set_status("transitioning", "Enable in progress", w.clock.now())
+        if not vm.agent_ready:
+            dur = w.config["ext_generic_seconds"]
+
+            def later(op=op):
+                op.done_at = w.clock.now() + dur
+            _wait_for_agent(w, vm, ext, op, later)
         base_done = _ext_done(vm, ext)
 
         def generic_done(o):
@@ -439,6 +448,23 @@ def upsert_extension(req, patch):
         op.on_done = generic_done
         ext.op = op
     return (201 if new else 200), ext.to_json(), lro_headers(req, op)
+
+
+def _wait_for_agent(w, vm, ext, op, start):
+    """The agent has not reported: nothing runs; the LRO fails after agent_timeout_seconds unless the agent
+    becomes ready first (admin: POST /_sim/vms/... {"agent_ready": true})."""
+    op.done_at = w.clock.now() + float(w.config["agent_timeout_seconds"])
+    op.planned = ("Failed", {"code": "VMAgentStatusCommunicationError", "message": (
+        "VM '%s' has not reported status for VM agent or extensions. Verify that the OS is up and healthy, the VM "
+        "has a running VM agent, and that it can establish outbound connections to Azure storage. Please refer to "
+        "https://aka.ms/vmextensionlinuxtroubleshoot for additional VM agent troubleshooting information."
+        % vm.name)})
+
+    def go():
+        op.done_at = None
+        op.planned = ("Succeeded", None)
+        start()
+    ext.on_agent_ready = go
 
 
 @route("DELETE", VMP + r"/extensions/(?P<ext>[^/]+)")

@@ -29,6 +29,8 @@ DEFAULT_CONFIG = {
     "ext_generic_seconds": 60,
     "ext_noop_seconds": 5,
     "ext_delete_seconds": 30,
+    # an extension PUT on a VM whose agent never reports fails after this long (VMAgentStatusCommunicationError)
+    "agent_timeout_seconds": 5400,
     "snapshot_seconds": 30,
     "disk_create_seconds": 60,
     "delete_seconds": 20,
@@ -269,6 +271,7 @@ class Extension:
         self.op = None           # in-progress PUT/DELETE operation
         self.blocks = False      # an operation in progress on this extension blocks others (R1.3)
         self.pending = None      # (sim time, level, message, provisioning_state) for scenario transitions
+        self.on_agent_ready = None   # how to start once the VM agent reports (PUT while the agent was not ready)
 
     @property
     def is_ade(self):
@@ -344,7 +347,8 @@ class VM:
         self.ade_behavior = spec.get("ade_behavior", "auto")
         self.os_mode = spec.get("os_mode", "auto")
         # any other fatal precheck text for OS-volume enables (e.g. the LVM layout or kernel checks)
-        self.precheck_error = spec.get("ade_precheck_error")     # auto (by distro) | offline | online
+        self.precheck_error = spec.get("ade_precheck_error")
+        self.agent_ready = bool(spec.get("agent_ready", True))     # auto (by distro) | offline | online
         self.ade_timing = dict(spec.get("ade_timing") or {})
         self.time_created = t
         self.busy = None           # VM-level operation in progress
@@ -483,7 +487,14 @@ class VM:
         now = self.world.clock.now()
         t0 = self.time_created
         iv = {}
-        if self.running:
+        if self.running and not self.agent_ready:
+            # azcli_vm_disk_encryption_e2e_win2012_16_get: right after creation the agent has not reported yet
+            iv["vmAgent"] = {"vmAgentVersion": "Unknown",
+                             "statuses": [{"code": "ProvisioningState/Unavailable", "level": "Warning",
+                                           "displayStatus": "Not Ready",
+                                           "message": "VM status blob is found but not yet populated.",
+                                           "time": iso(now)}]}
+        elif self.running:
             iv["computerName"] = self.name
             iv["osName"] = self.distro
             iv["osVersion"] = self.version
@@ -516,7 +527,7 @@ class VM:
             e["statuses"] = sts
             disks.append(e)
         iv["disks"] = disks
-        if self.running and self.extensions:
+        if self.running and self.agent_ready and self.extensions:
             iv["extensions"] = [e.instance_view() for e in self.extensions.values()]
         iv["hyperVGeneration"] = "V1"
         if self.busy is not None:

@@ -424,6 +424,13 @@ class Handler(BaseHTTPRequestHandler):
                             if vm in w.active_vms:
                                 w.tick_vm(vm, w.clock.now())
                             vm.power, vm.transition = v, None
+                        elif k == "agent_ready":
+                            vm.agent_ready = bool(v)
+                            if vm.agent_ready:
+                                for e in list(vm.extensions.values()):
+                                    go, e.on_agent_ready = e.on_agent_ready, None
+                                    if go is not None and e.op is not None and e.op.status == "InProgress":
+                                        go()
                         elif k == "memory_kb":
                             vm.memory_kb = int(v)
                         elif k == "ade_timing":

@@ -339,3 +339,24 @@ def test_custom_precheck_error(sim, client):
     assert ade_iv(client, "rg1", "vm-lvm")[0].message.endswith("Exception: " + lvm)
     enable(sim, client, "vm-lvm", volume_type="Data", seq="data")      # data-only is not affected
     assert run_to_end(sim, "rg1", "vm-lvm", client)[-1][2] == "Encryption succeeded for data volumes"
+
+
+def test_agent_not_ready(sim, client):
+    sim.seed({"subscriptions": [{"id": SUB, "resource_groups": [{"name": "rg1", "vms": [
+        {"name": "vm-new", "agent_ready": False}, {"name": "vm-new2", "agent_ready": False}]}]}]})
+    iv = client.virtual_machines.instance_view("rg1", "vm-new")
+    assert iv.vm_agent.statuses[0].code == "ProvisioningState/Unavailable"
+    assert iv.vm_agent.statuses[0].message == "VM status blob is found but not yet populated."
+    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-new", ADE, ade_body(volume_type="OS"))
+    sim.advance(5401)
+    with pytest.raises(HttpResponseError) as ei:
+        poller.result()
+    assert ei.value.error.code == "VMAgentStatusCommunicationError"
+    # the agent comes up while the PUT waits: the extension then runs normally
+    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-new2", ADE,
+                                                                       ade_body(volume_type="OS"))
+    sim.advance(600)
+    sim.patch_vm("rg1", "vm-new2", agent_ready=True)
+    sim.advance(121)
+    assert poller.result().properties.provisioning_state == "Succeeded"
+    assert ade_iv(client, "rg1", "vm-new2")[0].message == "Encryption settings stamped"
