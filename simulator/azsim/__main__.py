@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from . import DEFAULT_CLIENT_ID, DEFAULT_SECRET, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT
 from .admin import SimAdmin
 
 
@@ -22,6 +23,10 @@ def main(argv=None):
     p.add_argument("--time-scale", type=float, default=60.0, help="simulated seconds per wall second")
     p.add_argument("--scenario", help="scenario JSON file to seed at start")
     p.add_argument("--daemon", action="store_true", help="run in the background; return once ready")
+    p.add_argument("--tenant-id", default=DEFAULT_TENANT)
+    p.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
+    p.add_argument("--client-secret", default=DEFAULT_SECRET)
+    p.add_argument("--subscription-id", default=DEFAULT_SUBSCRIPTION)
 
     p = sp.add_parser("seed", help="load a scenario JSON into a running server")
     p.add_argument("--workdir", required=True)
@@ -65,6 +70,8 @@ def main(argv=None):
                    "--time-scale", str(a.time_scale)]
             if a.scenario:
                 cmd += ["--scenario", os.path.abspath(a.scenario)]
+            cmd += ["--tenant-id", a.tenant_id, "--client-id", a.client_id, "--client-secret", a.client_secret,
+                    "--subscription-id", a.subscription_id]
             env = dict(os.environ)
             env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + (
                 os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -85,7 +92,8 @@ def main(argv=None):
             print(json.dumps(ep, indent=2), flush=True)
         signal.signal(signal.SIGTERM, lambda *x: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
-            serve(wd, a.port, a.host, a.time_scale, a.scenario, ready_cb=ready)
+            serve(wd, a.port, a.host, a.time_scale, a.scenario, ready_cb=ready,
+                  identity=(a.tenant_id, a.client_id, a.client_secret, a.subscription_id))
         except KeyboardInterrupt:
             pass
         return 0

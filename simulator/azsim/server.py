@@ -550,7 +550,7 @@ def _atomic_write(path, text):
     os.replace(tmp, path)
 
 
-def serve(workdir, port=0, host="127.0.0.1", time_scale=60.0, scenario_file=None, ready_cb=None):
+def serve(workdir, port=0, host="127.0.0.1", time_scale=60.0, scenario_file=None, ready_cb=None, identity=None):
     os.makedirs(workdir, exist_ok=True)
     for name in ("endpoints.json", "server.pid"):
         try:
@@ -558,7 +558,7 @@ def serve(workdir, port=0, host="127.0.0.1", time_scale=60.0, scenario_file=None
         except FileNotFoundError:
             pass
     ctx, ca_path = make_ssl(workdir)
-    world = World(Clock(time_scale))
+    world = World(Clock(time_scale), *(identity or ()))
     srv = SimServer((host, port), world, ctx)
     real_port = srv.server_address[1]
     world.base_url = "https://%s:%d" % (host, real_port)
