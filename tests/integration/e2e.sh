@@ -62,7 +62,7 @@ for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_sec
     print("export %s=%s" % (k, shlex.quote(str(v))))
 PY
 )"
-export AZURE_ADE_LRO_POLLING_INTERVAL=0.2 ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
+export AZURE_ADE_LRO_POLLING_INTERVAL=0.2
 sim_log() { python -m azsim log --workdir "$SIM" --json > "$W/simlog.json"; }
 
 play() {  # name expected_rc playbook args...
