@@ -68,7 +68,7 @@ notes:
     (C(pip install 'azure-mgmt-compute>=39,<40' azure-identity jmespath)).
   - Set the credentials once for all modules of this collection with
     C(module_defaults) and the action group C(group/azure_ade.linux.azure).
-  - Requests are retried by azure-core (up to 10 times); 429/503 answers are retried after their
+  - Requests are retried by azure-core (up to 10 times, E(AZURE_ADE_RETRY_TOTAL)); 429/503 answers are retried after their
     C(Retry-After), other 5xx and dropped connections with exponential back-off. Long-running operations are
     polled at their C(Retry-After) or every E(AZURE_ADE_LRO_POLLING_INTERVAL) seconds (default 5).
   - Access tokens are renewed during long waits.

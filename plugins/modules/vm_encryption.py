@@ -244,7 +244,7 @@ def main():
             run_decrypt(module, session, p, vm, status, result, deadline, fail, finish)
     except Exception as exc:  # pylint: disable=broad-except
         fail_azure(module, 'vm_encryption {0}/{1}'.format(rg, name), exc, requests=session.stats.as_dict(),
-                   actions=result['actions'])
+                   actions=result['actions'], changed=result['changed'], request=result.get('request'))
 
 
 def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
@@ -293,7 +293,7 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
     busy_deadline = time.time() + p['busy_timeout']
     ext = session.retry_conflicts(
         lambda: session.put_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME, body),
-        busy_deadline, 'enabling ADE')
+        busy_deadline, 'enabling ADE', interval=conflict_interval(p))
     prov = ((ext or {}).get('properties') or {}).get('provisioningState')
     if prov != 'Succeeded':
         fail("the ADE extension was not provisioned correctly (provisioningState {0})".format(prov))
@@ -307,6 +307,11 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
                                            history)
         check_final(status, timed_out, p, fail)
     finish(status=status)
+
+
+def conflict_interval(p):
+    """Seconds between retries of a 409-conflicted write (Retry-After wins when Azure sends one)."""
+    return max(1.0, min(15.0, p['poll_interval']))
 
 
 def check_final(status, timed_out, p, fail):
@@ -340,7 +345,7 @@ def run_decrypt(module, session, p, vm, status, result, deadline, fail, finish):
     if 'disable' in actions:
         ext_res = session.retry_conflicts(
             lambda: session.put_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME, body),
-            time.time() + p['busy_timeout'], 'disabling ADE')
+            time.time() + p['busy_timeout'], 'disabling ADE', interval=conflict_interval(p))
         done_actions.append('disable')
         result['actions'] = done_actions
         prov = ((ext_res or {}).get('properties') or {}).get('provisioningState')
@@ -365,7 +370,7 @@ def run_decrypt(module, session, p, vm, status, result, deadline, fail, finish):
     if 'remove_extension' in actions:
         session.retry_conflicts(
             lambda: session.delete_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME),
-            time.time() + p['busy_timeout'], 'removing the ADE extension')
+            time.time() + p['busy_timeout'], 'removing the ADE extension', interval=conflict_interval(p))
         done_actions.append('remove_extension')
         result['actions'] = done_actions
     vm = session.get_vm(p['resource_group'], p['name'])

@@ -170,7 +170,7 @@ class AzureSession:
                   authentication_policy=RenewingAuthenticationPolicy(self.credential, self.plan['cloud']['scope']),
                   polling_interval=self.lro_polling_interval,
                   raw_response_hook=self.stats.hook)
-        kw.update(retry_settings())
+        kw.update(retry_settings(total=int(os.environ.get('AZURE_ADE_RETRY_TOTAL', '10'))))
         if self.plan.get('ca_bundle'):
             kw['connection_verify'] = self.plan['ca_bundle']
         return kw
