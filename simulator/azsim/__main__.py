@@ -38,6 +38,7 @@ def main(argv=None):
     p.add_argument("--since", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.add_argument("--clear", action="store_true")
+    p.add_argument("--stats", action="store_true", help="print the summary (GET /_sim/stats) instead")
 
     p = sp.add_parser("stop", help="stop a running server")
     p.add_argument("--workdir", required=True)
@@ -126,6 +127,9 @@ def main(argv=None):
     elif a.cmd == "log":
         if a.clear:
             adm.clear_log()
+            return 0
+        if a.stats:
+            print(json.dumps(adm.stats(since=a.since), indent=2))
             return 0
         ents = adm.log(since=a.since)
         if a.json:

@@ -90,6 +90,9 @@ class SimAdmin:
     def log(self, since=0, kinds="arm,login"):
         return self.call("GET", "/log", query={"since": since, "kind": kinds})["entries"]
 
+    def stats(self, since=0, kinds="arm"):
+        return self.call("GET", "/stats", query={"since": since, "kind": kinds})
+
     def clear_log(self):
         return self.call("DELETE", "/log")
 

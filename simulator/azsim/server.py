@@ -410,6 +410,8 @@ class Handler(BaseHTTPRequestHandler):
                 kinds = set((query.get("kind") or "arm,login").split(","))
                 ents = [e for e in w.log if e["seq"] > since and e["kind"] in kinds]
                 return 200, {"entries": ents, "last_seq": w.log_seq}, {}
+            if p == "/stats":
+                return 200, _stats(w, query), {}
             if p == "/tokens/expire" and method == "POST":
                 w.expire_tokens()
                 return 200, {"ok": True, "tokens": len(w.tokens)}, {}
@@ -495,6 +497,41 @@ def _fault_response(f):
             "Operation is not allowed since another operation is in progress on this or a dependent resource. "
             "Retry after the operation completes.")}}, headers
     return f.status, {"error": {"code": f.code or "InjectedFault", "message": f.message or "Injected fault."}}, headers
+
+
+def _stats(w, query):
+    """Request-log summary for benchmarks: counts and the busiest wall-clock windows (ARM limits are per
+    subscription per wall time)."""
+    import collections
+    since = int(query.get("since") or 0)
+    kinds = set((query.get("kind") or "arm").split(","))
+    ents = [e for e in w.log if e["seq"] > since and e["kind"] in kinds]
+    out = {"total": len(ents), "by_method": dict(collections.Counter(e["method"] for e in ents)),
+           "by_status": dict(collections.Counter(str(e["status"]) for e in ents)),
+           "reads": sum(1 for e in ents if e["method"] in ("GET", "HEAD")),
+           "writes": sum(1 for e in ents if e["method"] not in ("GET", "HEAD")),
+           "throttled": sum(1 for e in ents if e["status"] == 429),
+           "faults": sum(1 for e in ents if e["fault"])}
+    for label, width in (("max_per_second", 1.0), ("max_per_minute", 60.0), ("max_per_hour", 3600.0)):
+        best, j = 0, 0
+        walls = [e["wall"] for e in ents]
+        for i, t in enumerate(walls):
+            while walls[j] <= t - width:
+                j += 1
+            best = max(best, i - j + 1)
+        out[label] = best
+    if ents:
+        out["wall_seconds"] = ents[-1]["wall"] - ents[0]["wall"]
+        out["sim_seconds"] = ents[-1]["sim"] - ents[0]["sim"]
+    per_vm = collections.Counter()
+    for e in ents:
+        m = re.search(r"/virtualMachines/([^/]+)", e["path"], re.I)
+        if m:
+            per_vm[m.group(1).lower()] += 1
+    if per_vm:
+        out["per_vm_max"] = max(per_vm.values())
+        out["vms_touched"] = len(per_vm)
+    return out
 
 
 def _vm_state(vm):

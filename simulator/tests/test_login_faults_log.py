@@ -161,8 +161,12 @@ def test_log_entries(sim, client):
     assert log[-1]["method"] == "GET" and log[-1]["path"].endswith("/extensions/" + ADE)   # final GET of the LRO
     assert all(b["seq"] > a["seq"] for a, b in zip(log, log[1:]))
     assert log[-1]["sim"] - log[0]["sim"] >= 121
+    st = sim.stats()
+    assert st["total"] == len(log) and st["by_method"]["PUT"] == 1 and st["writes"] == 1
+    assert st["reads"] == len(log) - 1 and st["throttled"] == 0 and st["max_per_second"] >= 1
+    assert st["vms_touched"] == 2
     sim.clear_log()
-    assert sim.log() == []
+    assert sim.log() == [] and sim.stats()["total"] == 0
 
 
 def test_clock(sim):
