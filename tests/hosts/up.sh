@@ -16,7 +16,7 @@ T0=$(date +%s.%N)
 
 # 1. packages of the test machine
 need=()
-for p in debootstrap openssh-client openssh-server iproute2 gcc libc6-dev xfsprogs e2fsprogs util-linux xz-utils tar; do
+for p in debootstrap openssh-client openssh-server iproute2 gcc libc6-dev xfsprogs e2fsprogs util-linux xz-utils tar bc; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -39,6 +39,7 @@ if [ ! -f "$BASE.stamp" ] || [ "$(cat "$BASE.stamp")" != "$STAMP" ]; then
   rm -rf "$BASE"
   mv "$BASE.tmp" "$BASE"
   echo "$STAMP" > "$BASE.stamp"
+  printf '[hosts] base rootfs ready after %.1f s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" >&2
 fi
 
 # 3. keys: ours, and ansible-test's (so `ansible-test integration --target ssh:root@IP` works)
@@ -55,4 +56,4 @@ if [ "${ADE_HOSTS_BUILD_ONLY:-0}" = 1 ]; then   # prebuild images only (CI cache
 else
   /usr/bin/python3 "$HERE/lib/hostlib.py" up "$@"
 fi
-printf '[hosts] up.sh done in %.1f s\n' "$(echo "$(date +%s.%N) - $T0" | bc 2>/dev/null || python3 -c "print($(date +%s.%N)-$T0)")" >&2
+printf '[hosts] up.sh done in %.1f s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" >&2

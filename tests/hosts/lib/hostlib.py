@@ -1051,13 +1051,17 @@ def select(names):
     return [bn[n] for n in names]
 
 
-def cmd_up(names):
-    t0 = time.time()
+def ensure_bins():
     os.makedirs(os.path.join(HOSTS, ".bin"), exist_ok=True)
     waiter = os.path.join(HOSTS, ".bin", "waiter")
     src = os.path.join(LIB, "waiter.c")
     if not os.path.exists(waiter) or os.path.getmtime(waiter) < os.path.getmtime(src):
         run(["gcc", "-O2", "-static", "-o", waiter, src])
+
+
+def cmd_up(names):
+    t0 = time.time()
+    ensure_bins()
     started = []
     for v in select(names):
         if needs_build(v):
@@ -1095,10 +1099,12 @@ def main(argv):
         for v in select(names):
             stop(v)
     elif cmd == "build":
+        ensure_bins()
         for v in select(names):
             if needs_build(v):
                 build(v)
     elif cmd == "reset":
+        ensure_bins()
         for v in select(names):
             stop(v, quiet=True)
             build(v, force=True)

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Benchmark: what the in-guest preflight costs, against a ping and against shell checks.
+
+Over the test hosts (tests/hosts, >= 10 guests) it times, several times each, interleaved:
+  ping       benchmarks/guest_ping.yml           ansible.builtin.ping per guest (the floor)
+  preflight  benchmarks/guest_preflight.yml      azure_ade.linux.preflight (all checks, network probes)
+  shell      benchmarks/guest_shell_checks.yml   the same checks as 16 shell tasks, the way an admin
+                                                 following the troubleshooting guide would script them
+and prints median/min/max wall times with the ratios preflight/ping and shell/preflight.
+Then it measures the module's own cost on each guest: the AnsiballZ payload that Ansible
+left on the guest (ANSIBLE_KEEP_REMOTE_FILES=1) is re-run there with the inventory's
+interpreter, and getrusage(RUSAGE_CHILDREN) gives its CPU time (user+sys, the module's own
+child commands included), next to the same for ping's payload.
+
+No assertions: numbers only (see benchmarks/README.md).
+
+  tests/hosts/up.sh
+  python3 benchmarks/guest_preflight.py                  # core 2.16, python2.7 on the guests
+  python3 benchmarks/guest_preflight.py --core 2.19      # core 2.19, python3 on the guests
+  options: --reps N (5) --cpu-reps N (5) --forks N (= number of hosts) --limit PATTERN --json FILE
+"""
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.environ.get("ADE_WORK", "/tmp/azure_ade")
+BENCH = os.path.join(REPO, "benchmarks")
+REMOTE_TMP = "/root/.ansible/tmp-ade-bench"
+
+CPU_SNIPPET = r"""
+import glob, json, os, resource, subprocess, sys, time
+out = {}
+for mod in ("preflight", "ping"):
+    paths = sorted(glob.glob("%s/ansible-tmp-*/AnsiballZ_%s.py" % (sys.argv[1], mod)), key=os.path.getmtime)
+    if not paths:
+        continue
+    res = []
+    devnull = open(os.devnull, "w")
+    for i in range(int(sys.argv[2])):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.time()
+        rc = subprocess.call([sys.executable, paths[-1]], stdout=devnull, stderr=devnull)
+        wall = time.time() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        res.append([after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, wall, rc])
+    out[mod] = res
+print(json.dumps(out))
+"""
+
+
+def sh(cmd, env, timeout=900):
+    return subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+
+
+def mount_collection():
+    r = subprocess.run(["bash", "-c", "source %s/tests/ci/env.sh && ade_mount_collection && echo $ANSIBLE_COLLECTIONS_PATH"
+                        % shlex.quote(REPO)], stdout=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        sys.exit("could not mount the collection (tests/ci/env.sh ade_mount_collection)")
+    return r.stdout.strip().splitlines()[-1]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--core", default="2.16", choices=["2.16", "2.19"])
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--cpu-reps", type=int, default=5)
+    ap.add_argument("--forks", type=int, default=0, help="default: one fork per host")
+    ap.add_argument("--limit", default="ade_guests")
+    ap.add_argument("--json", help="also write the raw numbers here")
+    a = ap.parse_args()
+
+    venv = os.path.join(WORK, "venv-%s" % a.core)
+    inv = os.path.join(WORK, "hosts", "inventory-%s.yml" % ("py27" if a.core == "2.16" else "py3"))
+    interp = "/usr/bin/python2.7" if a.core == "2.16" else "/usr/bin/python3"
+    if not os.path.exists(inv):
+        sys.exit("no inventory %s: run tests/hosts/up.sh first" % inv)
+    env = dict(os.environ)
+    env.update({"ANSIBLE_COLLECTIONS_PATH": mount_collection(), "ANSIBLE_HOST_KEY_CHECKING": "False",
+                "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_DEPRECATION_WARNINGS": "False",
+                "PATH": os.path.join(venv, "bin") + ":" + env.get("PATH", "")})
+    hosts = [h.strip() for h in sh([os.path.join(venv, "bin", "ansible"), "-i", inv, a.limit, "--list-hosts"], env).stdout.splitlines()[1:] if h.strip()]
+    if len(hosts) < 1:
+        sys.exit("no hosts match %s in %s" % (a.limit, inv))
+    env["ANSIBLE_FORKS"] = str(a.forks or len(hosts))
+    playbook = os.path.join(venv, "bin", "ansible-playbook")
+    rows = [("ping", "guest_ping.yml", 1), ("preflight", "guest_preflight.yml", 1), ("shell", "guest_shell_checks.yml", 16)]
+    have_preflight = os.path.exists(os.path.join(REPO, "plugins", "modules", "preflight.py"))
+    if not have_preflight:
+        print("SKIP preflight row: plugins/modules/preflight.py is not in the checkout yet")
+        rows = [r for r in rows if r[0] != "preflight"]
+    print("ansible-core %s (%s), %d hosts (%s), forks %s, %d repetitions, interpreter %s"
+          % (a.core, venv, len(hosts), a.limit, env["ANSIBLE_FORKS"], a.reps, interp))
+
+    def run_pb(pb, extra_env=None):
+        e = dict(env)
+        e.update(extra_env or {})
+        t = time.perf_counter()
+        r = sh([playbook, "-i", inv, "-e", "bench_hosts=%s" % a.limit, os.path.join(BENCH, pb)], e)
+        dt = time.perf_counter() - t
+        if r.returncode != 0:
+            print("WARNING: %s rc=%d\n%s" % (pb, r.returncode, r.stdout[-2000:]))
+        return dt, r
+
+    # warm-up (SSH ControlPersist masters, page cache), not timed
+    for _, pb, _ in rows:
+        run_pb(pb)
+    times = dict((name, []) for name, _, _ in rows)
+    for i in range(a.reps):
+        for name, pb, _ in rows:
+            times[name].append(run_pb(pb)[0])
+        print("  repetition %d/%d: %s" % (i + 1, a.reps, ", ".join("%s %.2f s" % (n, times[n][-1]) for n, _, _ in rows)))
+
+    med = dict((n, statistics.median(v)) for n, v in times.items())
+    print()
+    print("%-10s %6s %9s %8s %8s %10s" % ("run", "tasks", "median s", "min s", "max s", "s / host"))
+    for name, pb, ntasks in rows:
+        v = times[name]
+        print("%-10s %6d %9.2f %8.2f %8.2f %10.3f" % (name, ntasks, med[name], min(v), max(v), med[name] / len(hosts)))
+    print()
+    if "preflight" in med:
+        print("ratio preflight / ping  : %.2f" % (med["preflight"] / med["ping"]))
+        print("ratio shell / preflight : %.2f" % (med["shell"] / med["preflight"]))
+    else:
+        print("ratio shell / ping      : %.2f" % (med["shell"] / med["ping"]))
+
+    cpu = {}
+    if have_preflight:
+        # the module's own cost on each guest: re-run the kept AnsiballZ payloads there
+        keep = {"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": REMOTE_TMP}
+        run_pb("guest_preflight.yml", keep)
+        run_pb("guest_ping.yml", keep)
+        key = os.path.join(WORK, "hosts", "id_ed25519")
+        ips = json.loads(sh([os.path.join(venv, "bin", "ansible-inventory"), "-i", inv, "--list"], env).stdout)["_meta"]["hostvars"]
+        print()
+        print("module cost on the guest (AnsiballZ payload re-run %d times with %s; CPU = user+sys incl. child commands)" % (a.cpu_reps, interp))
+        print("%-16s %14s %14s %12s %12s" % ("host", "preflight cpu", "preflight wall", "ping cpu", "ping wall"))
+        for h in hosts:
+            ip = ips[h]["ansible_host"]
+            ssh = ["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                   "-o", "BatchMode=yes", "root@" + ip]
+            r = subprocess.run(ssh + ["%s - %s %d; rm -rf %s" % (interp, REMOTE_TMP, a.cpu_reps, REMOTE_TMP)], input=CPU_SNIPPET,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+            try:
+                res = json.loads(r.stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                print("%-16s measurement failed: %s" % (h, (r.stderr or r.stdout)[-300:]))
+                continue
+            cpu[h] = res
+            m = lambda mod, k: statistics.median(x[k] for x in res[mod]) * 1000 if mod in res else float("nan")  # noqa: E731
+            print("%-16s %11.0f ms %11.0f ms %9.0f ms %9.0f ms" % (h, m("preflight", 0), m("preflight", 1), m("ping", 0), m("ping", 1)))
+        allp = [statistics.median(x[0] for x in r["preflight"]) for r in cpu.values() if "preflight" in r]
+        allg = [statistics.median(x[0] for x in r["ping"]) for r in cpu.values() if "ping" in r]
+        if allp and allg:
+            print("%-16s %11.0f ms %14s %9.0f ms" % ("median", statistics.median(allp) * 1000, "", statistics.median(allg) * 1000))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"core": a.core, "hosts": hosts, "forks": env["ANSIBLE_FORKS"], "wall": times, "guest_cpu": cpu}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
