@@ -360,3 +360,16 @@ def test_agent_not_ready(sim, client):
     sim.advance(121)
     assert poller.result().properties.provisioning_state == "Succeeded"
     assert ade_iv(client, "rg1", "vm-new2")[0].message == "Encryption settings stamped"
+
+
+def test_patch_extension(sim, client):
+    from azure.mgmt.compute.models import VirtualMachineExtensionUpdate, VirtualMachineExtensionUpdateProperties
+    ext = client.virtual_machine_extensions.get("rg1", "vm-enc", ADE)
+    settings = dict(ext.properties.settings, SequenceVersion="patched")
+    p = client.virtual_machine_extensions.begin_update("rg1", "vm-enc", ADE, VirtualMachineExtensionUpdate(
+        properties=VirtualMachineExtensionUpdateProperties(settings=settings)))
+    sim.advance(121)
+    out = p.result()
+    assert out.properties.settings["SequenceVersion"] == "patched" and out.properties.provisioning_state == "Succeeded"
+    assert out.properties.type_handler_version == "1.1"
+    assert ade_iv(client, "rg1", "vm-enc")[0].message == "Encryption succeeded for all volumes"

@@ -244,3 +244,29 @@ def test_parallel_clients(sim):
     assert errors == []
     seqs = [e["seq"] for e in sim.log()]
     assert len(seqs) == len(set(seqs))
+
+
+def test_misc_operations(sim, client):
+    from azure.mgmt.compute.models import VirtualMachineUpdate
+    p = client.virtual_machines.begin_update("rg1", "vm-nodata", VirtualMachineUpdate(tags={"ade-run": "r1"}))
+    sim.advance(31)
+    assert p.result().tags == {"ade-run": "r1"}
+    p = client.virtual_machines.begin_restart("rg1", "vm-nodata")
+    assert client.virtual_machines.instance_view("rg1", "vm-nodata").statuses[-1].code == "PowerState/starting"
+    sim.advance(61)
+    p.result()
+    assert client.virtual_machines.instance_view("rg1", "vm-nodata").statuses[-1].code == "PowerState/running"
+    exts = client.virtual_machine_extensions.list("rg1", "vm-busy", expand="instanceView").value
+    assert exts[0].properties.instance_view.statuses[0].code == "ProvisioningState/transitioning"
+    tok = sim.credential().get_token("https://management.azure.com/.default").token
+    st, _, body = _raw(sim, "GET", "/subscriptions?api-version=2022-12-01", tok)
+    assert sorted(s["subscriptionId"] for s in body["value"]) == [SUB, SUB2]
+    st, _, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1/providers/Microsoft.Compute/"
+                       "virtualMachines/vm-nodata/extensions/Nope?api-version=2026-04-01" % SUB, tok)
+    assert st == 404 and body["error"]["code"] == "NotFound"
+    st, _, body = _raw(sim, "GET", "/subscriptions/%s/providers/Microsoft.Compute/virtualMachines?api-version="
+                       "2026-04-01&statusOnly=true" % SUB, tok)
+    assert "instanceView" in body["value"][0]["properties"] and "nextLink" in body
+    st, _, body = _raw(sim, "GET", "/subscriptions/%s/providers/Microsoft.Nope/things?api-version=2020-01-01" % SUB,
+                       tok)
+    assert st == 404 and body["error"]["code"] == "InvalidResourceType"
