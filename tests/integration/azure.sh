@@ -7,8 +7,9 @@ set -u
 ADE_CORE=${1:-${ADE_CORE:-2.16}}
 PATTERN=${2:-[0-9][0-9]_*.yml}
 export ADE_CORE
-# shellcheck source=../ci/env.sh
+# shellcheck source=tests/ci/env.sh
 . "$(dirname "$0")/../ci/env.sh"
+: "${ADE_WORK:?}" "${ADE_COLL:?}" "${ADE_REPO:?}"
 ade_mount_collection
 ade_activate
 SIM_WORK=$ADE_WORK/azsim-it-$ADE_CORE
@@ -19,6 +20,7 @@ if ! PYTHONPATH=$ADE_REPO/simulator python -m azsim serve --workdir "$SIM_WORK" 
     > "$SIM_WORK/serve.out"; then
   echo "simulator did not start:"; cat "$SIM_WORK/serve.out" "$SIM_WORK/server.log" 2>/dev/null; exit 99
 fi
+# shellcheck disable=SC2317  # called through the EXIT trap
 stop_sim() { PYTHONPATH=$ADE_REPO/simulator python -m azsim stop --workdir "$SIM_WORK" >/dev/null 2>&1 || true; }
 trap stop_sim EXIT
 eval "$(python - "$SIM_WORK/endpoints.json" <<'PY'

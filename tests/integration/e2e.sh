@@ -138,6 +138,24 @@ check "SELinux runtime of $E2E_OK back to what it was" diff <(grep -o 'Enforcing
   <(grep -o 'Enforcing\|Permissive\|Disabled' "$W/getenforce.after")
 check "SELinux saved state removed on $E2E_OK" bash -c "! ansible -i '$INV' '$E2E_OK' -m ansible.builtin.stat -a path=/var/lib/azure_ade/selinux.json -o | grep -q '\"exists\": true'"
 
+# ---- 3b. default: a failure stops the rollout (the next guest is not touched) ----------------------
+E2E_NEXT=${E2E_NEXT:-rhel7-rootvg}      # comes after $E2E_FAIL in the inventory
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+play encrypt-stop nonzero encrypt -e ade_hosts="$E2E_FAIL:$E2E_NEXT" -e ade_key_vault=kv-ade-e2e \
+  -e ade_volume_type=All -e ade_poll_interval=1 -e ade_report_dir="$W/report-stop"
+sim_log
+assert_py "rollout stops after a failure: $E2E_FAIL failed_restored, $E2E_NEXT not attempted and untouched" "
+import json, sys
+sys.path.insert(0, '$HERE')
+from simlog import entries, vm_requests
+rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-stop/encrypt.json'))}
+print(json.dumps(rows, indent=1))
+assert rows['$E2E_FAIL']['outcome'] == 'failed_restored', rows['$E2E_FAIL']
+assert rows['$E2E_NEXT']['outcome'] == 'not_attempted', rows['$E2E_NEXT']
+touched = vm_requests(entries(sys.argv[1] + '/simlog.json'), '$E2E_NEXT')
+assert not touched, touched
+"
+
 # ---- 4. data-only encryption, then disable (R6.2) -------------------------------------------------
 play encrypt-data 0 encrypt -e ade_hosts="$E2E_DATA" -e ade_key_vault=kv-ade-e2e -e ade_volume_type=Data \
   -e ade_poll_interval=1 -e ade_report_dir="$W/report-data"
@@ -156,7 +174,7 @@ assert put is not None and dele is not None and put < dele, (put, dele)
 "
 check "disable reported the actions in order" grep -q "actions: disable, remove_extension" "$W/logs/disable.log"
 play disable-again 0 disable -e ade_hosts="$E2E_DATA"
-check "disable is idempotent (changed=0 the second time)" grep -qE "$E2E_DATA +: ok=[0-9]+ +changed=0" "$W/logs/disable-again.log"
+check "disable is idempotent (changed=0 the second time)" grep -qE "$E2E_DATA +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0" "$W/logs/disable-again.log"
 
 # ---- 5. status: platform vs guest (R6.1, R7.1) -----------------------------------------------------
 play status nonzero status -e ade_report_dir="$W/report" -e ade_hosts="$E2E_OK:$E2E_FAIL:$E2E_BLOCKED:$E2E_DATA"
