@@ -24,7 +24,7 @@ description:
     remove - never the other way round).
   - Check mode validates everything and returns the request that would be sent.
 author:
-  - azure_ade.linux maintainers
+  - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
 options:
@@ -164,7 +164,7 @@ sequence_version:
   returned: when a PUT is (or would be) sent
   type: str
 status:
-  description: ADE status after the run (see M(azure_ade.linux.vm_encryption_info) RV(vms)).
+  description: ADE status after the run (see RV(azure_ade.linux.vm_encryption_info#module:vms)).
   returned: always
   type: dict
 history:
@@ -190,7 +190,7 @@ def main():
     module = azure_module(
         dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
              state=dict(type='str', choices=['encrypted', 'decrypted'], default='encrypted'),
-             key_vault=dict(type='str'), key_vault_resource_group=dict(type='str'),
+             key_vault=dict(type='str', no_log=False), key_vault_resource_group=dict(type='str', no_log=False),
              kek=dict(type='str', no_log=False, aliases=['kek_url']), kek_vault=dict(type='str'),
              algorithm=dict(type='str', choices=list(ade.ALGORITHMS), default=ade.DEFAULT_ALGORITHM, aliases=['kek_algorithm']),
              volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
@@ -316,8 +316,8 @@ def conflict_interval(p):
 
 def check_final(status, timed_out, p, fail):
     if timed_out:
-        fail('timeout after {0}s: ADE on {1} still {2} ({3})'.format(p['timeout'], p['name'], status['phase'],
-                                                                       status['progress_message']), status=status)
+        fail('timeout after {0}s: ADE on {1} still {2} ({3})'.format(
+            p['timeout'], p['name'], status['phase'], status['progress_message']), status=status)
     if status['phase'] == 'failed':
         fail('ADE failed on {0}: {1}. Restore the VM from the snapshot taken before encryption (vm_restore), '
              'fix the cause (preflight) and retry'.format(p['name'], status['progress_message']), status=status)

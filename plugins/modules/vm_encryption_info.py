@@ -15,7 +15,7 @@ description:
     a resource group, or the whole subscription.
   - Adds RV(vms[].phase) (V(not_started), V(in_progress), V(succeeded), V(failed), V(restart_pending)) by the
     ADE completion rule - the extension's provisioning state is not completion; the transient errors
-    C(Restarted extension from stripped down OS) and C(Attempt #n to unmount /oldroot failed) do not fail it;
+    C(Restarted extension from stripped down OS) and C(Attempt no. N to unmount /oldroot failed) do not fail it;
     data V(NotMounted) is success; disks stamped with encryption settings are not encrypted.
   - With O(wait_for=completed) it polls until every selected VM is in a terminal phase or O(timeout) passes,
     adapting its interval to the phase (OS encryption takes hours) and never polling faster than Azure's
@@ -23,7 +23,7 @@ description:
   - Cost - a resource group or subscription costs one paged list call (with instance views) per poll; named
     VMs cost one GET each per poll (VMs named in bulk in one resource group are read with one list call).
 author:
-  - azure_ade.linux maintainers
+  - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
 options:
@@ -114,12 +114,30 @@ vms:
   type: list
   elements: dict
   contains:
-    name: {description: VM name., type: str, returned: always}
-    id: {description: VM resource ID., type: str, returned: always}
-    resource_group: {description: Resource group., type: str, returned: always}
-    location: {description: Region., type: str, returned: always}
-    power_state: {description: Last C(PowerState/*) code, e.g. C(running)., type: str, returned: always}
-    encryption_mode: {description: C(single_pass), C(dual_pass) or C(none)., type: str, returned: always}
+    name:
+      description: VM name.
+      type: str
+      returned: always
+    id:
+      description: VM resource ID.
+      type: str
+      returned: always
+    resource_group:
+      description: Resource group.
+      type: str
+      returned: always
+    location:
+      description: Region.
+      type: str
+      returned: always
+    power_state:
+      description: Last C(PowerState/*) code, e.g. C(running).
+      type: str
+      returned: always
+    encryption_mode:
+      description: "C(single_pass), C(dual_pass) or C(none)."
+      type: str
+      returned: always
     os_volume_encrypted:
       description: C(Encrypted), C(NotEncrypted), C(EncryptionInProgress), C(VMRestartPending) or C(Unknown) (substatus JSON).
       type: str
@@ -128,17 +146,51 @@ vms:
       description: C(Encrypted), C(NotEncrypted), C(NotMounted), C(EncryptionInProgress), C(DecryptionInProgress) or C(Unknown).
       type: str
       returned: always
-    os_volume_encryption_settings: {description: Encryption settings stamped on the OS disk (or VM model for dual pass)., type: dict, returned: always}
-    progress_message: {description: The extension's status message (display status when empty)., type: str, returned: always}
-    os_disk_stamped: {description: The OS disk carries C(EncryptionState/encrypted) (stamped, not proof of encryption)., type: bool, returned: always}
-    data_disks_stamped: {description: Data disks carrying C(EncryptionState/encrypted)., type: list, elements: str, returned: always}
-    operation: {description: EncryptionOperation of the installed extension settings., type: str, returned: always}
-    volume_type: {description: VolumeType of the installed extension settings., type: str, returned: always}
-    phase: {description: not_started, in_progress, succeeded, failed or restart_pending., type: str, returned: always}
-    phase_reason: {description: Why that phase., type: str, returned: always}
-    transient_error: {description: The current error status is one of the normal transient ones., type: bool, returned: always}
-    extension: {description: The ADE extension (name, publisher, type, type_handler_version, handler_version, provisioning_state, settings, status)., type: dict, returned: always}
-    ostc_extension_present: {description: The deprecated OSTCExtensions ADE extension is installed., type: bool, returned: always}
+    os_volume_encryption_settings:
+      description: Encryption settings stamped on the OS disk (or VM model for dual pass).
+      type: dict
+      returned: always
+    progress_message:
+      description: The extension's status message (display status when empty).
+      type: str
+      returned: always
+    os_disk_stamped:
+      description: The OS disk carries C(EncryptionState/encrypted) (stamped, not proof of encryption).
+      type: bool
+      returned: always
+    data_disks_stamped:
+      description: Data disks carrying C(EncryptionState/encrypted).
+      type: list
+      elements: str
+      returned: always
+    operation:
+      description: EncryptionOperation of the installed extension settings.
+      type: str
+      returned: always
+    volume_type:
+      description: VolumeType of the installed extension settings.
+      type: str
+      returned: always
+    phase:
+      description: not_started, in_progress, succeeded, failed or restart_pending.
+      type: str
+      returned: always
+    phase_reason:
+      description: Why that phase.
+      type: str
+      returned: always
+    transient_error:
+      description: The current error status is one of the normal transient ones.
+      type: bool
+      returned: always
+    extension:
+      description: The ADE extension (name, publisher, type, type_handler_version, handler_version, provisioning_state, settings, status).
+      type: dict
+      returned: always
+    ostc_extension_present:
+      description: The deprecated OSTCExtensions ADE extension is installed.
+      type: bool
+      returned: always
     history:
       description: Progress seen while waiting ({time, phase, message, os, data}), one entry per change.
       type: list
@@ -231,9 +283,9 @@ def fetch(session, mode, targets, bulk_threshold):
     by_rg = {}
     for rg, name in targets:
         by_rg.setdefault(rg.lower(), []).append((rg, name))
-    for rgl, items in by_rg.items():
+    for items in by_rg.values():
         if len(items) >= bulk_threshold:
-            wanted = set(n.lower() for _, n in items)
+            wanted = set(item[1].lower() for item in items)
             for vm in session.list_vms(items[0][0]):
                 if (vm.get('name') or '').lower() in wanted:
                     found[key(vm)] = complete(vm)

@@ -18,7 +18,7 @@ description:
   - Idempotent - a VM already running on the restored disks of that run is not changed; disks made by an
     interrupted earlier run are reused.
 author:
-  - azure_ade.linux maintainers
+  - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
 options:
@@ -72,13 +72,34 @@ disks:
   type: list
   elements: dict
   contains:
-    role: {description: C(os) or C(data)., type: str, returned: always}
-    lun: {description: LUN of a data disk., type: int, returned: always}
-    snapshot_id: {description: Source snapshot., type: str, returned: always}
-    new_disk_name: {description: The disk the VM now uses., type: str, returned: always}
-    new_disk_id: {description: Its ID., type: str, returned: always}
-    old_disk_id: {description: The disk swapped out., type: str, returned: always}
-    action: {description: C(created), C(reused), C(in_place) (check mode - C(would_create) ...)., type: str, returned: always}
+    role:
+      description: "C(os) or C(data)."
+      type: str
+      returned: always
+    lun:
+      description: LUN of a data disk.
+      type: int
+      returned: always
+    snapshot_id:
+      description: Source snapshot.
+      type: str
+      returned: always
+    new_disk_name:
+      description: The disk the VM now uses.
+      type: str
+      returned: always
+    new_disk_id:
+      description: Its ID.
+      type: str
+      returned: always
+    old_disk_id:
+      description: The disk swapped out.
+      type: str
+      returned: always
+    action:
+      description: "C(created), C(reused), C(in_place) (check mode - C(would_create) ...)."
+      type: str
+      returned: always
 actions:
   description: Steps done in order (C(create_disks), C(remove_extension), C(deallocate), C(swap_disks), C(start), C(delete_old_disks)).
   returned: always

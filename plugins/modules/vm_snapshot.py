@@ -17,7 +17,7 @@ description:
   - O(state=absent) deletes the set of that run.
   - VMs with unmanaged (VHD) disks are refused with a clear error.
 author:
-  - azure_ade.linux maintainers
+  - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
 options:
@@ -94,13 +94,34 @@ snapshots:
   type: list
   elements: dict
   contains:
-    name: {description: Snapshot name., type: str, returned: always}
-    id: {description: Snapshot resource ID., type: str, returned: always}
-    role: {description: C(os) or C(data)., type: str, returned: always}
-    lun: {description: LUN of a data disk., type: int, returned: always}
-    source_disk_id: {description: Disk the snapshot was taken from., type: str, returned: always}
-    provisioning_state: {description: C(Succeeded) once complete., type: str, returned: always}
-    action: {description: C(created), C(reused), C(waited), C(deleted) (check mode - C(would_create), ...)., type: str, returned: always}
+    name:
+      description: Snapshot name.
+      type: str
+      returned: always
+    id:
+      description: Snapshot resource ID.
+      type: str
+      returned: always
+    role:
+      description: "C(os) or C(data)."
+      type: str
+      returned: always
+    lun:
+      description: LUN of a data disk.
+      type: int
+      returned: always
+    source_disk_id:
+      description: Disk the snapshot was taken from.
+      type: str
+      returned: always
+    provisioning_state:
+      description: "C(Succeeded) once complete."
+      type: str
+      returned: always
+    action:
+      description: "C(created), C(reused), C(waited), C(deleted) (check mode - C(would_create), ...)."
+      type: str
+      returned: always
 snapshot_ids:
   description: IDs of the snapshots of the set.
   returned: always

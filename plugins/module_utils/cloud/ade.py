@@ -11,7 +11,10 @@ __metaclass__ = type
 
 import re
 import uuid
-from urllib.parse import urlparse
+try:
+    from urllib.parse import urlparse
+except ImportError:  # Python 2 (controller code needs 3.10+; this only keeps sanity's import test quiet)
+    from urlparse import urlparse  # type: ignore
 
 PUBLISHER = 'Microsoft.Azure.Security'
 EXTENSION_TYPE = 'AzureDiskEncryptionForLinux'

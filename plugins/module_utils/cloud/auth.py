@@ -13,9 +13,15 @@ touches azure-identity.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import configparser
+try:
+    import configparser
+except ImportError:  # Python 2
+    import ConfigParser as configparser  # type: ignore
 import os
-from urllib.parse import urlparse
+try:
+    from urllib.parse import urlparse
+except ImportError:  # Python 2 (controller code needs 3.10+; this only keeps sanity's import test quiet)
+    from urlparse import urlparse  # type: ignore
 
 SDK_PIP = "pip install 'azure-mgmt-compute>=39,<40' azure-identity jmespath"
 

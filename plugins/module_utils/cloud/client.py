@@ -21,7 +21,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.auth import 
 
 SDK_IMPORT_ERROR = None
 try:
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError  # noqa: F401 pylint: disable=unused-import
     from azure.core.rest import HttpRequest
     from azure.mgmt.compute import ComputeManagementClient
     from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
@@ -51,6 +51,7 @@ class RenewingAuthenticationPolicy(ARMChallengeAuthenticationPolicy):
             self.authorize_request(request, *self._scopes, claims=claims)
             return True
         return False
+
 
 JMESPATH_IMPORT_ERROR = None
 try:

@@ -8,8 +8,6 @@ __metaclass__ = type
 import hashlib
 import re
 
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import parse_resource_id
-
 TAG_RUN = 'azure_ade_run_id'
 TAG_VM = 'azure_ade_vm_id'
 TAG_ROLE = 'azure_ade_disk_role'

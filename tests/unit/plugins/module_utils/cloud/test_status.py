@@ -2,7 +2,12 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import sys
+
 import pytest
+
+if sys.version_info < (3, 10):
+    pytest.skip('controller code: Python 3.10+', allow_module_level=True)
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import status as S
 from ansible_collections.azure_ade.linux.tests.unit.plugins.module_utils.cloud import vmfactory as F
