@@ -924,10 +924,39 @@ def netns_up(v):
         run(["ip", "-n", ns, "addr", "add", "%s/32" % wire_ip(v), "dev", "lo"])
 
 
+OWNERS = "/run/ade-hosts"
+
+
+def owner(v):
+    """ADE_WORK of whoever runs this host now (netns names and addresses are machine-wide)."""
+    p = os.path.join(OWNERS, v["name"])
+    if os.path.exists(p) and os.path.exists("/run/netns/" + netns(v)):
+        return open(p).read().strip()
+    return None
+
+
+def foreign(v):
+    o = owner(v)
+    if o and os.path.realpath(o) != os.path.realpath(WORK):
+        return o
+    return None
+
+
 def start(v):
     name = v["name"]
     hd = hdir(name)
+    other = foreign(v)
+    if other:
+        if os.environ.get("ADE_HOSTS_TAKEOVER") == "1":
+            log("%s: run by ADE_WORK=%s; ADE_HOSTS_TAKEOVER=1, stopping it there" % (name, other))
+            subprocess.run([PY, os.path.abspath(__file__), "down", name], env=dict(os.environ, ADE_WORK=other))
+        else:
+            raise SystemExit("%s is running from ADE_WORK=%s (addresses and netns names are machine-wide). "
+                             "Stop it with `ADE_WORK=%s tests/hosts/down.sh`, or set ADE_HOSTS_TAKEOVER=1." % (name, other, other))
     stop(v, quiet=True)
+    os.makedirs(OWNERS, exist_ok=True)
+    with open(os.path.join(OWNERS, name), "w") as f:
+        f.write(WORK + "\n")
     netns_up(v)
     st = {"loops": {}}
     if v["azure"]:
@@ -973,6 +1002,11 @@ def wait_up(v, proc, timeout=30):
 
 def stop(v, quiet=False):
     name = v["name"]
+    other = foreign(v)
+    if other:
+        if not quiet:
+            log("%s: left alone, it runs from ADE_WORK=%s" % (name, other))
+        return
     st = read_state(name)
     init = ns_init_pid(st)
     if init:
@@ -1015,6 +1049,9 @@ def stop(v, quiet=False):
     sp = os.path.join(hdir(name), "state.json")
     if os.path.exists(sp):
         os.unlink(sp)
+    op = os.path.join(OWNERS, name)
+    if os.path.exists(op) and (not os.path.exists("/run/netns/" + netns(v)) or not foreign(v)):
+        os.unlink(op)
     if not quiet:
         log("%s: stopped" % name)
 
