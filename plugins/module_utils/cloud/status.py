@@ -91,6 +91,9 @@ def compute_status(vm):
     model_ext = find_ade_extension(vm)
     iv_ext = _ade_instance_extension(iv)
     dual = is_dual_pass(vm)
+    if not dual and model_ext is None and iv_ext is not None:
+        # VM lists carry no extension resources: fall back on the handler version of the instance view.
+        dual = (iv_ext.get('typeHandlerVersion') or '').split('.')[0] == '0'
     out = dict(
         name=vm.get('name'), id=vm.get('id'), resource_group=rid.get('resource_group'),
         subscription_id=rid.get('subscription'), location=vm.get('location'),
@@ -164,8 +167,15 @@ def _phase(out, state, message, model_ext):
     prov = ((model_ext or {}).get('provisioning_state') or '').lower()
     op = out['operation']
     os_s, data_s = out['os_volume_encrypted'], out['data_volumes_encrypted']
-    vt = out['volume_type'] or 'All'
     msg = message or ''
+    vt = out['volume_type']
+    if vt is None:
+        # Settings unknown (VM read from a list, which has no extension resources): infer. For VolumeType
+        # All/OS the OS volume is EncryptionInProgress (marker) while data finishes, so a data-success message
+        # with the OS volume NotEncrypted and nothing in progress means VolumeType Data.
+        vt = 'Data' if (msg in SUCCESS_MESSAGES['Data'] and os_s == 'NotEncrypted') else 'All'
+        if msg in SUCCESS_MESSAGES['OS'][:1]:
+            vt = 'OS'
     if prov == 'failed' and state != 'transitioning' and not is_transient_error(msg):
         if state != 'success':
             return 'failed', 'extension provisioning failed: {0}'.format(msg or 'no message'), False

@@ -170,3 +170,24 @@ def test_dual_pass_completion_by_substatus():
               iv_extensions=[F.iv_extension('https://kv-ade.vault.azure.net/secrets/x/y', {'os': 'EncryptionInProgress',
                                                                                            'data': 'NotMounted'})])
     assert S.compute_status(vm)['phase'] == 'in_progress'
+
+
+@pytest.mark.parametrize('message,os_s,data_s,phase', [
+    ('Encryption succeeded for data volumes', 'NotEncrypted', 'Encrypted', 'succeeded'),          # Data VM
+    ('Encryption succeeded for data volumes', 'EncryptionInProgress', 'Encrypted', 'in_progress'),  # All VM, OS next
+    ('Encryption succeeded for OS volume', 'Encrypted', 'NotMounted', 'succeeded'),
+    ('Encryption succeeded for all volumes', 'Encrypted', 'Encrypted', 'succeeded'),
+    ('OS disk encryption started', 'EncryptionInProgress', 'Encrypted', 'in_progress'),
+])
+def test_listed_vm_without_extension_resources(message, os_s, data_s, phase):
+    # A VM from a list call has the instance view but no `resources` (extension settings unknown).
+    vm = F.vm(iv_extensions=[F.iv_extension(message, {'os': os_s, 'data': data_s})])
+    st = S.compute_status(vm)
+    assert st['encryption_mode'] == 'single_pass'
+    assert st['phase'] == phase
+
+
+def test_listed_dual_pass_detected_from_handler_version():
+    vm = F.vm(iv_extensions=[F.iv_extension('https://kv/secrets/a/b', {'os': 'Encrypted', 'data': 'NotMounted'},
+                                            handler='0.1.0.999345')])
+    assert S.compute_status(vm)['encryption_mode'] == 'dual_pass'
