@@ -16,7 +16,7 @@ rm -rf "$BUILD_DIR" && mkdir -p "$BUILD_DIR/install" "$BUILD_DIR/src"
 (cd "$ADE_REPO" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c '[ -e "{}" ] && printf "%s\0" "{}"' \
   | tar --null -T - -cf -) | tar -xf - -C "$BUILD_DIR/src"
 ci_run rc "galaxy build" ansible-galaxy collection build --force --output-path "$BUILD_DIR" "$BUILD_DIR/src"
-tarball=$(ls "$BUILD_DIR"/azure_ade-linux-*.tar.gz 2>/dev/null | head -1 || true)
+tarball=$(find "$BUILD_DIR" -maxdepth 1 -name 'azure_ade-linux-*.tar.gz' | head -n 1)
 if [ -z "$tarball" ]; then
   ci_fail "no tarball in $BUILD_DIR"
   ci_summary

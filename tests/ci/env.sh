@@ -25,8 +25,11 @@ ade_mount_collection() {
   mkdir -p "$ADE_COLL"
   if ! mountpoint -q "$ADE_COLL"; then
     mount --bind "$ADE_REPO" "$ADE_COLL"
-  elif [ "$(stat -c %i "$ADE_COLL/galaxy.yml")" != "$(stat -c %i "$ADE_REPO/galaxy.yml")" ]; then
-    umount "$ADE_COLL" && mount --bind "$ADE_REPO" "$ADE_COLL"
+  elif [ "$(stat -c %d:%i "$ADE_COLL/galaxy.yml" 2>/dev/null)" != "$(stat -c %d:%i "$ADE_REPO/galaxy.yml")" ]; then
+    # another checkout is mounted there; if a run still uses it (busy), mount ours on top of it
+    umount "$ADE_COLL" 2>/dev/null \
+      || echo "note: $ADE_COLL is busy (another checkout in use): mounting $ADE_REPO on top" >&2
+    mount --bind "$ADE_REPO" "$ADE_COLL"
   fi
 }
 

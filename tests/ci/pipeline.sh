@@ -86,11 +86,12 @@ script_step() {  # NAME TIMEOUT SCRIPT ARGS...
 
 # Leave the machine as we found it for whoever else uses this ADE_WORK: the collection bind mount goes back
 # to the checkout it showed before, and test hosts that were already running stay up.
-PREV_COLL_SRC=$(findmnt -n -o SOURCE --target "$ADE_COLL" 2>/dev/null | sed -n 's/.*\[\(.*\)\]$/\1/p' || true)
+PREV_COLL_SRC=$(findmnt -n -o SOURCE --target "$ADE_COLL" 2>/dev/null | tail -n 1 | sed -n 's/.*\[\(.*\)\]$/\1/p' || true)
 restore_mount() {
-  if [ -n "$PREV_COLL_SRC" ] && [ "$PREV_COLL_SRC" != "$ADE_REPO" ] && [ -f "$PREV_COLL_SRC/galaxy.yml" ] \
-     && mountpoint -q "$ADE_COLL"; then
-    umount "$ADE_COLL" && mount --bind "$PREV_COLL_SRC" "$ADE_COLL" && echo "[ci] $ADE_COLL shows $PREV_COLL_SRC again"
+  if [ -n "$PREV_COLL_SRC" ] && [ "$PREV_COLL_SRC" != "$ADE_REPO" ] && [ -f "$PREV_COLL_SRC/galaxy.yml" ]; then
+    umount "$ADE_COLL" 2>/dev/null || true      # ours (on top, or the only one)
+    if ! mountpoint -q "$ADE_COLL"; then mount --bind "$PREV_COLL_SRC" "$ADE_COLL"; fi
+    echo "[ci] $ADE_COLL shows $(findmnt -n -o SOURCE --target "$ADE_COLL" | tail -n 1) again"
   fi
 }
 HOSTS_WERE_UP=

@@ -15,26 +15,26 @@ export ADE_CORE
 ade_mount_collection
 ade_test_path
 cd "$ADE_COLL"
-AT="ansible-test sanity --local --color no"
+AT=(ansible-test sanity --local --color no)
 read -r -a EXTRA <<<"${SANITY_ARGS:-}"
 
-ci_run sanity "sanity $ADE_CORE py3.11" $AT --python 3.11 "${EXTRA[@]}"
+ci_run sanity "sanity $ADE_CORE py3.11" "${AT[@]}" --python 3.11 "${EXTRA[@]}"
 if [ "$ADE_CORE" = 2.16 ]; then
   if [ -x "$ADE_PY27ENV/bin/python" ]; then
-    ci_run sanity "sanity $ADE_CORE py2.7" $AT --python 2.7 --python-interpreter "$ADE_PY27ENV/bin/python" \
+    ci_run sanity "sanity $ADE_CORE py2.7" "${AT[@]}" --python 2.7 --python-interpreter "$ADE_PY27ENV/bin/python" \
       --test compile --test import
   else
     ci_fail "no $ADE_PY27ENV (python 2.7 compile/import not run)"
   fi
   if [ -n "$(ade_python 3.6)" ]; then
-    ci_run sanity "sanity $ADE_CORE py3.6" $AT --python 3.6 --test compile --test import
+    ci_run sanity "sanity $ADE_CORE py3.6" "${AT[@]}" --python 3.6 --test compile --test import
   else
     ci_fail "no python3.6 in $ADE_PYBIN (3.6 compile/import not run)"
   fi
 else
   for v in 3.12 3.13; do
     if [ -n "$(ade_python $v)" ]; then
-      ci_run sanity "sanity $ADE_CORE py$v" $AT --python "$v" --test compile
+      ci_run sanity "sanity $ADE_CORE py$v" "${AT[@]}" --python "$v" --test compile
     fi
   done
 fi

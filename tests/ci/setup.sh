@@ -149,9 +149,13 @@ install_collections() {
   fi
   log "collections from the ansible 9 wheel: ${wanted[*]}"
   mkdir -p "$ADE_WORK/dl" "$ADE_WORK/colls"
-  ls "$ADE_WORK"/dl/ansible-9.*.whl >/dev/null 2>&1 \
-    || "$ADE_WORK/venv-2.16/bin/pip" download -q --no-deps -d "$ADE_WORK/dl" "ansible==9.*" >"$ADE_LOGS/setup-colls.log" 2>&1
-  "$PY" - "$ADE_WORK/colls" "$(ls "$ADE_WORK"/dl/ansible-9.*.whl | tail -1)" "${wanted[@]}" <<'EOF'
+  local whl
+  whl=$(find "$ADE_WORK/dl" -maxdepth 1 -name 'ansible-9.*.whl' | sort | tail -n 1)
+  if [ -z "$whl" ]; then
+    "$ADE_WORK/venv-2.16/bin/pip" download -q --no-deps -d "$ADE_WORK/dl" "ansible==9.*" >"$ADE_LOGS/setup-colls.log" 2>&1
+    whl=$(find "$ADE_WORK/dl" -maxdepth 1 -name 'ansible-9.*.whl' | sort | tail -n 1)
+  fi
+  "$PY" - "$ADE_WORK/colls" "$whl" "${wanted[@]}" <<'EOF'
 import sys, zipfile
 dest, whl, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 keep = tuple('ansible_collections/%s/' % n.replace('.', '/') for n in names)

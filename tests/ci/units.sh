@@ -19,13 +19,13 @@ export ADE_CORE
 ade_mount_collection
 ade_test_path
 cd "$ADE_COLL"
-AT="ansible-test units --color no"
+AT=(ansible-test units --color no)
 read -r -a EXTRA <<<"${UNITS_ARGS:-}"
 
 units() {  # label, ansible-test args...
   local label=$1
   shift
-  ci_run pytest "$label" $AT "$@" "${EXTRA[@]}"
+  ci_run pytest "$label" "${AT[@]}" "$@" "${EXTRA[@]}"
   ci_need_tests "$label"
 }
 
