@@ -12,6 +12,10 @@ from . import DEFAULT_CLIENT_ID, DEFAULT_SECRET, DEFAULT_SUBSCRIPTION, DEFAULT_T
 from .admin import SimAdmin
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m azsim", description="Local Azure (ARM + login) simulator")
     sp = ap.add_subparsers(dest="cmd", required=True)
@@ -91,7 +95,7 @@ def main(argv=None):
 
         def ready(srv, ep):
             print(json.dumps(ep, indent=2), flush=True)
-        signal.signal(signal.SIGTERM, lambda *x: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             serve(wd, a.port, a.host, a.time_scale, a.scenario, ready_cb=ready,
                   identity=(a.tenant_id, a.client_id, a.client_secret, a.subscription_id))
@@ -111,7 +115,7 @@ def main(argv=None):
         except ProcessLookupError:
             os.unlink(pidfile)
             return 0
-        for _ in range(100):
+        for _unused in range(100):
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:

@@ -51,7 +51,7 @@ def advance(world, vm, ext, run, now):
         run.elapsed += max(0.0, now - run.last)
     run.last = max(run.last, now)
     while ext.run is run and run.i < len(run.steps) and run.steps[run.i][0] <= run.elapsed:
-        at, fn, _ = run.steps[run.i]
+        at, fn, _unused = run.steps[run.i]
         run.i += 1
         fn(now - (run.elapsed - at))
     if ext.run is run and run.i >= len(run.steps):
@@ -202,8 +202,8 @@ def add_online_phases(run, world, vm, ext, t, T, vt, do_data, do_os, data_disks,
     """Online flow (rhel_81 state machine + OnlineEncryptionResumer). Messages are the extension's; their exact
     order and spacing are an approximation (reference 5.3 lists them, the timeline is not documented)."""
     ade = vm.os_disk.ade
-    devices = (["/dev/sda2"] if do_os else []) + ["/dev/sd%s1" % chr(ord("c") + i)
-                                                   for i in range(len(data_disks) if do_data else 0)]
+    n_data = len(data_disks) if do_data else 0
+    devices = (["/dev/sda2"] if do_os else []) + ["/dev/sd%s1" % chr(ord("c") + i) for i in range(n_data)]
     if do_data and vt == "all":
         t += T["data_start"]
         run.add(t, lambda t_: ext.set_status("transitioning", "Online encryption initialized for data volumes", t_),
@@ -232,11 +232,9 @@ def add_online_phases(run, world, vm, ext, t, T, vt, do_data, do_os, data_disks,
         for pct in (25, 50, 75):
             msg = "Background encrypting %s - Progress: %5.1f%%, ETA %s, written %d MiB" % (
                 dev, pct, _eta(share * (100 - pct) / 100.0), int(pct * 100))
-            run.add(t + share * pct / 100.0, (lambda m: lambda t_: ext.set_status("success", m, t_))(msg),
-                    "background %s %d%%" % (dev, pct))
+            run.add(t + share * pct / 100.0, _success(ext, msg), "background %s %d%%" % (dev, pct))
         t += share
-        run.add(t, (lambda m: lambda t_: ext.set_status("success", m, t_))(
-            "Background encryption finished for %s" % dev), "background %s finished" % dev)
+        run.add(t, _success(ext, "Background encryption finished for %s" % dev), "background %s finished" % dev)
 
     def done(t_):
         if do_os:
@@ -248,6 +246,12 @@ def add_online_phases(run, world, vm, ext, t, T, vt, do_data, do_os, data_disks,
         run.daemon = False
         ext.set_status("success", final_msg, t_)
     run.add(t + 1, done, "online done")
+
+
+def _success(ext, msg):
+    def fn(t):
+        ext.set_status("success", msg, t)
+    return fn
 
 
 def _eta(seconds):

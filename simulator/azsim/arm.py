@@ -77,9 +77,9 @@ def body_props(req):
 
 def sub_json(w, s):
     return {"id": "/subscriptions/" + s.id, "subscriptionId": s.id, "displayName": s.name, "state": "Enabled",
-            "tenantId": w.tenant, "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
-                                                          "quotaId": "PayAsYouGo_2014-09-01",
-                                                          "spendingLimit": "Off"},
+            "tenantId": w.tenant,
+            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01",
+                                     "spendingLimit": "Off"},
             "authorizationSource": "RoleBased"}
 
 
@@ -295,9 +295,9 @@ def update_vm(req, patch):
         for e in vm.extensions.values():
             e.run = None
     if new_data is not None:
-        for _, d, _ in vm.data_disks:
+        for _unused, d, _unused in vm.data_disks:
             d.managed_by = None
-        for _, d, _ in new_data:
+        for _unused, d, _unused in new_data:
             d.managed_by = vm
         vm.data_disks = sorted(new_data, key=lambda x: x[0])
     if "tags" in body and isinstance(body.get("tags"), dict):

@@ -374,7 +374,7 @@ class VM:
 
     # ---- guest ADE state
     def mounted_data(self):
-        return [d for _, d, _ in self.data_disks if d.mounted]
+        return [d for _unused, d, _unused in self.data_disks if d.mounted]
 
     def encryption_status(self):
         os_state = "Encrypted" if self.os_disk.guest_encrypted else "NotEncrypted"
@@ -402,7 +402,7 @@ class VM:
         return json.dumps({"os": s["os"], "data": s["data"]})
 
     def all_disks(self):
-        return [self.os_disk] + [d for _, d, _ in self.data_disks]
+        return [self.os_disk] + [d for _unused, d, _unused in self.data_disks]
 
     def ade_ext(self):
         for e in self.extensions.values():
@@ -645,7 +645,7 @@ class World:
         return ("Subscription" + kind.capitalize(), max(1, int(math.ceil((1 - tokens) / rate))))
 
     def take_arm_token(self, kind):
-        tokens, now, _ = self._bucket(kind)
+        tokens, now, _unused = self._bucket(kind)
         tokens = max(0.0, tokens - 1)
         self.buckets[kind] = (tokens, now)
         return tokens
@@ -709,8 +709,7 @@ class World:
         subs = [self.sub(sid)] if sid else list(self.subs.values())
         for s in subs:
             for r in s.rgs.values():
-                for v in r.vms.values():
-                    yield v
+                yield from r.vms.values()
 
     # ---- time
     def tick(self):
@@ -810,8 +809,8 @@ class World:
         info = self.tokens.get(parts[1].strip())
         if info is None:
             return ("InvalidAuthenticationToken", "The access token is invalid.")
-        if time.time() >= info["expires"] or (info["sim_expires"] is not None
-                                               and self.clock.now() >= info["sim_expires"]):
+        sim_expired = info["sim_expires"] is not None and self.clock.now() >= info["sim_expires"]
+        if time.time() >= info["expires"] or sim_expired:
             return ("ExpiredAuthenticationToken",
                     "The access token expiry UTC time '%s' is earlier than current UTC time '%s'."
                     % (iso(info["expires"]), iso(time.time())))

@@ -260,7 +260,7 @@ def _vm_extensions(world, vm, vd):
                 ff = enc.get("elapsed_seconds")
                 if ff is None:
                     ff = 1.0
-                    for at, _, label in run.steps:
+                    for at, _unused, label in run.steps:
                         if label in ("OS encryption started", "data start", "background encrypting"):
                             ff = at + 1
             e.run = run

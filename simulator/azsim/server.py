@@ -258,7 +258,7 @@ class Handler(BaseHTTPRequestHandler):
             auth = self.headers.get("Authorization") or ""
             if auth.lower().startswith("basic "):
                 import base64
-                cid, _, sec = base64.b64decode(auth.split(None, 1)[1]).decode().partition(":")
+                cid, _unused, sec = base64.b64decode(auth.split(None, 1)[1]).decode().partition(":")
                 form.setdefault("client_id", urllib.parse.unquote(cid))
                 form.setdefault("client_secret", urllib.parse.unquote(sec))
             tenant = m.group(1)
@@ -549,7 +549,7 @@ def _vm_state(vm):
             "os_disk": {"name": vm.os_disk.name, "encrypted": vm.os_disk.guest_encrypted,
                         "stamped": bool(vm.os_disk.stamp)},
             "data_disks": [{"lun": lun, "name": d.name, "encrypted": d.guest_encrypted, "stamped": bool(d.stamp),
-                            "mounted": d.mounted} for lun, d, _ in vm.data_disks],
+                            "mounted": d.mounted} for lun, d, _unused in vm.data_disks],
             "extensions": exts, "busy": vm.busy.id if vm.busy else None, "failed": vm.failed}
 
 

@@ -32,8 +32,8 @@ def base_scenario():
                      {"name": "vm-small", "memory_gb": 4},
                      {"name": "vm-enc", "data_disks": [{"lun": 0}],
                       "encryption": {"state": "encrypted", "volume_type": "All", "vault": "kv1"}},
-                     {"name": "vm-prog", "encryption": {"state": "in_progress", "volume_type": "All",
-                                                         "vault": "kv1"}},
+                     {"name": "vm-prog",
+                      "encryption": {"state": "in_progress", "volume_type": "All", "vault": "kv1"}},
                      {"name": "vm-ostc", "existing_extensions": [
                          {"name": "AzureDiskEncryptionForLinux", "publisher": "Microsoft.OSTCExtensions",
                           "type": "AzureDiskEncryptionForLinux", "type_handler_version": "0.1"}]},
@@ -116,11 +116,11 @@ def ade_iv(client, rg, vm):
 def run_to_end(sim, rg, vm, client=None, collect=True, limit=100):
     """Advance the clock step by step (using the state dump's next step) and collect what a poller sees."""
     seen = []
-    for _ in range(limit):
+    for _unused in range(limit):
         info = sim.vm(rg, vm)
         ext = [e for e in info["extensions"] if e["name"] == ADE]
         if collect and client is not None:
-            st, sub, _ = ade_iv(client, rg, vm)
+            st, sub, _unused = ade_iv(client, rg, vm)
             item = (st.level, st.code, st.message, sub["os"] if sub else None, sub["data"] if sub else None)
             if not seen or seen[-1] != item:
                 seen.append(item)

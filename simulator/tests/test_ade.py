@@ -56,7 +56,7 @@ def test_enable_all_walks_the_single_pass_sequence(sim, client):
 def test_os_phase_lasts_hours_of_sim_time(sim, client):
     enable(sim, client, "vm-all")
     sim.advance(30 + 1200 + 300 + 10 + 10 + 1)
-    st, _, _ = ade_iv(client, "rg1", "vm-all")
+    st, _unused, _unused = ade_iv(client, "rg1", "vm-all")
     assert st.message == "OS disk encryption started"
     sim.advance(2 * 3600)
     assert ade_iv(client, "rg1", "vm-all")[0].message == "OS disk encryption started"
@@ -88,7 +88,7 @@ def test_fail_os_unmount(sim, client):
     assert last[2] == ("Failed to encrypt OS volume with error: Could not unmount /oldroot in 10 attempts, "
                        "machine state: unmount_oldroot")
     assert last[3:] == ("NotEncrypted", "Encrypted")
-    _, _, disks = ade_iv(client, "rg1", "vm-unmount")
+    _unused, _unused, disks = ade_iv(client, "rg1", "vm-unmount")
     assert all("EncryptionState/encrypted" in c for c in disks.values())     # stamped, OS not encrypted
     # the extension resource still says Succeeded: provisioningState is not completion
     ext = client.virtual_machine_extensions.get("rg1", "vm-unmount", ADE)
@@ -100,8 +100,8 @@ def test_fail_os_unmount(sim, client):
     ("vm-small", "OS", "Not enough memory for enabling encryption on OS volume. 8 GB memory is recommended."),
 ])
 def test_fatal_prechecks_fail_the_put(sim, client, vm, volume_type, needle):
-    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", vm, ADE,
-                                                                       ade_body(volume_type=volume_type))
+    body = ade_body(volume_type=volume_type)
+    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", vm, ADE, body)
     sim.advance(61)
     with pytest.raises(HttpResponseError) as ei:
         poller.result()
@@ -128,7 +128,7 @@ def test_keyvault_validation_like_the_extension(sim, client):
     sim.advance(61)
     with pytest.raises(HttpResponseError):
         poller.result()
-    st, _, _ = ade_iv(client, "rg1", "vm-all")
+    st, _unused, _unused = ade_iv(client, "rg1", "vm-all")
     assert st.code == "ProvisioningState/failed/53"
     assert "A KeyVault ID and KeyVault URL were provided, but their key vault names did not match" in st.message
 
@@ -175,8 +175,8 @@ def test_same_settings_are_not_rerun(sim, client):
     enable(sim, client, "vm-nodata", volume_type="OS")
     run_to_end(sim, "rg1", "vm-nodata")
     before = sim.vm("rg1", "vm-nodata")["extensions"][0]["status"]
-    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-nodata", ADE,
-                                                                       ade_body(volume_type="OS"))
+    body = ade_body(volume_type="OS")
+    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-nodata", ADE, body)
     sim.advance(6)
     assert poller.result().properties.provisioning_state == "Succeeded"
     after = sim.vm("rg1", "vm-nodata")["extensions"][0]
@@ -185,7 +185,7 @@ def test_same_settings_are_not_rerun(sim, client):
 
 def test_new_sequence_on_encrypted_vm_is_quick_success(sim, client):
     enable(sim, client, "vm-enc", seq="again")
-    st, sub, _ = ade_iv(client, "rg1", "vm-enc")
+    st, sub, _unused = ade_iv(client, "rg1", "vm-enc")
     assert st.message == "Encryption succeeded for all volumes" and sub == {"os": "Encrypted", "data": "Encrypted"}
 
 
@@ -243,7 +243,7 @@ def test_data_disable_then_remove(sim, client):
 def test_preset_states(sim, client):
     st, sub, disks = ade_iv(client, "rg1", "vm-enc")
     assert st.message == "Encryption succeeded for all volumes" and sub == {"os": "Encrypted", "data": "Encrypted"}
-    st, sub, _ = ade_iv(client, "rg1", "vm-prog")
+    st, sub, _unused = ade_iv(client, "rg1", "vm-prog")
     assert st.message == "OS disk encryption started" and sub["os"] == "EncryptionInProgress"
     vm = client.virtual_machines.get("rg1", "vm-dual", expand="instanceView")
     assert vm.storage_profile.os_disk.encryption_settings.enabled is True
@@ -353,8 +353,8 @@ def test_agent_not_ready(sim, client):
         poller.result()
     assert ei.value.error.code == "VMAgentStatusCommunicationError"
     # the agent comes up while the PUT waits: the extension then runs normally
-    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-new2", ADE,
-                                                                       ade_body(volume_type="OS"))
+    body = ade_body(volume_type="OS")
+    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-new2", ADE, body)
     sim.advance(600)
     sim.patch_vm("rg1", "vm-new2", agent_ready=True)
     sim.advance(121)

@@ -119,7 +119,7 @@ def test_snapshot_and_restore_os_disk(sim, client):
     p.result()
     vm = client.virtual_machines.get("rg1", "vm-nodata")
     assert vm.storage_profile.os_disk.managed_disk.id == disk.id
-    _, sub, disks = ade_iv(client, "rg1", "vm-nodata")
+    _unused, sub, disks = ade_iv(client, "rg1", "vm-nodata")
     assert sub["os"] == "NotEncrypted" and disks["restored-os"][-1] == "EncryptionState/notEncrypted"
     old = client.disks.get("rg1", os_id.rsplit("/", 1)[1])
     assert old.properties.disk_state == "Unattached" and old.properties.encryption_settings_collection.enabled
@@ -180,28 +180,28 @@ def _raw(sim, method, path, token=None, body=None):
 
 def test_keyvault_and_resource_group(sim):
     tok = sim.credential().get_token("https://management.azure.com/.default").token
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/kvwest"
-                       "?api-version=2023-07-01" % SUB, tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/kvwest"
+                             "?api-version=2023-07-01" % SUB, tok)
     assert st == 200 and body["location"] == "westus"
     assert body["properties"]["enabledForDiskEncryption"] is True
     assert body["properties"]["vaultUri"] == "https://kvwest.vault.azure.net/"
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/kvoff"
-                       "?api-version=2023-07-01" % SUB, tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/kvoff"
+                             "?api-version=2023-07-01" % SUB, tok)
     assert body["properties"]["enabledForDiskEncryption"] is False
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/nope"
-                       "?api-version=2023-07-01" % SUB, tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/nope"
+                             "?api-version=2023-07-01" % SUB, tok)
     assert st == 404 and body["error"]["code"] == "ResourceNotFound"
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/resources?api-version=2021-04-01&$filter=resourceType%%20eq"
-                       "%%20'Microsoft.KeyVault/vaults'" % SUB2, tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/resources?api-version=2021-04-01&$filter=resourceType%%20eq"
+                             "%%20'Microsoft.KeyVault/vaults'" % SUB2, tok)
     assert [v["name"] for v in body["value"]] == ["kvothersub"]
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01"
-                       % SUB, tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01"
+                             % SUB, tok)
     assert sorted(v["name"] for v in body["value"]) == ["kv1", "kvoff", "kvwest"]
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1?api-version=2021-04-01" % SUB, tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1?api-version=2021-04-01" % SUB, tok)
     assert st == 200 and body["location"] == "eastus"
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/nope?api-version=2021-04-01" % SUB, tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/nope?api-version=2021-04-01" % SUB, tok)
     assert st == 404 and body["error"]["code"] == "ResourceGroupNotFound"
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1" % SUB, tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1" % SUB, tok)
     assert st == 400 and body["error"]["code"] == "MissingApiVersionParameter"
 
 
@@ -209,7 +209,7 @@ def test_arm_requires_bearer(sim):
     st, headers, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1?api-version=2021-04-01" % SUB)
     assert st == 401 and body["error"]["code"] == "AuthenticationFailed"
     assert headers["WWW-Authenticate"].startswith('Bearer authorization_uri="%s/' % sim.base)
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1?api-version=2021-04-01" % SUB, "forged")
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1?api-version=2021-04-01" % SUB, "forged")
     assert st == 401 and body["error"]["code"] == "InvalidAuthenticationToken"
 
 
@@ -233,7 +233,7 @@ def test_parallel_clients(sim):
     def worker(i):
         c = sim.compute_client(retry_total=0)
         try:
-            for _ in range(5):
+            for _unused in range(5):
                 assert len(list(c.virtual_machines.list("rg-fleet"))) == 120
                 assert c.virtual_machines.instance_view("rg-fleet", "node-%03d" % i).statuses[-1].code == \
                     "PowerState/running"
@@ -259,14 +259,14 @@ def test_misc_operations(sim, client):
     exts = client.virtual_machine_extensions.list("rg1", "vm-busy", expand="instanceView").value
     assert exts[0].properties.instance_view.statuses[0].code == "ProvisioningState/transitioning"
     tok = sim.credential().get_token("https://management.azure.com/.default").token
-    st, _, body = _raw(sim, "GET", "/subscriptions?api-version=2022-12-01", tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions?api-version=2022-12-01", tok)
     assert sorted(s["subscriptionId"] for s in body["value"]) == [SUB, SUB2]
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1/providers/Microsoft.Compute/"
-                       "virtualMachines/vm-nodata/extensions/Nope?api-version=2026-04-01" % SUB, tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/resourceGroups/rg1/providers/Microsoft.Compute/"
+                             "virtualMachines/vm-nodata/extensions/Nope?api-version=2026-04-01" % SUB, tok)
     assert st == 404 and body["error"]["code"] == "NotFound"
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/providers/Microsoft.Compute/virtualMachines?api-version="
-                       "2026-04-01&statusOnly=true" % SUB, tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/providers/Microsoft.Compute/virtualMachines?api-version="
+                             "2026-04-01&statusOnly=true" % SUB, tok)
     assert "instanceView" in body["value"][0]["properties"] and "nextLink" in body
-    st, _, body = _raw(sim, "GET", "/subscriptions/%s/providers/Microsoft.Nope/things?api-version=2020-01-01" % SUB,
-                       tok)
+    st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/providers/Microsoft.Nope/things?api-version=2020-01-01" % SUB,
+                             tok)
     assert st == 404 and body["error"]["code"] == "InvalidResourceType"

@@ -231,11 +231,11 @@ def test_arm_read_limits(sim):
     client.virtual_machines.get("rg1", "vm-all")
     sim.config(arm_read_bucket=3, arm_read_refill_per_second=0.25, enforce_arm_limits=True)
     seen = []
-    for _ in range(3):
+    for _unused in range(3):
         r = client.virtual_machines.get("rg1", "vm-all", cls=lambda resp, obj, hdrs: resp.http_response.headers)
         seen.append(int(r["x-ms-ratelimit-remaining-subscription-reads"]))
     assert seen == sorted(seen, reverse=True) and seen[-1] <= 1
     with pytest.raises(HttpResponseError) as ei:
-        for _ in range(3):
+        for _unused in range(3):
             client.virtual_machines.get("rg1", "vm-all")
     assert ei.value.status_code == 429 and int(ei.value.response.headers["Retry-After"]) >= 1

@@ -177,4 +177,3 @@ def test_disk_shape_matches_recording(sim, client, token):
     ours = get(sim, token, vm.storage_profile.os_disk.managed_disk.id, api="2025-01-02")
     assert missing(r_disk, ours) == []
     assert ours["properties"]["diskState"] == "Attached" and ours["managedBy"].endswith("/vm-all")
-
