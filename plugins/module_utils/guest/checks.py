@@ -358,11 +358,12 @@ def run_checks(facts, volume_type='All', encrypt_format_all=False, min_memory_kb
         if check_id in NETWORK_CHECKS and not opts['check_network']:
             continue
         outcome = RULES[check_id](facts, opts, types)
+        requirements = requirement.split(', ')
         passed, message = outcome[0], outcome[1]
         check = {
             'id': check_id,
-            'requirement': requirement.split(', ')[0],
-            'requirements': requirement.split(', '),
+            'requirement': requirements[0],
+            'requirements': requirements,
             'severity': severity,
             'applies_to': list(applies_to),
             'applies': any(t in applies_to for t in types),

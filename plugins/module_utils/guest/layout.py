@@ -141,6 +141,8 @@ def annotate_mounts(devices, mounts, root):
     """
     lsblk_mountpoints = set(d['mountpoint'] for d in devices if d['mountpoint'])
     os_disk = root.get('disk') if root else None
+    root_vg = root.get('vg') if root else None
+    seen_sources = set()
     result = []
     for mount in mounts:
         entry = {
@@ -153,13 +155,19 @@ def annotate_mounts(devices, mounts, root):
             data = False
         if data and mount.get('root') not in (None, '/'):
             data = False  # bind mount of a directory
+        if data and mount['source'] in seen_sources:
+            data = False  # the same device mounted again (bind mount as /proc/mounts shows it)
         if data:
+            seen_sources.add(mount['source'])
             dev = find_device(devices, source=mount['source'], mountpoint=mp)
             if dev is not None:
                 if dev.get('label') in BEK_LABELS:
                     data = False
                 elif os_disk and top_disk(devices, dev) == os_disk:
                     data = False
+            elif root_vg and mount['source'].startswith('/dev/mapper/') and \
+                    split_lvm_name(mount['source'][len('/dev/mapper/'):])[0] == root_vg:
+                data = False  # no lsblk answer: an LV of the root's volume group is on the OS disk
         entry['is_data_drive'] = data
         result.append(entry)
     return result

@@ -12,6 +12,8 @@ import os
 import socket
 import threading
 
+import pytest
+
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import checks
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gather
 
@@ -268,3 +270,38 @@ def test_imds_without_document_is_reachable_but_not_ok(tmpdir):
     assert network['imds']['reachable'] is True and network['imds']['error']
     facts = {'network': network, 'imds': identity}
     assert checks._imds(facts, {}, ('OS',))[0] is False  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize('endpoint, expected', [
+    ('http://169.254.169.254', ('169.254.169.254', 80)),
+    ('http://169.254.169.254/', ('169.254.169.254', 80)),
+    ('http://127.0.0.1:8080/metadata', ('127.0.0.1', 8080)),
+    ('169.254.169.254', ('169.254.169.254', 80)),
+    ('http://[::1]:81', ('::1', 81)),
+])
+def test_split_http_endpoint(endpoint, expected):
+    assert gather.split_http_endpoint(endpoint) == expected
+
+
+def test_split_http_endpoint_refuses_https():
+    with pytest.raises(ValueError):
+        gather.split_http_endpoint('https://169.254.169.254')
+
+
+def test_http_get_rejects_non_http_answers(tmpdir):
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+
+    def answer():
+        conn, _addr = server.accept()
+        conn.recv(4096)
+        conn.sendall(b'SSH-2.0-OpenSSH_8.4\r\n')
+        conn.close()
+
+    thread = threading.Thread(target=answer)
+    thread.daemon = True
+    thread.start()
+    result, identity = gather.probe_imds('http://127.0.0.1:%d' % port, 2)
+    assert result['reachable'] is False and 'not an HTTP answer' in result['error'] and identity is None

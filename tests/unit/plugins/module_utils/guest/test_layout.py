@@ -21,7 +21,9 @@ def fixture(name):
         return handle.read()
 
 
-def mount(mountpoint, source='/dev/sdx1', fstype='ext4', root='/'):
+def mount(mountpoint, source=None, fstype='ext4', root='/'):
+    if source is None:
+        source = '/dev/disk-at' + mountpoint.replace('/', '_')  # one device per mount
     return {'source': source, 'mountpoint': mountpoint, 'fstype': fstype, 'options': 'rw', 'root': root,
             'major_minor': None}
 
@@ -91,6 +93,11 @@ NESTING = [
 ]
 
 
+def test_same_device_mounted_twice_is_one_drive():
+    mounts = [mount('/srv', '/dev/sdc1'), mount('/srv/again', '/dev/sdc1')]
+    assert layout.nested_pairs(annotated(mounts)) == []
+
+
 @pytest.mark.parametrize('points, pairs', NESTING)
 def test_nested_pairs(points, pairs):
     assert layout.nested_pairs(annotated([mount(p) for p in points])) == pairs
@@ -127,3 +134,20 @@ def test_lsblk_mountpoint_counts_as_drive_even_with_odd_source():
 ])
 def test_split_lvm_name(name, expected):
     assert layout.split_lvm_name(name) == expected
+
+
+def test_without_lsblk_root_vg_lvs_and_repeated_sources_are_not_data():
+    mounts = parsers.parse_proc_mounts(fixture('proc_mounts_rhel7_rootvg.txt'))
+    root = layout.root_info([], mounts)
+    assert (root['on_lvm'], root['vg'], root['device']) == (True, 'rootvg', None)
+    marked = layout.annotate_mounts([], mounts, root)
+    assert [m['mountpoint'] for m in marked if m['is_data_drive']] == ['/mnt/resource']
+    assert layout.nested_pairs(marked) == []
+
+
+def test_without_lsblk_other_volume_groups_are_data():
+    mounts = [mount('/', '/dev/mapper/vgsys-root'), mount('/var', '/dev/mapper/vgsys-var'),
+              mount('/data', '/dev/mapper/vgdata-lv0'), mount('/data/inner', '/dev/mapper/vgdata-lv1')]
+    marked = layout.annotate_mounts([], mounts, layout.root_info([], mounts))
+    assert [m['mountpoint'] for m in marked if m['is_data_drive']] == ['/data', '/data/inner']
+    assert layout.nested_pairs(marked) == [['/data', '/data/inner']]
