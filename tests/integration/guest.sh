@@ -15,6 +15,7 @@ export ADE_CORE
 [ -x "$ADE_VENV/bin/ansible-playbook" ] || { echo "no $ADE_VENV: run tests/ci/setup.sh first"; exit 2; }
 ade_mount_collection
 ade_activate
+: "${ADE_COLL:?set by tests/ci/env.sh}"
 export ANSIBLE_ROLES_PATH=$ADE_COLL/tests/integration/targets
 export ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_DISPLAY_SKIPPED_HOSTS=false
 # 13 hosts on 2 cores: give sshd time, retry a refused/timed-out connection
