@@ -60,6 +60,7 @@ except ImportError:
     JMESPATH_IMPORT_ERROR = traceback.format_exc()
 
 KEYVAULT_API = '2023-07-01'
+COMPUTE_API = '2026-04-01'   # the api-version azure-mgmt-compute 39 uses
 SUBSCRIPTIONS_API = '2022-12-01'
 # 409 codes ARM/CRP return while another operation on the VM runs; worth waiting for.
 CONFLICT_CODES = ('OperationNotAllowed', 'Conflict', 'AnotherOperationInProgress', 'OperationPreempted',
@@ -227,12 +228,24 @@ class AzureSession:
         return to_dict(vm)
 
     def list_vms(self, resource_group=None, instance_view=True):
-        expand = 'instanceView' if instance_view else None
+        """All VMs of a resource group (or the subscription), one paged list call, as REST dicts.
+
+        Goes through the compute client's pipeline (auth, retries, CA) but skips model deserialisation,
+        which costs ~10 ms per VM with azure-mgmt-compute 39 (4 s for 500 VMs) and is not needed here."""
+        path = '/subscriptions/{0}'.format(self.subscription_id)
         if resource_group:
-            pager = self.compute.virtual_machines.list(resource_group, expand=expand)
-        else:
-            pager = self.compute.virtual_machines.list_all(expand=expand)
-        return [to_dict(vm) for vm in pager]
+            path += '/resourceGroups/{0}'.format(resource_group)
+        url = '{0}/providers/Microsoft.Compute/virtualMachines?api-version={1}'.format(path, COMPUTE_API)
+        if instance_view:
+            url += '&$expand=instanceView'
+        out = []
+        while url:
+            resp = self.compute.send_request(HttpRequest('GET', url))
+            resp.raise_for_status()
+            body = resp.json()
+            out.extend(body.get('value') or [])
+            url = body.get('nextLink')
+        return out
 
     def put_vm(self, resource_group, name, body):
         return to_dict(self.compute.virtual_machines.begin_create_or_update(resource_group, name, body).result())
