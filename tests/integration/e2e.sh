@@ -41,11 +41,14 @@ ko() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else ko "$what"; fi; }
 finish() {
   python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
+  timeout 120 ansible-playbook -i "$INV" "$HERE/cleanup.yml" -e ade_hosts="$E2E_OK:$E2E_FAIL:$E2E_BLOCKED:$E2E_DATA" \
+    > "$W/logs/cleanup.log" 2>&1 || echo "(cleanup of the guests failed, see $W/logs/cleanup.log)"
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
   exit $?
 }
 trap finish EXIT
+trap 'exit 143' TERM INT
 
 # ---- 1. simulator --------------------------------------------------------------------------------
 python3 "$HERE/scenario.py" "$INV" "$E2E_FAIL" > "$W/scenario.json" || { ko "scenario"; exit; }
@@ -103,7 +106,7 @@ ssh_cat() {  # host file -> stdout, through ansible (works for chroot/netns host
 ssh_cat "$E2E_OK" /etc/selinux/config > "$W/selinux.before" 2>/dev/null
 ansible -i "$INV" "$E2E_OK" -m ansible.builtin.command -a getenforce -o > "$W/getenforce.before" 2>&1
 play encrypt nonzero encrypt -e ade_hosts="$E2E_OK:$E2E_FAIL:$E2E_BLOCKED" -e ade_key_vault=kv-ade-e2e \
-  -e ade_volume_type=All -e ade_poll_interval=1 -e ade_continue_on_failure=true -e ade_report_dir="$W/report"
+  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_continue_on_failure=true -e ade_report_dir="$W/report"
 sim_log
 assert_py "encrypt outcomes: $E2E_OK encrypted, $E2E_FAIL failed_restored, $E2E_BLOCKED blocked" "
 import json, sys
@@ -142,7 +145,7 @@ check "SELinux saved state removed on $E2E_OK" bash -c "! ansible -i '$INV' '$E2
 E2E_NEXT=${E2E_NEXT:-rhel7-rootvg}      # comes after $E2E_FAIL in the inventory
 python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
 play encrypt-stop nonzero encrypt -e ade_hosts="$E2E_FAIL:$E2E_NEXT" -e ade_key_vault=kv-ade-e2e \
-  -e ade_volume_type=All -e ade_poll_interval=1 -e ade_report_dir="$W/report-stop"
+  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-stop"
 sim_log
 assert_py "rollout stops after a failure: $E2E_FAIL failed_restored, $E2E_NEXT not attempted and untouched" "
 import json, sys
@@ -158,9 +161,9 @@ assert not touched, touched
 
 # ---- 4. data-only encryption, then disable (R6.2) -------------------------------------------------
 play encrypt-data 0 encrypt -e ade_hosts="$E2E_DATA" -e ade_key_vault=kv-ade-e2e -e ade_volume_type=Data \
-  -e ade_poll_interval=1 -e ade_report_dir="$W/report-data"
+  -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-data"
 python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
-play disable 0 disable -e ade_hosts="$E2E_DATA" -e ade_wait_timeout=3600
+play disable 0 disable -e ade_hosts="$E2E_DATA" -e ade_wait_timeout=3600 -e ade_poll_interval=0.2
 sim_log
 assert_py "disable: the disable PUT comes before the extension DELETE (R6.2)" "
 import json, sys
@@ -173,7 +176,7 @@ dele = first(log, lambda e: e['method'] == 'DELETE' and '/virtualmachines/%s/ext
 assert put is not None and dele is not None and put < dele, (put, dele)
 "
 check "disable reported the actions in order" grep -q "actions: disable, remove_extension" "$W/logs/disable.log"
-play disable-again 0 disable -e ade_hosts="$E2E_DATA"
+play disable-again 0 disable -e ade_hosts="$E2E_DATA" -e ade_poll_interval=0.2
 check "disable is idempotent (changed=0 the second time)" grep -qE "$E2E_DATA +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0" "$W/logs/disable-again.log"
 
 # ---- 5. status: platform vs guest (R6.1, R7.1) -----------------------------------------------------
