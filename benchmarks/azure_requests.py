@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Count the ARM requests the controller modules make, from the Azure simulator's request log.
 
   benchmarks/azure_requests.py [--core 2.19] [--vms 500] [--wait-vms 1000] [--time-scale 600]
@@ -18,7 +17,6 @@ import argparse
 import collections
 import json
 import os
-import shlex
 import subprocess
 import sys
 import time
@@ -45,7 +43,7 @@ def run_module(env, module, args, timeout=3600, workdir='/tmp'):
             {'name': 'run', module: args, 'register': 'r', 'ignore_errors': True},
             {'name': 'save', 'ansible.builtin.copy': {'content': '{{ r | to_json }}', 'dest': out_file}}]}], fh)
     cmd = ['ansible-playbook', '-c', 'local', '-i', 'localhost,', '-e', 'ansible_python_interpreter=' + sys.executable, pb]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     try:
         with open(out_file) as fh:
             res = json.load(fh)
@@ -105,7 +103,7 @@ def scenario_fleet(n, rgs, state=None):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     ap.add_argument('--vms', type=int, default=500)
     ap.add_argument('--wait-vms', type=int, default=1000)
     ap.add_argument('--time-scale', type=float, default=600.0)
@@ -115,12 +113,12 @@ def main():
     poll = BASE_POLL / scale
     wd = a.workdir
     subprocess.run([sys.executable, '-m', 'azsim', 'stop', '--workdir', wd], cwd=os.path.join(REPO, 'simulator'),
-                   capture_output=True, env=dict(os.environ, PYTHONPATH=os.path.join(REPO, 'simulator')))
+                   capture_output=True, env=dict(os.environ, PYTHONPATH=os.path.join(REPO, 'simulator')), check=False)
     os.makedirs(wd, exist_ok=True)
     started = subprocess.run([sys.executable, '-m', 'azsim', 'serve', '--workdir', wd, '--port', '0',
                               '--time-scale', str(scale), '--daemon'], cwd=os.path.join(REPO, 'simulator'),
                              capture_output=True, text=True,
-                             env=dict(os.environ, PYTHONPATH=os.path.join(REPO, 'simulator')))
+                             env=dict(os.environ, PYTHONPATH=os.path.join(REPO, 'simulator')), check=False)
     if started.returncode:
         sys.exit('simulator did not start: ' + started.stdout + started.stderr)
     adm = SimAdmin(wd)
@@ -139,9 +137,9 @@ def main():
             'vms': [{'name': 'vm-one', 'os': {'distro': 'ubuntu', 'version': '20.04'}, 'os_disk_gb': 30,
                      'data_disks': [{'size_gb': 64}, {'size_gb': 64}]}]}]}]}, replace=True)
         adm.clear_log()
-        res = run_module(env, 'azure_ade.linux.vm_encryption', workdir=wd, args=
-                         dict(resource_group='rg-one', name='vm-one', key_vault='kv-one', volume_type='All', wait=True,
-                              timeout=int(24 * 3600 / scale) + 60, poll_interval=poll))
+        res = run_module(env, 'azure_ade.linux.vm_encryption', workdir=wd, args=dict(
+            resource_group='rg-one', name='vm-one', key_vault='kv-one', volume_type='All', wait=True,
+            timeout=int(24 * 3600 / scale) + 60, poll_interval=poll))
         log = arm_log(adm)
         rate, peak, span = per_sim_minute(log)
         c = classify(log)
@@ -172,9 +170,8 @@ def main():
         ids = ['/subscriptions/{0}/resourceGroups/rg-bench{1}/providers/Microsoft.Compute/virtualMachines/b{1}-vm{2:04d}'
                .format(ep['subscription_id'], g, i) for g in range(4) for i in range(a.wait_vms // 4)]
         adm.clear_log()
-        res = run_module(env, 'azure_ade.linux.vm_encryption_info', workdir=wd, args=
-                         dict(names=ids, wait_for='completed', poll_interval=poll,
-                              timeout=int(24 * 3600 / scale) + 120), timeout=7200)
+        res = run_module(env, 'azure_ade.linux.vm_encryption_info', workdir=wd, timeout=7200, args=dict(
+            names=ids, wait_for='completed', poll_interval=poll, timeout=int(24 * 3600 / scale) + 120))
         log = arm_log(adm)
         rate, peak, span = per_sim_minute(log)
         polls = res['polls']
@@ -189,7 +186,7 @@ def main():
             arm_limit_per_minute_legacy=ARM_READS_PER_MIN_LEGACY, arm_limit_per_minute_bucket=ARM_READS_PER_MIN_BUCKET)
     finally:
         subprocess.run([sys.executable, '-m', 'azsim', 'stop', '--workdir', wd], cwd=os.path.join(REPO, 'simulator'),
-                       capture_output=True, env=dict(os.environ, PYTHONPATH=os.path.join(REPO, 'simulator')))
+                       capture_output=True, env=dict(os.environ, PYTHONPATH=os.path.join(REPO, 'simulator')), check=False)
 
     one = report['enable_one_vm']
     print('== 1. enable to success, one VM (30 GB OS + 2 x 64 GB data, default ADE timing)')
@@ -200,12 +197,12 @@ def main():
     st = report['status_n_vms']
     print('== 2. status of {0} VMs in one resource group (simulator page size {1})'.format(st['n'], st['page_size']))
     for r in st['rows']:
-        print('   {0:<42} {1:>8} requests  ({2} VMs, {3} s wall)'.format(r['mode'], r['requests'], r['vms'],
-                                                                       r['wall_seconds']))
+        print('   {0:<42} {1:>8} requests  ({2} VMs, {3} s wall)'.format(
+            r['mode'], r['requests'], r['vms'], r['wall_seconds']))
     w = report['wait_m_vms']
     print('== 3. {0} VMs in OS encryption waited on at once (4 resource groups)'.format(w['m']))
-    print('   polls {0}, requests {1} over {2} simulated h; summary {3}'.format(w['polls'], w['requests'],
-                                                                              w['simulated_hours'], w['summary']))
+    print('   polls {0}, requests {1} over {2} simulated h; summary {3}'.format(
+        w['polls'], w['requests'], w['simulated_hours'], w['summary']))
     print('   {0:<42} {1:>8}'.format('requests per poll (all {0} VMs)'.format(w['m']), w['requests_per_poll']))
     print('   {0:<42} {1:>8}'.format('per minute, worst case (30 s interval)', w['worst_case_per_minute']))
     print('   {0:<42} {1:>8}'.format('requests / simulated minute (measured)', w['requests_per_sim_minute']))
