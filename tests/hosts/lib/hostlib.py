@@ -225,6 +225,62 @@ done
 [ $any = 1 ] || echo "LSB Version:	core-9.20170808ubuntu1-noarch:security-9.20170808ubuntu1-noarch"
 """
 
+RPM_QUERY = r"""#!/usr/bin/python3
+# rpm, query subset (-q, -qa, --qf/--queryformat), over the packages this test host stands for
+import re
+import sys
+
+PKGS = %s
+
+
+def fmt(f, p):
+    tags = {"NAME": p[0], "VERSION": p[1], "RELEASE": p[2], "ARCH": p[3]}
+    return re.sub(r"%%\{(\w+)\}", lambda m: tags.get(m.group(1).upper(), "(none)"), f).encode().decode("unicode_escape")
+
+
+def main(argv):
+    qf = "%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}\n"
+    query = all_ = False
+    names = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-q", "--query"):
+            query = True
+        elif a in ("-qa", "-aq"):
+            query = all_ = True
+        elif a in ("-a", "--all"):
+            all_ = True
+        elif a in ("--qf", "--queryformat"):
+            i += 1
+            qf = argv[i]
+        elif a.startswith("--queryformat="):
+            qf = a.split("=", 1)[1]
+        elif a.startswith("-"):
+            sys.stderr.write("rpm: %%s: only queries work on this test host\n" %% a)
+            return 1
+        else:
+            names.append(a)
+        i += 1
+    if not query:
+        sys.stderr.write("rpm: no operation specified\n")
+        return 1
+    rc = 0
+    for p in PKGS if all_ else []:
+        sys.stdout.write(fmt(qf, p))
+    for n in names:
+        hit = [p for p in PKGS if p[0] == n]
+        if not hit:
+            sys.stdout.write("package %%s is not installed\n" %% n)
+            rc = 1
+        for p in hit:
+            sys.stdout.write(fmt(qf, p))
+    return rc
+
+
+sys.exit(main(sys.argv[1:]))
+"""
+
 DATALOSS = """WARNING: THIS IS A TEMPORARY DISK.
 
 Any data stored on this drive is SUBJECT TO LOSS and THERE IS NO WAY TO RECOVER IT.
@@ -339,6 +395,17 @@ def layer_ops(v):
         ops.append(("file", "/etc/default/walinuxagent", "# To disable the Microsoft Azure Agent, set WALINUXAGENT_ENABLED=0\nWALINUXAGENT_ENABLED=1\n", 0o644))
     if fam.startswith("ubuntu"):
         ops.append(("file", "/usr/bin/lsb_release", LSB_RELEASE, 0o755))
+        stanzas = ""
+        for pkg, ver, section, desc in V.dpkg_packages(v):
+            stanzas += ("Package: %s\nStatus: install ok installed\nPriority: optional\nSection: %s\nInstalled-Size: 1024\n"
+                        "Maintainer: Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>\nArchitecture: amd64\n"
+                        "Version: %s\nDescription: %s\n\n") % (pkg, section, ver, desc)
+            ops.append(("file", "/var/lib/dpkg/info/%s.list" % pkg, "/.\n", 0o644))
+        ops.append(("append", "/var/lib/dpkg/status", "\n" + stanzas))
+        if v["kernel"] != "4.4.0-148-generic" and fam == "ubuntu1404":
+            ops.append(("file", "/boot/vmlinuz-4.4.0-148-generic", "", 0o600))
+    else:
+        ops.append(("file", "/usr/bin/rpm", RPM_QUERY % json.dumps(V.rpm_packages(v)), 0o755))
     # SELinux
     if v["selinux"]:
         ops += [("file", "/etc/selinux/config", SELINUX_CONFIG % v["selinux"], 0o644),
@@ -423,6 +490,9 @@ def apply_layer(v, root):
                 _chown_name(root, p, op[4])
         elif kind == "symlink":
             os.symlink(op[2], p)
+        elif kind == "append":
+            with open(inroot(root, op[1]), "a") as f:
+                f.write(op[2])
         elif kind == "rm":
             p = inroot(root, op[1])
             if os.path.lexists(p):

@@ -637,3 +637,32 @@ def variants():
 
 def by_name():
     return dict((x["name"], x) for x in variants())
+
+
+# ---------------------------------------------------------------- package databases
+# What the guest's package manager reports for the packages the role looks at.
+def dpkg_packages(v):
+    fam, k, a = v["family"], v["kernel"], v["agent"]
+    rel = "14.04" if fam == "ubuntu1404" else "18.04"
+    pk = [("walinuxagent", "%s-0ubuntu1~%s.1" % (a["version"], rel), "admin", "Windows Azure Linux Agent")]
+    if fam == "ubuntu1404":
+        pk += [("linux-image-4.4.0-148-generic", "4.4.0-148.174~14.04.1", "kernel", "Linux kernel image for version 4.4.0 on 64 bit x86 SMP"),
+               ("linux-generic-lts-xenial", "4.4.0.148.130", "kernel", "Complete Generic Linux kernel and headers")]
+        if k.startswith("4.15"):
+            pk += [("linux-image-4.15.0-1113-azure", "4.15.0-1113.126~14.04.1", "kernel", "Signed kernel image azure"),
+                   ("linux-azure", "4.15.0.1113.85", "kernel", "Complete Linux kernel for Azure VMs.")]
+    else:
+        pk += [("linux-image-5.4.0-1109-azure", "5.4.0-1109.115~18.04.1", "kernel", "Signed kernel image azure"),
+               ("linux-azure", "5.4.0.1109.82", "kernel", "Complete Linux kernel for Azure VMs.")]
+    return pk
+
+
+def rpm_packages(v):
+    fam, k, a = v["family"], v["kernel"], v["agent"]
+    if fam == "sles12":
+        return [("python-azure-agent", a["version"], "2.38.1", "noarch"), ("kernel-azure", "4.12.14", "16.130.1", "x86_64"),
+                ("util-linux", "2.33.1", "4.5.1", "x86_64")]
+    dist = "el7"
+    return [("WALinuxAgent", a["version"], "1.%s" % dist, "noarch"), ("kernel", "3.10.0", "1160.%s" % dist, "x86_64"),
+            ("util-linux", "2.23.2", "65.%s" % dist, "x86_64"), ("python", "2.7.5", "89.%s" % dist, "x86_64")] + (
+        [("libselinux-utils", "2.5", "15.%s" % dist, "x86_64"), ("policycoreutils", "2.5", "34.%s" % dist, "x86_64")])
