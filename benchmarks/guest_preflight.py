@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: what the in-guest preflight costs, against a ping and against shell checks.
 
 Over the test hosts (tests/hosts, >= 10 guests) it times, several times each, interleaved:
@@ -55,19 +55,25 @@ print(json.dumps(out))
 
 
 def sh(cmd, env, timeout=900):
-    return subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    return subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+
+
+def med_ms(res, mod, k):
+    if mod not in res:
+        return float("nan")
+    return statistics.median(x[k] for x in res[mod]) * 1000
 
 
 def mount_collection():
     r = subprocess.run(["bash", "-c", "source %s/tests/ci/env.sh && ade_mount_collection && echo $ANSIBLE_COLLECTIONS_PATH"
-                        % shlex.quote(REPO)], stdout=subprocess.PIPE, text=True)
+                        % shlex.quote(REPO)], stdout=subprocess.PIPE, text=True, check=False)
     if r.returncode != 0:
         sys.exit("could not mount the collection (tests/ci/env.sh ade_mount_collection)")
     return r.stdout.strip().splitlines()[-1]
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--core", default="2.16", choices=["2.16", "2.19"])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--cpu-reps", type=int, default=5)
@@ -91,10 +97,12 @@ def main():
     env["ANSIBLE_FORKS"] = str(a.forks or len(hosts))
     playbook = os.path.join(venv, "bin", "ansible-playbook")
     rows = [("ping", "guest_ping.yml", 1), ("preflight", "guest_preflight.yml", 1), ("shell", "guest_shell_checks.yml", 16)]
+    names = [r[0] for r in rows]
     have_preflight = os.path.exists(os.path.join(REPO, "plugins", "modules", "preflight.py"))
     if not have_preflight:
         print("SKIP preflight row: plugins/modules/preflight.py is not in the checkout yet")
         rows = [r for r in rows if r[0] != "preflight"]
+        names = [r[0] for r in rows]
     print("ansible-core %s (%s), %d hosts (%s), forks %s, %d repetitions, interpreter %s"
           % (a.core, venv, len(hosts), a.limit, env["ANSIBLE_FORKS"], a.reps, interp))
 
@@ -109,13 +117,13 @@ def main():
         return dt, r
 
     # warm-up (SSH ControlPersist masters, page cache), not timed
-    for _, pb, _ in rows:
-        run_pb(pb)
-    times = dict((name, []) for name, _, _ in rows)
+    for row in rows:
+        run_pb(row[1])
+    times = dict((n, []) for n in names)
     for i in range(a.reps):
-        for name, pb, _ in rows:
-            times[name].append(run_pb(pb)[0])
-        print("  repetition %d/%d: %s" % (i + 1, a.reps, ", ".join("%s %.2f s" % (n, times[n][-1]) for n, _, _ in rows)))
+        for row in rows:
+            times[row[0]].append(run_pb(row[1])[0])
+        print("  repetition %d/%d: %s" % (i + 1, a.reps, ", ".join("%s %.2f s" % (n, times[n][-1]) for n in names)))
 
     med = dict((n, statistics.median(v)) for n, v in times.items())
     print()
@@ -146,15 +154,15 @@ def main():
             ssh = ["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                    "-o", "BatchMode=yes", "root@" + ip]
             r = subprocess.run(ssh + ["%s - %s %d; rm -rf %s" % (interp, REMOTE_TMP, a.cpu_reps, REMOTE_TMP)], input=CPU_SNIPPET,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600, check=False)
             try:
                 res = json.loads(r.stdout.strip().splitlines()[-1])
             except (ValueError, IndexError):
                 print("%-16s measurement failed: %s" % (h, (r.stderr or r.stdout)[-300:]))
                 continue
             cpu[h] = res
-            m = lambda mod, k: statistics.median(x[k] for x in res[mod]) * 1000 if mod in res else float("nan")  # noqa: E731
-            print("%-16s %11.0f ms %11.0f ms %9.0f ms %9.0f ms" % (h, m("preflight", 0), m("preflight", 1), m("ping", 0), m("ping", 1)))
+            cols = (h, med_ms(res, "preflight", 0), med_ms(res, "preflight", 1), med_ms(res, "ping", 0), med_ms(res, "ping", 1))
+            print("%-16s %11.0f ms %11.0f ms %9.0f ms %9.0f ms" % cols)
         allp = [statistics.median(x[0] for x in r["preflight"]) for r in cpu.values() if "preflight" in r]
         allg = [statistics.median(x[0] for x in r["ping"]) for r in cpu.values() if "ping" in r]
         if allp and allg:

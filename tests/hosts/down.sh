@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Stop the azure_ade test hosts: kill each namespace's PID 1 (the whole PID namespace goes
 # with it), stop its fake IMDS, detach its loop devices, delete its netns.
 #   tests/hosts/down.sh [NAME...]     all hosts by default; disk images stay (cached)

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Show what a test host looks like from inside, over SSH (what the modules and an admin see).
 #   tests/hosts/show.sh NAME [NAME...]
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Build (cached) and start the azure_ade test hosts; idempotent, run as root.
 #   tests/hosts/up.sh [NAME...]        all hosts by default; hosts already up are left alone
 #   ADE_HOSTS_BUILD_ONLY=1 tests/hosts/up.sh   only debootstrap + build the disk images

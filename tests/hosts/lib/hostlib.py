@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 """Build, start, stop and inspect the azure_ade test hosts (see ../README.md).
 
   hostlib.py up [NAME...]        build what is missing, start what is not running
@@ -52,7 +52,7 @@ def log(msg):
 
 def run(cmd, **kw):
     kw.setdefault("check", True)
-    return subprocess.run(cmd, **kw)
+    return subprocess.run(cmd, **kw)  # pylint: disable=subprocess-run-check
 
 
 def out(cmd):
@@ -192,12 +192,12 @@ SELINUX_CONFIG = """
 #     enforcing - SELinux security policy is enforced.
 #     permissive - SELinux prints warnings instead of enforcing.
 #     disabled - No SELinux policy is loaded.
-SELINUX=%s
+SELINUX=%(mode)s
 # SELINUXTYPE= can take one of three values:
 #     targeted - Targeted processes are protected,
-#     minimum - Modification of targeted policy. Only selected processes are protected. 
+#     minimum - Modification of targeted policy. Only selected processes are protected.%(sp)s
 #     mls - Multi Level Security protection.
-SELINUXTYPE=targeted 
+SELINUXTYPE=targeted%(sp)s
 
 
 """
@@ -299,7 +299,8 @@ def fstab_text(v):
         mp = d["fs"]["mountpoint"]
         if d["fs"]["content"] == "resource":
             if fam == "ubuntu1804":
-                lines.append("/dev/disk/cloud/azure_resource-part1\t/mnt\tauto\tdefaults,nofail,x-systemd.requires=cloud-init.service,comment=cloudconfig\t0\t2")
+                lines.append("/dev/disk/cloud/azure_resource-part1\t/mnt\tauto\t"
+                             "defaults,nofail,x-systemd.requires=cloud-init.service,comment=cloudconfig\t0\t2")
             continue
         if d["type"] == "lvm":
             spec = dev_path(d)
@@ -408,7 +409,7 @@ def layer_ops(v):
         ops.append(("file", "/usr/bin/rpm", RPM_QUERY % json.dumps(V.rpm_packages(v)), 0o755))
     # SELinux
     if v["selinux"]:
-        ops += [("file", "/etc/selinux/config", SELINUX_CONFIG % v["selinux"], 0o644),
+        ops += [("file", "/etc/selinux/config", SELINUX_CONFIG % {"mode": v["selinux"], "sp": " "}, 0o644),
                 ("dir", "/etc/selinux/targeted/policy", 0o755, None),
                 ("file", "/etc/selinux/targeted/policy/policy.31", "", 0o644),
                 ("file", "/usr/sbin/getenforce", GETENFORCE, 0o755),
@@ -509,6 +510,7 @@ def apply_layer(v, root):
             for d in v["devices"]:
                 dd = dict((k, x) for k, x in d.items() if k not in ("fs",))
                 devs.append(dd)
+            src = src.replace("#!/usr/bin/env python\n", "#!/usr/bin/python3\n", 1)
             src = src.replace('UTIL_LINUX = "2.31.1"', "UTIL_LINUX = %r" % v["util_linux"], 1)
             src = src.replace("DEVICES = []  # list", "DEVICES = %r  # list" % (devs,), 1)
             with open(p, "w") as f:
@@ -528,13 +530,13 @@ def apply_layer(v, root):
                 z.writestr("__main__.py", "import time\nwhile True:\n    time.sleep(3600)\n")
             os.chmod(p, 0o644)
         elif kind == "user":
-            _, name, uid, gid, home, shell = op
+            name, uid, gid, home, shell = op[1:]
             with open(inroot(root, "/etc/passwd"), "a") as f:
                 f.write("%s:x:%d:%d::%s:%s\n" % (name, uid, gid, home, shell))
             with open(inroot(root, "/etc/shadow"), "a") as f:
                 f.write("%s:*:19000:0:99999:7:::\n" % name)
         elif kind == "group":
-            _, name, gid = op
+            name, gid = op[1:]
             with open(inroot(root, "/etc/group"), "a") as f:
                 f.write("%s:x:%d:\n" % (name, gid))
             # a user of that name takes it as primary group
@@ -549,7 +551,7 @@ def apply_layer(v, root):
                         line = ":".join(p2)
                     f.write(line)
         elif kind == "kmod":
-            _, path, mod, release = op
+            path, mod, release = op[1:]
             p = inroot(root, path)
             os.makedirs(os.path.dirname(p), exist_ok=True)
             obj = p[:-3] if p.endswith(".xz") else p
@@ -660,7 +662,7 @@ def populate(name):
                 run(["chroot", m, "/usr/sbin/depmod", op[1]], stdout=subprocess.DEVNULL)
     finally:
         for t in reversed(mounted):
-            subprocess.run(["umount", t])
+            subprocess.run(["umount", t], check=False)
 
 
 # ======================================================================= runtime data
@@ -704,7 +706,8 @@ def rc_script(v):
     dargs = " ".join(a["daemon"])
     lines.append("%s </dev/null >/dev/null 2>&1 &" % dargs)
     if a["goal"] != a["version"]:
-        lines.append("(cd /var/lib/waagent/WALinuxAgent-%s && exec -a python3 %s -u bin/WALinuxAgent-%s-py2.7.egg -run-exthandlers) </dev/null >/dev/null 2>&1 &"
+        lines.append("(cd /var/lib/waagent/WALinuxAgent-%s && exec -a python3 %s -u bin/WALinuxAgent-%s-py2.7.egg -run-exthandlers)"
+                     " </dev/null >/dev/null 2>&1 &"
                      % (a["goal"], a["interpreter"], a["goal"]))
     else:
         lines.append("%s -u /usr/sbin/waagent -run-exthandlers </dev/null >/dev/null 2>&1 &" % a["interpreter"])
@@ -863,7 +866,7 @@ def boot(name):
     # /proc with the guest's kernel/memory/disk view
     mount("proc", inroot(R, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     if v["family"] != "debian11":
-        kver, proc_version, _ = kernel_info(v)
+        proc_version = kernel_info(v)[1]
         rd = root_dev(v)
         files = {"meminfo": meminfo(v["mem_kb"]), "version": proc_version, "osrelease": v["kernel"] + "\n",
                  "cmdline": v["cmdline"].format(root_uuid=rd["uuid"], root_partuuid=rd.get("partuuid", "")) + "\n",
@@ -978,8 +981,8 @@ def netns_up(v):
     ns = netns(v)
     n = v["n"]
     h, g = "adeh%d" % n, "adeg%d" % n
-    subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-    subprocess.run(["ip", "link", "del", h], stderr=subprocess.DEVNULL)
+    subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(["ip", "link", "del", h], stderr=subprocess.DEVNULL, check=False)
     run(["ip", "netns", "add", ns])
     run(["ip", "link", "add", h, "type", "veth", "peer", "name", g])
     run(["ip", "link", "set", g, "netns", ns])
@@ -1019,7 +1022,7 @@ def start(v):
     if other:
         if os.environ.get("ADE_HOSTS_TAKEOVER") == "1":
             log("%s: run by ADE_WORK=%s; ADE_HOSTS_TAKEOVER=1, stopping it there" % (name, other))
-            subprocess.run([PY, os.path.abspath(__file__), "down", name], env=dict(os.environ, ADE_WORK=other))
+            subprocess.run([PY, os.path.abspath(__file__), "down", name], env=dict(os.environ, ADE_WORK=other), check=False)
         else:
             raise SystemExit("%s is running from ADE_WORK=%s (addresses and netns names are machine-wide). "
                              "Stop it with `ADE_WORK=%s tests/hosts/down.sh`, or set ADE_HOSTS_TAKEOVER=1." % (name, other, other))
@@ -1082,7 +1085,7 @@ def stop(v, quiet=False):
     if init:
         os.kill(init, 9)
     if st.get("unshare_pid") and alive(st["unshare_pid"]):
-        for _ in range(50):
+        for _attempt in range(50):
             if not alive(st["unshare_pid"]):
                 break
             try:
@@ -1100,22 +1103,22 @@ def stop(v, quiet=False):
             pass
     ns = netns(v)
     if os.path.exists("/run/netns/" + ns):
-        pids = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE, text=True).stdout.split()
+        pids = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE, text=True, check=False).stdout.split()
         for pid in pids:
             try:
                 os.kill(int(pid), 9)
             except OSError:
                 pass
         time.sleep(0.1 if pids else 0)
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-    subprocess.run(["ip", "link", "del", "adeh%d" % v["n"]], stderr=subprocess.DEVNULL)
+        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(["ip", "link", "del", "adeh%d" % v["n"]], stderr=subprocess.DEVNULL, check=False)
     for d, info in st.get("loops", {}).items():
-        subprocess.run(["losetup", "-d", info["dev"]], stderr=subprocess.DEVNULL)
+        subprocess.run(["losetup", "-d", info["dev"]], stderr=subprocess.DEVNULL, check=False)
     # loops attached by an earlier, crashed run
     if v.get("devices"):
         for d in fs_devices(v):
-            for line in subprocess.run(["losetup", "-j", image_path(v, d)], stdout=subprocess.PIPE, text=True).stdout.splitlines():
-                subprocess.run(["losetup", "-d", line.split(":")[0]], stderr=subprocess.DEVNULL)
+            for line in subprocess.run(["losetup", "-j", image_path(v, d)], stdout=subprocess.PIPE, text=True, check=False).stdout.splitlines():
+                subprocess.run(["losetup", "-d", line.split(":")[0]], stderr=subprocess.DEVNULL, check=False)
     sp = os.path.join(hdir(name), "state.json")
     if os.path.exists(sp):
         os.unlink(sp)

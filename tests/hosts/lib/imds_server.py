@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 """Fake Azure Instance Metadata Service + WireServer for one test host.
 
 Runs inside the test host's network namespace (started by hostlib.py with

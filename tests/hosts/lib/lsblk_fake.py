@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # lsblk stand-in for an azure_ade test host (tests/hosts).  The kernel of the test machine
 # cannot show the guest's disks (sdX, LVM, device-mapper), so this renders the guest's
@@ -309,7 +309,7 @@ def utf8_locale():
 
 def emit(text):
     if sys.version_info[0] < 3:
-        if isinstance(text, unicode):  # noqa: F821 (python 2)
+        if not isinstance(text, bytes):
             text = text.encode("utf-8")
         sys.stdout.write(text)
     else:

@@ -206,7 +206,8 @@ def waagent_conf(family, auto_update=True):
         "# Password authentication for root account will be unavailable.", "Provisioning.DeleteRootPassword=y", "",
         "# Generate fresh host key pair.", "Provisioning.RegenerateSshHostKeyPair=%s" % ("n" if family.startswith("ubuntu") else "y"), "",
         "# Supported values are \"rsa\", \"dsa\", \"ecdsa\", \"ed25519\" and \"auto\".", "Provisioning.SshHostKeyPairType=rsa", "",
-        "# Monitor host name changes and publish changes via DHCP requests.", "Provisioning.MonitorHostName=%s" % ("n" if family.startswith("ubuntu") else "y"), "",
+        "# Monitor host name changes and publish changes via DHCP requests.",
+        "Provisioning.MonitorHostName=%s" % ("n" if family.startswith("ubuntu") else "y"), "",
         "# Format if unformatted. If 'n', resource disk will not be mounted.", "ResourceDisk.Format=%s" % fmt, "",
         "# File system on the resource disk", "ResourceDisk.Filesystem=ext4", "",
         "# Mount point for the resource disk", "ResourceDisk.MountPoint=%s" % mp, "",
@@ -337,7 +338,8 @@ def ubuntu1804(name, n, mem_kb=8152664, vm_size="Standard_D2s_v3", res_gb=16, ag
         "python_link": False,
         "imds": _imds(name, vm_size, "Canonical", "UbuntuServer", "18_04-lts-gen2", "18.04.202306070", 30, res_gb),
         "processes": list(processes), "extra_ops": list(extra_ops),
-        "cmdline": "BOOT_IMAGE=/boot/vmlinuz-5.4.0-1109-azure root=PARTUUID={root_partuuid} ro console=tty1 console=ttyS0 earlyprintk=ttyS0 panic=-1",
+        "cmdline": ("BOOT_IMAGE=/boot/vmlinuz-5.4.0-1109-azure root=PARTUUID={root_partuuid} ro console=tty1 "
+                    "console=ttyS0 earlyprintk=ttyS0 panic=-1"),
     }
 
 
@@ -374,7 +376,9 @@ def rhel7_rootvg(name="rhel7-rootvg", n=14):
         "python_link": True,
         "imds": _imds(name, "Standard_D4s_v3", "RedHat", "RHEL", "7-LVM", "7.9.2022032206", 64, 32),
         "processes": [], "extra_ops": [],
-        "cmdline": "BOOT_IMAGE=/vmlinuz-3.10.0-1160.el7.x86_64 root=/dev/mapper/rootvg-rootlv ro crashkernel=auto console=tty1 console=ttyS0 earlyprintk=ttyS0 rootdelay=300 scsi_mod.use_blk_mq=y",
+        "cmdline": ("BOOT_IMAGE=/vmlinuz-3.10.0-1160.el7.x86_64 root=/dev/mapper/rootvg-rootlv ro "
+                    "crashkernel=auto console=tty1 console=ttyS0 earlyprintk=ttyS0 rootdelay=300 "
+                    "scsi_mod.use_blk_mq=y"),
     }
 
 
@@ -397,7 +401,9 @@ def rhel7_lvm(name="rhel7-lvm", n=15):
         "imds": _imds(name, "Standard_D4s_v3", "", "", "", "", 64, 32,
                       image_id="/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/images/rhel79-lvm" % (SUBSCRIPTION, RESOURCE_GROUP)),
         "processes": [], "extra_ops": [],
-        "cmdline": "BOOT_IMAGE=/vmlinuz-3.10.0-1160.el7.x86_64 root=/dev/mapper/rhel-root ro crashkernel=auto rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap console=tty1 console=ttyS0 earlyprintk=ttyS0 rootdelay=300",
+        "cmdline": ("BOOT_IMAGE=/vmlinuz-3.10.0-1160.el7.x86_64 root=/dev/mapper/rhel-root ro crashkernel=auto "
+                    "rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap console=tty1 console=ttyS0 earlyprintk=ttyS0 "
+                    "rootdelay=300"),
     }
 
 
@@ -418,7 +424,8 @@ def centos7_selinux(name="centos7-selinux", n=16):
         "python_link": True,
         "imds": _imds(name, "Standard_D2s_v3", "OpenLogic", "CentOS", "7_9", "7.9.2021071900", 30, 16),
         "processes": [], "extra_ops": [],
-        "cmdline": "BOOT_IMAGE=/vmlinuz-3.10.0-1160.el7.x86_64 root=UUID={root_uuid} ro console=tty1 console=ttyS0 earlyprintk=ttyS0 rootdelay=300",
+        "cmdline": ("BOOT_IMAGE=/vmlinuz-3.10.0-1160.el7.x86_64 root=UUID={root_uuid} ro console=tty1 "
+                    "console=ttyS0 earlyprintk=ttyS0 rootdelay=300"),
     }
 
 
@@ -444,7 +451,9 @@ def sles12(name="sles12", n=17):
         "python_link": True,
         "imds": _imds(name, "Standard_D2s_v3", "SUSE", "sles-12-sp5", "gen1", "2023.03.09", 30, 16),
         "processes": [], "extra_ops": [],
-        "cmdline": "BOOT_IMAGE=/boot/vmlinuz-4.12.14-16.130-azure root=UUID={root_uuid} USE_BY_UUID_DEVICE_NAMES=1 earlyprintk=ttyS0 console=ttyS0 rootdelay=300 net.ifnames=0 dis_ucode_ldr scsi_mod.use_blk_mq=1 quiet",
+        "cmdline": ("BOOT_IMAGE=/boot/vmlinuz-4.12.14-16.130-azure root=UUID={root_uuid} "
+                    "USE_BY_UUID_DEVICE_NAMES=1 earlyprintk=ttyS0 console=ttyS0 rootdelay=300 net.ifnames=0 "
+                    "dis_ucode_ldr scsi_mod.use_blk_mq=1 quiet"),
     }
 
 
@@ -534,14 +543,14 @@ DOCKER_OPTS=
 . /lib/lsb/init-functions
 
 case "$1" in
-	start|stop|restart|status)
-		log_failure_msg "use systemctl $1 docker on this system"
-		exit 1
-		;;
-	*)
-		echo "Usage: service docker {start|stop|restart|status}"
-		exit 1
-		;;
+\tstart|stop|restart|status)
+\t\tlog_failure_msg "use systemctl $1 docker on this system"
+\t\texit 1
+\t\t;;
+\t*)
+\t\techo "Usage: service docker {start|stop|restart|status}"
+\t\texit 1
+\t\t;;
 esac
 """
 
