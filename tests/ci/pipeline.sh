@@ -5,9 +5,9 @@
 #   CORES=2.16 bash tests/ci/pipeline.sh      # one line
 #   STEPS="sanity units" bash tests/ci/pipeline.sh   # only these kinds of step (setup always runs)
 #
-# Steps: setup, lint, then per core line sanity + units, then the test hosts (tests/hosts/up.sh) and per
-# core line guest integration, azure integration (simulator), molecule, e2e; then hosts down and the
-# collection build. Each step: its own timeout, its log in $ADE_LOGS/<step>.log (the tail is printed when it
+# Steps: setup, lint, then per core line sanity + units, then the test hosts (tests/hosts/up.sh), the
+# simulator's own tests, and for each core line: guest integration, then azure integration (simulator),
+# then molecule, then e2e; then hosts down and the collection build. Each step: its own timeout, its log in $ADE_LOGS/<step>.log (the tail is printed when it
 # fails), its counts (see count.py: a step's own last "N passed, N failed" line, else pytest summaries, else
 # PLAY RECAP, else the step counts as one). A step whose script does not exist yet prints
 # "MISSING <script>" and counts as failed: CI is never green on a missing part.
@@ -129,12 +129,18 @@ if want hosts || want guest || want molecule || want e2e; then
   [ "$STEP_RC" -ne 0 ] || HOSTS_UP=1
 fi
 want azure && step simulator-tests 600 bash "$ADE_REPO/tests/ci/simulator.sh" test
+# Read-only checks of the hosts first (guest), then the steps that change hosts (molecule, e2e).
 for core in $CORES; do
-  export ADE_CORE=$core
-  want guest && script_step "guest-$core" 900 tests/integration/guest.sh "$core"
-  want azure && script_step "azure-$core" 900 tests/integration/azure.sh "$core"
-  want molecule && step "molecule-$core" 900 bash "$ADE_REPO/tests/ci/molecule.sh" "$core"
-  want e2e && script_step "e2e-$core" 1200 tests/integration/e2e.sh "$core"
+  want guest && ADE_CORE=$core script_step "guest-$core" 900 tests/integration/guest.sh "$core"
+done
+for core in $CORES; do
+  want azure && ADE_CORE=$core script_step "azure-$core" 900 tests/integration/azure.sh "$core"
+done
+for core in $CORES; do
+  want molecule && ADE_CORE=$core step "molecule-$core" 900 bash "$ADE_REPO/tests/ci/molecule.sh" "$core"
+done
+for core in $CORES; do
+  want e2e && ADE_CORE=$core script_step "e2e-$core" 1200 tests/integration/e2e.sh "$core"
 done
 hosts_down
 want build && step build 300 bash "$ADE_REPO/tests/ci/build.sh"
