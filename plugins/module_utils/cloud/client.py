@@ -68,8 +68,9 @@ CONFLICT_CODES = ('OperationNotAllowed', 'Conflict', 'AnotherOperationInProgress
 
 
 def missing_sdk_message():
-    return ("The Azure SDK for Python is missing or too old on the control node (this module runs there): "
-            "{0}  (import error: {1})".format(SDK_PIP, (SDK_IMPORT_ERROR or '').strip().splitlines()[-1:]))
+    last = ((SDK_IMPORT_ERROR or '').strip().splitlines() or [''])[-1]
+    return ("The Azure SDK for Python is missing or too old for the Python that runs this module on the control "
+            "node; install it there: {0} (import error: {1})".format(SDK_PIP, last))
 
 
 def to_dict(obj):

@@ -18,7 +18,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.auth import 
 def test_missing_sdk_message_names_the_pip_packages():
     msg = C.missing_sdk_message()
     assert "pip install 'azure-mgmt-compute>=39,<40' azure-identity jmespath" in msg
-    assert 'control node' in msg
+    assert 'control node' in msg and 'install it there' in msg
 
 
 class FakeResp:
