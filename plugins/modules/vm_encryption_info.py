@@ -53,7 +53,8 @@ options:
   poll_interval:
     description:
       - Base poll interval in seconds. Early phases are polled at this interval, data encryption at twice it,
-        the OS-volume phase at ten times it (capped at 900 s), and never faster than a C(Retry-After) from Azure.
+        the OS-volume phase at ten times it (capped at 900 s), never faster than a C(Retry-After) from Azure, and
+        at least every 60 s when ARM reports fewer remaining reads than two polls need.
     type: float
     default: 30
   fail_on_timeout:
@@ -327,7 +328,9 @@ def main():
     try:
         while True:
             polls += 1
+            before = session.stats.total
             found = fetch(session, mode, pending_targets, p['bulk_threshold'])
+            reads_per_poll = session.stats.total - before
             if mode == 'names':
                 missing = [(rg, n) for rg, n in pending_targets if (rg.lower(), n.lower()) not in found]
                 if missing:
@@ -344,7 +347,9 @@ def main():
             if not pending:
                 break
             retry_after = session.stats.take_retry_after()
-            interval = min(next_poll_interval(statuses[k], p['poll_interval'], retry_after) for k in pending)
+            interval = min(next_poll_interval(statuses[k], p['poll_interval'], retry_after,
+                                              remaining_reads=session.stats.remaining_reads,
+                                              reads_per_poll=reads_per_poll) for k in pending)
             if time.time() + interval > deadline:
                 timed_out = True
                 break

@@ -117,6 +117,7 @@ class RequestStats:
         self.retry_after = 0.0
         self.throttled = 0
         self.min_remaining_reads = None
+        self.remaining_reads = None
 
     def hook(self, response):
         http_resp = response.http_response
@@ -136,6 +137,7 @@ class RequestStats:
         if rem:
             try:
                 rem = int(rem)
+                self.remaining_reads = rem
                 if self.min_remaining_reads is None or rem < self.min_remaining_reads:
                     self.min_remaining_reads = rem
             except ValueError:

@@ -227,14 +227,15 @@ def os_phase_running(status):
         status.get('transient_error')
 
 
-def next_poll_interval(status, base, retry_after=0.0, maximum=900.0):
+def next_poll_interval(status, base, retry_after=0.0, maximum=900.0, remaining_reads=None, reads_per_poll=0):
     """Seconds until the next look at this VM (adaptive by phase, never below Retry-After). Pure.
 
     - terminal phase: 0 (stop);
     - not yet reporting / stamping (first minutes): base;
     - data volumes encrypting: 2 x base;
     - OS volume encrypting (hours, SSH off; transient errors included): 10 x base;
-    capped at ``maximum`` but never below ``retry_after``.
+    capped at ``maximum`` but never below ``retry_after``; when ARM says fewer reads remain
+    (x-ms-ratelimit-remaining-subscription-reads) than two polls need, at least 60 s.
     """
     phase = status.get('phase')
     if phase in TERMINAL:
@@ -246,6 +247,8 @@ def next_poll_interval(status, base, retry_after=0.0, maximum=900.0):
     else:
         interval = base
     interval = min(interval, maximum)
+    if remaining_reads is not None and reads_per_poll and remaining_reads < 2 * reads_per_poll:
+        interval = max(interval, 60.0)
     return max(interval, retry_after or 0.0)
 
 

@@ -191,3 +191,11 @@ def test_listed_dual_pass_detected_from_handler_version():
     vm = F.vm(iv_extensions=[F.iv_extension('https://kv/secrets/a/b', {'os': 'Encrypted', 'data': 'NotMounted'},
                                             handler='0.1.0.999345')])
     assert S.compute_status(vm)['encryption_mode'] == 'dual_pass'
+
+
+def test_poll_interval_slows_down_when_reads_run_low():
+    st = {'phase': 'in_progress', 'progress_message': 'Encryption settings stamped',
+          'os_volume_encrypted': 'NotEncrypted', 'data_volumes_encrypted': 'NotEncrypted'}
+    assert S.next_poll_interval(st, 5.0, remaining_reads=1000, reads_per_poll=20) == 5.0
+    assert S.next_poll_interval(st, 5.0, remaining_reads=30, reads_per_poll=20) == 60.0
+    assert S.next_poll_interval(st, 5.0, remaining_reads=30, reads_per_poll=20, retry_after=90) == 90.0
