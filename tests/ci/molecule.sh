@@ -2,6 +2,8 @@
 # molecule test for every scenario of every role that has one (roles/*/molecule/*/molecule.yml),
 # with one core line's venv on PATH (molecule needs the venv's ansible-* commands).
 #   bash tests/ci/molecule.sh [2.16|2.19]
+#   MOLECULE_ACTION=syntax bash tests/ci/molecule.sh 2.19     # another molecule action (default: test)
+#   MOLECULE_SCENARIOS="selinux" bash tests/ci/molecule.sh    # only these scenarios
 # Scenarios usually target the test hosts: start them first (make hosts / tests/hosts/up.sh).
 set -euo pipefail
 ADE_CORE=${1:-${ADE_CORE:-2.16}}
@@ -21,8 +23,11 @@ for yml in "$ADE_COLL"/roles/*/molecule/*/molecule.yml; do
   scen_dir=$(dirname "$yml")
   role_dir=$(dirname "$(dirname "$scen_dir")")
   scen=$(basename "$scen_dir")
+  if [ -n "${MOLECULE_SCENARIOS:-}" ]; then
+    case " $MOLECULE_SCENARIOS " in *" $scen "*) ;; *) continue ;; esac
+  fi
   pushd "$role_dir" >/dev/null
-  ci_run rc "molecule $(basename "$role_dir")/$scen core $ADE_CORE" molecule test -s "$scen"
+  ci_run rc "molecule $(basename "$role_dir")/$scen core $ADE_CORE" molecule "${MOLECULE_ACTION:-test}" -s "$scen"
   popd >/dev/null
 done
 [ "$found" = 1 ] || ci_fail "MISSING roles/prerequisites/molecule/<scenario>/molecule.yml"
