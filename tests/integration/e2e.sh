@@ -31,6 +31,7 @@ E2E_OK=${E2E_OK:-centos7-selinux}       # encrypts (SELinux saved, made permissi
 E2E_FAIL=${E2E_FAIL:-ubuntu1804}        # OS encryption fails part way (simulator: fail_os_unmount) -> restored
 E2E_BLOCKED=${E2E_BLOCKED:-lowmem-4g}   # blocked by the preflight (memory): never touched
 E2E_DATA=${E2E_DATA:-sles12}            # data-only distro: encrypt Data, then disable
+E2E_NEXT=${E2E_NEXT:-rhel7-rootvg}      # check mode; then, after $E2E_FAIL in inventory order, not attempted
 
 W=$ADE_WORK/e2e-$ADE_CORE
 rm -rf "$W"; mkdir -p "$W/report" "$W/logs"
@@ -141,8 +142,24 @@ check "SELinux runtime of $E2E_OK back to what it was" diff <(grep -o 'Enforcing
   <(grep -o 'Enforcing\|Permissive\|Disabled' "$W/getenforce.after")
 check "SELinux saved state removed on $E2E_OK" bash -c "! ansible -i '$INV' '$E2E_OK' -m ansible.builtin.stat -a path=/var/lib/azure_ade/selinux.json -o | grep -q '\"exists\": true'"
 
+# ---- 3a. check mode: reports what it would do, sends nothing ---------------------------------------
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+play encrypt-check 0 encrypt --check -e ade_hosts="$E2E_NEXT" -e ade_key_vault=kv-ade-e2e \
+  -e ade_volume_type=All -e ade_report_dir="$W/report-check"
+sim_log
+assert_py "check mode: $E2E_NEXT would_encrypt, no write request sent" "
+import json, sys
+sys.path.insert(0, '$HERE')
+from simlog import entries, vm_requests
+rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-check/encrypt.json'))}
+print(json.dumps(rows, indent=1))
+assert rows['$E2E_NEXT']['outcome'] == 'would_encrypt', rows['$E2E_NEXT']
+log = entries(sys.argv[1] + '/simlog.json')
+writes = [e['method'] + ' ' + e['path'] for e in log if e['method'] in ('PUT', 'PATCH', 'POST', 'DELETE')]
+assert not writes, writes
+"
+
 # ---- 3b. default: a failure stops the rollout (the next guest is not touched) ----------------------
-E2E_NEXT=${E2E_NEXT:-rhel7-rootvg}      # comes after $E2E_FAIL in the inventory
 python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
 play encrypt-stop nonzero encrypt -e ade_hosts="$E2E_FAIL:$E2E_NEXT" -e ade_key_vault=kv-ade-e2e \
   -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-stop"
