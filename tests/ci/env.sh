@@ -7,7 +7,7 @@
 #   ANSIBLE_COLLECTIONS_PATH  our collection + the few third-party ones tests need
 ADE_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 ADE_WORK=${ADE_WORK:-/tmp/azure_ade}
-ADE_COLL_ROOT=$ADE_WORK/ac
+ADE_COLL_ROOT=${ADE_COLL_ROOT:-$ADE_WORK/ac}   # override to keep a second checkout apart from a shared ADE_WORK
 ADE_COLL=$ADE_COLL_ROOT/ansible_collections/azure_ade/linux
 ADE_CORE=${ADE_CORE:-2.16}          # ansible-core line: 2.16 or 2.19
 ADE_VENV=$ADE_WORK/venv-$ADE_CORE
