@@ -193,7 +193,10 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
         if item['action'] == 'create':
             result['changed'] = True
             if not module.check_mode:
-                pollers[item['name']] = session.begin_put_snapshot(snap_rg, item['name'], item['body'])
+                try:
+                    pollers[item['name']] = session.begin_put_snapshot(snap_rg, item['name'], item['body'])
+                except Exception as exc:  # pylint: disable=broad-except
+                    raise snap.SnapshotError(snapshot_failure(item, exc, vm))
     deadline = time.time() + p['timeout']
     out = []
     for item in plan:
@@ -208,13 +211,7 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
             try:
                 pollers[item['name']].result(timeout=max(deadline - time.time(), 1))
             except Exception as exc:  # pylint: disable=broad-except
-                text = error_text(exc) if hasattr(exc, 'status_code') else str(exc)
-                hint = ''
-                if 'incremental' in text.lower() or 'not supported' in text.lower():
-                    hint = (' (this region or disk type may not support (incremental) snapshots: try '
-                            'incremental: false or another sku)')
-                raise snap.SnapshotError('snapshot {0} of the {1} disk {2} failed: {3}{4}'.format(
-                    item['name'], item['disk']['role'], item['disk']['name'], text, hint))
+                raise snap.SnapshotError(snapshot_failure(item, exc, vm))
         cur = session.get_snapshot(snap_rg, item['name'])
         while p['wait'] and cur is not None and \
                 ((cur.get('properties') or {}).get('provisioningState') or '') not in ('Succeeded', 'Failed'):
@@ -233,6 +230,16 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
         out.append(desc)
     result['snapshots'] = out
     result['snapshot_ids'] = [d['id'] for d in out if d.get('id')]
+
+
+def snapshot_failure(item, exc, vm):
+    text = error_text(exc) if hasattr(exc, 'status_code') else str(exc)
+    hint = ''
+    if 'not supported' in text.lower() or 'incremental' in text.lower():
+        hint = (' - region {0} or this disk type does not support these snapshots: try incremental: false, '
+                'another sku, or back the VM up another way (Azure Backup) before encrypting'.format(vm.get('location')))
+    return 'snapshot {0} of the {1} disk {2} failed: {3}{4}'.format(
+        item['name'], item['disk']['role'], item['disk']['name'], text, hint)
 
 
 def run_absent(module, session, p, vm, existing, snap_rg, result):
