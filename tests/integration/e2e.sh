@@ -218,6 +218,23 @@ else
   ko "restore: no snapshot set recorded for $E2E_OK"
 fi
 
+# ---- 6b. SELinux only (guest was unreachable at the end of encrypt): restore -e ade_restore_vm=false --------
+ansible-playbook -i "$INV" "$HERE/selinux_fix.yml" -e ade_hosts="$E2E_OK" > "$W/logs/selinux-fix.log" 2>&1
+check "SELinux made permissive again on $E2E_OK (state saved)" bash -c "ansible -i '$INV' '$E2E_OK' -m ansible.builtin.stat \
+  -a path=/var/lib/azure_ade/selinux.json -o | grep -q '\"exists\": true'"
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+play restore-selinux-only 0 restore -e ade_hosts="$E2E_OK" -e ade_restore_vm=false
+ssh_cat "$E2E_OK" /etc/selinux/config > "$W/selinux.after2" 2>/dev/null
+check "restore -e ade_restore_vm=false put the SELinux config back byte for byte" cmp "$W/selinux.before" "$W/selinux.after2"
+sim_log
+assert_py "restore -e ade_restore_vm=false sent no request to Azure" "
+import sys
+sys.path.insert(0, '$HERE')
+from simlog import entries
+log = entries(sys.argv[1] + '/simlog.json')
+assert not log, [e['method'] + ' ' + e['path'] for e in log]
+"
+
 # ---- 7. AWX-style run (ansible-runner, wrapper playbook) -----------------------------------------
 PDD=$W/runner
 mkdir -p "$PDD/project" "$PDD/inventory" "$PDD/env"
