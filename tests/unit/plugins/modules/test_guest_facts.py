@@ -6,45 +6,15 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import contextlib
-import json
 import os
 
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gather
 from ansible_collections.azure_ade.linux.plugins.modules import guest_facts
-
-try:  # ansible-core >= 2.19
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core 2.16
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-def exit_json(self, **kwargs):
-    raise ExitJson(kwargs)
-
-
-def fail_json(self, **kwargs):
-    raise FailJson(kwargs)
+from ansible_collections.azure_ade.linux.tests.unit.compat.module_args import run_module as compat_run_module
 
 
 @pytest.fixture
@@ -72,23 +42,20 @@ def module_env(monkeypatch, tmpdir):
         return real_gather(run, root=root, uname=lambda: ('Linux', 'h', '5.4.0-1109-azure', '#1', 'x86_64'),
                            **kwargs)
 
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(gather, 'gather', rooted_gather)
     return calls
 
 
 def run_module(args):
-    with patch_module_args(args):
-        with pytest.raises((ExitJson, FailJson)) as info:
-            guest_facts.main()
-    return info.type, info.value.args[0]
+    """(failed, result) of one in-process run of the module's main()."""
+    result = compat_run_module(guest_facts.main, args)
+    return result['failed'], result
 
 
 def test_facts_returned_and_nothing_changed(module_env):
-    kind, result = run_module({})
-    assert kind is ExitJson
+    failed, result = run_module({})
+    assert failed is False
     assert result['changed'] is False
     facts = result['ansible_facts']['azure_ade']
     assert facts['schema_version'] == 1
@@ -101,9 +68,9 @@ def test_facts_returned_and_nothing_changed(module_env):
 
 
 def test_gather_network_option_is_passed(module_env):
-    kind, result = run_module({'gather_network': True, 'imds_endpoint': 'http://127.0.0.1:9',
-                               'wireserver_endpoint': '127.0.0.1:9', 'network_timeout': 0.5})
-    assert kind is ExitJson
+    failed, result = run_module({'gather_network': True, 'imds_endpoint': 'http://127.0.0.1:9',
+                                 'wireserver_endpoint': '127.0.0.1:9', 'network_timeout': 0.5})
+    assert failed is False
     options = module_env[0][1]
     assert options == {'network': True, 'imds_endpoint': 'http://127.0.0.1:9', 'wireserver_endpoint': '127.0.0.1:9',
                        'timeout': 0.5}
@@ -112,8 +79,8 @@ def test_gather_network_option_is_passed(module_env):
 
 
 def test_check_mode_gathers_the_same(module_env):
-    kind, result = run_module({'_ansible_check_mode': True})
-    assert kind is ExitJson and result['ansible_facts']['azure_ade']['memory']['mem_total_kb'] == 8152812
+    failed, result = run_module({'_ansible_check_mode': True})
+    assert failed is False and result['ansible_facts']['azure_ade']['memory']['mem_total_kb'] == 8152812
 
 
 @pytest.mark.parametrize('args, message', [
@@ -122,5 +89,5 @@ def test_check_mode_gathers_the_same(module_env):
     ({'bogus': 1}, 'bogus'),
 ])
 def test_bad_input_fails_clearly(module_env, args, message):
-    kind, result = run_module(args)
-    assert kind is FailJson and message in result['msg']
+    failed, result = run_module(args)
+    assert failed is True and message in result['msg']

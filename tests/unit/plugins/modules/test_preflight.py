@@ -6,45 +6,14 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import contextlib
 import copy
-import json
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gather
 from ansible_collections.azure_ade.linux.plugins.modules import preflight
-
-try:  # ansible-core >= 2.19
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core 2.16
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-def exit_json(self, **kwargs):
-    raise ExitJson(kwargs)
-
-
-def fail_json(self, **kwargs):
-    raise FailJson(kwargs)
+from ansible_collections.azure_ade.linux.tests.unit.compat.module_args import run_module as compat_run_module
 
 
 def ubuntu1404_facts(kernel='4.4.0-148-generic'):
@@ -89,23 +58,20 @@ def patched(monkeypatch):
                 {'reachable': True, 'subscription_id': 's', 'resource_group': 'g', 'name': 'n', 'location': 'l',
                  'vm_size': 'v', 'security_type': None})
 
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(gather, 'gather', fake_gather)
     monkeypatch.setattr(gather, 'gather_network', fake_network)
     return calls
 
 
 def run_module(args):
-    with patch_module_args(args):
-        with pytest.raises((ExitJson, FailJson)) as info:
-            preflight.main()
-    return info.type, info.value.args[0]
+    """(failed, result) of one in-process run of the module's main()."""
+    result = compat_run_module(preflight.main, args)
+    return result['failed'], result
 
 
 def test_default_all_not_ready_kernel_fixable(patched):
-    kind, result = run_module({'check_network': False})
-    assert kind is ExitJson and result['changed'] is False
+    failed, result = run_module({'check_network': False})
+    assert failed is False and result['changed'] is False
     assert (result['ready'], result['fixable'], result['blocking'], result['fix_tasks']) == \
         (False, ['kernel'], [], ['kernel'])
     assert result['warnings_failed'] == ['os_documented']
@@ -118,24 +84,24 @@ def test_default_all_not_ready_kernel_fixable(patched):
 
 
 def test_data_volume_type_ready(patched):
-    kind, result = run_module({'volume_type': 'Data', 'check_network': False})
-    assert kind is ExitJson and result['ready'] is True and result['msg'] == 'ready for ADE volume type Data'
+    failed, result = run_module({'volume_type': 'Data', 'check_network': False})
+    assert failed is False and result['ready'] is True and result['msg'] == 'ready for ADE volume type Data'
 
 
 def test_fail_when_not_ready(patched):
-    kind, result = run_module({'check_network': False, 'fail_when_not_ready': True})
-    assert kind is FailJson and result['ready'] is False and result['fixable'] == ['kernel']
+    failed, result = run_module({'check_network': False, 'fail_when_not_ready': True})
+    assert failed is True and result['ready'] is False and result['fixable'] == ['kernel']
 
 
 def test_memory_option(patched):
-    kind, result = run_module({'check_network': False, 'volume_type': 'OS', 'min_memory_kb': 9000000})
+    failed, result = run_module({'check_network': False, 'volume_type': 'OS', 'min_memory_kb': 9000000})
     assert result['blocking'] == ['memory']
 
 
 def test_facts_input_skips_gathering_and_probes_network(patched):
     facts = ubuntu1404_facts(kernel='4.15.0-1113-azure')
-    kind, result = run_module({'facts': copy.deepcopy(facts), 'wireserver_endpoint': '10.0.0.1'})
-    assert kind is ExitJson and patched['gather'] == []
+    failed, result = run_module({'facts': copy.deepcopy(facts), 'wireserver_endpoint': '10.0.0.1'})
+    assert failed is False and patched['gather'] == []
     assert patched['network'] == [{'imds_endpoint': 'http://169.254.169.254', 'wireserver_endpoint': '10.0.0.1',
                                    'timeout': 2.0}]
     assert result['ready'] is True
@@ -146,7 +112,7 @@ def test_facts_input_with_network_already_probed(patched):
     facts = ubuntu1404_facts(kernel='4.15.0-1113-azure')
     facts['network'] = {'imds': {'endpoint': 'x', 'reachable': False, 'error': 'timed out', 'status': None},
                         'wireserver': {'endpoint': 'y:80', 'reachable': True, 'error': None, 'via_proxy': None}}
-    kind, result = run_module({'facts': facts})
+    failed, result = run_module({'facts': facts})
     assert patched['network'] == [] and result['blocking'] == ['imds']
 
 
@@ -158,5 +124,5 @@ def test_facts_input_with_network_already_probed(patched):
     ({'network_timeout': -2.0}, 'network_timeout must be a positive number'),
 ])
 def test_bad_input_fails_clearly(patched, args, message):
-    kind, result = run_module(args)
-    assert kind is FailJson and message in result['msg']
+    failed, result = run_module(args)
+    assert failed is True and message in result['msg']
