@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Simulator scenario for the e2e run: one VM per test host of the inventory, named like the host, in the
 subscription / resource group / region the hosts' fake IMDS reports, plus the Key Vault the run uses.
 Usage: scenario.py INVENTORY.yml FAILING_HOST [DATA_ONLY_HOST...] > scenario.json

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Molecule inventory: the test hosts of tests/hosts/up.sh, with the guest Python that the core line can
 drive (Python 2.7 guests need ansible-core 2.16; 2.17+ drive Python 3 only).
 Reads $ADE_WORK/hosts/inventory-py27.yml (ADE_CORE=2.16, the default) or inventory-py3.yml."""
