@@ -20,6 +20,8 @@ description:
   - Runs on Python 2.7 and 3.6+ guests (use ansible-core 2.16 as controller for Python 2.7/3.6 guests).
 author:
   - azure_ade.linux maintainers (@azure-ade)
+extends_documentation_fragment:
+  - azure_ade.linux.guest_network
 attributes:
   check_mode:
     support: full
@@ -37,20 +39,6 @@ options:
       - Fills C(azure_ade.imds) (VM identity) and C(azure_ade.network); they are V(null) otherwise.
     type: bool
     default: false
-  network_timeout:
-    description: Timeout in seconds of each network probe.
-    type: float
-    default: 2.0
-  imds_endpoint:
-    description:
-      - Base URL of the instance metadata service. Meant for tests; keep the default on Azure.
-    type: str
-    default: http://169.254.169.254
-  wireserver_endpoint:
-    description:
-      - C(host) or C(host:port) of the WireServer. Meant for tests.
-      - By default the address in C(/var/lib/waagent/WireServerEndpoint), else C(168.63.129.16), port 80.
-    type: str
 notes:
   - Use M(azure_ade.linux.preflight) to turn these facts into verdicts.
 seealso:
@@ -166,27 +154,18 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gathe
 
 
 def argument_spec():
-    return dict(
-        gather_network=dict(type='bool', default=False),
-        network_timeout=dict(type='float', default=2.0),
-        imds_endpoint=dict(type='str', default=gather.DEFAULT_IMDS_ENDPOINT),
-        wireserver_endpoint=dict(type='str'),
-    )
-
-
-def command_runner(module):
-    def run(argv):
-        return module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'}, check_rc=False)
-    return run
+    spec = dict(gather_network=dict(type='bool', default=False))
+    spec.update(gather.NETWORK_ARGUMENT_SPEC)
+    return spec
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if module.params['network_timeout'] <= 0:
-        module.fail_json(msg='network_timeout must be a positive number of seconds, got %s'
-                         % module.params['network_timeout'])
+    problem = gather.network_option_error(module.params)
+    if problem:
+        module.fail_json(msg=problem)
     facts = gather.gather(
-        command_runner(module),
+        gather.command_runner(module),
         network=module.params['gather_network'],
         imds_endpoint=module.params['imds_endpoint'],
         wireserver_endpoint=module.params['wireserver_endpoint'],

@@ -24,6 +24,8 @@ description:
     bad input. Never changes the system.
 author:
   - azure_ade.linux maintainers (@azure-ade)
+extends_documentation_fragment:
+  - azure_ade.linux.guest_network
 attributes:
   check_mode:
     support: full
@@ -58,19 +60,6 @@ options:
     description: Fail the task when the VM is not ready for O(volume_type) (the result is returned either way).
     type: bool
     default: false
-  network_timeout:
-    description: Timeout in seconds of each network probe.
-    type: float
-    default: 2.0
-  imds_endpoint:
-    description: Base URL of the instance metadata service. Meant for tests; keep the default on Azure.
-    type: str
-    default: http://169.254.169.254
-  wireserver_endpoint:
-    description:
-      - C(host) or C(host:port) of the WireServer. Meant for tests.
-      - By default the address in C(/var/lib/waagent/WireServerEndpoint), else C(168.63.129.16), port 80.
-    type: str
 seealso:
   - module: azure_ade.linux.guest_facts
 '''
@@ -209,17 +198,16 @@ REQUIRED_FACT_KEYS = ('schema_version', 'distribution', 'kernel', 'memory', 'sel
 
 
 def argument_spec():
-    return dict(
+    spec = dict(
         volume_type=dict(type='str', default='All', choices=['OS', 'Data', 'All']),
         encrypt_format_all=dict(type='bool', default=False),
         min_memory_kb=dict(type='int', default=7000000),
         check_network=dict(type='bool', default=True),
         facts=dict(type='dict'),
         fail_when_not_ready=dict(type='bool', default=False),
-        network_timeout=dict(type='float', default=2.0),
-        imds_endpoint=dict(type='str', default=gather.DEFAULT_IMDS_ENDPOINT),
-        wireserver_endpoint=dict(type='str'),
     )
+    spec.update(gather.NETWORK_ARGUMENT_SPEC)
+    return spec
 
 
 def validate_facts(facts):
@@ -240,12 +228,10 @@ def main():
     params = module.params
     if params['min_memory_kb'] < 0:
         module.fail_json(msg='min_memory_kb must be >= 0, got %d' % params['min_memory_kb'])
-    if params['network_timeout'] <= 0:
-        module.fail_json(msg='network_timeout must be a positive number of seconds, got %s'
-                         % params['network_timeout'])
-
-    def run(argv):
-        return module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'}, check_rc=False)
+    problem = gather.network_option_error(params)
+    if problem:
+        module.fail_json(msg=problem)
+    run = gather.command_runner(module)
 
     if params['facts'] is not None:
         facts = dict(params['facts'])

@@ -52,6 +52,28 @@ LSBLK_OLD_COLUMNS = 'NAME,KNAME,TYPE,FSTYPE,MOUNTPOINT,SIZE,UUID,LABEL'
 BIN_DIRS = ('/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin')
 
 
+# Options of the network probes, shared by guest_facts and preflight (doc fragment azure_ade.linux.guest_network).
+NETWORK_ARGUMENT_SPEC = dict(
+    network_timeout=dict(type='float', default=2.0),
+    imds_endpoint=dict(type='str', default=DEFAULT_IMDS_ENDPOINT),
+    wireserver_endpoint=dict(type='str'),
+)
+
+
+def network_option_error(params):
+    """Problem with the network probe options, or None."""
+    if params['network_timeout'] <= 0:
+        return 'network_timeout must be a positive number of seconds, got %s' % params['network_timeout']
+    return None
+
+
+def command_runner(module):
+    """run(argv) -> (rc, out, err) through AnsibleModule.run_command, C locale, never raising on rc."""
+    def run(argv):
+        return module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'}, check_rc=False)
+    return run
+
+
 class Guest(object):
     """File and command access, rooted at `root` (tests point it at a fixture tree)."""
 
