@@ -27,16 +27,8 @@ author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
+  - azure_ade.linux.azure_vm
 options:
-  resource_group:
-    description: Resource group of the VM.
-    type: str
-    required: true
-  name:
-    description: VM name.
-    type: str
-    required: true
-    aliases: [vm_name]
   state:
     description: V(encrypted) enables ADE; V(decrypted) disables it on data volumes and removes the extension.
     type: str

@@ -12,6 +12,7 @@ version_added: 0.1.0
 description:
   - The remedy when OS encryption fails part way - creates new managed disks from the snapshots of
     O(run_id), deallocates the VM, swaps its OS disk and data disks (same LUNs) for the new ones, and starts it.
+  - The new disks are created in O(resource_group), next to the VM.
   - The old disks are kept (detached) unless O(delete_old_disks=true).
   - By default the ADE extension is removed from the VM first (Azure changes extensions only on a running VM),
     so that the guest agent does not start encrypting the restored disks again on boot.
@@ -21,16 +22,8 @@ author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
+  - azure_ade.linux.azure_vm
 options:
-  resource_group:
-    description: Resource group of the VM (the new disks go there too).
-    type: str
-    required: true
-  name:
-    description: VM name.
-    type: str
-    required: true
-    aliases: [vm_name]
   run_id:
     description: The O(azure_ade.linux.vm_snapshot#module:run_id) of the snapshot set (RV(azure_ade.linux.vm_snapshot#module:snapshot_set)).
     type: str

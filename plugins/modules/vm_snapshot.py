@@ -20,16 +20,8 @@ author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
+  - azure_ade.linux.azure_vm
 options:
-  resource_group:
-    description: Resource group of the VM.
-    type: str
-    required: true
-  name:
-    description: VM name.
-    type: str
-    required: true
-    aliases: [vm_name]
   run_id:
     description:
       - Identifies the set (for example the date of the encryption run). Letters, digits, C(_), C(.), C(-).
