@@ -16,25 +16,7 @@ import pytest
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import checks
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gather
-
-FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
-
-
-def fixture(name):
-    with io.open(os.path.join(FIXTURES, name), encoding='utf-8') as handle:
-        return handle.read()
-
-
-def release_files(name):
-    files = {}
-    current = None
-    for line in fixture(os.path.join('distributions', name + '.txt')).splitlines(True):
-        if line.startswith('==> ') and line.rstrip().endswith(' <=='):
-            current = line.strip()[4:-4]
-            files[current] = ''
-        elif current is not None:
-            files[current] += line
-    return files
+from ansible_collections.azure_ade.linux.tests.unit.plugins.module_utils.guest.guest_fixtures import fixture, release_files
 
 
 def write(root, path, text, mode=None):

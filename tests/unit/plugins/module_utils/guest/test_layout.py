@@ -5,20 +5,12 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import io
-import os
 
 import pytest
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import layout
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import parsers
-
-FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
-
-
-def fixture(name):
-    with io.open(os.path.join(FIXTURES, name), encoding='utf-8') as handle:
-        return handle.read()
+from ansible_collections.azure_ade.linux.tests.unit.plugins.module_utils.guest.guest_fixtures import fixture
 
 
 def mount(mountpoint, source=None, fstype='ext4', root='/'):
