@@ -192,6 +192,16 @@ vms:
       description: The deprecated OSTCExtensions ADE extension is installed.
       type: bool
       returned: always
+    vm_id:
+      description: The VM's ARM C(vmId) (compare with the guest's IMDS C(vmId)).
+      type: str
+      returned: always
+    rollout:
+      description:
+        - The VM's rollout record from its tags (C(run), C(stage), C(seq), C(at), C(old_disks)); C(stage) is null
+          when the VM carries none. See docs/architecture.md "Rollout record".
+      type: dict
+      returned: always
     history:
       description: Progress seen while waiting ({time, phase, message, os, data}), one entry per change.
       type: list
@@ -226,6 +236,7 @@ requests:
 import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import parse_resource_id
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout import parse_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import JMESPATH_IMPORT_ERROR
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
     azure_module, fail_azure, open_session, record_history)
@@ -339,6 +350,8 @@ def main():
             now = time.time()
             for k, vm in found.items():
                 st = compute_status(vm)
+                st['vm_id'] = (vm.get('properties') or {}).get('vmId')
+                st['rollout'] = parse_record(vm.get('tags'))
                 statuses[k] = st
                 record_history(history.setdefault(k, []), st, now)
             if p['wait_for'] != 'completed':

@@ -11,7 +11,7 @@ short_description: Put a VM back on the disks of a snapshot set taken by vm_snap
 version_added: 0.1.0
 description:
   - The remedy when OS encryption fails part way - creates new managed disks from the snapshots of
-    O(run_id), deallocates the VM, swaps its OS disk and data disks (same LUNs) for the new ones, and starts it.
+    O(snapshot_set), deallocates the VM, swaps its OS disk and data disks (same LUNs) for the new ones, and starts it.
   - The new disks are created in O(resource_group), next to the VM.
   - The old disks are kept (detached) unless O(delete_old_disks=true).
   - By default the ADE extension is removed from the VM first (Azure changes extensions only on a running VM),
@@ -24,11 +24,13 @@ extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
 options:
-  run_id:
-    description: The O(azure_ade.linux.vm_snapshot#module:run_id) of the snapshot set (RV(azure_ade.linux.vm_snapshot#module:snapshot_set)).
+  snapshot_set:
+    description:
+      - The snapshot set to restore from (RV(azure_ade.linux.vm_snapshot#module:snapshot_set); the VM's rollout record
+        names it in tag C(azure_ade_snapshot_set)). The alias C(run_id) is deprecated.
     type: str
     required: true
-    aliases: [snapshot_set]
+    aliases: [run_id]
   snapshot_resource_group:
     description: Resource group of the snapshots. Default O(resource_group).
     type: str
@@ -44,6 +46,11 @@ options:
     description: Start the VM after the swap.
     type: bool
     default: true
+  expected_vm_id:
+    description:
+      - The guest's IMDS C(vmId) (when the guest answers). When set, the module refuses, before any change, a VM
+        whose ARM C(vmId) differs.
+    type: str
 notes:
   - Check mode is supported and returns the plan.
 seealso:
@@ -55,7 +62,7 @@ EXAMPLES = r'''
   azure_ade.linux.vm_restore:
     resource_group: rg-app
     name: vm1
-    run_id: ade-20261128
+    snapshot_set: ade-20261128
 '''
 
 RETURN = r'''
@@ -116,15 +123,18 @@ requests:
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import azure_module, fail_azure, open_session
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
+    azure_module, fail_azure, identity_error, open_session)
 
 
 def main():
     module = azure_module(
         dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
-             run_id=dict(type='str', required=True, aliases=['snapshot_set']), snapshot_resource_group=dict(type='str'),
+             snapshot_set=dict(type='str', required=True, aliases=['run_id'],
+                               deprecated_aliases=[dict(name='run_id', version='2.0.0', collection_name='azure_ade.linux')]),
+             snapshot_resource_group=dict(type='str'),
              remove_ade_extension=dict(type='bool', default=True), delete_old_disks=dict(type='bool', default=False),
-             start=dict(type='bool', default=True)),
+             start=dict(type='bool', default=True), expected_vm_id=dict(type='str')),
         supports_check_mode=True,
     )
     p = module.params
@@ -135,14 +145,17 @@ def main():
         vm = session.get_vm(rg, name)
         if vm is None:
             module.fail_json(msg='VM {0} not found in resource group {1}'.format(name, rg), **result)
-        members = snap.snapshot_set(session.list_snapshots(p['snapshot_resource_group'] or rg), vm['id'], p['run_id'])
+        err = identity_error(vm, p['expected_vm_id'])
+        if err:
+            module.fail_json(msg=err, requests=session.stats.as_dict(), **result)
+        members = snap.snapshot_set(session.list_snapshots(p['snapshot_resource_group'] or rg), vm['id'], p['snapshot_set'])
         restored_names = set()
-        plan = snap.plan_restore(vm, members, p['run_id'])
+        plan = snap.plan_restore(vm, members, p['snapshot_set'])
         for item in plan['disks']:
             restored_names.add(item['new_name'])
         # Reuse disks of an interrupted earlier restore (one GET per planned disk).
         existing = [d for d in (session.get_disk(rg, n) for n in sorted(restored_names)) if d is not None]
-        plan = snap.plan_restore(vm, members, p['run_id'], existing)
+        plan = snap.plan_restore(vm, members, p['snapshot_set'], existing)
         result['disks_not_in_set'] = plan['disks_not_in_set']
         if plan['already_restored']:
             result['disks'] = [_desc(i, (i['existing'] or {}).get('id'), 'in_place') for i in plan['disks']]

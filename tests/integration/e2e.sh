@@ -33,7 +33,7 @@ E2E_BLOCKED=${E2E_BLOCKED:-lowmem-4g}   # blocked by the preflight (memory): nev
 E2E_DATA=${E2E_DATA:-sles12}            # data-only distro: encrypt Data, then disable
 E2E_NEXT=${E2E_NEXT:-rhel7-rootvg}      # check mode; then, after $E2E_FAIL in inventory order, not attempted
 
-W=$ADE_WORK/e2e-$ADE_CORE
+W=${ADE_SCRATCH:-$ADE_WORK}/e2e-$ADE_CORE   # ADE_SCRATCH keeps parallel checkouts apart
 rm -rf "$W"; mkdir -p "$W/report" "$W/logs"
 SIM=$W/sim
 PASSED=0; FAILED=0

@@ -253,6 +253,10 @@ class AzureSession:
     def put_vm(self, resource_group, name, body):
         return to_dict(self.compute.virtual_machines.begin_create_or_update(resource_group, name, body).result())
 
+    def update_vm_tags(self, resource_group, name, tags):
+        """PATCH the VM's tags (the whole tag set: Azure replaces it)."""
+        return to_dict(self.compute.virtual_machines.begin_update(resource_group, name, {'tags': tags}).result())
+
     def deallocate_vm(self, resource_group, name):
         self.compute.virtual_machines.begin_deallocate(resource_group, name).result()
 
@@ -271,6 +275,10 @@ class AzureSession:
         poller = self.compute.virtual_machine_extensions.begin_create_or_update(resource_group, vm_name, ext_name,
                                                                                 body)
         return to_dict(poller.result())
+
+    def begin_put_extension(self, resource_group, vm_name, ext_name, body):
+        """Send the extension PUT; returns the poller once ARM accepted it (raises if ARM refused)."""
+        return self.compute.virtual_machine_extensions.begin_create_or_update(resource_group, vm_name, ext_name, body)
 
     def delete_extension(self, resource_group, vm_name, ext_name):
         self.compute.virtual_machine_extensions.begin_delete(resource_group, vm_name, ext_name).result()

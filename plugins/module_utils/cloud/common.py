@@ -83,3 +83,45 @@ def record_history(history, status, when):
                  data=status.get('data_volumes_encrypted'))
     if not history or any(history[-1][k] != entry[k] for k in ('phase', 'message', 'os', 'data')):
         history.append(entry)
+
+
+def check_numbers(module, non_negative=(), positive=()):
+    """Fail before anything is sent when a timeout is negative or an interval is not positive."""
+    errors = []
+    for key in non_negative:
+        val = module.params.get(key)
+        if val is not None and val < 0:
+            errors.append('{0} must be >= 0 (seconds), got {1}'.format(key, val))
+    for key in positive:
+        val = module.params.get(key)
+        if val is not None and val <= 0:
+            errors.append('{0} must be > 0 (seconds), got {1}: a zero interval would poll Azure in a tight loop'
+                          .format(key, val))
+    if errors:
+        module.fail_json(msg='; '.join(errors) + '. Nothing was sent to Azure.')
+
+
+def identity_error(vm, expected_vm_id):
+    """Why ``vm`` is not the VM the guest says it is (IMDS vmId vs ARM vmId), or None. Pure."""
+    if not expected_vm_id:
+        return None
+    arm_id = ((vm or {}).get('properties') or {}).get('vmId') or ''
+    if arm_id.lower() != str(expected_vm_id).lower():
+        return ("identity check failed: the guest's IMDS vmId is {0} but ARM VM {1} has vmId {2}; the inventory (or "
+                "the guest's IMDS answer) names another VM than the one this guest runs on. Nothing was changed. Fix "
+                "azure_resource_group/azure_vm_name for this host".format(expected_vm_id, (vm or {}).get('id'),
+                                                                         arm_id or '(none)'))
+    return None
+
+
+def write_record(session, resource_group, name, vm, stage, deadline, **kw):
+    """Move the VM's rollout record (tags) to ``stage``; returns the new record tags.
+    Raises rollout.RolloutError on a transition the state machine does not allow."""
+    from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout  # pylint: disable=import-outside-toplevel
+    record = rollout.parse_record(vm.get('tags'))
+    tags = rollout.transition(record, stage, **kw)
+    full = rollout.merged_tags(vm.get('tags'), tags)
+    session.retry_conflicts(lambda: session.update_vm_tags(resource_group, name, full), deadline,
+                            'recording rollout stage {0}'.format(stage), interval=5.0)
+    vm['tags'] = full
+    return tags
