@@ -172,7 +172,7 @@ status:
   returned: always
   type: dict
 rollout:
-  description: The VM's rollout record after the run (run, stage, seq, at, old_disks); see docs/architecture.md.
+  description: The VM's rollout record after the run (snapshot_set, stage, seq, at); see docs/architecture.md.
   returned: with O(state=encrypted)
   type: dict
 history:
@@ -299,10 +299,10 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
     record = rollout.parse_record(vm.get('tags'))
     result['rollout'] = record
     if p['rollout_run']:
-        if record['run'] != p['rollout_run'] or record['stage'] not in ('snapshot_taken', 'enabling', 'encrypting'):
+        if record['snapshot_set'] != p['rollout_run'] or record['stage'] not in ('snapshot_taken', 'enabling', 'encrypting'):
             fail("refusing to enable ADE on {0}: its rollout record (run {1}, stage {2}) does not show the snapshot set "
                  "of run {3} taken before any change; take it with vm_snapshot run_id={3} first (never encrypt "
-                 "without a snapshot set)".format(vm['name'], record['run'], record['stage'], p['rollout_run']),
+                 "without a snapshot set)".format(vm['name'], record['snapshot_set'], record['stage'], p['rollout_run']),
                  status=status)
     if action == 'none':
         record_history(history, status, time.time())

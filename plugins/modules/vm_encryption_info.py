@@ -198,7 +198,7 @@ vms:
       returned: always
     rollout:
       description:
-        - The VM's rollout record from its tags (C(run), C(stage), C(seq), C(at), C(old_disks)); C(stage) is null
+        - The VM's rollout record from its tags (C(snapshot_set), C(stage), C(seq), C(at)); C(stage) is null
           when the VM carries none. See docs/architecture.md "Rollout record".
       type: dict
       returned: always

@@ -152,7 +152,7 @@ run_id:
   returned: always
   type: str
 rollout:
-  description: The VM's rollout record after the run (run, stage, seq, at, old_disks); see docs/architecture.md.
+  description: The VM's rollout record after the run (snapshot_set, stage, seq, at); see docs/architecture.md.
   returned: with O(state=present)
   type: dict
 requests:

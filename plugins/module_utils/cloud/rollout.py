@@ -11,7 +11,8 @@ another job slice resumes where the last one stopped. Tags (all on the VM; docs/
   azure_ade_rollout_stage  one of STAGES
   azure_ade_rollout_seq    SequenceVersion of this run's extension PUT (set with stage 'enabling')
   azure_ade_rollout_at     UTC time of the last transition (ISO 8601)
-  azure_ade_rollout_old_disks  vm_restore: names of the disks swapped out (';'-joined, resource-group-relative)
+
+(vm_restore remembers the disks it swapped out on the restored disks themselves: tag azure_ade_replaces_disk_id.)
 
 Transitions (every one unit-tested; anything else is refused by ``transition``):
 
@@ -20,7 +21,7 @@ Transitions (every one unit-tested; anything else is refused by ``transition``):
   enabling        --enabling--------> enabling            a retried PUT (new seq: the earlier one was refused)
   enabling        --encrypting------> encrypting          vm_encryption, once ARM accepted the PUT
   encrypting      --verified--------> verified            post-success restart check passed
-  snapshot_taken|enabling|encrypting --restoring--> restoring   vm_restore, before the first write
+  snapshot_taken|enabling|encrypting|verified --restoring--> restoring   vm_restore, before the first write
   restoring       --restoring-------> restoring           a resumed restore
   restoring       --restored--------> restored            vm_restore, once the VM runs on the restored disks
 
@@ -36,8 +37,7 @@ TAG_RUN = 'azure_ade_snapshot_set'
 TAG_STAGE = 'azure_ade_rollout_stage'
 TAG_SEQ = 'azure_ade_rollout_seq'
 TAG_AT = 'azure_ade_rollout_at'
-TAG_OLD_DISKS = 'azure_ade_rollout_old_disks'
-TAGS = (TAG_RUN, TAG_STAGE, TAG_SEQ, TAG_AT, TAG_OLD_DISKS)
+TAGS = (TAG_RUN, TAG_STAGE, TAG_SEQ, TAG_AT)
 
 STAGES = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'restoring', 'restored')
 # Stages after which the VM's disks may already be changed by ADE: no new snapshot set, ever.
@@ -49,7 +49,7 @@ TRANSITIONS = {
     'snapshot_taken': ('snapshot_taken', 'enabling', 'restoring'),
     'enabling': ('enabling', 'encrypting', 'restoring'),
     'encrypting': ('encrypting', 'verified', 'restoring'),
-    'verified': ('verified',),
+    'verified': ('verified', 'restoring'),
     'restoring': ('restoring', 'restored'),
 }
 
@@ -62,19 +62,18 @@ class RolloutError(Exception):
 
 
 def parse_record(tags):
-    """The record from a VM's tags (dict or None). Returns dict(run, stage, seq, at, old_disks); stage None
+    """The record from a VM's tags (dict or None). Returns dict(snapshot_set, stage, seq, at); stage None
     when the VM carries no record. An unknown stage value is kept as is (``plan`` reports it)."""
     tags = tags or {}
-    old = tags.get(TAG_OLD_DISKS) or ''
-    return dict(snapshot_set=tags.get(TAG_RUN) or None, stage=tags.get(TAG_STAGE) or None, seq=tags.get(TAG_SEQ) or None,
-                at=tags.get(TAG_AT) or None, old_disks=[d for d in old.split(';') if d])
+    return dict(snapshot_set=tags.get(TAG_RUN) or None, stage=tags.get(TAG_STAGE) or None,
+                seq=tags.get(TAG_SEQ) or None, at=tags.get(TAG_AT) or None)
 
 
 def now_iso(now=None):
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() if now is None else now))
 
 
-def transition(record, stage, snapshot_set=None, seq=None, old_disks=None, now=None):
+def transition(record, stage, snapshot_set=None, seq=None, now=None):
     """The tags of the record after the transition to ``stage``. Raises RolloutError on a transition
     that is not in TRANSITIONS (e.g. a new snapshot set after the encryption began)."""
     cur = (record or {}).get('stage')
@@ -98,9 +97,6 @@ def transition(record, stage, snapshot_set=None, seq=None, old_disks=None, now=N
         keep = seq or (record or {}).get('seq')
         if keep:
             tags[TAG_SEQ] = keep
-    olds = old_disks if old_disks is not None else ((record or {}).get('old_disks') if stage in ('restoring', 'restored') else None)
-    if olds:
-        tags[TAG_OLD_DISKS] = ';'.join(olds)
     return tags
 
 

@@ -17,14 +17,12 @@ SEQ = '11111111-aaaa-4bbb-8ccc-000000000001'
 OTHER = '22222222-aaaa-4bbb-8ccc-000000000002'
 
 
-def rec(stage=None, run='ade-r1', seq=None, old=None):
+def rec(stage=None, run='ade-r1', seq=None):
     if stage is None:
         return R.parse_record({})
     tags = {R.TAG_RUN: run, R.TAG_STAGE: stage}
     if seq:
         tags[R.TAG_SEQ] = seq
-    if old:
-        tags[R.TAG_OLD_DISKS] = ';'.join(old)
     return R.parse_record(tags)
 
 
@@ -39,10 +37,9 @@ def st(phase='not_started', seq=None, op='EnableEncryption', os='NotEncrypted', 
 # ---- parse / tags ---------------------------------------------------------------------------------
 
 def test_parse_empty_and_full():
-    assert R.parse_record(None) == dict(snapshot_set=None, stage=None, seq=None, at=None, old_disks=[])
-    r = R.parse_record({R.TAG_RUN: 'r', R.TAG_STAGE: 'restoring', R.TAG_SEQ: SEQ, R.TAG_AT: 't',
-                        R.TAG_OLD_DISKS: 'd1;d2', 'owner': 'x'})
-    assert r == dict(snapshot_set='r', stage='restoring', seq=SEQ, at='t', old_disks=['d1', 'd2'])
+    assert R.parse_record(None) == dict(snapshot_set=None, stage=None, seq=None, at=None)
+    r = R.parse_record({R.TAG_RUN: 'r', R.TAG_STAGE: 'restoring', R.TAG_SEQ: SEQ, R.TAG_AT: 't', 'owner': 'x'})
+    assert r == dict(snapshot_set='r', stage='restoring', seq=SEQ, at='t')
 
 
 def test_merged_tags_keep_user_tags_and_drop_stale_record_tags():
@@ -108,11 +105,10 @@ def test_unknown_stage_refused():
         R.transition(R.parse_record({R.TAG_RUN: 'r', R.TAG_STAGE: 'weird'}), 'enabling', seq=SEQ)
 
 
-def test_restoring_keeps_old_disks():
-    tags = R.transition(rec('encrypting', seq=SEQ), 'restoring', old_disks=['vm1_os', 'vm1_lun0'])
-    assert tags[R.TAG_OLD_DISKS] == 'vm1_os;vm1_lun0'
+def test_restoring_keeps_the_seq():
+    tags = R.transition(rec('encrypting', seq=SEQ), 'restoring')
     tags2 = R.transition(R.parse_record(tags), 'restored')
-    assert tags2[R.TAG_OLD_DISKS] == 'vm1_os;vm1_lun0' and tags2[R.TAG_SEQ] == SEQ
+    assert tags2[R.TAG_SEQ] == SEQ and tags2[R.TAG_RUN] == 'ade-r1'
 
 
 # ---- platform reading ------------------------------------------------------------------------------
