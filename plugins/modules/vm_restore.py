@@ -48,7 +48,7 @@ options:
   delete_old_disks:
     description:
       - Delete the disks that were swapped out, only after the VM runs on the restored disks and its guest agent
-        reports C(Ready) (checked within O(timeout); if not, the old disks are kept and RV(warnings) says so).
+        reports C(Ready) (checked within O(timeout); if not, the old disks are kept and RV(notes) says so).
     type: bool
     default: false
   timeout:
@@ -289,7 +289,7 @@ def delete_old_disks(session, p, result, deadline):
             return
         if time.time() + 5 > deadline:
             result['notes'].append('old disks kept: the VM did not run on the restored disks with its agent Ready '
-                                      'within the timeout; run again with delete_old_disks=true later')
+                                   'within the timeout; run again with delete_old_disks=true later')
             return
         time.sleep(5)
     for did in result['old_disks']:

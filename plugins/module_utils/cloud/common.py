@@ -109,8 +109,8 @@ def identity_error(vm, expected_vm_id):
     if arm_id.lower() != str(expected_vm_id).lower():
         return ("identity check failed: the guest's IMDS vmId is {0} but ARM VM {1} has vmId {2}; the inventory (or "
                 "the guest's IMDS answer) names another VM than the one this guest runs on. Nothing was changed. Fix "
-                "azure_resource_group/azure_vm_name for this host".format(expected_vm_id, (vm or {}).get('id'),
-                                                                         arm_id or '(none)'))
+                "azure_resource_group/azure_vm_name for this host".format(
+                    expected_vm_id, (vm or {}).get('id'), arm_id or '(none)'))
     return None
 
 
