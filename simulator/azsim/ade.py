@@ -421,8 +421,10 @@ def unmount_attempt_message(vm, attempt):
         tb = traceback_text([(path, line + 2, "start_encryption",
                               'raise Exception("Could not unmount /oldroot in 10 attempts")')], "Exception: " + err)
     else:
+        # text as reported in Azure/azure-cli issue #2633 (util-linux's busy message with its lsof/fuser hint)
         err = ("Command umount /oldroot failed with return code 32\nstdout:\n\nstderr:\n"
-               "umount: /oldroot: target is busy.\n")
+               "umount: /oldroot: target is busy\n        (In some cases useful info about processes that\n"
+               "         use the device is found by lsof(8) or fuser(1).)\n")
         state_py = path.rsplit("/", 1)[0] + "/encryptstates/UnmountOldrootState.py"
         call = "self.enter_unmount_oldroot()" if attempt == 1 else "self.retry_unmount_oldroot()"
         tb = traceback_text([(path, line if attempt == 1 else line + 4, "start_encryption", call),

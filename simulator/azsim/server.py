@@ -280,6 +280,18 @@ class Handler(BaseHTTPRequestHandler):
                 tok, life = w.issue_token(w.client_id)
             return 200, {"token_type": "Bearer", "expires_in": life, "ext_expires_in": life,
                          "access_token": tok}, {}
+        if path == "/metadata/endpoints" and method == "GET":
+            # ARM's anonymous cloud metadata (what `az cloud register --endpoint-resource-manager` reads)
+            return 200, {
+                "name": "AzSim", "portal": base, "resourceManager": base + "/", "gallery": base + "/",
+                "authentication": {"loginEndpoint": base, "audiences": ["https://management.core.windows.net/",
+                                                                        "https://management.azure.com/"],
+                                   "tenant": "common", "identityProvider": "AAD"},
+                "suffixes": {"keyVaultDns": "vault.azure.net", "storage": "core.windows.net",
+                             "acrLoginServer": "azurecr.io", "sqlServerHostname": "database.windows.net"},
+                "media": base + "/", "graphAudience": "https://graph.windows.net/", "graph": base + "/",
+                "batch": "https://batch.core.windows.net/", "sqlManagement": base + "/",
+                "microsoftGraphResourceId": "https://graph.microsoft.com/"}, {}
         if path == "/metadata/identity/oauth2/token" and method == "GET":
             if (self.headers.get("Metadata") or "").lower() != "true":
                 return 400, {"error": "invalid_request", "error_description": "Required metadata header not "
@@ -464,7 +476,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def _is_login(path):
     return bool(re.match(r"^/[^/]+/(v2\.0/\.well-known/openid-configuration|oauth2/v2\.0/token)$", path)) or \
-        path in ("/metadata/identity/oauth2/token", "/msi/token")
+        path in ("/metadata/identity/oauth2/token", "/msi/token", "/metadata/endpoints")
 
 
 def _aad_error(err, code, desc):

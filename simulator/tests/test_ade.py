@@ -133,7 +133,7 @@ def test_fail_os_unmount(sim, client):
     attempts = [s for s in seen if s[2].startswith("Attempt #")]
     assert len(attempts) == 11 and {a[1] for a in attempts} == {"ProvisioningState/failed/22"}
     assert attempts[0][2].startswith("Attempt #1 to unmount /oldroot failed with error: Command umount /oldroot "
-                                     "failed with return code 32\nstdout:\n\nstderr:\numount: /oldroot: target is busy.")
+                                     "failed with return code 32\nstdout:\n\nstderr:\numount: /oldroot: target is busy\n")
     assert ", stack trace: Traceback (most recent call last):" in attempts[0][2]
     assert attempts[-1][2].startswith("Attempt #11 to unmount /oldroot failed with error: Could not unmount "
                                       "/oldroot in 10 attempts, stack trace: ")
