@@ -191,6 +191,7 @@ import time
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
     azure_module, check_numbers, fail_azure, identity_error, open_session, record_history, wait_for_phase,
     write_record)
@@ -246,10 +247,10 @@ def main():
             fail(err)
         # R1.3: serialise with other extension operations.
         busy = ade.busy_extensions(vm)
-        busy_deadline = time.time() + p['busy_timeout']
-        while busy and time.time() < busy_deadline:
-            time.sleep(min(max(p['poll_interval'], 1), max(busy_deadline - time.time(), 0.1)))
-            vm = session.get_vm(rg, name)
+        busy_wait = Poller(p['busy_timeout'], base_delay=min(p['poll_interval'], 5.0))
+        while busy and busy_wait.remaining() > 0:
+            busy_wait.pause(min(max(p['poll_interval'], 1), busy_wait.remaining()))
+            vm = busy_wait.call(lambda: session.get_vm(rg, name), 'GET VM {0}'.format(name))
             busy = ade.busy_extensions(vm)
         if busy:
             fail("VM {0}: other extension operations are in progress: {1}. ADE must not run at the same time as "

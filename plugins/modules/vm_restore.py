@@ -158,6 +158,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollo
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
     azure_module, check_numbers, fail_azure, identity_error, open_session, write_record)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 
 RECORD_FROM = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'restoring')
 
@@ -279,19 +280,19 @@ def run(module, session, p, vm, record, result, deadline):
 def delete_old_disks(session, p, result, deadline):
     """Delete the swapped-out disks only once the VM runs on the restored disks and its agent is Ready."""
     rg, name = p['resource_group'], p['name']
+    waiter = Poller(max(0.0, deadline - time.time()))
     while True:
-        vm = session.get_vm(rg, name)
+        vm = waiter.call(lambda: session.get_vm(rg, name), 'GET VM {0}'.format(name))
         if snap.vm_ready_on(vm, result['disks']):
             break
         if not p['start'] and ade.power_state(vm) != 'running':
             result['notes'].append('old disks kept: the VM is not running (start=false), so it is not verified on the '
                                    'restored disks; run again with start=true and delete_old_disks=true')
             return
-        if time.time() + 5 > deadline:
+        if not waiter.pause(5):
             result['notes'].append('old disks kept: the VM did not run on the restored disks with its agent Ready '
                                    'within the timeout; run again with delete_old_disks=true later')
             return
-        time.sleep(5)
     for did in result['old_disks']:
         rid = ade.parse_resource_id(did)
         if session.get_disk(rid['resource_group'], rid['name']) is None:

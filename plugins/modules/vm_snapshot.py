@@ -168,6 +168,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snaps
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import error_text
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
     azure_module, check_numbers, fail_azure, identity_error, open_session, write_record)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
 
 _RUN_ID_OK = __import__('re').compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$')
@@ -238,6 +239,7 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
                 raise snap.SnapshotError(snapshot_failure(item, exc, vm))
             result['changed'] = True   # ARM accepted this PUT
     deadline = time.time() + p['timeout']
+    waiter = Poller(p['timeout'])
     out = []
     for item in plan:
         if module.check_mode:
@@ -252,14 +254,13 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
                 pollers[item['name']].result(timeout=max(deadline - time.time(), 1))
             except Exception as exc:  # pylint: disable=broad-except
                 raise snap.SnapshotError(snapshot_failure(item, exc, vm))
-        cur = session.get_snapshot(snap_rg, item['name'])
+        cur = waiter.call(lambda i=item: session.get_snapshot(snap_rg, i['name']), 'GET snapshot')
         while p['wait'] and cur is not None and \
                 ((cur.get('properties') or {}).get('provisioningState') or '') not in ('Succeeded', 'Failed'):
-            if time.time() > deadline:
+            if not waiter.pause(5):
                 raise snap.SnapshotError('timeout after {0}s waiting for snapshot {1} (state {2})'.format(
                     p['timeout'], item['name'], (cur.get('properties') or {}).get('provisioningState')))
-            time.sleep(5)
-            cur = session.get_snapshot(snap_rg, item['name'])
+            cur = waiter.call(lambda i=item: session.get_snapshot(snap_rg, i['name']), 'GET snapshot')
         if cur is None:
             raise snap.SnapshotError('snapshot {0} was not found after creating it'.format(item['name']))
         state = (cur.get('properties') or {}).get('provisioningState')

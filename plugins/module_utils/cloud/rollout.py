@@ -288,3 +288,53 @@ def failure_outcome(stage, guest_unreachable=False, reboot_required=False, repla
     if replan_action == 'stop':
         return 'needs_attention'
     return 'failed'
+
+
+# ---- stalls (issue 6 item 8, R4.1) ------------------------------------------------------------------
+# Docs: "3 to 16 hours to finish on a stock gallery image" (about 30 GB); "If you add multiterabyte-sized data
+# disks, the process might take days". So: 16 h for the OS phase of a 30 GB OS disk, plus 2 min per GB beyond;
+# data volumes 2 h plus 2 min per GB; anything else (prechecks, stamping) 2 h.
+OS_PLAUSIBLE_BASE = 16 * 3600
+EARLY_PLAUSIBLE = 2 * 3600
+SECONDS_PER_GB = 120
+STALL_ADVICE = ("Do not reboot, stop or resize the VM: ADE turns SSH off while it encrypts the OS volume and a "
+                "restart in the middle can leave it unbootable (R4.1). Look at the platform status (azure_ade.linux."
+                "status or vm_encryption_info), the boot diagnostics serial log, and, once the guest answers, "
+                "/var/log/azure/Microsoft.Azure.Security.AzureDiskEncryptionForLinux/extension.log. Keep waiting "
+                "(run the encrypt playbook again: it resumes the wait) or open a support case if nothing moves.")
+
+
+def plausible_seconds(status, os_gb=0, data_gb=0):
+    """How long ADE may plausibly show one phase/message for these disk sizes (GB). Pure."""
+    status = status or {}
+    os_gb = max(0, int(os_gb or 0))
+    data_gb = max(0, int(data_gb or 0))
+    msg = (status.get('progress_message') or '').lower()
+    if status.get('os_volume_encrypted') == 'EncryptionInProgress' or 'os disk encryption' in msg or \
+            'background encrypting' in msg or status.get('transient_error'):
+        return OS_PLAUSIBLE_BASE + SECONDS_PER_GB * max(0, os_gb + data_gb - 30)
+    if status.get('data_volumes_encrypted') == 'EncryptionInProgress':
+        return EARLY_PLAUSIBLE + SECONDS_PER_GB * data_gb
+    return EARLY_PLAUSIBLE
+
+
+def stall_report(status, held_seconds, os_gb=0, data_gb=0):
+    """None, or {held_seconds, plausible_seconds, message} when an in-progress VM has shown the same phase and
+    message for longer than its disk sizes make plausible. A report, never a failure. Pure."""
+    if (status or {}).get('phase') != 'in_progress':
+        return None
+    limit = plausible_seconds(status, os_gb, data_gb)
+    if held_seconds <= limit:
+        return None
+    return dict(held_seconds=int(held_seconds), plausible_seconds=int(limit),
+                message="{0}: no change for {1:.1f} h ('{2}'), longer than {3:.1f} h plausible for {4} GB of disks. {5}"
+                .format(status.get('name'), held_seconds / 3600.0, status.get('progress_message'), limit / 3600.0,
+                        int(os_gb or 0) + int(data_gb or 0), STALL_ADVICE))
+
+
+def disk_sizes(vm):
+    """(os_gb, data_gb) from a VM model (REST shape). Pure."""
+    storage = ((vm or {}).get('properties') or {}).get('storageProfile') or {}
+    os_gb = int((storage.get('osDisk') or {}).get('diskSizeGB') or 30)
+    data_gb = sum(int(d.get('diskSizeGB') or 0) for d in storage.get('dataDisks') or [])
+    return os_gb, data_gb

@@ -258,3 +258,32 @@ def test_identity_error():
 ])
 def test_failure_outcome(kw, expected):
     assert R.failure_outcome(**kw) == expected
+
+
+# ---- stalls -----------------------------------------------------------------------------------------
+
+def test_plausible_by_phase_and_size():
+    os_phase = dict(phase='in_progress', progress_message='OS disk encryption started', os_volume_encrypted='EncryptionInProgress')
+    assert R.plausible_seconds(os_phase, 30, 0) == 16 * 3600
+    assert R.plausible_seconds(os_phase, 30, 2048) == 16 * 3600 + 120 * 2048
+    data = dict(phase='in_progress', progress_message='Encrypting 1 data volumes', data_volumes_encrypted='EncryptionInProgress')
+    assert R.plausible_seconds(data, 30, 100) == 2 * 3600 + 120 * 100
+    assert R.plausible_seconds(dict(phase='in_progress', progress_message='Transitioning'), 30, 0) == 2 * 3600
+
+
+def test_stall_report_only_past_the_limit_and_only_in_progress():
+    st = dict(name='vm1', phase='in_progress', progress_message='OS disk encryption started',
+              os_volume_encrypted='EncryptionInProgress')
+    assert R.stall_report(st, 15 * 3600, 30, 0) is None
+    rep = R.stall_report(st, 17 * 3600, 30, 0)
+    assert rep['held_seconds'] == 17 * 3600 and rep['plausible_seconds'] == 16 * 3600
+    assert 'Do not reboot' in rep['message'] and 'vm1' in rep['message'] and '17.0 h' in rep['message']
+    # the same hold is plausible with big data disks
+    assert R.stall_report(st, 17 * 3600, 30, 1024) is None
+    assert R.stall_report(dict(st, phase='failed'), 99 * 3600, 30, 0) is None
+
+
+def test_disk_sizes():
+    vm = {'properties': {'storageProfile': {'osDisk': {'diskSizeGB': 64}, 'dataDisks': [{'diskSizeGB': 8}, {'diskSizeGB': 100}]}}}
+    assert R.disk_sizes(vm) == (64, 108)
+    assert R.disk_sizes({}) == (30, 0)
