@@ -192,14 +192,13 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
-    azure_module, check_numbers, fail_azure, identity_error, open_session, record_history, wait_for_phase,
-    write_record)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history, wait_for_phase
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
 
 
 def main():
-    module = azure_module(
+    base = AzureModule(
         dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
              state=dict(type='str', choices=['encrypted', 'decrypted'], default='encrypted'),
              key_vault=dict(type='str', no_log=False), key_vault_resource_group=dict(type='str', no_log=False),
@@ -213,14 +212,15 @@ def main():
              remove_extension=dict(type='bool', default=True), rollout_run=dict(type='str'),
              expected_vm_id=dict(type='str')),
         required_if=[('state', 'encrypted', ('key_vault', 'volume_type'))],
+        non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',),
         supports_check_mode=True,
     )
-    p = module.params
-    check_numbers(module, non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',))
+    module = base.module
+    p = base.params
     if p['state'] == 'decrypted' and p['volume_type'] not in (None, 'Data'):
-        module.fail_json(msg="state=decrypted: Linux supports disabling ADE on data volumes only; use volume_type Data "
-                             "(or omit it). An encrypted OS volume cannot be decrypted - restore from the snapshot")
-    session = open_session(module)
+        base.fail("state=decrypted: Linux supports disabling ADE on data volumes only; use volume_type Data "
+                  "(or omit it). An encrypted OS volume cannot be decrypted - restore from the snapshot")
+    session = base.open_session()
     result = dict(changed=False, actions=[], reason=None, history=[])
     start = time.time()
     deadline = start + p['timeout']
@@ -228,21 +228,19 @@ def main():
 
     def finish(**kw):
         result.update(kw)
-        result['requests'] = session.stats.as_dict()
         for text in (result.get('status') or {}).get('warnings') or []:
-            module.warn(text)       # e.g. attached data disks ADE skipped (not mounted)
-        module.exit_json(**result)
+            base.warn(text)       # e.g. attached data disks ADE skipped (not mounted)
+        base.exit(**result)
 
     def fail(msg, **kw):
         result.update(kw)
-        result['requests'] = session.stats.as_dict()
-        module.fail_json(msg=msg, **result)
+        base.fail(msg, **result)
 
     try:
         vm = session.get_vm(rg, name)
         if vm is None:
             fail('VM {0} not found in resource group {1}'.format(name, rg))
-        err = identity_error(vm, p['expected_vm_id'])
+        err = rollout.identity_error(vm, p['expected_vm_id'])
         if err:
             fail(err)
         # R1.3: serialise with other extension operations.
@@ -264,8 +262,8 @@ def main():
     except rollout.RolloutError as exc:
         fail(str(exc))
     except Exception as exc:  # pylint: disable=broad-except
-        fail_azure(module, 'vm_encryption {0}/{1}'.format(rg, name), exc, requests=session.stats.as_dict(),
-                   actions=result['actions'], changed=result['changed'], request=result.get('request'))
+        base.fail_azure('vm_encryption {0}/{1}'.format(rg, name), exc,
+                        actions=result['actions'], changed=result['changed'], request=result.get('request'))
 
 
 def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):

@@ -166,8 +166,7 @@ import time
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import error_text
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
-    azure_module, check_numbers, fail_azure, identity_error, open_session, write_record)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
 
@@ -175,7 +174,7 @@ _RUN_ID_OK = __import__('re').compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$')
 
 
 def main():
-    module = azure_module(
+    base = AzureModule(
         dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
              snapshot_set=dict(type='str', aliases=['run_id'],
                                deprecated_aliases=[dict(name='run_id', version='2.0.0', collection_name='azure_ade.linux')]),
@@ -185,38 +184,37 @@ def main():
              tags=dict(type='dict'), wait=dict(type='bool', default=True), timeout=dict(type='int', default=3600),
              allow_after_encryption_start=dict(type='bool', default=False), record=dict(type='bool', default=True),
              expected_vm_id=dict(type='str')),
+        non_negative=('timeout',),
         supports_check_mode=True,
     )
-    p = module.params
-    check_numbers(module, non_negative=('timeout',))
+    module = base.module
+    p = base.params
     if not p['snapshot_set']:
         p['snapshot_set'] = time.strftime('ade-%Y%m%d', time.gmtime())
     if not _RUN_ID_OK.match(p['snapshot_set']):
-        module.fail_json(msg="snapshot_set '{0}' must be 1-60 letters, digits, '_', '.', '-' starting with a letter/digit"
+        base.fail("snapshot_set '{0}' must be 1-60 letters, digits, '_', '.', '-' starting with a letter/digit"
                          .format(p['snapshot_set']))
-    session = open_session(module)
+    session = base.open_session()
     rg, name = p['resource_group'], p['name']
     snap_rg = p['snapshot_resource_group'] or rg
     result = dict(changed=False, snapshots=[], snapshot_ids=[], run_id=p['snapshot_set'], snapshot_set=p['snapshot_set'])
     try:
         vm = session.get_vm(rg, name, instance_view=p['state'] == 'present')
         if vm is None:
-            module.fail_json(msg='VM {0} not found in resource group {1}'.format(name, rg), **result)
-        err = identity_error(vm, p['expected_vm_id'])
+            base.fail('VM {0} not found in resource group {1}'.format(name, rg), **result)
+        err = rollout.identity_error(vm, p['expected_vm_id'])
         if err:
-            module.fail_json(msg=err, requests=session.stats.as_dict(), **result)
+            base.fail(err, **result)
         existing = session.list_snapshots(snap_rg)
         if p['state'] == 'absent':
             run_absent(module, session, p, vm, existing, snap_rg, result)
         else:
             run_present(module, session, p, vm, existing, snap_rg, result)
     except (snap.SnapshotError, rollout.RolloutError) as exc:
-        result['requests'] = session.stats.as_dict()
-        module.fail_json(msg=str(exc), **result)
+        base.fail(str(exc), **result)
     except Exception as exc:  # pylint: disable=broad-except
-        fail_azure(module, 'vm_snapshot {0}/{1}'.format(rg, name), exc, requests=session.stats.as_dict(), **result)
-    result['requests'] = session.stats.as_dict()
-    module.exit_json(**result)
+        base.fail_azure('vm_snapshot {0}/{1}'.format(rg, name), exc, **result)
+    base.exit(**result)
 
 
 def run_present(module, session, p, vm, existing, snap_rg, result):

@@ -338,3 +338,16 @@ def disk_sizes(vm):
     os_gb = int((storage.get('osDisk') or {}).get('diskSizeGB') or 30)
     data_gb = sum(int(d.get('diskSizeGB') or 0) for d in storage.get('dataDisks') or [])
     return os_gb, data_gb
+
+
+def identity_error(vm, expected_vm_id):
+    """Why ``vm`` is not the VM the guest says it is (IMDS vmId vs ARM vmId), or None. Pure."""
+    if not expected_vm_id:
+        return None
+    arm_id = ((vm or {}).get('properties') or {}).get('vmId') or ''
+    if arm_id.lower() != str(expected_vm_id).lower():
+        return ("identity check failed: the guest's IMDS vmId is {0} but ARM VM {1} has vmId {2}; the inventory (or "
+                "the guest's IMDS answer) names another VM than the one this guest runs on. Nothing was changed. Fix "
+                "azure_resource_group/azure_vm_name for this host".format(
+                    expected_vm_id, (vm or {}).get('id'), arm_id or '(none)'))
+    return None

@@ -11,7 +11,6 @@ if sys.version_info < (3, 10):
     pytest.skip('controller code: Python 3.10+', allow_module_level=True)
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout as R
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import identity_error
 
 SEQ = '11111111-aaaa-4bbb-8ccc-000000000001'
 OTHER = '22222222-aaaa-4bbb-8ccc-000000000002'
@@ -237,11 +236,11 @@ def test_stops_rollout(outcome, changed, cont, stops):
 def test_identity_error():
     vm = {'id': '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1',
           'properties': {'vmId': 'AAAA-1'}}
-    assert identity_error(vm, None) is None
-    assert identity_error(vm, 'aaaa-1') is None
-    msg = identity_error(vm, 'bbbb-2')
+    assert R.identity_error(vm, None) is None
+    assert R.identity_error(vm, 'aaaa-1') is None
+    msg = R.identity_error(vm, 'bbbb-2')
     assert 'bbbb-2' in msg and 'AAAA-1' in msg and 'Nothing was changed' in msg
-    assert 'vmId (none)' in identity_error({'properties': {}}, 'x')
+    assert 'vmId (none)' in R.identity_error({'properties': {}}, 'x')
 
 
 @pytest.mark.parametrize('kw,expected', [
