@@ -33,6 +33,7 @@ E2E_FAIL=${E2E_FAIL:-ubuntu1804}        # OS encryption fails part way (simulato
 E2E_BLOCKED=${E2E_BLOCKED:-lowmem-4g}   # blocked by the preflight (memory): never touched
 E2E_DATA=${E2E_DATA:-sles12}            # data-only distro: encrypt Data, then disable
 E2E_NEXT=${E2E_NEXT:-rhel7-rootvg}      # check mode; then, after $E2E_FAIL in inventory order, not attempted
+E2E_SLICE=${E2E_SLICE:-ubuntu1404-k415}  # waves (not attempted after the canary), then its own AWX-like slice
 
 W=${ADE_SCRATCH:-$ADE_WORK}/e2e-$ADE_CORE   # ADE_SCRATCH keeps parallel checkouts apart
 rm -rf "$W"; mkdir -p "$W/report" "$W/logs"
@@ -221,6 +222,47 @@ assert snaps and all(e['seq'] < ext[0] for e in snaps), snaps
 assert not [e for e in snaps if 'e2e-second' in e['path']], snaps
 "
 check "the re-run said it resumed the wait" grep -q "WAIT: this run's encryption is in progress" "$W/logs/encrypt-resume.log"
+
+# ---- 3d. issue 6 item 9: waves (ade_serial as a list) and AWX job slicing -----------------------------------
+# Waves: [1, 2] = $E2E_FAIL alone as the canary, then a batch of two. The canary fails -> the batch is not attempted.
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+play encrypt-waves nonzero encrypt -e ade_hosts="$E2E_FAIL:$E2E_SLICE:$E2E_NEXT" -e ade_key_vault=kv-ade-e2e \
+  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-waves" -e ade_retry_restored=true \
+  -e '{"ade_serial": [1, 2]}'
+sim_log
+assert_py "waves: canary $E2E_FAIL failed_restored, the next wave not attempted and untouched" "
+import json, sys
+sys.path.insert(0, '$HERE')
+from simlog import entries, vm_requests
+rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-waves/encrypt.json'))}
+print(json.dumps(rows, indent=1))
+assert rows['$E2E_FAIL']['outcome'] == 'failed_restored', rows['$E2E_FAIL']
+assert rows['$E2E_SLICE']['outcome'] == 'not_attempted' and rows['$E2E_NEXT']['outcome'] == 'not_attempted', rows
+log = entries(sys.argv[1] + '/simlog.json')
+assert not vm_requests(log, '$E2E_SLICE') and not vm_requests(log, '$E2E_NEXT')
+"
+check "waves: two batches (the canary alone, then the rest)" \
+  test "$(grep -c 'PLAY \[ADE encrypt | one wave at a time\]' "$W/logs/encrypt-waves.log")" = 2
+# AWX job slicing: each slice is its own ansible-playbook process (its own serial and stop flag); the state of
+# every VM is in its tags. Two slices at once against the same simulator: slice A's failure does not stop slice B.
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$E2E_FAIL" -e ade_key_vault=kv-ade-e2e \
+  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-slice-a" -e ade_retry_restored=true \
+  > "$W/logs/encrypt-slice-a.log" 2>&1 &
+SLICE_A=$!
+ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$E2E_SLICE" -e ade_key_vault=kv-ade-e2e \
+  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-slice-b" \
+  > "$W/logs/encrypt-slice-b.log" 2>&1
+wait "$SLICE_A"
+sim_log
+assert_py "two slices at once: A ($E2E_FAIL) failed_restored, B ($E2E_SLICE) encrypted; each VM's record its own" "
+import json, sys
+a = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-slice-a/encrypt.json'))}
+b = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-slice-b/encrypt.json'))}
+print(json.dumps([a, b], indent=1))
+assert a['$E2E_FAIL']['outcome'] == 'failed_restored', a
+assert b['$E2E_SLICE']['outcome'] == 'encrypted', b
+"
 
 # ---- 4. data-only encryption, then disable (R6.2) -------------------------------------------------
 play encrypt-data 0 encrypt -e ade_hosts="$E2E_DATA" -e ade_key_vault=kv-ade-e2e -e ade_volume_type=Data \

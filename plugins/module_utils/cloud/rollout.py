@@ -61,6 +61,12 @@ class RolloutError(Exception):
     pass
 
 
+def _short(text, limit=200):
+    """First line of an extension message, at most ``limit`` characters (they carry whole stack traces)."""
+    line = (str(text or '').strip().splitlines() or [''])[0]
+    return line if len(line) <= limit else line[:limit - 3] + '...'
+
+
 def parse_record(tags):
     """The record from a VM's tags (dict or None). Returns dict(snapshot_set, stage, seq, at); stage None
     when the VM carries no record. An unknown stage value is kept as is (``plan`` reports it)."""
@@ -201,13 +207,13 @@ def plan(record, status, new_run, retry_restored=False, verify=True):
                                extension_seq(status), record.get('seq'), run), snapshot_set=run, restore_from=run)
     if eff == 'failed':
         return out('restore', "this run's encryption failed ({0}); restoring from set {1} taken before the first enable"
-                   .format((status or {}).get('progress_message'), run), snapshot_set=run, restore_from=run)
+                   .format(_short((status or {}).get('progress_message')), run), snapshot_set=run, restore_from=run)
     if eff == 'succeeded':
         if verify:
             return out('verify', 'encrypted (run {0}); restart check pending'.format(run), snapshot_set=run)
         return out('done', 'encrypted (run {0}); restart check off'.format(run), snapshot_set=run)
     return out('wait', "this run's encryption is in progress ({0}); waiting (no new snapshot)".format(
-        (status or {}).get('progress_message')), snapshot_set=run)
+        _short((status or {}).get('progress_message'))), snapshot_set=run)
 
 
 def outcome_after_wait(record_seq, status, timed_out=False):
@@ -328,7 +334,7 @@ def stall_report(status, held_seconds, os_gb=0, data_gb=0):
         return None
     return dict(held_seconds=int(held_seconds), plausible_seconds=int(limit),
                 message="{0}: no change for {1:.1f} h ('{2}'), longer than {3:.1f} h plausible for {4} GB of disks. {5}"
-                .format(status.get('name'), held_seconds / 3600.0, status.get('progress_message'), limit / 3600.0,
+                .format(status.get('name'), held_seconds / 3600.0, _short(status.get('progress_message')), limit / 3600.0,
                         int(os_gb or 0) + int(data_gb or 0), STALL_ADVICE))
 
 

@@ -286,3 +286,11 @@ def test_disk_sizes():
     vm = {'properties': {'storageProfile': {'osDisk': {'diskSizeGB': 64}, 'dataDisks': [{'diskSizeGB': 8}, {'diskSizeGB': 100}]}}}
     assert R.disk_sizes(vm) == (64, 108)
     assert R.disk_sizes({}) == (30, 0)
+
+
+def test_reasons_carry_the_first_line_of_long_messages_only():
+    msg = 'Failed to encrypt OS volume with error: x\nTraceback (most recent call last):\n' + 'y' * 500
+    p = R.plan(rec('encrypting', seq=SEQ), st('failed', SEQ, msg=msg), 'n')
+    assert p['action'] == 'restore' and 'Traceback' not in p['reason'] and 'Failed to encrypt OS volume' in p['reason']
+    p = R.plan(rec('encrypting', seq=SEQ), st('in_progress', SEQ, msg='z' * 500), 'n')
+    assert p['action'] == 'wait' and len(p['reason']) < 300
