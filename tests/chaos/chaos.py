@@ -23,6 +23,8 @@ sys.path.insert(0, os.path.join(REPO, "simulator"))
 from azsim.admin import SimAdmin  # noqa: E402  pylint: disable=wrong-import-position
 
 WRITE = ("PUT", "PATCH", "POST", "DELETE")
+# Requests that change a VM (a tags-only PATCH does not)
+CHANGES = ("ext_put", "ext_delete", "vm_start", "vm_deallocate", "vm_restart", "vm_poweroff", "disk_put", "vm_put")
 OK = (200, 201, 202, 204)
 SUB = "11111111-1111-1111-1111-111111111111"
 RG = "rg-ade-chaos"
@@ -231,7 +233,7 @@ def main():
     ap.add_argument("--run-timeout", type=float, default=600)
     ap.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", "0")) or None)
     ap.add_argument("--forks", type=int, default=20)
-    ap.add_argument("--serial", default='[1, 10, "100%"]')
+    ap.add_argument("--serial", default='[5, "100%"]')
     ap.add_argument("--extra-vars", default="{}")
     ap.add_argument("--slices", type=int, default=0, help="also run N concurrent slices (AWX job slicing)")
     ap.add_argument("--fleet-json", default=None)
@@ -329,10 +331,9 @@ def main():
         ents = by_vm.get(n, [])
         ext_puts = [e for e in ents if kind(e) == "ext_put" and e["status"] in OK]
         ext_any = [e for e in ents if kind(e) == "ext_put"]
-        changes = [e for e in ents if kind(e) in ("ext_put", "ext_delete", "vm_start", "vm_deallocate", "vm_restart",
-                                                   "vm_poweroff", "disk_put") or (kind(e) == "vm_put")]
+        changes = [e for e in ents if kind(e) in CHANGES]
         snap_puts = [e for e in ents if kind(e) == "snapshot_put" and e["status"] in OK]
-        first_change = min([e["seq"] for e in changes] or [None]) if changes else None
+        first_change = min(e["seq"] for e in changes) if changes else None
         first_ext = min(e["seq"] for e in ext_any) if ext_any else None
         # (1) no extension PUT without a snapshot set taken before any change to the VM (ARM or guest)
         if ext_any:

@@ -58,6 +58,7 @@ PY
 )"
 export AZURE_ADE_LRO_POLLING_INTERVAL=0.2
 export ANSIBLE_SSH_CONTROL_PATH_DIR=$W/cp
+export ANSIBLE_PIPELINING=True   # one ssh command per guest task instead of three
 python "$HERE/chaos.py" --sim "$SIM" --inventory "$INV" --work "$W" --fleet-json "$W/fleet-up.json" \
   --budget "${CHAOS_BUDGET:-150}" --max-kills "${CHAOS_MAX_KILLS:-6}" --forks "${CHAOS_FORKS:-20}" \
   --slices "${CHAOS_SLICES:-2}" ${CHAOS_SEED:+--seed "$CHAOS_SEED"} ${CHAOS_ARGS:-}

@@ -52,7 +52,7 @@ def sim_vm_id(sub, rg, name):
 def parse_kinds(text):
     out = []
     for part in text.split(","):
-        k, _, w = part.partition("=")
+        k, _sep, w = part.partition("=")
         if k not in KINDS:
             sys.exit("unknown fleet kind %s (known: %s)" % (k, ", ".join(KINDS)))
         out.append((k, int(w or 1)))
@@ -338,7 +338,7 @@ def main(argv):
         return _layer(argv[1], argv[2])
     if argv and argv[0] == "_prepare":
         return _prepare(argv[1:])
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("cmd", choices=["up", "down", "status"])
     ap.add_argument("n", nargs="?", type=int, default=100)
     ap.add_argument("--kinds", default="ubuntu1804=9,centos7=1")
