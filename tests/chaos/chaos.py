@@ -230,7 +230,7 @@ def main():
     ap.add_argument("--budget", type=float, default=300, help="wall seconds for the chaos phase (killed runs)")
     ap.add_argument("--max-kills", type=int, default=8)
     ap.add_argument("--converge-runs", type=int, default=4)
-    ap.add_argument("--run-timeout", type=float, default=600)
+    ap.add_argument("--run-timeout", type=float, default=900)
     ap.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", "0")) or None)
     ap.add_argument("--forks", type=int, default=20)
     ap.add_argument("--serial", default='[5, "100%"]')
