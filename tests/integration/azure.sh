@@ -12,7 +12,7 @@ export ADE_CORE
 : "${ADE_WORK:?}" "${ADE_COLL:?}" "${ADE_REPO:?}"
 ade_mount_collection
 ade_activate
-SIM_WORK=$ADE_WORK/azsim-it-$ADE_CORE
+SIM_WORK=${ADE_SCRATCH:-$ADE_WORK/azsim-it-$ADE_CORE}   # ADE_SCRATCH: one per helper/run
 rm -rf "$SIM_WORK"
 mkdir -p "$SIM_WORK"
 cd "$ADE_REPO/simulator" || exit 1
