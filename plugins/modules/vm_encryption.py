@@ -230,6 +230,8 @@ def main():
     def finish(**kw):
         result.update(kw)
         result['requests'] = session.stats.as_dict()
+        for text in (result.get('status') or {}).get('warnings') or []:
+            module.warn(text)       # e.g. attached data disks ADE skipped (not mounted)
         module.exit_json(**result)
 
     def fail(msg, **kw):

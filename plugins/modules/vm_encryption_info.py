@@ -192,6 +192,22 @@ vms:
       description: The current error status is one of the normal transient ones.
       type: bool
       returned: always
+    stalled:
+      description:
+        - While waiting (O(wait_for=completed)), a transient error that did not clear for 1800 s; RV(vms[].phase) is
+          then V(failed). A VMRestartPending status counts as in progress for 1800 s while waiting.
+      type: bool
+      returned: always
+    skipped_data_disks:
+      description: Attached data disks a succeeded Data/All enable did not encrypt (not mounted in the guest).
+      type: list
+      elements: str
+      returned: always
+    warnings:
+      description: Warnings about this VM (also emitted as Ansible warnings), e.g. skipped data disks.
+      type: list
+      elements: str
+      returned: always
     extension:
       description: The ADE extension (name, publisher, type, type_handler_version, handler_version, provisioning_state, settings, status).
       type: dict
@@ -259,7 +275,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common impor
     azure_module, fail_azure, open_session, record_history)
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import (
-    TERMINAL, compute_status, next_poll_interval, summarise)
+    TERMINAL, StatusClock, compute_status, next_poll_interval, summarise)
 
 
 def select_targets(params):
@@ -355,6 +371,7 @@ def main():
     polls = 0
     timed_out = False
     pending_targets = targets
+    clock = StatusClock()
     try:
         while True:
             polls += 1
@@ -369,6 +386,8 @@ def main():
             now = time.time()
             for k, vm in found.items():
                 st = compute_status(vm)
+                if p['wait_for'] == 'completed':
+                    st = clock.apply(k, st, now)
                 statuses[k] = st
                 vms_read[k] = vm
                 record_history(history.setdefault(k, []), st, now)
@@ -408,6 +427,9 @@ def main():
             result['query_result'] = jmespath.search(p['query'], vms)
         except jmespath.exceptions.JMESPathError as exc:
             module.fail_json(msg="query '{0}' is not valid JMESPath: {1}".format(p['query'], exc), **result)
+    for v in vms:
+        for text in v.get('warnings') or []:
+            module.warn(text)
     if timed_out and p['fail_on_timeout']:
         not_done = ['{0} ({1}: {2})'.format(v['name'], v['phase'], v['progress_message']) for v in vms
                     if v['phase'] not in TERMINAL]

@@ -205,6 +205,7 @@ def vm_power(req):
         if o.status == "Succeeded":
             vm.power = target
             if target == "running":
+                ade.guest_booted(vm, o.end)     # a stripped-down guest boots its real root again
                 refresh_ade_substatus(vm, o.end)
         vm.transition = None
     op = vm_op(req, vm, dur, done, transition=None if same else trans[action])

@@ -9,8 +9,8 @@ from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension
 VM_KEYS = {"name", "count", "location", "size", "os", "memory_gb", "memory_kb", "os_disk_gb", "os_disk_name",
            "os_disk_sku", "data_disks", "power_state", "ade_behavior", "ade_timing", "existing_extensions",
            "encryption", "dual_pass", "unmanaged", "tags", "admin_username", "agent_version",
-           "os_mode", "ade_precheck_error", "agent_ready"} | compat.VM_SPEC_KEYS
-BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memory")
+           "os_mode", "ade_precheck_error", "agent_ready", "unmount_busy_attempts"} | compat.VM_SPEC_KEYS
+BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memory", "stuck_after_stripdown")
 
 
 TOP_KEYS = {"config", "ade_timing", "snapshot_unsupported_regions", "subscriptions", "vaults", "_replace"}
@@ -241,14 +241,13 @@ def _vm_extensions(world, vm, vd):
         e = Extension(vm, ADE_TYPE, ADE_PUBLISHER, ADE_TYPE, "1.1", s)
         vm.extensions[ADE_TYPE.lower()] = e
         if state == "encrypted":
-            stamp = ade.make_stamp(s)
-            for d in vm.all_disks():
-                d.stamp = stamp
             if vt.lower() in ("os", "all"):
                 vm.os_disk.guest_encrypted = True
             if vt.lower() in ("data", "all"):
                 for d in vm.mounted_data():
                     d.guest_encrypted = True
+            # stamped as the extension does: encrypted data disks, the OS disk only for OS/All (ade.stamp_disks)
+            ade.stamp_disks(vm, s, vt.lower() in ("os", "all"), [])
             vm.os_disk.ade["volume_type"] = VT_CANON[vt.lower()]
             e.set_status("success", SUCCESS_MESSAGE[vt.lower()], t)
         elif state in ("in_progress", "failed"):
