@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint: ansible-lint (offline, profile from .ansible-lint) on roles/ and playbooks/, yamllint on the
+# Lint: ansible-lint (offline, profile from .ansible-lint) on roles/, playbooks/ and the AWX wrappers, yamllint on the
 # repo (.yamllint), antsibull-changelog lint. Uses the newest core line's venv unless CORE says otherwise.
 #   bash tests/ci/lint.sh [2.19|2.16]
 set -euo pipefail
@@ -14,7 +14,7 @@ ade_mount_collection
 ade_test_path
 cd "$ADE_COLL"
 targets=()
-for d in roles playbooks; do [ -d "$d" ] && targets+=("$d"); done
+for d in roles playbooks extensions/awx; do [ -d "$d" ] && targets+=("$d"); done
 if [ ${#targets[@]} -gt 0 ]; then
   ci_run rc "ansible-lint" ansible-lint --offline --nocolor "${targets[@]}"
 else
