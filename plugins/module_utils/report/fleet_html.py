@@ -109,15 +109,24 @@ def as_list(value):
 
 
 def retirement_text(value):
-    """One line for the retirement/migration path (a string, or a dict with path/target/action...)."""
+    """One line for the retirement/migration path: a string, or vm_encryption_info's retirement dict
+    (path, days_left, ...): 'enable_encryption_at_host (1020 days left)'."""
     if value in (None, '', {}):
         return ''
     if isinstance(value, dict):
         for key in ('path', 'recommended', 'target', 'action', 'summary'):
             if value.get(key):
-                return '%s' % value[key]
+                left = value.get('days_left')
+                return '%s%s' % (value[key], (' (%s days left)' % left) if left not in (None, '') else '')
         return '; '.join(as_list(value))
     return '%s' % value
+
+
+def retirement_detail(value):
+    """The retirement's explanation (its message), '' when there is none."""
+    if isinstance(value, dict):
+        return '%s' % (value.get('message') or '')
+    return ''
 
 
 def parse_time(text):
@@ -204,6 +213,7 @@ def normalize(row):
         snapshot_set=row.get('snapshot_set') or '',
         mismatch=as_list(row.get('mismatch')),
         retirement=retirement_text(row.get('retirement')),
+        retirement_detail=retirement_detail(row.get('retirement')),
         message=(row.get('message') or row.get('progress_message') or ''),
         history=[h for h in (row.get('history') or []) if isinstance(h, dict)],
         extra=dict((k, v) for k, v in row.items() if k not in KNOWN_KEYS and k != 'name'),
@@ -273,7 +283,7 @@ def render(vms, title='Azure Disk Encryption', kind='status', generated=None, ru
         out.append('<table class="kv"><tbody>')
         for label, val in (('VM', r['vm']), ('Resource group', r['resource_group']), ('Outcome', r['outcome']),
                            ('Phase', r['phase']), ('Snapshot set', r['snapshot_set']),
-                           ('Retirement path', r['retirement'])):
+                           ('Retirement path', r['retirement']), ('Retirement', r['retirement_detail'])):
             if val:
                 out.append('<tr><th>%s</th><td>%s</td></tr>' % (label, _esc(val)))
         for label, items in (('Blockers', r['blockers']), ('Mismatch', r['mismatch'])):

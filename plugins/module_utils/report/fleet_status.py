@@ -91,7 +91,7 @@ def status_row(ident, platform=None, guest=None, error=None):
         'guest_reachable': guest is not None,
         'encrypted': pos == 'Encrypted' or pdata == 'Encrypted',
         'outcome': outcome(platform, mism),
-        'blockers': list(platform.get('blockers') or []),
+        'blockers': list(platform.get('ade_blockers') or platform.get('blockers') or []),
         'retirement': platform.get('retirement'),
         'history': list(platform.get('history') or []),
         'mismatch': mism,

@@ -130,6 +130,9 @@ def test_retirement_text_and_lists():
     assert F.retirement_text({'path': 'EncryptionAtHost', 'deadline': '2028-09-15'}) == 'EncryptionAtHost'
     assert F.retirement_text({'deadline': '2028-09-15'}) == 'deadline: 2028-09-15'
     assert F.retirement_text(None) == ''
+    assert F.retirement_text({'path': 'migrate', 'days_left': 1020, 'message': 'm'}) == 'migrate (1020 days left)'
+    assert F.retirement_detail({'path': 'migrate', 'message': 'ADE retires'}) == 'ADE retires'
+    assert F.retirement_detail('x') == ''
     assert F.as_list('one') == ['one']
     assert F.as_list(None) == []
     assert F.as_list([{'message': 'm'}, 'x', None]) == ['m', 'x']

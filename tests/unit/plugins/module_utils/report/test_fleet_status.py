@@ -80,4 +80,6 @@ def test_status_row_carries_blockers_retirement_history():
     p.update(blockers=['x'], retirement={'path': 'encryption at host'}, history=[{'phase': 'succeeded'}])
     row = S.status_row({'host': 'h', 'name': 'vm'}, p, S.guest_crypt(OS_CRYPT))
     assert row['blockers'] == ['x'] and row['retirement'] == {'path': 'encryption at host'}
+    p['ade_blockers'] = [{'id': 'ultra_disk', 'message': 'm', 'source': 's'}]
+    assert S.status_row({'host': 'h', 'name': 'vm'}, p, None)['blockers'] == p['ade_blockers']
     assert row['history'] == [{'phase': 'succeeded'}]
