@@ -136,6 +136,8 @@ done
 for core in $CORES; do
   want azure && ADE_CORE=$core script_step "azure-$core" 900 tests/integration/azure.sh "$core"
 done
+# azure-cli from PyPI against the simulator, compared with vm_encryption_info (one core line: the last one)
+want azure && ADE_CORE=${CORES##* } script_step azcli 600 tests/ci/azcli.sh "${CORES##* }"
 for core in $CORES; do
   want molecule && ADE_CORE=$core step "molecule-$core" 900 bash "$ADE_REPO/tests/ci/molecule.sh" "$core"
 done
