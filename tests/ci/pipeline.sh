@@ -16,7 +16,7 @@ set -euo pipefail
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 CORES=${CORES:-"2.16 2.19"}
-STEPS=${STEPS:-"lint sanity units hosts guest azure molecule e2e chaos build"}
+STEPS=${STEPS:-"lint sanity units hosts guest azure molecule e2e chaos build report"}
 BUDGET=${PIPELINE_BUDGET:-4800}    # seconds for the whole run (CI's hard limit is 5400)
 T0=$(date +%s)
 mkdir -p "$ADE_LOGS"
@@ -149,6 +149,7 @@ for core in $CORES; do   # its own fleet of 100 hosts + simulator, torn down by 
 done
 hosts_down
 want build && step build 300 bash "$ADE_REPO/tests/ci/build.sh"
+want report && step report 600 bash "$ADE_REPO/tests/ci/report.sh"   # the HTML report in headless Chromium
 
 echo
 echo "[ci] summary (logs in $ADE_LOGS), total $(($(date +%s) - T0))s"
