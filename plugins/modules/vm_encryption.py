@@ -112,7 +112,20 @@ options:
     description:
       - The guest's IMDS C(vmId). When set, the module refuses, before any change, a VM whose ARM C(vmId) differs.
     type: str
+  prefer_encryption_at_host:
+    description:
+      - Before NEW ADE on a VM (no ADE extension yet) whose subscription has the C(EncryptionAtHost) feature
+        registered and whose size supports encryption at host - V(warn) warns (ADE retires on 2028-09-15 and a VM
+        that ever had ADE cannot get encryption at host in place), V(refuse) fails without writing anything,
+        V(ignore) skips the check (and its two reads).
+    type: str
+    choices: [warn, refuse, ignore]
+    default: warn
 notes:
+  - Azure-side exclusions are checked first - encryption at host, ephemeral OS disk, Ultra Disk or Premium SSD v2,
+    unsupported sizes (Basic, A-series, v6 or newer, L family, HPC), confidential VMs, unmanaged disks, Windows,
+    M-series with Write Accelerator, SSE with customer-managed keys. Any of them refuses the enable before anything
+    is written (RV(ade_blockers); see RV(azure_ade.linux.vm_encryption_info#module:vms[].ade_blockers)).
   - Take a snapshot of every disk first (M(azure_ade.linux.vm_snapshot)); the docs make it mandatory.
 seealso:
   - module: azure_ade.linux.vm_snapshot
@@ -184,11 +197,20 @@ requests:
   description: HTTP requests made, by method and status.
   returned: always
   type: dict
+ade_blockers:
+  description: Azure-side reasons ADE is not supported on the VM ({id, message, source}); the enable is refused.
+  returned: when O(state=encrypted)
+  type: list
+  elements: dict
+encryption_at_host_advice:
+  description: The warning given (O(prefer_encryption_at_host=warn)) before new ADE on a VM that could use encryption at host.
+  returned: when given
+  type: str
 '''
 
 import time
 
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
@@ -210,7 +232,8 @@ def main():
              wait=dict(type='bool', default=False), timeout=dict(type='int', default=86400),
              poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
              remove_extension=dict(type='bool', default=True), rollout_run=dict(type='str'),
-             expected_vm_id=dict(type='str')),
+             expected_vm_id=dict(type='str'),
+             prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn')),
         required_if=[('state', 'encrypted', ('key_vault', 'volume_type'))],
         non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',),
         supports_check_mode=True,
@@ -267,6 +290,11 @@ def main():
 
 
 def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
+    # Azure-side exclusions (issue 7): refuse before any Key Vault read or write when ADE would be new.
+    new_ade = ade.find_ade_extension(vm) is None
+    msg, result['ade_blockers'] = compat.blocked(vm, new_ade)
+    if msg:
+        fail(msg, status=status)
     sub = session.subscription_id
     vault_rg = p['key_vault_resource_group'] or p['resource_group']
     vault_id, err = ade.resolve_vault_id(p['key_vault'], sub, vault_rg)
@@ -296,6 +324,16 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
     result['reason'] = reason
     if action == 'refuse':
         fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], reason), status=status)
+    msg = compat.blocked(vm, action == 'enable')[0]
+    if msg:
+        fail(msg, status=status)
+    if action == 'enable' and new_ade:
+        msg, advice, _plan = compat.eah_advice(session, vm, status, p['prefer_encryption_at_host'])
+        if msg:
+            fail(msg, status=status)
+        if advice:
+            module.warn(advice)
+            result['encryption_at_host_advice'] = advice
     history = result['history']
     record = rollout.parse_record(vm.get('tags'))
     result['rollout'] = record

@@ -160,6 +160,7 @@ class Disk:
         self.unique_id = str(uuid.uuid4())
         self.time_created = t
         self.managed_by = None        # VM object
+        self.ude = False              # ever carried ADE settings (UDE flag, kept by snapshots and Copy)
         self.stamp = None             # encryptionSettingsCollection dict
         self.guest_encrypted = False
         self.mounted = True
@@ -170,6 +171,17 @@ class Disk:
         self.tags = {}
 
     @property
+    def stamp(self):
+        return self._stamp
+
+    @stamp.setter
+    def stamp(self, value):
+        # disk-encryption-migrate.md: a disk that carried ADE keeps the UDE flag after decryption
+        self._stamp = value
+        if value:
+            self.ude = True
+
+    @property
     def id(self):
         typ = "snapshots" if self.kind == "snapshot" else "disks"
         return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/%s/%s" % (
@@ -177,6 +189,7 @@ class Disk:
 
     def copy_guest_state_from(self, other):
         self.guest_encrypted = other.guest_encrypted
+        self.ude = other.ude
         self.stamp = copy.deepcopy(other.stamp)
         self.ade = copy.deepcopy(other.ade)
         self.mounted = other.mounted
@@ -369,6 +382,8 @@ class VM:
         self.agent_version = spec.get("agent_version", "2.2.53")
         self.os_disk = None
         self.next_due = 0.0        # simulated time of this VM's next state-machine event (World.tick)
+        from . import compat       # issue 7: encryption at host, security type, ephemeral OS, os type...
+        compat.init_vm(self, spec)
 
     @property
     def id(self):
@@ -487,6 +502,8 @@ class VM:
             "provisioningState": self.provisioning_state(),
             "timeCreated": iso(self.time_created),
         }
+        from . import compat
+        compat.decorate_vm_json(self, props)
         if expand:
             props["instanceView"] = self.instance_view()
         d = {"name": self.name, "id": self.id, "type": "Microsoft.Compute/virtualMachines",

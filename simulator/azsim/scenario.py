@@ -2,19 +2,19 @@
 
 import uuid
 
-from . import ade
+from . import ade, compat
 from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension, ResourceGroup, VM, Vault,
                     VT_CANON, SUCCESS_MESSAGE)
 
 VM_KEYS = {"name", "count", "location", "size", "os", "memory_gb", "memory_kb", "os_disk_gb", "os_disk_name",
            "os_disk_sku", "data_disks", "power_state", "ade_behavior", "ade_timing", "existing_extensions",
            "encryption", "dual_pass", "unmanaged", "tags", "admin_username", "agent_version",
-           "os_mode", "ade_precheck_error", "agent_ready", "unmount_busy_attempts", "vm_id"}
+           "os_mode", "ade_precheck_error", "agent_ready", "unmount_busy_attempts", "vm_id"} | compat.VM_SPEC_KEYS
 BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memory", "stuck_after_stripdown")
 
 
 TOP_KEYS = {"config", "ade_timing", "snapshot_unsupported_regions", "subscriptions", "vaults", "_replace"}
-SUB_KEYS = {"id", "name", "resource_groups"}
+SUB_KEYS = {"id", "name", "resource_groups"} | compat.SUB_SPEC_KEYS
 RG_KEYS = {"name", "location", "vms", "vaults", "disks"}
 
 
@@ -57,6 +57,7 @@ def load(world, doc, replace=False):
         for sdoc in doc.get("subscriptions") or []:
             sid = sdoc.get("id") or world.default_sub
             s = world.ensure_sub(sid, sdoc.get("name"))
+            compat.set_features(world, s, sdoc.get("features"))
             for rdoc in sdoc.get("resource_groups") or []:
                 r = _rg(s, rdoc)
                 for vdoc in rdoc.get("vaults") or []:
