@@ -185,8 +185,8 @@ def fatal_precheck(vm, s, vt):
         return fail("volume_type", [("check_util.py", 254, "validate_volume_type",
                                      'raise Exception("Unknown Volume Type: {0}, has to be one of {1}".format('
                                      'volume_type, supported_volume_types))')],
-                    "Exception: Unknown Volume Type: %s, has to be one of %s" % (s.get("VolumeType"),
-                                                                                ["OS", "Data", "All"]))
+                    "Exception: Unknown Volume Type: %s, has to be one of %s" % (
+                        s.get("VolumeType"), ["OS", "Data", "All"]))
     status = vm.encryption_status()
     beh = vm.ade_behavior
     pre = getattr(vm, "precheck_error", None)
@@ -206,8 +206,8 @@ def fatal_precheck(vm, s, vt):
         return fail("os", [("check_util.py", 343, "is_supported_os",
                             "raise Exception('Kernel version {0} is not supported. Upgrade to kernel version {1}'"
                             ".format(DistroPatcher.kernel_version, version['Kernel']))")], "Exception: " + pre)
-    if os_check and (beh == "data_only_distro" or (beh == "auto" and not version_supported_for_os(vm.distro,
-                                                                                                   vm.version))):
+    unsupported = beh == "data_only_distro" or (beh == "auto" and not version_supported_for_os(vm.distro, vm.version))
+    if os_check and unsupported:
         return fail("os", [("check_util.py", 345, "is_supported_os",
                             "raise Exception('Distro {0} {1} is not supported for OS encryption'.format("
                             "distro_name, distro_version))")],

@@ -176,6 +176,7 @@ def test_agent_never_back_after_stripdown_keeps_the_transient_error(sim, client)
     assert (st.code, st.message) == ("ProvisioningState/failed/19", "Restarted extension from stripped down OS")
     assert sub == {"os": "EncryptionInProgress", "data": "NotMounted"}
 
+
 @pytest.mark.parametrize("vm,volume_type,needle", [
     ("vm-suse", "All", "Distro SuSE 12.5 is not supported for OS encryption"),
     ("vm-small", "OS", "Not enough memory for enabling encryption on OS volume. 8 GB memory is recommended."),
@@ -259,6 +260,7 @@ def test_unsupported_operations(sim, client, operation):
     st = ade_iv(client, "rg1", "vm-enc")[0]
     assert (st.code, st.message) == ("ProvisioningState/failed/53",
                                      "Encryption operation %s is not supported" % operation)
+
 
 def test_unversioned_kek_rejected(sim, client):
     poller = client.virtual_machine_extensions.begin_create_or_update(
