@@ -16,7 +16,7 @@ set -euo pipefail
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 CORES=${CORES:-"2.16 2.19"}
-STEPS=${STEPS:-"lint sanity units hosts guest azure molecule e2e build report"}
+STEPS=${STEPS:-"lint sanity units hosts guest azure molecule e2e chaos build report"}
 BUDGET=${PIPELINE_BUDGET:-4800}    # seconds for the whole run (CI's hard limit is 5400)
 T0=$(date +%s)
 mkdir -p "$ADE_LOGS"
@@ -124,7 +124,7 @@ hosts_down() {
 }
 trap 'hosts_down >/dev/null 2>&1 || true; restore_mount || true' EXIT
 
-if want hosts || want guest || want molecule || want e2e; then
+if want hosts || want guest || want molecule || want e2e || want chaos; then
   INFRA=1 script_step hosts-up 1200 tests/hosts/up.sh
   [ "$STEP_RC" -ne 0 ] || HOSTS_UP=1
 fi
@@ -143,6 +143,9 @@ for core in $CORES; do
 done
 for core in $CORES; do
   want e2e && ADE_CORE=$core script_step "e2e-$core" 1200 tests/integration/e2e.sh "$core"
+done
+for core in $CORES; do   # its own fleet of 100 hosts + simulator, torn down by the step (tests/chaos/README.md)
+  want chaos && ADE_CORE=$core script_step "chaos-$core" 900 tests/chaos/run.sh "$core"
 done
 hosts_down
 want build && step build 300 bash "$ADE_REPO/tests/ci/build.sh"
