@@ -68,7 +68,7 @@ for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_sec
     print("export %s=%s" % (k, shlex.quote(str(v))))
 PY
 )"
-guest_mapper present && ok "$ST_GUEST shows /dev/mapper/osencrypt" || ko "could not create /dev/mapper/osencrypt on $ST_GUEST"
+if guest_mapper present; then ok "$ST_GUEST shows /dev/mapper/osencrypt"; else ko "could not create /dev/mapper/osencrypt on $ST_GUEST"; fi
 
 ansible-playbook -i "$INV" azure_ade.linux.status -e ade_hosts="$ST_PLATFORM:$ST_GUEST:$ST_PLAIN" \
   -e ade_report_dir="$W/report" >"$W/logs/status.log" 2>&1
