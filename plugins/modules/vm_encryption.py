@@ -100,6 +100,14 @@ options:
     description: With O(state=decrypted), remove the ADE extension once the disable succeeded.
     type: bool
     default: true
+  encryption_identity:
+    description:
+      - ARM resource ID of a user-assigned managed identity of the VM that ADE uses to reach the Key Vault (as
+        C(az vm encryption enable --encryption-identity)). It must already be assigned to the VM; it is written to
+        C(securityProfile.encryptionIdentity) before the extension request. With an encryption identity the vault
+        need not be enabled for disk encryption (the identity needs access to the vault instead); region and
+        subscription checks stay.
+    type: str
   prefer_encryption_at_host:
     description:
       - Before NEW ADE on a VM (no ADE extension yet) whose subscription has the C(EncryptionAtHost) feature
@@ -152,7 +160,9 @@ changed:
   returned: always
   type: bool
 actions:
-  description: What was (check mode - would be) done, in order - C(put_extension), C(disable), C(remove_extension).
+  description:
+    - What was (check mode - would be) done, in order - C(set_encryption_identity), C(put_extension), C(disable),
+      C(remove_extension).
   returned: always
   type: list
   elements: str
@@ -186,6 +196,10 @@ ade_blockers:
   returned: when O(state=encrypted)
   type: list
   elements: dict
+encryption_identity:
+  description: The encryption identity written to the VM (C(set_encryption_identity) in RV(actions)).
+  returned: when written
+  type: str
 encryption_at_host_advice:
   description: The warning given (O(prefer_encryption_at_host=warn)) before new ADE on a VM that could use encryption at host.
   returned: when given
@@ -213,7 +227,8 @@ def main():
              wait=dict(type='bool', default=False), timeout=dict(type='int', default=86400),
              poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
              remove_extension=dict(type='bool', default=True),
-             prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn')),
+             prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
+             encryption_identity=dict(type='str')),
         required_if=[('state', 'encrypted', ('key_vault', 'volume_type'))],
         supports_check_mode=True,
     )
@@ -270,6 +285,10 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
     msg, result['ade_blockers'] = compat.blocked(vm, new_ade)
     if msg:
         fail(msg, status=status)
+    msg = compat.identity_error(vm, p['encryption_identity'])
+    if msg:
+        fail(msg, status=status)
+    ident_change = compat.identity_change(vm, p['encryption_identity'])
     sub = session.subscription_id
     vault_rg = p['key_vault_resource_group'] or p['resource_group']
     vault_id, err = ade.resolve_vault_id(p['key_vault'], sub, vault_rg)
@@ -291,6 +310,7 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
                    algorithm=p['algorithm'], format_all=p['encrypt_format_all'],
                    confirm_format_all=p['confirm_format_all'], keyvault_suffix=suffix)
     errors = ade.validate_enable(vm, vault, request, kek_vault=kek_vault)
+    errors = compat.relax_vault_errors(errors, p['encryption_identity'] or compat.current_encryption_identity(vm))
     if errors:
         fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], ' | '.join(errors)), errors=errors, status=status)
     settings = ade.build_enable_settings(vault_id, ade.vault_url(vault, suffix), p['volume_type'], p['kek'],
@@ -310,6 +330,10 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
             module.warn(advice)
             result['encryption_at_host_advice'] = advice
     history = result['history']
+    if ident_change:
+        result.update(changed=True, actions=['set_encryption_identity'], encryption_identity=ident_change)
+        if not module.check_mode:
+            compat.set_encryption_identity(session, p['resource_group'], p['name'], ident_change)
     if action == 'none':
         record_history(history, status, time.time())
         if p['wait'] and status['phase'] == 'in_progress' and not module.check_mode:
@@ -318,7 +342,7 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
             check_final(status, timed_out, p, fail)
         finish(status=status)
     body = ade.build_extension_body(vm['location'], settings, p['passphrase'])
-    result.update(changed=True, actions=['put_extension'], request=ade.redact_body(body),
+    result.update(changed=True, actions=result['actions'] + ['put_extension'], request=ade.redact_body(body),
                   sequence_version=settings['SequenceVersion'])
     if module.check_mode:
         finish(status=status)
