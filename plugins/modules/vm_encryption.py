@@ -112,6 +112,14 @@ options:
     description:
       - The guest's IMDS C(vmId). When set, the module refuses, before any change, a VM whose ARM C(vmId) differs.
     type: str
+  encryption_identity:
+    description:
+      - ARM resource ID of a user-assigned managed identity of the VM that ADE uses to reach the Key Vault (as
+        C(az vm encryption enable --encryption-identity)). It must already be assigned to the VM; it is written to
+        C(securityProfile.encryptionIdentity) before the extension request. With an encryption identity the vault
+        need not be enabled for disk encryption (the identity needs access to the vault instead); region and
+        subscription checks stay.
+    type: str
   prefer_encryption_at_host:
     description:
       - Before NEW ADE on a VM (no ADE extension yet) whose subscription has the C(EncryptionAtHost) feature
@@ -164,7 +172,9 @@ changed:
   returned: always
   type: bool
 actions:
-  description: What was (check mode - would be) done, in order - C(put_extension), C(disable), C(remove_extension).
+  description:
+    - What was (check mode - would be) done, in order - C(set_encryption_identity), C(put_extension), C(disable),
+      C(remove_extension).
   returned: always
   type: list
   elements: str
@@ -202,6 +212,10 @@ ade_blockers:
   returned: when O(state=encrypted)
   type: list
   elements: dict
+encryption_identity:
+  description: The encryption identity written to the VM (C(set_encryption_identity) in RV(actions)).
+  returned: when written
+  type: str
 encryption_at_host_advice:
   description: The warning given (O(prefer_encryption_at_host=warn)) before new ADE on a VM that could use encryption at host.
   returned: when given
@@ -234,7 +248,8 @@ def main():
              poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
              remove_extension=dict(type='bool', default=True), rollout_run=dict(type='str'),
              expected_vm_id=dict(type='str'),
-             prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn')),
+             prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
+             encryption_identity=dict(type='str')),
         required_if=[('state', 'encrypted', ('key_vault', 'volume_type'))],
         supports_check_mode=True,
     )
@@ -297,6 +312,10 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
     msg, result['ade_blockers'] = compat.blocked(vm, new_ade)
     if msg:
         fail(msg, status=status)
+    msg = compat.identity_error(vm, p['encryption_identity'])
+    if msg:
+        fail(msg, status=status)
+    ident_change = compat.identity_change(vm, p['encryption_identity'])
     sub = session.subscription_id
     vault_rg = p['key_vault_resource_group'] or p['resource_group']
     vault_id, err = ade.resolve_vault_id(p['key_vault'], sub, vault_rg)
@@ -318,6 +337,7 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
                    algorithm=p['algorithm'], format_all=p['encrypt_format_all'],
                    confirm_format_all=p['confirm_format_all'], keyvault_suffix=suffix)
     errors = ade.validate_enable(vm, vault, request, kek_vault=kek_vault)
+    errors = compat.relax_vault_errors(errors, p['encryption_identity'] or compat.current_encryption_identity(vm))
     if errors:
         fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], ' | '.join(errors)), errors=errors, status=status)
     settings = ade.build_enable_settings(vault_id, ade.vault_url(vault, suffix), p['volume_type'], p['kek'],
@@ -345,6 +365,10 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
                  "of run {3} taken before any change; take it with vm_snapshot run_id={3} first (never encrypt "
                  "without a snapshot set)".format(vm['name'], record['snapshot_set'], record['stage'], p['rollout_run']),
                  status=status)
+    if ident_change:
+        result.update(changed=True, actions=['set_encryption_identity'], encryption_identity=ident_change)
+        if not module.check_mode:
+            compat.set_encryption_identity(session, p['resource_group'], p['name'], ident_change)
     if action == 'none':
         record_history(history, status, time.time())
         if p['rollout_run'] and record['stage'] == 'enabling' and not module.check_mode and \
@@ -360,7 +384,7 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
     body = ade.build_extension_body(vm['location'], settings, p['passphrase'])
     result.update(request=ade.redact_body(body), sequence_version=settings['SequenceVersion'])
     if module.check_mode:
-        result.update(changed=True, actions=['put_extension'])
+        result.update(changed=True, actions=result['actions'] + ['put_extension'])
         finish(status=status)
     busy_deadline = time.time() + p['busy_timeout']
     if p['rollout_run']:
@@ -372,7 +396,7 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
         lambda: session.begin_put_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME, body),
         busy_deadline, 'enabling ADE', interval=conflict_interval(p))
     # ARM accepted the PUT: from here on the VM changed.
-    result.update(changed=True, actions=['put_extension'])
+    result.update(changed=True, actions=result['actions'] + ['put_extension'])
     try:
         ext = to_dict(poller.result())
         lro_error = None

@@ -232,7 +232,12 @@ def vault_problem(world, vm, s):
     v = world.find_by_id(s.get("KeyVaultResourceId") or "", kinds=("vaults",))
     if v is None:
         return "key vault '%s' was not found" % (s.get("KeyVaultResourceId"),)
-    if not v.enabled_for_disk_encryption:
+    from . import compat
+    ident = compat.encryption_identity(vm)
+    if ident:   # ADE reaches the vault with the VM's encryption identity (compat.py); RBAC grants, not the flag
+        if getattr(v, "grants", None) is not None and ident.lower() not in v.grants:
+            return "encryption identity '%s' has no access to key vault '%s'" % (ident, v.name)
+    elif not v.enabled_for_disk_encryption:
         return "key vault '%s' is not enabled for disk encryption" % v.name
     if v.location.replace(" ", "").lower() != vm.location.replace(" ", "").lower():
         return "key vault '%s' is in region '%s', the VM in '%s'" % (v.name, v.location, vm.location)
