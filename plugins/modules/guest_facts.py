@@ -143,6 +143,9 @@ ansible_facts:
         firmware:
           description: C(uefi) is true on UEFI (generation 2) VMs.
           type: dict
+        root_usage:
+          description: C(size_bytes) and C(free_bytes) of the root filesystem (statvfs).
+          type: dict
         app_markers:
           description: ADE's own app-compat marker paths that exist.
           type: list

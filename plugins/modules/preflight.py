@@ -186,7 +186,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gathe
 
 REQUIRED_FACT_KEYS = ('schema_version', 'distribution', 'kernel', 'memory', 'selinux', 'agent', 'root',
                       'mounts', 'data_mounts', 'nested_mounts', 'processes', 'extensions', 'vfat', 'packages',
-                      'fstab', 'firmware')
+                      'fstab', 'firmware', 'root_usage')
 
 
 def argument_spec():

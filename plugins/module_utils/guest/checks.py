@@ -19,6 +19,7 @@ VOLUME_TYPES = ('OS', 'Data', 'All')
 OS = 'OS'
 DATA = 'Data'
 
+
 def requested_types(volume_type):
     if volume_type == 'All':
         return (OS, DATA)
@@ -146,10 +147,11 @@ def _root_layout(facts, opts, types):
         allowed = supported.OFFLINE_ROOT_FSTYPES.get(ade_id)
         if allowed and fstype not in allowed:
             problems.append('the %s offline OS flow handles a %s root, not %s' % (ade_id, '/'.join(allowed), fstype))
-        if ade_id == 'Ubuntu' and not root.get('boot_separate') and root.get('free_bytes') is not None and \
-                root['free_bytes'] < supported.UBUNTU_SPLIT_BOOT_BYTES:
+        free = (facts.get('root_usage') or {}).get('free_bytes')
+        if ade_id == 'Ubuntu' and not root.get('boot_separate') and free is not None and \
+                free < supported.UBUNTU_SPLIT_BOOT_BYTES:
             problems.append('root has %d MiB free; the Ubuntu flow shrinks it by 256 MiB (resize2fs) to split '
-                            'off a boot partition' % (root['free_bytes'] // (1024 * 1024)))
+                            'off a boot partition' % (free // (1024 * 1024)))
         if ade_id in ('redhat', 'centos') and not root.get('on_lvm') and root.get('boot_separate') is False:
             problems.append('no separate /boot partition: the RHEL/CentOS offline flow encrypts the root '
                             'partition and boots from an unencrypted /boot')
@@ -441,7 +443,9 @@ def _memory_documented(facts, opts, types):
         return False, 'MemTotal could not be read'
     needs = []
     if OS in types:
-        root = facts.get('root') or {}
+        # root usage of the OS disk (a root that is not on a disk, e.g. overlay, fails root_layout instead)
+        root = facts.get('root_usage') if (facts.get('root') or {}).get('device') else None
+        root = root or {}
         used = (root.get('size_bytes') or 0) - (root.get('free_bytes') or 0)
         if root.get('size_bytes') and used > supported.DOCS_ROOT_USAGE_FACTOR_ABOVE_BYTES:
             needs.append(('OS (root uses %d MiB, above 4 GB: 2x)' % (used // 1048576), 2 * used // 1024))

@@ -767,11 +767,10 @@ def gather(run_command, root='/', network=False, imds_endpoint=None, wireserver_
     facts['block_devices'] = devices
     root_facts = layout.root_info(devices or [], raw_mounts or []) if (devices or raw_mounts) else None
     if root_facts is not None:
-        usage = guest.statvfs('/')
-        root_facts['size_bytes'] = usage['size_bytes'] if usage else None
-        root_facts['free_bytes'] = usage['free_bytes'] if usage else None
         root_facts['boot_separate'] = any(m['mountpoint'] == '/boot' for m in raw_mounts or [])
     facts['root'] = root_facts
+    usage = guest.statvfs('/')
+    facts['root_usage'] = {'size_bytes': usage['size_bytes'], 'free_bytes': usage['free_bytes']} if usage else None
     if raw_mounts is None:
         facts['mounts'] = None
         facts['data_mounts'] = None

@@ -37,7 +37,7 @@ def ubuntu1404_facts(kernel='4.4.0-148-generic'):
         'fstab': [{'spec': 'LABEL=cloudimg-rootfs', 'file': '/', 'vfstype': 'ext4', 'options': ['defaults']}],
         'packages': {'manager': 'apt', 'database': 'dpkg', 'required': ['at'], 'missing': [], 'sources': [],
                      'proxy': None},
-        'firmware': {'uefi': False},
+        'firmware': {'uefi': False}, 'root_usage': {'size_bytes': 32212254720, 'free_bytes': 30064771072},
         'extensions': {'handlers': [], 'in_progress': [], 'custom_script_handlers': [], 'ostc_ade_present': False,
                        'ade_handlers': []},
         'ade_state': {'config_dir': False, 'volume_type': None, 'encryption_marker': False,

@@ -33,7 +33,8 @@ def ubuntu1804():
         'block_devices': [],
         'root': {'device': '/dev/sda1', 'source': '/dev/sda1', 'fstype': 'ext4', 'on_lvm': False, 'vg': None,
                  'lv': None, 'rootvg_layout': False, 'rootvg_lvs_present': [], 'pttype': 'gpt', 'disk': 'sda',
-                 'size_bytes': 30 * GIB, 'free_bytes': 28 * GIB, 'boot_separate': False},
+                 'boot_separate': False},
+        'root_usage': {'size_bytes': 30 * GIB, 'free_bytes': 28 * GIB},
         'mounts': [],
         'data_mounts': [{'source': '/dev/sdb1', 'mountpoint': '/mnt', 'fstype': 'ext4', 'options': 'rw',
                          'is_data_drive': True, 'size_bytes': 16 * GIB, 'free_bytes': 15 * GIB}],
@@ -233,7 +234,7 @@ CASES = [
                          'fstab': [{'spec': 'UUID=1', 'file': '/data', 'vfstype': 'xfs', 'options': ['nofail']}]},
      {}, False, [], ['data_filesystems'], []),
     ('root on the whole disk', {'root.device': '/dev/sda', 'root.disk': 'sda'}, {}, False, [], ['root_layout'], []),
-    ('ubuntu root nearly full', {'root.size_bytes': 3 * GIB, 'root.free_bytes': 100 * MIB}, {}, False, [], ['root_layout'], []),
+    ('ubuntu root nearly full', {'root_usage.size_bytes': 3 * GIB, 'root_usage.free_bytes': 100 * MIB}, {}, False, [], ['root_layout'], []),
     ('rhel7 without /boot', merge(RHEL77, {'root.boot_separate': False}), {}, False, [], ['root_layout'], []),
     ('rhel7 without /boot Data', merge(RHEL77, {'root.boot_separate': False}), {'volume_type': 'Data'},
      True, [], [], []),
@@ -244,7 +245,7 @@ CASES = [
     ('L-series', {'imds.vm_size': 'Standard_L8s_v3'}, {}, False, [], ['vm_size'], []),
     ('v5 size', {'imds.vm_size': 'Standard_E4s_v5'}, {}, True, [], [], []),
     ('arm64', {'kernel.machine': 'aarch64'}, {}, True, [], [], ['vm_platform']),
-    ('root uses 6 GB, 8 GB VM', {'root.size_bytes': 30 * GIB, 'root.free_bytes': 24 * GIB}, {}, True, [], [],
+    ('root uses 6 GB, 8 GB VM', {'root_usage.size_bytes': 30 * GIB, 'root_usage.free_bytes': 24 * GIB}, {}, True, [], [],
      ['memory_documented']),
     ('1 GB VM Data', {'memory.mem_total_kb': 1000000}, {'volume_type': 'Data'}, True, [], [], ['memory_documented']),
     ('many at once', merge(UBUNTU1404, {'kernel.release': '4.4.0-21-generic', 'memory.mem_total_kb': 3000000,
@@ -340,3 +341,13 @@ def test_root_busy_lists_processes():
 def test_bad_volume_type():
     with pytest.raises(ValueError):
         checks.evaluate(variant({}), volume_type='os')
+
+
+def test_memory_documented_ignores_usage_of_a_root_not_on_a_disk():
+    facts = variant({'root': {'device': None, 'source': 'overlay', 'fstype': 'overlay', 'on_lvm': False},
+                     'root_usage': {'size_bytes': 100 * GIB, 'free_bytes': 10 * GIB}})
+    check = [c for c in checks.evaluate(facts)['checks'] if c['id'] == 'memory_documented'][0]
+    assert check['passed']
+    facts = variant({'root_usage': {'size_bytes': 100 * GIB, 'free_bytes': 10 * GIB}})
+    check = [c for c in checks.evaluate(facts)['checks'] if c['id'] == 'memory_documented'][0]
+    assert not check['passed'] and '2x' in check['message']

@@ -313,8 +313,8 @@ def test_agent_versions_from_files_without_running_waagent(tmpdir):
     proc(root, 8, 'python3', 'python3\0-u\0bin/WALinuxAgent-2.9.1.1-py2.7.egg\0-run-exthandlers\0')
     facts = gather.gather(runner, root=root, uname=uname)
     agent = facts['agent']
-    assert (agent['version'], agent['goal_state_version'], agent['effective_version']) == ('2.2.45', '2.9.1.1',
-                                                                                             '2.9.1.1')
+    versions = (agent['version'], agent['goal_state_version'], agent['effective_version'])
+    assert versions == ('2.2.45', '2.9.1.1', '2.9.1.1')
     assert agent['version_source'].startswith('files (/usr/lib/python3/dist-packages/azurelinuxagent')
     assert [os.path.basename(c[0]) for c in runner.calls] == ['lsblk']
 
@@ -388,9 +388,9 @@ def test_rpm_packages_from_files(tmpdir):
     for path in ('/usr/sbin/cryptsetup', '/usr/bin/lsscsi', '/usr/bin/killall', '/usr/sbin/lvm', '/usr/bin/at',
                  '/usr/bin/patch', '/usr/bin/ps', '/usr/bin/lsblk'):
         write(root, path, '', 0o755)
-    write(root, '/etc/yum.repos.d/rh-cloud.repo', '[rhui-rhel-7-server-rhui-rpms]\nname=RHEL 7\n'
-                                                 'mirrorlist=https://rhui-1.microsoft.com/pulp/mirror/x\nenabled=1\n'
-                                                 '[disabled]\nbaseurl=http://127.0.0.2/\nenabled=0\n')
+    repo = ('[rhui-rhel-7-server-rhui-rpms]\nname=RHEL 7\nmirrorlist=https://rhui-1.microsoft.com/pulp/mirror/x\n'
+            'enabled=1\n[disabled]\nbaseurl=http://127.0.0.2/\nenabled=0\n')
+    write(root, '/etc/yum.repos.d/rh-cloud.repo', repo)
     write(root, '/etc/yum.conf', '[main]\nproxy=http://10.0.0.9:3128\n')
     facts = gather.gather(Runner({}), root=root, uname=uname)
     pk = facts['packages']
@@ -432,6 +432,6 @@ def test_data_usage_and_fstab(tmpdir):
     assert facts['fstab'][1] == {'spec': 'UUID=abc', 'file': '/data30', 'vfstype': 'ext4', 'options': ['defaults']}
     data30 = [m for m in facts['data_mounts'] if m['mountpoint'] == '/data30'][0]
     assert data30['size_bytes'] > 0 and 0 <= data30['free_bytes'] <= data30['size_bytes']
-    assert facts['root']['size_bytes'] > 0 and facts['firmware'] == {'uefi': False}
+    assert facts['root_usage']['size_bytes'] > 0 and facts['firmware'] == {'uefi': False}
     check = [c for c in checks.evaluate(facts, check_network=False)['checks'] if c['id'] == 'data_fstab'][0]
     assert '/data30 (no nofail' in check['message'] and '/data3 (no /etc/fstab entry' in check['message']
