@@ -100,7 +100,28 @@ options:
     description: With O(state=decrypted), remove the ADE extension once the disable succeeded.
     type: bool
     default: true
+  encryption_identity:
+    description:
+      - ARM resource ID of a user-assigned managed identity of the VM that ADE uses to reach the Key Vault (as
+        C(az vm encryption enable --encryption-identity)). It must already be assigned to the VM; it is written to
+        C(securityProfile.encryptionIdentity) before the extension request. With an encryption identity the vault
+        need not be enabled for disk encryption (the identity needs access to the vault instead); region and
+        subscription checks stay.
+    type: str
+  prefer_encryption_at_host:
+    description:
+      - Before NEW ADE on a VM (no ADE extension yet) whose subscription has the C(EncryptionAtHost) feature
+        registered and whose size supports encryption at host - V(warn) warns (ADE retires on 2028-09-15 and a VM
+        that ever had ADE cannot get encryption at host in place), V(refuse) fails without writing anything,
+        V(ignore) skips the check (and its two reads).
+    type: str
+    choices: [warn, refuse, ignore]
+    default: warn
 notes:
+  - Azure-side exclusions are checked first - encryption at host, ephemeral OS disk, Ultra Disk or Premium SSD v2,
+    unsupported sizes (Basic, A-series, v6 or newer, L family, HPC), confidential VMs, unmanaged disks, Windows,
+    M-series with Write Accelerator, SSE with customer-managed keys. Any of them refuses the enable before anything
+    is written (RV(ade_blockers); see RV(azure_ade.linux.vm_encryption_info#module:vms[].ade_blockers)).
   - Take a snapshot of every disk first (M(azure_ade.linux.vm_snapshot)); the docs make it mandatory.
 seealso:
   - module: azure_ade.linux.vm_snapshot
@@ -139,7 +160,9 @@ changed:
   returned: always
   type: bool
 actions:
-  description: What was (check mode - would be) done, in order - C(put_extension), C(disable), C(remove_extension).
+  description:
+    - What was (check mode - would be) done, in order - C(set_encryption_identity), C(put_extension), C(disable),
+      C(remove_extension).
   returned: always
   type: list
   elements: str
@@ -168,11 +191,24 @@ requests:
   description: HTTP requests made, by method and status.
   returned: always
   type: dict
+ade_blockers:
+  description: Azure-side reasons ADE is not supported on the VM ({id, message, source}); the enable is refused.
+  returned: when O(state=encrypted)
+  type: list
+  elements: dict
+encryption_identity:
+  description: The encryption identity written to the VM (C(set_encryption_identity) in RV(actions)).
+  returned: when written
+  type: str
+encryption_at_host_advice:
+  description: The warning given (O(prefer_encryption_at_host=warn)) before new ADE on a VM that could use encryption at host.
+  returned: when given
+  type: str
 '''
 
 import time
 
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
     azure_module, fail_azure, open_session, record_history, wait_for_phase)
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
@@ -190,7 +226,9 @@ def main():
              passphrase=dict(type='str', no_log=True),
              wait=dict(type='bool', default=False), timeout=dict(type='int', default=86400),
              poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
-             remove_extension=dict(type='bool', default=True)),
+             remove_extension=dict(type='bool', default=True),
+             prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
+             encryption_identity=dict(type='str')),
         required_if=[('state', 'encrypted', ('key_vault', 'volume_type'))],
         supports_check_mode=True,
     )
@@ -207,6 +245,8 @@ def main():
     def finish(**kw):
         result.update(kw)
         result['requests'] = session.stats.as_dict()
+        for text in (result.get('status') or {}).get('warnings') or []:
+            module.warn(text)       # e.g. attached data disks ADE skipped (not mounted)
         module.exit_json(**result)
 
     def fail(msg, **kw):
@@ -240,6 +280,15 @@ def main():
 
 
 def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
+    # Azure-side exclusions (issue 7): refuse before any Key Vault read or write when ADE would be new.
+    new_ade = ade.find_ade_extension(vm) is None
+    msg, result['ade_blockers'] = compat.blocked(vm, new_ade)
+    if msg:
+        fail(msg, status=status)
+    msg = compat.identity_error(vm, p['encryption_identity'])
+    if msg:
+        fail(msg, status=status)
+    ident_change = compat.identity_change(vm, p['encryption_identity'])
     sub = session.subscription_id
     vault_rg = p['key_vault_resource_group'] or p['resource_group']
     vault_id, err = ade.resolve_vault_id(p['key_vault'], sub, vault_rg)
@@ -261,6 +310,7 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
                    algorithm=p['algorithm'], format_all=p['encrypt_format_all'],
                    confirm_format_all=p['confirm_format_all'], keyvault_suffix=suffix)
     errors = ade.validate_enable(vm, vault, request, kek_vault=kek_vault)
+    errors = compat.relax_vault_errors(errors, p['encryption_identity'] or compat.current_encryption_identity(vm))
     if errors:
         fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], ' | '.join(errors)), errors=errors, status=status)
     settings = ade.build_enable_settings(vault_id, ade.vault_url(vault, suffix), p['volume_type'], p['kek'],
@@ -269,7 +319,21 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
     result['reason'] = reason
     if action == 'refuse':
         fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], reason), status=status)
+    msg = compat.blocked(vm, action == 'enable')[0]
+    if msg:
+        fail(msg, status=status)
+    if action == 'enable' and new_ade:
+        msg, advice, _plan = compat.eah_advice(session, vm, status, p['prefer_encryption_at_host'])
+        if msg:
+            fail(msg, status=status)
+        if advice:
+            module.warn(advice)
+            result['encryption_at_host_advice'] = advice
     history = result['history']
+    if ident_change:
+        result.update(changed=True, actions=['set_encryption_identity'], encryption_identity=ident_change)
+        if not module.check_mode:
+            compat.set_encryption_identity(session, p['resource_group'], p['name'], ident_change)
     if action == 'none':
         record_history(history, status, time.time())
         if p['wait'] and status['phase'] == 'in_progress' and not module.check_mode:
@@ -278,7 +342,7 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
             check_final(status, timed_out, p, fail)
         finish(status=status)
     body = ade.build_extension_body(vm['location'], settings, p['passphrase'])
-    result.update(changed=True, actions=['put_extension'], request=ade.redact_body(body),
+    result.update(changed=True, actions=result['actions'] + ['put_extension'], request=ade.redact_body(body),
                   sequence_version=settings['SequenceVersion'])
     if module.check_mode:
         finish(status=status)

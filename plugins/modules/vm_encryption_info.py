@@ -72,6 +72,14 @@ options:
       - JMESPath expression applied to RV(vms) (as C(az ... --query)); the result is in RV(query_result).
         Example - C([?phase=='failed'].name).
     type: str
+  retirement:
+    description:
+      - Add RV(vms[].retirement) - what the ADE retirement (2028-09-15) means for each VM and its documented path
+        (encryption at host, migrate, or a new VM). Costs one GET of the subscription's
+        C(Microsoft.Compute/EncryptionAtHost) feature and one resource SKU list per region, once per run.
+      - RV(vms[].ade_blockers) is always returned (it needs no extra request).
+    type: bool
+    default: true
 notes:
   - Check mode is supported; nothing is ever changed.
 seealso:
@@ -184,6 +192,22 @@ vms:
       description: The current error status is one of the normal transient ones.
       type: bool
       returned: always
+    stalled:
+      description:
+        - While waiting (O(wait_for=completed)), a transient error that did not clear for 1800 s; RV(vms[].phase) is
+          then V(failed). A VMRestartPending status counts as in progress for 1800 s while waiting.
+      type: bool
+      returned: always
+    skipped_data_disks:
+      description: Attached data disks a succeeded Data/All enable did not encrypt (not mounted in the guest).
+      type: list
+      elements: str
+      returned: always
+    warnings:
+      description: Warnings about this VM (also emitted as Ansible warnings), e.g. skipped data disks.
+      type: list
+      elements: str
+      returned: always
     extension:
       description: The ADE extension (name, publisher, type, type_handler_version, handler_version, provisioning_state, settings, status).
       type: dict
@@ -197,6 +221,25 @@ vms:
       type: list
       elements: dict
       returned: always
+    ade_blockers:
+      description:
+        - Azure-side reasons the VM cannot take ADE ({id, message, source}); empty when none. Ids -
+          C(windows_vm), C(encryption_at_host), C(confidential_vm), C(ephemeral_os_disk), C(unmanaged_disks),
+          C(size_basic_tier), C(size_a_series), C(size_v6_or_newer), C(size_l_series), C(size_hpc_nvme),
+          C(ultra_disk), C(premium_ssd_v2), C(m_series_write_accelerator), C(sse_cmk).
+          M(azure_ade.linux.vm_encryption) refuses to enable ADE while any is present.
+      type: list
+      elements: dict
+      returned: always
+    retirement:
+      description:
+        - What the ADE retirement means for this VM - C(retirement_date), C(days_left), C(category)
+          (C(no_ade), C(encryption_at_host), C(ade_data_only), C(ade_os), C(not_linux)), C(path)
+          (C(enable_encryption_at_host), C(prepare_encryption_at_host), C(migrate), C(rebuild_vm), C(none)),
+          C(message), C(ade_volumes) and C(encryption_at_host) (C(enabled), C(feature_state), C(size),
+          C(size_supported), C(possible), C(reasons)).
+      type: dict
+      returned: when O(retirement=true)
 summary:
   description: Count of VMs per phase, and C(total).
   returned: always
@@ -226,11 +269,13 @@ requests:
 import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import parse_resource_id
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import ade_blockers, for_output
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import JMESPATH_IMPORT_ERROR
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
     azure_module, fail_azure, open_session, record_history)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import (
-    TERMINAL, compute_status, next_poll_interval, summarise)
+    TERMINAL, StatusClock, compute_status, next_poll_interval, summarise)
 
 
 def select_targets(params):
@@ -304,7 +349,7 @@ def main():
              wait_for=dict(type='str', choices=['none', 'completed'], default='none'),
              timeout=dict(type='int', default=86400), poll_interval=dict(type='float', default=30),
              fail_on_timeout=dict(type='bool', default=True), bulk_threshold=dict(type='int', default=10),
-             query=dict(type='str')),
+             query=dict(type='str'), retirement=dict(type='bool', default=True)),
         mutually_exclusive=[('name', 'names')],
         supports_check_mode=True,
     )
@@ -322,9 +367,11 @@ def main():
     deadline = start + p['timeout']
     history = {}
     statuses = {}
+    vms_read = {}
     polls = 0
     timed_out = False
     pending_targets = targets
+    clock = StatusClock()
     try:
         while True:
             polls += 1
@@ -339,7 +386,10 @@ def main():
             now = time.time()
             for k, vm in found.items():
                 st = compute_status(vm)
+                if p['wait_for'] == 'completed':
+                    st = clock.apply(k, st, now)
                 statuses[k] = st
+                vms_read[k] = vm
                 record_history(history.setdefault(k, []), st, now)
             if p['wait_for'] != 'completed':
                 break
@@ -356,14 +406,19 @@ def main():
             time.sleep(interval)
             if mode == 'names':
                 pending_targets = [(rg, n) for rg, n in targets if (rg.lower(), n.lower()) in set(pending)]
+        eah = EahContext(session) if p['retirement'] else None
+        vms = []
+        for k in sorted(statuses):
+            st = dict(statuses[k])
+            st['history'] = history.get(k, [])
+            blockers = ade_blockers(vms_read[k])
+            st['ade_blockers'] = for_output(blockers)
+            if eah is not None:
+                st['retirement'] = eah.plan(vms_read[k], statuses[k], blockers)
+            vms.append(st)
     except Exception as exc:  # pylint: disable=broad-except
         fail_azure(module, 'reading VM status', exc, requests=session.stats.as_dict())
 
-    vms = []
-    for k in sorted(statuses):
-        st = dict(statuses[k])
-        st['history'] = history.get(k, [])
-        vms.append(st)
     result = dict(changed=False, vms=vms, summary=summarise(vms), timed_out=timed_out,
                   waited_seconds=round(time.time() - start, 3), polls=polls, requests=session.stats.as_dict())
     if p['query']:
@@ -372,6 +427,9 @@ def main():
             result['query_result'] = jmespath.search(p['query'], vms)
         except jmespath.exceptions.JMESPathError as exc:
             module.fail_json(msg="query '{0}' is not valid JMESPath: {1}".format(p['query'], exc), **result)
+    for v in vms:
+        for text in v.get('warnings') or []:
+            module.warn(text)
     if timed_out and p['fail_on_timeout']:
         not_done = ['{0} ({1}: {2})'.format(v['name'], v['phase'], v['progress_message']) for v in vms
                     if v['phase'] not in TERMINAL]

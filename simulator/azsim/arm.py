@@ -205,6 +205,7 @@ def vm_power(req):
         if o.status == "Succeeded":
             vm.power = target
             if target == "running":
+                ade.guest_booted(vm, o.end)     # a stripped-down guest boots its real root again
                 refresh_ade_substatus(vm, o.end)
         vm.transition = None
     op = vm_op(req, vm, dur, done, transition=None if same else trans[action])
@@ -244,6 +245,8 @@ def update_vm(req, patch):
     if vm.busy_reason():
         raise conflict("PUT" if not patch else "PATCH", vm.name)
     body, props = body_props(req)
+    from . import compat
+    apply_compat = compat.check_vm_update(w, vm, props)
     sp = props.get("storageProfile") or {}
     new_os = None
     if "osDisk" in sp and not vm.unmanaged:
@@ -302,6 +305,7 @@ def update_vm(req, patch):
         vm.data_disks = sorted(new_data, key=lambda x: x[0])
     if "tags" in body and isinstance(body.get("tags"), dict):
         vm.tags = dict(body["tags"])
+    apply_compat()
     op = vm_op(req, vm, w.config["vm_update_seconds"], lambda o: None)
     return 200, vm.to_json(), lro_headers(req, op)
 
@@ -702,3 +706,6 @@ def list_resources(req):
                     "microsoft.compute/snapshots": "Microsoft.Compute/snapshots"}[typ],
                     "location": o.location, "tags": {}})
     return ok({"value": out})
+
+
+from . import compat as _compat  # noqa: E402,F401  (registers the issue-7 routes: features, resource SKUs)

@@ -55,8 +55,11 @@ DEFAULT_ADE_TIMING = {
     "unmount_attempt": 10,   # spacing of "Attempt #n to unmount /oldroot failed" (error 22, transient)
     "os_per_gb": 360,        # OS block copy, per GB of OS disk (30 GB -> 3 h)
     "os_min": 1800,
-    "decrypt_start": 30,
+    "decrypt_start": 60,     # disable -> "Decrypting n data volumes" (daemon sleeps 60 s, installs packages)
     "decrypt": 1200,
+    "agent_restart": 90,     # agent back in the stripped-down OS / after the reboot -> success ""
+    "restart_pending": 60,   # "OS disk successfully encrypted, please reboot the VM" visible until the reboot
+    "reboot": 120,           # guest reboot at the end of the offline OS flow (agent Not Ready meanwhile)
 }
 
 SUCCESS_MESSAGE = {"os": "Encryption succeeded for OS volume",
@@ -157,6 +160,7 @@ class Disk:
         self.unique_id = str(uuid.uuid4())
         self.time_created = t
         self.managed_by = None        # VM object
+        self.ude = False              # ever carried ADE settings (UDE flag, kept by snapshots and Copy)
         self.stamp = None             # encryptionSettingsCollection dict
         self.guest_encrypted = False
         self.mounted = True
@@ -167,6 +171,17 @@ class Disk:
         self.tags = {}
 
     @property
+    def stamp(self):
+        return self._stamp
+
+    @stamp.setter
+    def stamp(self, value):
+        # disk-encryption-migrate.md: a disk that carried ADE keeps the UDE flag after decryption
+        self._stamp = value
+        if value:
+            self.ude = True
+
+    @property
     def id(self):
         typ = "snapshots" if self.kind == "snapshot" else "disks"
         return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/%s/%s" % (
@@ -174,6 +189,7 @@ class Disk:
 
     def copy_guest_state_from(self, other):
         self.guest_encrypted = other.guest_encrypted
+        self.ude = other.ude
         self.stamp = copy.deepcopy(other.stamp)
         self.ade = copy.deepcopy(other.ade)
         self.mounted = other.mounted
@@ -326,8 +342,10 @@ def _status_entry(level, message, t, code=0, sub=None):
         c = "ProvisioningState/" + word
     disp = {"transitioning": "Transitioning", "success": "Provisioning succeeded",
             "error": "Provisioning failed"}[level]
+    # no "time": the ADE extension's statuses/substatuses carry none in the instance view
+    # (recording java_canEncryptVirtualMachine_linux_ubuntu1804_20_get; azcli_vm_disk_encryption_e2e_win2012_28_get)
     return {"code": c, "level": "Error" if level == "error" else "Info", "displayStatus": disp,
-            "message": message, "time": iso(t)}
+            "message": message}
 
 
 class VM:
@@ -349,6 +367,8 @@ class VM:
         # any other fatal precheck text for OS-volume enables (e.g. the LVM layout or kernel checks)
         self.precheck_error = spec.get("ade_precheck_error")
         self.agent_ready = bool(spec.get("agent_ready", True))     # auto (by distro) | offline | online
+        self.unmount_busy = int(spec.get("unmount_busy_attempts") or 0)   # failed `umount /oldroot` attempts (ADE)
+        self.guest_state = "normal"    # ADE offline OS flow: normal | stripped_down (tmpfs root) | rebooting
         self.ade_timing = dict(spec.get("ade_timing") or {})
         self.time_created = t
         self.busy = None           # VM-level operation in progress
@@ -362,6 +382,8 @@ class VM:
         self.agent_version = spec.get("agent_version", "2.2.53")
         self.os_disk = None
         self.next_due = 0.0        # simulated time of this VM's next state-machine event (World.tick)
+        from . import compat       # issue 7: encryption at host, security type, ephemeral OS, os type...
+        compat.init_vm(self, spec)
 
     @property
     def id(self):
@@ -377,9 +399,12 @@ class VM:
         return [d for _unused, d, _unused in self.data_disks if d.mounted]
 
     def encryption_status(self):
-        os_state = "Encrypted" if self.os_disk.guest_encrypted else "NotEncrypted"
+        """DiskUtil.get_encryption_status (ade.py cites the source): in the stripped-down OS / is a tmpfs and the
+        data volumes are unmounted; an encrypted OS disk there is VMRestartPending."""
+        stripped = self.guest_state != "normal"
+        os_state = "Encrypted" if self.os_disk.guest_encrypted and not stripped else "NotEncrypted"
         md = self.mounted_data()
-        if not md:
+        if not md or stripped:
             data = "NotMounted"
         elif all(d.guest_encrypted for d in md):
             data = "Encrypted"
@@ -394,6 +419,8 @@ class VM:
                 data = "EncryptionInProgress"
             if vt in ("os", "all") and os_state != "Encrypted":
                 os_state = "EncryptionInProgress"
+        elif stripped and self.os_disk.guest_encrypted:
+            os_state = "VMRestartPending"
         return {"os": os_state, "data": data}
 
     def encryption_status_json(self):
@@ -475,10 +502,14 @@ class VM:
             "provisioningState": self.provisioning_state(),
             "timeCreated": iso(self.time_created),
         }
+        from . import compat
+        compat.decorate_vm_json(self, props)
         if expand:
             props["instanceView"] = self.instance_view()
         d = {"name": self.name, "id": self.id, "type": "Microsoft.Compute/virtualMachines",
              "location": self.location, "tags": dict(self.tags), "properties": props}
+        if compat.identity_json(self):
+            d["identity"] = compat.identity_json(self)
         if resources and self.extensions:
             d["resources"] = [e.to_json() for e in self.extensions.values()]
         return d
@@ -494,6 +525,13 @@ class VM:
                                            "displayStatus": "Not Ready",
                                            "message": "VM status blob is found but not yet populated.",
                                            "time": iso(now)}]}
+        elif self.running and self.guest_state == "rebooting":
+            # open: how a guest reboot shows in the instance view; modelled pessimistically: the agent is
+            # Not Ready and the extension statuses stay as last reported (stale)
+            iv["vmAgent"] = {"vmAgentVersion": self.agent_version,
+                             "statuses": [{"code": "ProvisioningState/Unavailable", "level": "Warning",
+                                           "displayStatus": "Not Ready",
+                                           "message": "VM Agent is unresponsive.", "time": iso(now)}]}
         elif self.running:
             iv["computerName"] = self.name
             iv["osName"] = self.distro
@@ -509,6 +547,7 @@ class VM:
                                            "time": iso(now)}],
                              "extensionHandlers": handlers}
         disks = []
+        any_stamp = any(d.stamp for d in self.all_disks()) or self.model_os_encryption is not None
         for d in self.all_disks():
             e = {"name": d.name}
             if d.stamp:
@@ -521,7 +560,10 @@ class VM:
             elif self.model_os_encryption is not None and d is self.os_disk:
                 sts.append({"code": "EncryptionState/encrypted", "level": "Info",
                             "displayStatus": "Encryption is enabled on disk"})
-            else:
+            elif any_stamp:
+                # recordings: an unstamped disk shows only ProvisioningState/succeeded until the VM has encryption
+                # settings (azcli_vm_disk_encryption_e2e_win2012_16_get); beside stamped disks it shows
+                # notEncrypted (java_canEncryptVirtualMachine_windows2008r2_46_get)
                 sts.append({"code": "EncryptionState/notEncrypted", "level": "Info",
                             "displayStatus": "Disk is not encrypted"})
             e["statuses"] = sts

@@ -2,19 +2,19 @@
 
 import uuid
 
-from . import ade
+from . import ade, compat
 from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension, ResourceGroup, VM, Vault,
                     VT_CANON, SUCCESS_MESSAGE)
 
 VM_KEYS = {"name", "count", "location", "size", "os", "memory_gb", "memory_kb", "os_disk_gb", "os_disk_name",
            "os_disk_sku", "data_disks", "power_state", "ade_behavior", "ade_timing", "existing_extensions",
            "encryption", "dual_pass", "unmanaged", "tags", "admin_username", "agent_version",
-           "os_mode", "ade_precheck_error", "agent_ready"}
-BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memory")
+           "os_mode", "ade_precheck_error", "agent_ready", "unmount_busy_attempts"} | compat.VM_SPEC_KEYS
+BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memory", "stuck_after_stripdown")
 
 
 TOP_KEYS = {"config", "ade_timing", "snapshot_unsupported_regions", "subscriptions", "vaults", "_replace"}
-SUB_KEYS = {"id", "name", "resource_groups"}
+SUB_KEYS = {"id", "name", "resource_groups"} | compat.SUB_SPEC_KEYS
 RG_KEYS = {"name", "location", "vms", "vaults", "disks"}
 
 
@@ -57,6 +57,7 @@ def load(world, doc, replace=False):
         for sdoc in doc.get("subscriptions") or []:
             sid = sdoc.get("id") or world.default_sub
             s = world.ensure_sub(sid, sdoc.get("name"))
+            compat.set_features(world, s, sdoc.get("features"))
             for rdoc in sdoc.get("resource_groups") or []:
                 r = _rg(s, rdoc)
                 for vdoc in rdoc.get("vaults") or []:
@@ -97,9 +98,10 @@ def _vault(world, sid, r, vdoc):
     name = vdoc.get("name")
     if not name:
         raise ScenarioError("vault without name")
-    r.vaults[name.lower()] = Vault(sid, r.name, name, vdoc.get("location", r.location),
-                                   vdoc.get("enabled_for_disk_encryption", True), world.tenant,
-                                   vdoc.get("soft_delete", True))
+    r.vaults[name.lower()] = v = Vault(sid, r.name, name, vdoc.get("location", r.location),
+                                       vdoc.get("enabled_for_disk_encryption", True), world.tenant,
+                                       vdoc.get("soft_delete", True))
+    compat.init_vault(v, vdoc)
 
 
 def _disk(world, r, ddoc):
@@ -240,14 +242,13 @@ def _vm_extensions(world, vm, vd):
         e = Extension(vm, ADE_TYPE, ADE_PUBLISHER, ADE_TYPE, "1.1", s)
         vm.extensions[ADE_TYPE.lower()] = e
         if state == "encrypted":
-            stamp = ade.make_stamp(s)
-            for d in vm.all_disks():
-                d.stamp = stamp
             if vt.lower() in ("os", "all"):
                 vm.os_disk.guest_encrypted = True
             if vt.lower() in ("data", "all"):
                 for d in vm.mounted_data():
                     d.guest_encrypted = True
+            # stamped as the extension does: encrypted data disks, the OS disk only for OS/All (ade.stamp_disks)
+            ade.stamp_disks(vm, s, vt.lower() in ("os", "all"), [])
             vm.os_disk.ade["volume_type"] = VT_CANON[vt.lower()]
             e.set_status("success", SUCCESS_MESSAGE[vt.lower()], t)
         elif state in ("in_progress", "failed"):

@@ -280,6 +280,18 @@ class Handler(BaseHTTPRequestHandler):
                 tok, life = w.issue_token(w.client_id)
             return 200, {"token_type": "Bearer", "expires_in": life, "ext_expires_in": life,
                          "access_token": tok}, {}
+        if path == "/metadata/endpoints" and method == "GET":
+            # ARM's anonymous cloud metadata (what `az cloud register --endpoint-resource-manager` reads)
+            return 200, {
+                "name": "AzSim", "portal": base, "resourceManager": base + "/", "gallery": base + "/",
+                "authentication": {"loginEndpoint": base, "audiences": ["https://management.core.windows.net/",
+                                                                        "https://management.azure.com/"],
+                                   "tenant": "common", "identityProvider": "AAD"},
+                "suffixes": {"keyVaultDns": "vault.azure.net", "storage": "core.windows.net",
+                             "acrLoginServer": "azurecr.io", "sqlServerHostname": "database.windows.net"},
+                "media": base + "/", "graphAudience": "https://graph.windows.net/", "graph": base + "/",
+                "batch": "https://batch.core.windows.net/", "sqlManagement": base + "/",
+                "microsoftGraphResourceId": "https://graph.microsoft.com/"}, {}
         if path == "/metadata/identity/oauth2/token" and method == "GET":
             if (self.headers.get("Metadata") or "").lower() != "true":
                 return 400, {"error": "invalid_request", "error_description": "Required metadata header not "
@@ -442,6 +454,8 @@ class Handler(BaseHTTPRequestHandler):
                                         go()
                         elif k == "memory_kb":
                             vm.memory_kb = int(v)
+                        elif k == "unmount_busy_attempts":
+                            vm.unmount_busy = int(v)
                         elif k == "ade_timing":
                             vm.ade_timing.update(v)
                         elif k == "finish_extension_operations":
@@ -462,7 +476,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def _is_login(path):
     return bool(re.match(r"^/[^/]+/(v2\.0/\.well-known/openid-configuration|oauth2/v2\.0/token)$", path)) or \
-        path in ("/metadata/identity/oauth2/token", "/msi/token")
+        path in ("/metadata/identity/oauth2/token", "/msi/token", "/metadata/endpoints")
 
 
 def _aad_error(err, code, desc):
@@ -545,7 +559,7 @@ def _vm_state(vm):
         exts.append(d)
     return {"id": vm.id, "name": vm.name, "location": vm.location, "power_state": vm.transition or vm.power,
             "distro": vm.distro, "version": vm.version, "memory_kb": vm.memory_kb, "ade_behavior": vm.ade_behavior,
-            "encryption_status": vm.encryption_status(), "ade_config": dict(vm.os_disk.ade),
+            "guest_state": vm.guest_state, "encryption_status": vm.encryption_status(), "ade_config": dict(vm.os_disk.ade),
             "os_disk": {"name": vm.os_disk.name, "encrypted": vm.os_disk.guest_encrypted,
                         "stamped": bool(vm.os_disk.stamp)},
             "data_disks": [{"lun": lun, "name": d.name, "encrypted": d.guest_encrypted, "stamped": bool(d.stamp),

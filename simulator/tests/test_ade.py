@@ -19,7 +19,9 @@ def test_enable_all_walks_the_single_pass_sequence(sim, client):
     assert poller.status() == "InProgress"
     st, sub, disks = ade_iv(client, "rg1", "vm-all")
     assert (st.code, st.message, st.display_status) == ("ProvisioningState/transitioning", "", "Transitioning")
-    assert all("EncryptionState/notEncrypted" in c for c in disks.values())
+    # point 10: before anything is stamped a disk shows only ProvisioningState/succeeded
+    assert all(c == ["ProvisioningState/succeeded"] for c in disks.values())
+    assert st.time is None and sim.vm("rg1", "vm-all")["extensions"][0]["status"]["message"] == ""
     sim.advance(121)
     ext = poller.result()
     assert ext.properties.provisioning_state == "Succeeded"
@@ -36,16 +38,23 @@ def test_enable_all_walks_the_single_pass_sequence(sim, client):
 
     seen = run_to_end(sim, "rg1", "vm-all", client)
     messages = [s[2] for s in seen]
-    assert messages == ["Encryption settings stamped", "Encrypting 2 data volumes",
-                        "Encryption succeeded for data volumes", "Restarted extension from stripped down OS",
-                        "Attempt #1 to unmount /oldroot failed with error: umount: /oldroot: target is busy.",
-                        "OS disk encryption started", "Encryption succeeded for all volumes"]
+    progress = ["Encrypting data volume %d/2: %d%%" % (i, p) for i in (1, 2) for p in (25, 50, 75)]
+    # points 3/4/6: no unmount attempt on a good run; the offline flow ends with VMRestartPending, a reboot, the
+    # pre-stripdown status reported again and one more run of the extension before the final message
+    assert messages == (["Encryption settings stamped", "Encrypting 2 data volumes"] + progress + [
+        "Encryption succeeded for data volumes", "Restarted extension from stripped down OS", "",
+        "OS disk encryption started", "OS disk successfully encrypted, please reboot the VM",
+        "Encryption succeeded for data volumes", "", "Encrypting 0 data volumes",
+        "Encryption succeeded for data volumes", "Encryption succeeded for all volumes"])
     levels = {s[2]: s[1] for s in seen}
     assert levels["Restarted extension from stripped down OS"] == "ProvisioningState/failed/19"
-    assert levels[messages[4]] == "ProvisioningState/failed/22"
     assert levels["Encryption succeeded for all volumes"] == "ProvisioningState/succeeded"
     assert seen[-1][3:] == ("Encrypted", "Encrypted")
-    assert all(s[3:] == ("EncryptionInProgress", "EncryptionInProgress") for s in seen[:-1])
+    pending = messages.index("OS disk successfully encrypted, please reboot the VM")
+    assert seen[pending][3:] == ("VMRestartPending", "NotMounted")
+    assert all(s[3:] == ("EncryptionInProgress", "EncryptionInProgress") for s in seen[:pending])
+    assert seen[pending + 1][3:] == ("EncryptionInProgress", "EncryptionInProgress")   # the old status file
+    assert all(s[3:] == ("Encrypted", "EncryptionInProgress") for s in seen[pending + 2:-1])
     iv = client.virtual_machines.instance_view("rg1", "vm-all")
     assert [s.code for s in iv.statuses][-1] == "PowerState/running"
     ext = client.virtual_machine_extensions.get("rg1", "vm-all", ADE, expand="instanceView")
@@ -55,12 +64,20 @@ def test_enable_all_walks_the_single_pass_sequence(sim, client):
 
 def test_os_phase_lasts_hours_of_sim_time(sim, client):
     enable(sim, client, "vm-all")
-    sim.advance(30 + 1200 + 300 + 10 + 10 + 1)
+    sim.advance(30 + 1200 + 300 + 90 + 60 + 1)
     st, _unused, _unused = ade_iv(client, "rg1", "vm-all")
     assert st.message == "OS disk encryption started"
     sim.advance(2 * 3600)
     assert ade_iv(client, "rg1", "vm-all")[0].message == "OS disk encryption started"
     sim.advance(3600)
+    st, sub, _unused = ade_iv(client, "rg1", "vm-all")
+    assert st.message == "OS disk successfully encrypted, please reboot the VM" and sub["os"] == "VMRestartPending"
+    sim.advance(61)      # the guest reboots: the agent is Not Ready, the extension status is stale
+    iv = client.virtual_machines.instance_view("rg1", "vm-all")
+    assert iv.vm_agent.statuses[0].display_status == "Not Ready"
+    assert ade_iv(client, "rg1", "vm-all")[0].message == "OS disk successfully encrypted, please reboot the VM"
+    assert iv.statuses[-1].code == "PowerState/running"
+    sim.advance(120 + 90 + 60 + 30 + 30)
     assert ade_iv(client, "rg1", "vm-all")[0].message == "Encryption succeeded for all volumes"
 
 
@@ -69,6 +86,36 @@ def test_volume_type_os_without_data_disks_ends_notmounted(sim, client):
     seen = run_to_end(sim, "rg1", "vm-nodata", client)
     assert seen[-1][2:] == ("Encryption succeeded for OS volume", "Encrypted", "NotMounted")
     assert "Encrypting" not in " ".join(s[2] for s in seen)
+    # VolumeType OS: after the reboot the status before the stripdown ("stamped") is reported again
+    msgs = [s[2] for s in seen]
+    assert msgs[msgs.index("OS disk successfully encrypted, please reboot the VM") + 1] == "Encryption settings stamped"
+
+
+def test_volume_type_all_without_data_disks_still_runs_the_data_phase(sim, client):
+    # point 5
+    enable(sim, client, "vm-nodata", volume_type="All")
+    seen = run_to_end(sim, "rg1", "vm-nodata", client)
+    msgs = [s[2] for s in seen]
+    assert msgs[:3] == ["Encryption settings stamped", "Encrypting 0 data volumes",
+                        "Encryption succeeded for data volumes"]
+    assert seen[-1][2:] == ("Encryption succeeded for all volumes", "Encrypted", "NotMounted")
+
+
+def test_stamping_scope_follows_the_volumes(sim, client):
+    # point 1: Data stamps only the data disks it encrypts (not the OS disk, not an unmounted one)
+    sim.seed({"subscriptions": [{"id": SUB, "resource_groups": [{"name": "rg1", "vms": [
+        {"name": "vm-scope", "data_disks": [{"lun": 0}, {"lun": 1, "mounted": False}]}]}]}]})
+    enable(sim, client, "vm-scope", volume_type="Data")
+    state = sim.vm("rg1", "vm-scope")
+    assert not state["os_disk"]["stamped"]
+    assert [d["stamped"] for d in state["data_disks"]] == [True, False]
+    _unused, _unused, disks = ade_iv(client, "rg1", "vm-scope")
+    assert disks[state["os_disk"]["name"]] == ["ProvisioningState/succeeded", "EncryptionState/notEncrypted"]
+    run_to_end(sim, "rg1", "vm-scope")
+    # widening to All stamps the OS disk too (and keeps the encrypted data disk stamped)
+    enable(sim, client, "vm-scope", volume_type="All", seq="all")
+    state = sim.vm("rg1", "vm-scope")
+    assert state["os_disk"]["stamped"] and [d["stamped"] for d in state["data_disks"]] == [True, False]
 
 
 def test_volume_type_data_only(sim, client):
@@ -82,17 +129,52 @@ def test_fail_os_unmount(sim, client):
     enable(sim, client, "vm-unmount")
     seen = run_to_end(sim, "rg1", "vm-unmount", client)
     msgs = [s[2] for s in seen]
-    assert sum(m.startswith("Attempt #") for m in msgs) == 10
+    # point 6: 11 attempt messages with the command's return code, stderr and a stack trace
+    attempts = [s for s in seen if s[2].startswith("Attempt #")]
+    assert len(attempts) == 11 and {a[1] for a in attempts} == {"ProvisioningState/failed/22"}
+    assert attempts[0][2].startswith("Attempt #1 to unmount /oldroot failed with error: Command umount /oldroot "
+                                     "failed with return code 32\nstdout:\n\nstderr:\numount: /oldroot: target is busy\n")
+    assert ", stack trace: Traceback (most recent call last):" in attempts[0][2]
+    assert attempts[-1][2].startswith("Attempt #11 to unmount /oldroot failed with error: Could not unmount "
+                                      "/oldroot in 10 attempts, stack trace: ")
     last = seen[-1]
     assert last[1] == "ProvisioningState/failed/19"
-    assert last[2] == ("Failed to encrypt OS volume with error: Could not unmount /oldroot in 10 attempts, "
-                       "machine state: unmount_oldroot")
-    assert last[3:] == ("NotEncrypted", "Encrypted")
+    assert last[2].startswith("Failed to encrypt OS volume with error: Attempt #11 to unmount /oldroot failed with "
+                              "error: Could not unmount /oldroot in 10 attempts")
+    assert last[2].endswith(", machine state: unmount_oldroot")
+    # point 7: the guest stays in the stripped-down root with the data volumes unmounted until a reboot
+    assert last[3:] == ("NotEncrypted", "NotMounted")
+    assert sim.vm("rg1", "vm-unmount")["guest_state"] == "stripped_down"
     _unused, _unused, disks = ade_iv(client, "rg1", "vm-unmount")
     assert all("EncryptionState/encrypted" in c for c in disks.values())     # stamped, OS not encrypted
     # the extension resource still says Succeeded: provisioningState is not completion
     ext = client.virtual_machine_extensions.get("rg1", "vm-unmount", ADE)
     assert ext.properties.provisioning_state == "Succeeded"
+    p = client.virtual_machines.begin_restart("rg1", "vm-unmount")
+    sim.advance(61)
+    p.result()
+    assert ade_iv(client, "rg1", "vm-unmount")[1] == {"os": "NotEncrypted", "data": "Encrypted"}
+    assert sim.vm("rg1", "vm-unmount")["guest_state"] == "normal"
+
+
+def test_unmount_busy_attempts_then_success(sim, client):
+    sim.seed({"subscriptions": [{"id": SUB, "resource_groups": [{"name": "rg1", "vms": [
+        {"name": "vm-busy2", "unmount_busy_attempts": 2}]}]}]})
+    enable(sim, client, "vm-busy2", volume_type="OS")
+    msgs = [s[2] for s in run_to_end(sim, "rg1", "vm-busy2", client)]
+    assert [m.split(" to ")[0] for m in msgs if m.startswith("Attempt #")] == ["Attempt #1", "Attempt #2"]
+    assert msgs[-1] == "Encryption succeeded for OS volume"
+
+
+def test_agent_never_back_after_stripdown_keeps_the_transient_error(sim, client):
+    sim.seed({"subscriptions": [{"id": SUB, "resource_groups": [{"name": "rg1", "vms": [
+        {"name": "vm-stuck", "ade_behavior": "stuck_after_stripdown"}]}]}]})
+    enable(sim, client, "vm-stuck", volume_type="OS")
+    sim.advance(301)
+    sim.advance(6 * 3600)
+    st, sub, _unused = ade_iv(client, "rg1", "vm-stuck")
+    assert (st.code, st.message) == ("ProvisioningState/failed/19", "Restarted extension from stripped down OS")
+    assert sub == {"os": "EncryptionInProgress", "data": "NotMounted"}
 
 
 @pytest.mark.parametrize("vm,volume_type,needle", [
@@ -108,7 +190,7 @@ def test_fatal_prechecks_fail_the_put(sim, client, vm, volume_type, needle):
     assert needle in str(ei.value)
     assert ei.value.error.code == "VMExtensionProvisioningError"
     st, sub, disks = ade_iv(client, "rg1", vm)
-    assert st.code == "ProvisioningState/failed/53" and st.message.endswith("Exception: " + needle)
+    assert st.code == "ProvisioningState/failed/53" and st.message.endswith("Exception: " + needle + "\n")
     assert sub["os"] == "NotEncrypted"
     assert not any("EncryptionState/encrypted" in c for c in disks.values())
     assert client.virtual_machine_extensions.get("rg1", vm, ADE).properties.provisioning_state == "Failed"
@@ -130,7 +212,54 @@ def test_keyvault_validation_like_the_extension(sim, client):
         poller.result()
     st, _unused, _unused = ade_iv(client, "rg1", "vm-all")
     assert st.code == "ProvisioningState/failed/53"
-    assert "A KeyVault ID and KeyVault URL were provided, but their key vault names did not match" in st.message
+    # point 10: wrapped like check_util.check_kv_name
+    assert "Exception: \nA KeyVault ID and KeyVault URL were provided, but their key vault names did not match\n" \
+           "Key Vault ID: /subscriptions/" in st.message
+
+
+@pytest.mark.parametrize("kw,text", [
+    (dict(KeyVaultResourceId=""), "Exception: \nA KeyVault ID is required, but is missing or invalid\nActual: \n"
+                                  "Expected: /subscriptions/{subid}/resourceGroups/{rgname}/providers/"
+                                  "Microsoft.KeyVault/vaults/{vaultname}\n"),
+    (dict(KeyVaultURL="HTTPS://kv1.vault.azure.net/"), "Exception: \nA KeyVault URL is required, but is missing "
+                                                       "or invalid\nActual: HTTPS://kv1.vault.azure.net/\n"),
+    (dict(KeyEncryptionKeyURL="https://kv1.vault.azure.net/keys/kek/abc"),
+     "Exception: \nA KEK URL was specified, but its KEK KeyVault ID was missing or invalid\n"),
+])
+def test_precheck_messages_are_wrapped_like_the_extension(sim, client, kw, text):
+    body = ade_body()
+    body.properties.settings.update(kw)
+    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-all", ADE, body)
+    sim.advance(61)
+    with pytest.raises(HttpResponseError):
+        poller.result()
+    st = ade_iv(client, "rg1", "vm-all")[0]
+    assert st.code == "ProvisioningState/failed/53" and text in st.message
+    assert st.message.startswith("Traceback (most recent call last):")
+
+
+def test_kek_url_without_its_vault_id_is_a_type_error(sim, client):
+    body = ade_body(KeyEncryptionKeyURL="https://kv1.vault.azure.net/keys/kek/abc")
+    body.properties.settings.pop("KekVaultResourceId", None)
+    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-all", ADE, body)
+    sim.advance(61)
+    with pytest.raises(HttpResponseError):
+        poller.result()
+    assert ade_iv(client, "rg1", "vm-all")[0].message.endswith(
+        'TypeError: can only concatenate str (not "NoneType") to str\n')
+
+
+@pytest.mark.parametrize("operation", ["UpdateEncryptionSettings", "QueryEncryptionStatus", "Bogus"])
+def test_unsupported_operations(sim, client, operation):
+    # point 9
+    poller = client.virtual_machine_extensions.begin_create_or_update(
+        "rg1", "vm-enc", ADE, ade_body(operation=operation, seq="u-" + operation))
+    sim.advance(61)
+    with pytest.raises(HttpResponseError):
+        poller.result()
+    st = ade_iv(client, "rg1", "vm-enc")[0]
+    assert (st.code, st.message) == ("ProvisioningState/failed/53",
+                                     "Encryption operation %s is not supported" % operation)
 
 
 def test_unversioned_kek_rejected(sim, client):
@@ -151,8 +280,23 @@ def test_bad_vault_fails_at_stamping(sim, client, vault):
     with pytest.raises(HttpResponseError):
         poller.result()
     st, sub, disks = ade_iv(client, "rg1", "vm-all")
-    assert st.level == "Error" and vault in st.message
+    # point 8: surfaces inside the data path, code 19
+    assert st.code == "ProvisioningState/failed/19" and vault in st.message
+    assert st.message.startswith("Failed to encrypt data volumes with error: Encryption settings post request was "
+                                 "not accepted. Error: ")
     assert not any("EncryptionState/encrypted" in c for c in disks.values())
+
+
+def test_bad_vault_with_volume_type_os_fails_in_the_os_path(sim, client):
+    poller = client.virtual_machine_extensions.begin_create_or_update(
+        "rg1", "vm-nodata", ADE, ade_body(vault="kvoff", volume_type="OS"))
+    sim.advance(121)
+    with pytest.raises(HttpResponseError):
+        poller.result()
+    st = ade_iv(client, "rg1", "vm-nodata")[0]
+    assert st.code == "ProvisioningState/failed/19"
+    assert st.message.startswith("Failed to encrypt OS volume with error: Encryption settings post request was not "
+                                 "accepted. Error: ") and st.message.endswith("machine state: uninitialized")
 
 
 def test_volume_type_narrowing_rejected_and_widening_allowed(sim, client):
@@ -164,7 +308,7 @@ def test_volume_type_narrowing_rejected_and_widening_allowed(sim, client):
     with pytest.raises(HttpResponseError):
         poller.result()
     assert ade_iv(client, "rg1", "vm-all")[0].message.endswith(
-        "Moving from volume type OS to volume type Data is not allowed")
+        "Moving from volume type OS to volume type Data is not allowed\n")
     enable(sim, client, "vm-all", volume_type="All", seq="seq-3")
     seen = run_to_end(sim, "rg1", "vm-all", client)
     assert seen[-1][2:] == ("Encryption succeeded for all volumes", "Encrypted", "Encrypted")
@@ -216,9 +360,9 @@ def test_disable_refused_when_os_encrypted(sim, client):
     with pytest.raises(HttpResponseError) as ei:
         poller.result()
     msg = "Failed to disable the extension with error: Disabling encryption is not supported when OS volume is " \
-          "encrypted"
+          "encrypted, stack trace: Traceback"
     assert msg in str(ei.value)
-    assert ade_iv(client, "rg1", "vm-enc")[0].message == msg
+    assert ade_iv(client, "rg1", "vm-enc")[0].message.startswith(msg)
 
 
 def test_data_disable_then_remove(sim, client):
@@ -227,12 +371,17 @@ def test_data_disable_then_remove(sim, client):
     poller = client.virtual_machine_extensions.begin_create_or_update(
         "rg1", "vm-all", ADE, ade_body(operation="DisableEncryption", volume_type="Data", seq="d1"))
     sim.advance(61)
-    poller.result()
+    # point 2: transitioning with an empty message (the PUT still runs), data stamps cleared
+    assert poller.status() == "InProgress"
     st, sub, disks = ade_iv(client, "rg1", "vm-all")
-    assert st.message == "Encryption settings cleared" and sub["data"] == "DecryptionInProgress"
+    assert (st.code, st.message) == ("ProvisioningState/transitioning", "") and sub["data"] == "DecryptionInProgress"
     assert not any("EncryptionState/encrypted" in c for c in disks.values())
+    sim.advance(60)
+    poller.result()
+    assert ade_iv(client, "rg1", "vm-all")[0].message == "Decrypting 2 data volumes"
     seen = run_to_end(sim, "rg1", "vm-all", client)
-    assert [s[2] for s in seen] == ["Encryption settings cleared", "Decryption started", "Decryption succeeded"]
+    assert [s[2] for s in seen] == ["Decrypting 2 data volumes"] + [
+        "Decrypting data volume %d/2: %d%%" % (i, p) for i in (1, 2) for p in (25, 50, 75)] + ["Decryption succeeded"]
     assert seen[-1][3:] == ("NotEncrypted", "NotEncrypted")
     poller = client.virtual_machine_extensions.begin_delete("rg1", "vm-all", ADE)
     sim.advance(31)
@@ -336,7 +485,7 @@ def test_custom_precheck_error(sim, client):
     sim.advance(61)
     with pytest.raises(HttpResponseError):
         poller.result()
-    assert ade_iv(client, "rg1", "vm-lvm")[0].message.endswith("Exception: " + lvm)
+    assert ade_iv(client, "rg1", "vm-lvm")[0].message.endswith("Exception: " + lvm + "\n")
     enable(sim, client, "vm-lvm", volume_type="Data", seq="data")      # data-only is not affected
     assert run_to_end(sim, "rg1", "vm-lvm", client)[-1][2] == "Encryption succeeded for data volumes"
 

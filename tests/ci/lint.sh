@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Lint: ansible-lint (offline, profile from .ansible-lint) on roles/ and playbooks/, yamllint on the
-# repo (.yamllint), antsibull-changelog lint. Uses the newest core line's venv unless CORE says otherwise.
+# Lint: ansible-lint (offline, profile from .ansible-lint) on roles/, playbooks/ and the AWX wrappers, yamllint on the
+# repo (.yamllint), antsibull-changelog lint, every R-ID / reference section cited resolves (tests/ci/docrefs.py).
+# Uses the newest core line's venv unless CORE says otherwise.
 #   bash tests/ci/lint.sh [2.19|2.16]
 set -euo pipefail
 ADE_CORE=${1:-${ADE_CORE:-2.19}}
@@ -14,7 +15,7 @@ ade_mount_collection
 ade_test_path
 cd "$ADE_COLL"
 targets=()
-for d in roles playbooks; do [ -d "$d" ] && targets+=("$d"); done
+for d in roles playbooks extensions/awx; do [ -d "$d" ] && targets+=("$d"); done
 if [ ${#targets[@]} -gt 0 ]; then
   ci_run rc "ansible-lint" ansible-lint --offline --nocolor "${targets[@]}"
 else
@@ -22,4 +23,5 @@ else
 fi
 ci_run rc "yamllint" yamllint -s -c .yamllint .
 ci_run rc "changelog lint" antsibull-changelog lint
+ci_run rc "doc references (R-IDs, reference sections -> docs/requirements.md)" python3 "$ADE_REPO/tests/ci/docrefs.py" "$ADE_REPO"
 ci_summary

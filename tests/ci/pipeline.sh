@@ -16,7 +16,7 @@ set -euo pipefail
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 CORES=${CORES:-"2.16 2.19"}
-STEPS=${STEPS:-"lint sanity units hosts guest azure molecule e2e build"}
+STEPS=${STEPS:-"lint sanity units hosts guest azure molecule e2e chaos build report"}
 BUDGET=${PIPELINE_BUDGET:-4800}    # seconds for the whole run (CI's hard limit is 5400)
 T0=$(date +%s)
 mkdir -p "$ADE_LOGS"
@@ -124,7 +124,7 @@ hosts_down() {
 }
 trap 'hosts_down >/dev/null 2>&1 || true; restore_mount || true' EXIT
 
-if want hosts || want guest || want molecule || want e2e; then
+if want hosts || want guest || want molecule || want e2e || want chaos; then
   INFRA=1 script_step hosts-up 1200 tests/hosts/up.sh
   [ "$STEP_RC" -ne 0 ] || HOSTS_UP=1
 fi
@@ -136,14 +136,20 @@ done
 for core in $CORES; do
   want azure && ADE_CORE=$core script_step "azure-$core" 900 tests/integration/azure.sh "$core"
 done
+# azure-cli from PyPI against the simulator, compared with vm_encryption_info (one core line: the last one)
+want azure && ADE_CORE=${CORES##* } script_step azcli 600 tests/ci/azcli.sh "${CORES##* }"
 for core in $CORES; do
   want molecule && ADE_CORE=$core step "molecule-$core" 900 bash "$ADE_REPO/tests/ci/molecule.sh" "$core"
 done
 for core in $CORES; do
   want e2e && ADE_CORE=$core script_step "e2e-$core" 1200 tests/integration/e2e.sh "$core"
 done
+for core in $CORES; do   # its own fleet of 100 hosts + simulator, torn down by the step (tests/chaos/README.md)
+  want chaos && ADE_CORE=$core script_step "chaos-$core" 900 tests/chaos/run.sh "$core"
+done
 hosts_down
 want build && step build 300 bash "$ADE_REPO/tests/ci/build.sh"
+want report && step report 600 bash "$ADE_REPO/tests/ci/report.sh"   # the HTML report in headless Chromium
 
 echo
 echo "[ci] summary (logs in $ADE_LOGS), total $(($(date +%s) - T0))s"

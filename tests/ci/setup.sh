@@ -172,5 +172,6 @@ install_get_pip_stubs
 link_interpreters
 make_py27env
 install_collections
+bash "$CI_DIR/azcli.sh" --install 2>&1 | sed 's/^/[setup] /'   # azure-cli for the azcli step (cached)
 mkdir -p /run/sshd
 log "done"

@@ -5,7 +5,7 @@
 #   UNITS_ARGS="tests/unit/plugins/modules/test_preflight.py" bash tests/ci/units.sh 2.16
 # Which tests run where is ansible-test's rule: tests/unit/plugins/modules/** and
 # tests/unit/plugins/module_utils/** run on every Python the collection's modules support (2.7, 3.6+,
-# tests/config.yml); every other path under tests/unit/ (e.g. tests/unit/controller/) is controller-only
+# tests/config.yml); every other path under tests/unit/ is controller-only
 # and runs on 3.10+ only. Guest tests therefore must stay Python 2.7-compatible.
 # A run that executes no test counts as a failure (so does pytest's "no tests ran").
 set -euo pipefail

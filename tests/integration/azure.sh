@@ -12,7 +12,8 @@ export ADE_CORE
 : "${ADE_WORK:?}" "${ADE_COLL:?}" "${ADE_REPO:?}"
 ade_mount_collection
 ade_activate
-SIM_WORK=$ADE_WORK/azsim-it-$ADE_CORE
+# ADE_SCRATCH: parent of the simulator work dir (default $ADE_WORK), so that parallel checkouts do not collide.
+SIM_WORK=${ADE_SCRATCH:-$ADE_WORK}/azsim-it-$ADE_CORE
 rm -rf "$SIM_WORK"
 mkdir -p "$SIM_WORK"
 cd "$ADE_REPO/simulator" || exit 1

@@ -6,7 +6,7 @@ Python the collection's modules support (2.7 and 3.6+, see tests/config.yml), be
 module_utils normally run on the managed host. Our controller-side code (plugins/module_utils/cloud/,
 the vm_* modules) needs Python 3.10+ and the Azure SDK, so its tests are skipped, not collected, on
 older Pythons: a test file counts as controller-side when it sits in a directory named ``cloud`` or its
-name starts with ``test_vm_``. (Tests in any other directory under tests/unit/, e.g. tests/unit/controller/,
+name starts with ``test_vm_``. (Tests under tests/unit/ outside plugins/modules and plugins/module_utils
 are run by ansible-test on controller Pythons only and need no such rule.)
 """
 from __future__ import absolute_import, division, print_function

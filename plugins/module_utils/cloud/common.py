@@ -15,7 +15,8 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.auth import 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import (
     SDK_IMPORT_ERROR, AzureSession, ConflictTimeout, HttpResponseError, ServiceRequestError, error_text,
     missing_sdk_message)
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status, next_poll_interval
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import (
+    StatusClock, compute_status, next_poll_interval)
 
 
 def azure_module(argument_spec, **kwargs):
@@ -55,16 +56,18 @@ def session_summary(session):
 
 
 def wait_for_phase(session, resource_group, name, deadline, base_interval, history, done=None, sleep=time.sleep,
-                   now=time.time):
+                   now=time.time, clock=None):
     """Poll one VM (one GET with instanceView per poll) until its phase is terminal (or ``done(status)``)
     or ``deadline``. Appends {time, phase, message} to ``history`` when the message/phase changes.
+    The status.StatusClock time rules apply (VMRestartPending grace, stalled transient error).
     Returns (status, timed_out)."""
     status = None
+    clock = clock or StatusClock()
     while True:
         vm = session.get_vm(resource_group, name)
         if vm is None:
             raise LookupError('VM {0}/{1} disappeared while waiting'.format(resource_group, name))
-        status = compute_status(vm)
+        status = clock.apply((resource_group.lower(), name.lower()), compute_status(vm), now())
         record_history(history, status, now())
         finished = done(status) if done else status['phase'] in ('succeeded', 'failed', 'restart_pending')
         if finished:

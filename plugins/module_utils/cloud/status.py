@@ -2,7 +2,12 @@
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PURE: a VM (model + instance view, REST shape) -> ADE status with Get-AzVMDiskEncryptionStatus
-semantics plus a ``phase`` by the completion rule of ade-reference 5.6; the poll-interval policy.
+semantics plus a ``phase`` by the completion rule of ade-reference 5.6; the poll-interval policy; the
+time rules a waiting loop applies on top (``apply_time_limits`` / ``StatusClock``).
+
+Messages and their order follow the extension's source (Azure/azure-linux-extensions, branch
+ade-sp-release-1.4.0.12, commit affba5a94405b9d0d59a3124ae4ab6981dfa15fc, VMEncryption/main); simulator/README.md
+lists them with the source lines.
 """
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -32,6 +37,11 @@ OS_PHASE = re.compile(r'^(OS disk encryption started|OS disk encryption already 
                       r'Online encryption initialized)', re.I)
 RESTART_MESSAGE = 'OS disk successfully encrypted, please reboot the VM'
 BUSY_MESSAGE = 'An operation is already in progress'
+# handle.py update_encryption_settings: an enable with a new vault/KEK on encrypted volumes ends with this message
+UPDATED_MESSAGE = 'Encryption settings updated'
+# Seconds a waiting loop accepts before it acts (see apply_time_limits).
+TRANSIENT_ERROR_LIMIT = 1800.0
+RESTART_PENDING_GRACE = 1800.0
 
 
 def _status_state(status):
@@ -104,6 +114,7 @@ def compute_status(vm):
         os_volume_encryption_settings=None, progress_message=None,
         os_disk_stamped=False, data_disks_stamped=[],
         operation=None, volume_type=None, phase='not_started', phase_reason=None, transient_error=False,
+        skipped_data_disks=[], warnings=[], stalled=False,
     )
     # Disks (single pass stamps them; stamped is NOT encrypted).
     for disk in iv.get('disks') or []:
@@ -160,7 +171,32 @@ def compute_status(vm):
         out['data_volumes_encrypted'] = data_s
 
     out['phase'], out['phase_reason'], out['transient_error'] = _phase(out, state, message, model_ext)
+    _skipped_data_disks(out, storage, iv)
     return out
+
+
+def _skipped_data_disks(out, storage, iv):
+    """A Data/All enable that succeeded but left attached data disks alone (the extension encrypts mounted data
+    volumes only; substatus data NotMounted, or a data disk it did not send for stamping)."""
+    if out['phase'] != 'succeeded' or out['encryption_mode'] != 'single_pass' or out['operation'] not in ENABLE_OPS:
+        return
+    if out['volume_type'] not in ('Data', 'All'):
+        return
+    attached = [d.get('name') for d in storage.get('dataDisks') or [] if d.get('name')]
+    if not attached:
+        return
+    if out['data_volumes_encrypted'] == 'NotMounted':
+        skipped = attached
+    elif iv.get('disks'):
+        skipped = [n for n in attached if n not in out['data_disks_stamped']]
+    else:
+        skipped = []
+    if skipped:
+        out['skipped_data_disks'] = skipped
+        out['warnings'] = ['{0}: VolumeType {1} succeeded but ADE skipped attached data disk(s) {2} (substatus data '
+                           '{3}): they are NOT encrypted. ADE encrypts only data volumes mounted in the guest (fstab, '
+                           'supported file system); mount them and run the enable again'.format(
+                               out['name'], out['volume_type'], ', '.join(skipped), out['data_volumes_encrypted'])]
 
 
 def _phase(out, state, message, model_ext):
@@ -196,8 +232,11 @@ def _phase(out, state, message, model_ext):
             return 'in_progress', msg, False
         if msg == 'Decryption succeeded' and state == 'success':
             return 'succeeded', msg, False
-        return 'in_progress', msg, False
+        # transitioning "" then "Decrypting N data volumes", "Decrypting data volume i/N: X%" (handle.py)
+        return 'in_progress', msg or 'decryption starting', False
     if os_s == 'VMRestartPending' or msg.startswith(RESTART_MESSAGE):
+        # HandlerUtil.do_status_report writes this while the extension's own reboot is under way (races it);
+        # a waiting loop treats it as in progress for RESTART_PENDING_GRACE (apply_time_limits)
         return 'restart_pending', 'OS volume encrypted; the VM must be restarted to finish', False
     if state == 'transitioning' or 'InProgress' in os_s or 'InProgress' in data_s:
         return 'in_progress', msg, False
@@ -215,10 +254,68 @@ def _phase(out, state, message, model_ext):
             ok = os_s == 'Encrypted' and msg in SUCCESS_MESSAGES['OS']
         else:
             ok = os_s == 'Encrypted' and data_s in ('Encrypted', 'NotMounted') and msg in SUCCESS_MESSAGES['All']
+        if not ok and msg == UPDATED_MESSAGE and state == 'success':
+            # new vault/KEK on volumes already encrypted as asked: re-stamped, nothing else to do
+            ok = (vt not in ('OS', 'All') or os_s == 'Encrypted') and \
+                (vt not in ('Data', 'All') or data_s in ('Encrypted', 'NotMounted'))
         if ok:
             return 'succeeded', msg, False
         return 'in_progress', msg or 'not finished', False
     return 'in_progress', msg, False
+
+
+def apply_time_limits(status, held_seconds, transient_limit=TRANSIENT_ERROR_LIMIT,
+                      restart_grace=RESTART_PENDING_GRACE):
+    """PURE. The phase a waiting loop acts on, given how long the VM has shown this same status.
+
+    - ``restart_pending`` (VMRestartPending, "please reboot the VM") is written while the extension's own reboot
+      races it: in progress for ``restart_grace`` s, then terminal (the VM did not reboot by itself);
+    - a transient error ("Restarted extension from stripped down OS", "Attempt #n to unmount /oldroot failed")
+      that has not changed for ``transient_limit`` s is ``failed`` with ``stalled`` (the agent did not come back in
+      the stripped-down OS), instead of waiting for the overall timeout.
+    Returns a new dict; the input is not changed.
+    """
+    out = dict(status)
+    held = max(0.0, float(held_seconds or 0.0))
+    if status.get('phase') == 'restart_pending':
+        if held < restart_grace:
+            out['phase'] = 'in_progress'
+            out['phase_reason'] = ('VMRestartPending: OS volume encrypted, the extension reboots the VM itself '
+                                   '(waiting up to {0:.0f}s, {1:.0f}s so far)'.format(restart_grace, held))
+        else:
+            out['phase_reason'] = ('VMRestartPending for {0:.0f}s: the VM did not reboot by itself; restart it '
+                                   '(az vm restart) and check the status again'.format(held))
+    elif status.get('phase') == 'in_progress' and status.get('transient_error') and held >= transient_limit:
+        out['phase'] = 'failed'
+        out['stalled'] = True
+        out['phase_reason'] = ("transient error '{0}' has not cleared for {1:.0f}s (limit {2:.0f}s): the VM agent "
+                               "did not restart in the stripped-down OS (or /oldroot stays busy). Check the serial "
+                               "console / boot diagnostics; restore the VM from the snapshot taken before "
+                               "encryption".format((status.get('progress_message') or '')[:200], held,
+                                                   transient_limit))
+    return out
+
+
+class StatusClock(object):
+    """Remembers since when each VM shows its current status (phase, message, substatus) during one wait, and
+    applies ``apply_time_limits``. ``now`` is passed in (pure apart from this memory)."""
+
+    def __init__(self, transient_limit=TRANSIENT_ERROR_LIMIT, restart_grace=RESTART_PENDING_GRACE):
+        self.transient_limit = transient_limit
+        self.restart_grace = restart_grace
+        self._seen = {}
+
+    def held(self, key, status, now):
+        sig = (status.get('phase'), status.get('progress_message'), status.get('os_volume_encrypted'),
+               status.get('data_volumes_encrypted'))
+        prev = self._seen.get(key)
+        if prev is None or prev[0] != sig:
+            self._seen[key] = (sig, now)
+            return 0.0
+        return now - prev[1]
+
+    def apply(self, key, status, now):
+        return apply_time_limits(status, self.held(key, status, now), self.transient_limit, self.restart_grace)
 
 
 def os_phase_running(status):

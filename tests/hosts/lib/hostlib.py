@@ -78,16 +78,37 @@ def hdir(name):
     return os.path.join(HOSTS, name)
 
 
+def subnet(v):
+    """First three octets of the host's /24 (fleet hosts of tests/hosts/lib/fleet.py carry their own)."""
+    return v.get("subnet") or "10.203.%d" % v["n"]
+
+
 def vm_ip(v):
-    return "10.203.%d.2" % v["n"]
+    return subnet(v) + ".2"
 
 
 def wire_ip(v):
-    return "10.203.%d.16" % v["n"]
+    return subnet(v) + ".16"
 
 
 def netns(v):
-    return "ade-" + v["name"]
+    return v.get("netns") or "ade-" + v["name"]
+
+
+def veths(v):
+    return v.get("veths") or ("adeh%d" % v["n"], "adeg%d" % v["n"])
+
+
+def spec(name):
+    """The spec of a host: one of variants.py, or a fleet host (spec.json written by fleet.py)."""
+    v = V.by_name().get(name)
+    if v is None:
+        p = os.path.join(hdir(name), "spec.json")
+        if not os.path.exists(p):
+            raise KeyError("unknown test host %s (not in variants.py, no %s)" % (name, p))
+        with open(p) as f:
+            v = json.load(f)
+    return v
 
 
 def dev_path(d):
@@ -510,8 +531,12 @@ def install_deb(root, filename):
 
 
 def apply_layer(v, root):
-    build = os.path.join(hdir(v["name"]), "build")
-    for op in layer_ops(v):
+    apply_ops(v, root, layer_ops(v))
+    os.makedirs(os.path.join(hdir(v["name"]), "build"), exist_ok=True)
+
+
+def apply_ops(v, root, ops):
+    for op in ops:
         kind = op[0]
         if kind in ("file", "lsblk", "preload", "waiter", "egg") or kind == "symlink":
             p = inroot(root, op[1])
@@ -614,7 +639,6 @@ def apply_layer(v, root):
                     os.posix_fallocate(f.fileno(), 0, size)
         else:
             raise ValueError(op)
-    os.makedirs(build, exist_ok=True)
 
 
 # ======================================================================= images
@@ -750,6 +774,9 @@ def rc_script(v):
              "cd /", "mkdir -p /run/sshd /run/lock && chmod 0755 /run/sshd",
              "/usr/sbin/sshd -D </dev/null >/dev/null 2>&1 &"]
     dargs = " ".join(a["daemon"])
+    if v.get("fleet"):   # fleet hosts: sshd only (nothing reads the agent's processes; saves ~16 MB a host)
+        lines.append("exit 0")
+        return "\n".join(lines) + "\n"
     lines.append("%s </dev/null >/dev/null 2>&1 &" % dargs)
     # with the real agent package installed the processes run the stand-in (the real daemon would provision the VM)
     agent_script = STANDIN_WAAGENT if a.get("real_debs") else "/usr/sbin/waagent"
@@ -835,9 +862,36 @@ def fake_sysfs_block(v, base):
     return cls, blk, devb
 
 
+# ======================================================================= fleet hosts (see fleet.py)
+def fleet_mounts(v, R, hd):
+    """A fleet host's filesystems: the root is an overlay of the kind's shared read-only layer over the base
+    rootfs with the host's own upper dir, mounted under the guest's root device name (so mountinfo's source and
+    lsblk's MOUNTPOINT agree); every other filesystem is a tmpfs under its guest device name holding what the
+    layer put there. fstype in mountinfo is overlay/tmpfs (lsblk keeps the guest's): a known gap."""
+    rd = root_dev(v)
+    up, wk = os.path.join(hd, "upper"), os.path.join(hd, "work")
+    mount(dev_path(rd), R, "overlay", 0, "lowerdir=%s:%s,upperdir=%s,workdir=%s" % (v["fleet_layer"], BASE, up, wk))
+    for d in fs_devices(v):
+        mp = d["fs"]["mountpoint"]
+        if mp == "/":
+            continue
+        target = inroot(R, mp)
+        os.makedirs(target, exist_ok=True)
+        keep = os.path.join(hd, "stage", "keep" + mp.replace("/", "_"))
+        shutil.copytree(target, keep, symlinks=True)
+        mount(dev_path(d), target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=256m")
+        for entry in os.listdir(keep):
+            src, dst = os.path.join(keep, entry), os.path.join(target, entry)
+            if os.path.isdir(src) and not os.path.islink(src):
+                shutil.copytree(src, dst, symlinks=True)
+            else:
+                shutil.copy2(src, dst, follow_symlinks=False)
+        shutil.rmtree(keep)
+
+
 # ======================================================================= boot (PID 1 in the new namespaces)
 def boot(name):
-    v = V.by_name()[name]
+    v = spec(name)
     hd = hdir(name)
     with open(os.path.join(hd, "state.json")) as f:
         st = json.load(f)
@@ -894,7 +948,9 @@ def boot(name):
             os.symlink("../../sdb", "/dev/disk/cloud/azure_resource")
             os.symlink("../../sdb1", "/dev/disk/cloud/azure_resource-part1")
         # filesystems, outermost first; the source string is the guest's device name
-        for d in fs_devices(v):
+        if v.get("fleet"):
+            fleet_mounts(v, R, hd)
+        for d in ([] if v.get("fleet") else fs_devices(v)):
             mp = d["fs"]["mountpoint"]
             target = R if mp == "/" else inroot(R, mp)
             os.makedirs(target, exist_ok=True)
@@ -1020,21 +1076,20 @@ def is_up(v):
         return False
     if not ns_init_pid(st):
         return False
-    if v["azure"] and not alive(st.get("imds_pid")):
+    if v["azure"] and not v.get("fleet") and not alive(st.get("imds_pid")):
         return False
     return tcp_ok(vm_ip(v), 22)
 
 
 def netns_up(v):
     ns = netns(v)
-    n = v["n"]
-    h, g = "adeh%d" % n, "adeg%d" % n
+    h, g = veths(v)
     subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, check=False)
     subprocess.run(["ip", "link", "del", h], stderr=subprocess.DEVNULL, check=False)
     run(["ip", "netns", "add", ns])
     run(["ip", "link", "add", h, "type", "veth", "peer", "name", g])
     run(["ip", "link", "set", g, "netns", ns])
-    run(["ip", "addr", "add", "10.203.%d.1/24" % n, "dev", h])
+    run(["ip", "addr", "add", "%s.1/24" % subnet(v), "dev", h])
     run(["ip", "link", "set", h, "up"])
     run(["ip", "-n", ns, "link", "set", g, "name", "eth0"])
     run(["ip", "-n", ns, "addr", "add", "%s/24" % vm_ip(v), "dev", "eth0"])
@@ -1080,7 +1135,7 @@ def start(v):
         f.write(WORK + "\n")
     netns_up(v)
     st = {"loops": {}}
-    if v["azure"]:
+    if v["azure"] and not v.get("fleet"):
         for d in fs_devices(v):
             dev = out(["losetup", "--find", "--show", image_path(v, d)]).strip()
             rdev = os.stat(dev).st_rdev
@@ -1092,13 +1147,13 @@ def start(v):
                           "--kill-child", "--propagation", "private", PY, os.path.abspath(__file__), "boot", name],
                          stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, close_fds=True)
     st["unshare_pid"] = p.pid
-    if v["azure"]:
+    if v["azure"] and not v.get("fleet"):   # fleet hosts share one IMDS process (fleet.py)
         cfg = os.path.join(hd, "imds.json")
         with open(cfg, "w") as f:
             json.dump({"imds_addr": "169.254.169.254", "wireserver_addr": wire_ip(v), "instance": {
                 "compute": v["imds"],
                 "network": {"interface": [{"ipv4": {"ipAddress": [{"privateIpAddress": vm_ip(v), "publicIpAddress": ""}],
-                                                    "subnet": [{"address": "10.203.%d.0" % v["n"], "prefix": "24"}]},
+                                                    "subnet": [{"address": subnet(v) + ".0", "prefix": "24"}]},
                                            "ipv6": {"ipAddress": []}, "macAddress": "000D3A%06X" % v["n"]}]}}}, f, indent=1)
         ilog = open(os.path.join(hd, "imds.log"), "w")
         q = subprocess.Popen(["ip", "netns", "exec", netns(v), PY, os.path.join(LIB, "imds_server.py"), cfg],
@@ -1159,11 +1214,11 @@ def stop(v, quiet=False):
                 pass
         time.sleep(0.1 if pids else 0)
         subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, check=False)
-    subprocess.run(["ip", "link", "del", "adeh%d" % v["n"]], stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(["ip", "link", "del", veths(v)[0]], stderr=subprocess.DEVNULL, check=False)
     for d, info in st.get("loops", {}).items():
         subprocess.run(["losetup", "-d", info["dev"]], stderr=subprocess.DEVNULL, check=False)
     # loops attached by an earlier, crashed run
-    if v.get("devices"):
+    if v.get("devices") and not v.get("fleet"):
         for d in fs_devices(v):
             for line in subprocess.run(["losetup", "-j", image_path(v, d)], stdout=subprocess.PIPE, text=True, check=False).stdout.splitlines():
                 subprocess.run(["losetup", "-d", line.split(":")[0]], stderr=subprocess.DEVNULL, check=False)

@@ -43,6 +43,20 @@ def test_recorded_shape_data_done_os_in_progress_is_in_progress():
     # VolumeType All with the data-only success message is not the end
     ('Encryption succeeded for data volumes', 'NotEncrypted', 'Encrypted', 'All', 'in_progress'),
     ('OS disk successfully encrypted, please reboot the VM', 'VMRestartPending', 'Encrypted', 'All', 'restart_pending'),
+    # as the extension writes it: the data volumes are unmounted in the stripped-down OS
+    ('OS disk successfully encrypted, please reboot the VM', 'VMRestartPending', 'NotMounted', 'All',
+     'restart_pending'),
+    # after the final reboot: the pre-stripdown status again, then one more run before the final message
+    ('Encryption succeeded for data volumes', 'EncryptionInProgress', 'EncryptionInProgress', 'All', 'in_progress'),
+    ('', 'Encrypted', 'EncryptionInProgress', 'All', 'in_progress'),
+    ('Encrypting 0 data volumes', 'Encrypted', 'EncryptionInProgress', 'All', 'in_progress'),
+    ('Encryption succeeded for data volumes', 'Encrypted', 'EncryptionInProgress', 'All', 'in_progress'),
+    ('Encryption settings stamped', 'EncryptionInProgress', 'NotMounted', 'OS', 'in_progress'),
+    ('Encrypting data volume 1/2: 25%', 'EncryptionInProgress', 'EncryptionInProgress', 'All', 'in_progress'),
+    # a new vault/KEK on volumes already encrypted: re-stamped, done
+    ('Encryption settings updated', 'Encrypted', 'Encrypted', 'All', 'succeeded'),
+    ('Encryption settings updated', 'NotEncrypted', 'Encrypted', 'Data', 'succeeded'),
+    ('Encryption settings updated', 'EncryptionInProgress', 'EncryptionInProgress', 'All', 'in_progress'),
 ])
 def test_completion_rule(message, os_s, data_s, vt, phase):
     st = S.compute_status(F.encrypting_vm(message, os_s, data_s, volume_type=vt))
@@ -51,7 +65,9 @@ def test_completion_rule(message, os_s, data_s, vt, phase):
 
 @pytest.mark.parametrize('message', [
     'Restarted extension from stripped down OS',
-    'Attempt #3 to unmount /oldroot failed with error: umount: /oldroot: target is busy',
+    # Ubuntu1604EncryptionStateMachine.start_encryption + CommandExecutor.Execute (code 22)
+    'Attempt #3 to unmount /oldroot failed with error: Command umount /oldroot failed with return code 32\nstdout:\n'
+    '\nstderr:\numount: /oldroot: target is busy.\n, stack trace: Traceback (most recent call last):\n',
 ])
 def test_transient_errors_do_not_fail(message):
     vm = F.encrypting_vm(message, 'EncryptionInProgress', 'Encrypted', code='ProvisioningState/failed/19',
@@ -62,8 +78,10 @@ def test_transient_errors_do_not_fail(message):
 
 
 def test_os_failure_is_failed_with_message():
-    msg = ('Failed to encrypt OS volume with error: Could not unmount /oldroot in 10 attempts, '
-           'machine state: unmount_oldroot')
+    msg = ('Failed to encrypt OS volume with error: Attempt #11 to unmount /oldroot failed with error: Could not '
+           'unmount /oldroot in 10 attempts, stack trace: Traceback (most recent call last):\n  File "x", line 1\n'
+           'Exception: Could not unmount /oldroot in 10 attempts\n, stack trace: Traceback (most recent call '
+           'last):\n, machine state: unmount_oldroot')
     vm = F.encrypting_vm(msg, 'EncryptionInProgress', 'Encrypted', code='ProvisioningState/failed/19', level='Error')
     st = S.compute_status(vm)
     assert st['phase'] == 'failed'
@@ -121,8 +139,10 @@ def test_dual_pass_detected_from_model():
 
 
 @pytest.mark.parametrize('message,data_s,code,phase', [
-    ('Encryption settings cleared', 'Encrypted', 'ProvisioningState/succeeded', 'in_progress'),
-    ('Decryption started', 'DecryptionInProgress', 'ProvisioningState/succeeded', 'in_progress'),
+    # handle.py: transitioning "" (start_daemon), then "Decrypting N data volumes" and per-volume progress
+    ('', 'DecryptionInProgress', 'ProvisioningState/transitioning', 'in_progress'),
+    ('Decrypting 2 data volumes', 'DecryptionInProgress', 'ProvisioningState/succeeded', 'in_progress'),
+    ('Decrypting data volume 1/2: 50%', 'DecryptionInProgress', 'ProvisioningState/succeeded', 'in_progress'),
     ('Decryption succeeded', 'NotEncrypted', 'ProvisioningState/succeeded', 'succeeded'),
     ('Decryption failed for /dev/sdc1', 'Encrypted', 'ProvisioningState/failed/100', 'failed'),
     # stale enable status right after the disable PUT: not yet done
@@ -199,3 +219,84 @@ def test_poll_interval_slows_down_when_reads_run_low():
     assert S.next_poll_interval(st, 5.0, remaining_reads=1000, reads_per_poll=20) == 5.0
     assert S.next_poll_interval(st, 5.0, remaining_reads=30, reads_per_poll=20) == 60.0
     assert S.next_poll_interval(st, 5.0, remaining_reads=30, reads_per_poll=20, retry_after=90) == 90.0
+
+
+# ---- issue 10, collection side: time rules of a waiting loop
+
+def _pending():
+    return S.compute_status(F.encrypting_vm('OS disk successfully encrypted, please reboot the VM', 'VMRestartPending',
+                                            'NotMounted'))
+
+
+def _stuck():
+    return S.compute_status(F.encrypting_vm('Restarted extension from stripped down OS', 'EncryptionInProgress',
+                                            'NotMounted', code='ProvisioningState/failed/19', level='Error'))
+
+
+def test_restart_pending_is_in_progress_during_the_grace_period():
+    st = _pending()
+    assert st['phase'] == 'restart_pending'
+    early = S.apply_time_limits(st, 0)
+    assert early['phase'] == 'in_progress' and 'reboots the VM itself' in early['phase_reason']
+    assert S.apply_time_limits(st, S.RESTART_PENDING_GRACE - 1)['phase'] == 'in_progress'
+    late = S.apply_time_limits(st, S.RESTART_PENDING_GRACE)
+    assert late['phase'] == 'restart_pending' and 'did not reboot by itself' in late['phase_reason']
+    assert st['phase'] == 'restart_pending'        # input untouched
+
+
+def test_transient_error_that_never_clears_is_flagged():
+    st = _stuck()
+    assert st['phase'] == 'in_progress' and st['transient_error'] and not st['stalled']
+    assert S.apply_time_limits(st, S.TRANSIENT_ERROR_LIMIT - 1)['phase'] == 'in_progress'
+    out = S.apply_time_limits(st, S.TRANSIENT_ERROR_LIMIT)
+    assert out['phase'] == 'failed' and out['stalled'] is True
+    assert 'did not restart in the stripped-down OS' in out['phase_reason']
+    assert S.apply_time_limits(st, 10, transient_limit=5)['phase'] == 'failed'
+    # other phases are left alone
+    done = S.compute_status(F.encrypting_vm('Encryption succeeded for all volumes', 'Encrypted', 'Encrypted'))
+    assert S.apply_time_limits(done, 10 ** 6) == done
+
+
+def test_status_clock_measures_how_long_the_same_status_is_shown():
+    clock = S.StatusClock(transient_limit=100, restart_grace=50)
+    st = _stuck()
+    assert clock.apply('vm1', st, 1000.0)['phase'] == 'in_progress'
+    assert clock.apply('vm1', st, 1099.0)['phase'] == 'in_progress'
+    assert clock.apply('vm1', st, 1100.0)['phase'] == 'failed'
+    # a change of message restarts the count (the next unmount attempt, the OS phase...)
+    moved = S.compute_status(F.encrypting_vm('OS disk encryption started', 'EncryptionInProgress', 'NotMounted'))
+    assert clock.apply('vm1', moved, 1200.0)['phase'] == 'in_progress'
+    assert clock.apply('vm1', st, 1201.0)['phase'] == 'in_progress'
+    pend = _pending()
+    assert clock.apply('vm2', pend, 0.0)['phase'] == 'in_progress'
+    assert clock.apply('vm2', pend, 49.0)['phase'] == 'in_progress'
+    assert clock.apply('vm2', pend, 50.0)['phase'] == 'restart_pending'
+
+
+@pytest.mark.parametrize('vt,data_s,stamped,skipped', [
+    ('Data', 'NotMounted', (), ['vm1_data0', 'vm1_data1']),     # nothing mounted: every attached disk skipped
+    ('Data', 'Encrypted', (0,), ['vm1_data1']),                 # one mounted + encrypted, one left alone
+    ('Data', 'Encrypted', (0, 1), []),
+    ('All', 'Encrypted', (0,), ['vm1_data1']),
+])
+def test_data_enable_that_skipped_attached_disks_warns(vt, data_s, stamped, skipped):
+    msg = S.SUCCESS_MESSAGES[vt][0]
+    os_s = 'Encrypted' if vt == 'All' else 'NotEncrypted'
+    vm = F.encrypting_vm(msg, os_s, data_s, volume_type=vt, stamped=vt == 'All', data_disks=2, data_stamped=stamped)
+    st = S.compute_status(vm)
+    assert st['phase'] == 'succeeded'
+    assert st['skipped_data_disks'] == skipped
+    if skipped:
+        assert len(st['warnings']) == 1 and ', '.join(skipped) in st['warnings'][0]
+        assert 'NOT encrypted' in st['warnings'][0]
+    else:
+        assert st['warnings'] == []
+
+
+def test_no_warning_while_in_progress_or_without_data_disks():
+    st = S.compute_status(F.encrypting_vm('Encrypting 0 data volumes', 'NotEncrypted', 'EncryptionInProgress',
+                                          volume_type='Data', data_disks=2))
+    assert st['phase'] == 'in_progress' and st['warnings'] == []
+    st = S.compute_status(F.encrypting_vm('Encryption succeeded for data volumes', 'NotEncrypted', 'NotMounted',
+                                          volume_type='Data', stamped=False))
+    assert st['phase'] == 'succeeded' and st['warnings'] == [] and st['skipped_data_disks'] == []

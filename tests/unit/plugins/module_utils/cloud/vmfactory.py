@@ -51,8 +51,19 @@ def iv_extension(message, substatus=None, code='ProvisioningState/succeeded', le
     return ext
 
 
+def _stamped_disk_iv(name):
+    return {'name': name, 'encryptionSettings': [{'enabled': True, 'diskEncryptionKey': {
+        'sourceVault': {'id': VAULT_ID},
+        'secretUrl': 'https://kv-ade.vault.azure.net/secrets/6a1f0c2e-8d4b-4c1a-9e7f-2b3c4d5e6f70/0a1b2c3d4e5f'}}],
+        'statuses': [{'code': 'ProvisioningState/succeeded', 'level': 'Info', 'displayStatus': 'Provisioning succeeded'},
+                     {'code': 'EncryptionState/encrypted', 'level': 'Info',
+                      'displayStatus': 'Encryption is enabled on disk'}]}
+
+
 def vm(name='vm1', location='eastus', power='running', resources=None, iv_extensions=None, os_stamped=False,
-       data_disks=0, os_encryption_settings=None, unmanaged=False, sub=SUB, rg=RG):
+       data_disks=0, os_encryption_settings=None, unmanaged=False, sub=SUB, rg=RG, data_stamped=()):
+    """data_stamped: LUNs of data disks stamped by ADE (instance view); the others show what a never/partly stamped
+    VM shows: only ProvisioningState/succeeded, or EncryptionState/notEncrypted once another disk is stamped."""
     os_name = '{0}_OsDisk_1_b1c2d3'.format(name)
     disk_id = '/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Compute/disks/'.format(sub, rg)
     os_disk = {'osType': 'Linux', 'name': os_name, 'createOption': 'FromImage', 'caching': 'ReadWrite',
@@ -75,9 +86,20 @@ def vm(name='vm1', location='eastus', power='running', resources=None, iv_extens
             'secretUrl': 'https://kv-ade.vault.azure.net/secrets/6a1f0c2e-8d4b-4c1a-9e7f-2b3c4d5e6f70/0a1b2c3d4e5f'}}]
         disks_iv[0]['statuses'].append({'code': 'EncryptionState/encrypted', 'level': 'Info',
                                         'displayStatus': 'Encryption is enabled on disk'})
-    else:
+    any_stamp = os_stamped or bool(data_stamped)
+    if not os_stamped and any_stamp:
         disks_iv[0]['statuses'].append({'code': 'EncryptionState/notEncrypted', 'level': 'Info',
                                         'displayStatus': 'Disk is not encrypted'})
+    for dd in dds:
+        if dd['lun'] in data_stamped:
+            disks_iv.append(_stamped_disk_iv(dd['name']))
+        else:
+            entry = {'name': dd['name'], 'statuses': [{'code': 'ProvisioningState/succeeded', 'level': 'Info',
+                                                       'displayStatus': 'Provisioning succeeded'}]}
+            if any_stamp:
+                entry['statuses'].append({'code': 'EncryptionState/notEncrypted', 'level': 'Info',
+                                          'displayStatus': 'Disk is not encrypted'})
+            disks_iv.append(entry)
     out = {
         'name': name, 'id': '/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Compute/virtualMachines/{2}'.format(
             sub, rg, name),

@@ -1,0 +1,72 @@
+"""Benchmark: ARM requests and wall time per VM for the 100-VM encrypt rollout, without and with chaos.
+
+  benchmarks/rollout_chaos.py [--core 2.19] [--fleet 100] [--budget 150] [--seed N]
+
+Runs tests/chaos/run.sh twice on the same fleet size:
+  clean  CHAOS_MAX_KILLS=0, no slices: one undisturbed rollout, then the no-write re-run
+  chaos  faults + the control node killed at random points (CHAOS_BUDGET), then the convergence runs
+and prints, side by side from each run's figures.json: ARM requests (total, writes, throttled) per VM, wall
+seconds per VM, runs, and the ratio chaos/clean. No assertions: numbers only (benchmarks/README.md).
+Needs root (test hosts) and /work/coord/hosts.lock free for the fleet's start and stop.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def one(label, core, fleet, env_extra):
+    scratch = os.path.join(os.environ.get("ADE_WORK", "/tmp/azure_ade"), "bench-rollout-%s-%s" % (label, core))
+    env = dict(os.environ, CHAOS_FLEET=str(fleet), ADE_SCRATCH=scratch, **env_extra)
+    log = scratch + ".log"
+    with open(log, "w") as out:
+        rc = subprocess.call(["bash", os.path.join(REPO, "tests", "chaos", "run.sh"), core], stdout=out,
+                             stderr=subprocess.STDOUT, env=env)
+    p = os.path.join(scratch, "figures.json")
+    if not os.path.exists(p):
+        sys.exit("%s: no figures (rc %s), see %s" % (label, rc, log))
+    with open(p) as f:
+        doc = json.load(f)
+    doc["rc"] = rc
+    doc["log"] = log
+    return doc
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--core", default="2.19")
+    ap.add_argument("--fleet", type=int, default=100)
+    ap.add_argument("--budget", type=int, default=150)
+    ap.add_argument("--seed", type=int, default=None)
+    a = ap.parse_args()
+    clean = one("clean", a.core, a.fleet, {"CHAOS_MAX_KILLS": "0", "CHAOS_SLICES": "0", "CHAOS_ARGS": "--converge-runs 2"})
+    chaos_env = {"CHAOS_BUDGET": str(a.budget), "CHAOS_SLICES": "0"}
+    if a.seed:
+        chaos_env["CHAOS_SEED"] = str(a.seed)
+    chaos = one("chaos", a.core, a.fleet, chaos_env)
+    rows = []
+    for key, what in (("requests_per_vm", "ARM requests per VM"), ("wall_seconds_per_vm", "wall seconds per VM (all runs)")):
+        c, x = clean["figures"][key], chaos["figures"][key]
+        rows.append((what, c, x, round(x / c, 2) if c else None))
+    for key, what in (("requests_total", "ARM requests"), ("writes", "ARM writes"), ("throttled", "429 answers"),
+                      ("runs", "playbook runs"), ("killed_runs", "control node killed")):
+        c, x = clean["figures"][key], chaos["figures"][key]
+        rows.append((what, c, x, round(x / float(c), 2) if c else None))
+    print("100-VM encrypt rollout (core %s, fleet %d, chaos seed %s)" % (a.core, a.fleet, chaos["figures"]["seed"]))
+    print("%-34s %12s %12s %8s" % ("", "clean", "chaos", "ratio"))
+    for what, c, x, r in rows:
+        print("%-34s %12s %12s %8s" % (what, c, x, r if r is not None else "-"))
+    print("outcomes clean %s | chaos %s" % (clean["figures"]["outcomes"], chaos["figures"]["outcomes"]))
+    print("invariants failing: clean %s | chaos %s" % (
+        [c["check"] for c in clean["checks"] if not c["ok"]], [c["check"] for c in chaos["checks"] if not c["ok"]]))
+    out = os.path.join(os.environ.get("ADE_WORK", "/tmp/azure_ade"), "bench-rollout-%s.json" % a.core)
+    with open(out, "w") as f:
+        json.dump({"clean": clean["figures"], "chaos": chaos["figures"]}, f, indent=1)
+    print("(figures: %s)" % out)
+
+
+if __name__ == "__main__":
+    main()

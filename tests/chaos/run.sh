@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Chaos suite: the encrypt rollout on a fleet of CHAOS_FLEET (default 100) simulated VMs, each with its own
+# test host (tests/hosts/lib/fleet.py), the control node killed at random points and faults injected, re-run
+# until it converges; invariants checked from the simulator's request log (tests/chaos/README.md).
+#   bash tests/chaos/run.sh [2.16|2.19]
+# Env: CHAOS_FLEET (100), CHAOS_BUDGET (s of killed runs, 150), CHAOS_MAX_KILLS (6), CHAOS_SEED (random),
+#      CHAOS_SLICES (2: two concurrent job slices after the chaos phase; 0 = off), CHAOS_FORKS (20),
+#      ADE_SCRATCH (scratch dir, default $ADE_WORK/chaos-$ADE_CORE).
+# Holds /work/coord/hosts.lock (CHAOS_LOCK) only while the fleet starts and stops. Last line: "N passed, N failed".
+set -uo pipefail
+ADE_CORE=${1:-${ADE_CORE:-2.16}}
+export ADE_CORE
+# shellcheck source=tests/ci/env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
+ade_mount_collection
+ade_activate
+HERE=$ADE_REPO/tests/chaos
+LOCK=${CHAOS_LOCK:-/work/coord/hosts.lock}
+locked() { if [ -e "$(dirname "$LOCK")" ]; then flock "$LOCK" "$@"; else "$@"; fi; }
+W=${ADE_SCRATCH:-$ADE_WORK/chaos-$ADE_CORE}
+rm -rf "$W"; mkdir -p "$W/logs"
+SIM=$W/sim
+N=${CHAOS_FLEET:-100}
+case "$ADE_CORE" in 2.16) INV=$ADE_WORK/hosts/inventory-fleet-py27.yml ;; *) INV=$ADE_WORK/hosts/inventory-fleet-py3.yml ;; esac
+FAILED_SETUP=0
+finish() {
+  python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
+  # ssh control masters of our runs (killed controllers leave them): only ours, by pid
+  for pid in $(pgrep -f "$W/cp/" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  locked /usr/bin/python3 "$ADE_REPO/tests/hosts/lib/fleet.py" down >>"$W/logs/fleet.log" 2>&1 || true
+  if [ "$FAILED_SETUP" -ne 0 ]; then echo "0 passed, 1 failed"; exit 1; fi
+}
+trap finish EXIT
+trap 'exit 143' TERM INT
+
+pip_need() { python -c "import $1" 2>/dev/null || pip install -q "$2" >/dev/null 2>&1; }
+pip_need yaml pyyaml
+pip_need trustme trustme
+
+T0=$(date +%s.%N)
+if ! locked /usr/bin/python3 "$ADE_REPO/tests/hosts/lib/fleet.py" up "$N" --kinds "${CHAOS_KINDS:-ubuntu1804=9,centos7=1}" \
+    > "$W/fleet-up.json" 2> "$W/logs/fleet.log"; then
+  tail -20 "$W/logs/fleet.log"; echo "FAIL: fleet of $N hosts did not start"; FAILED_SETUP=1; exit 1
+fi
+tail -1 "$W/logs/fleet.log"
+python3 "$HERE/scenario.py" "$ADE_WORK/hosts" "${CHAOS_FAIL_EVERY:-20}" > "$W/scenario.json" || { FAILED_SETUP=1; exit 1; }
+export PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH}
+python -m azsim serve --workdir "$SIM" --port 0 --time-scale "${CHAOS_TIME_SCALE:-600}" \
+  --scenario "$W/scenario.json" --daemon > "$W/endpoints.out" || { echo "FAIL: simulator start"; FAILED_SETUP=1; exit 1; }
+eval "$(python3 - "$SIM/endpoints.json" <<'PY'
+import json, shlex, sys
+e = json.load(open(sys.argv[1]))
+for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_secret"]), ("AZURE_TENANT", e["tenant_id"]),
+             ("AZURE_SUBSCRIPTION_ID", e["subscription_id"]), ("AZURE_RESOURCE_MANAGER_URL", e["resource_manager"]),
+             ("AZURE_AUTHORITY_HOST", e["authority"]), ("AZURE_CA_BUNDLE", e["ca_bundle"])):
+    print("export %s=%s" % (k, shlex.quote(str(v))))
+PY
+)"
+export AZURE_ADE_LRO_POLLING_INTERVAL=0.2
+export ANSIBLE_SSH_CONTROL_PATH_DIR=$W/cp
+export ANSIBLE_PIPELINING=True   # one ssh command per guest task instead of three
+python "$HERE/chaos.py" --sim "$SIM" --inventory "$INV" --work "$W" --fleet-json "$W/fleet-up.json" \
+  --budget "${CHAOS_BUDGET:-150}" --max-kills "${CHAOS_MAX_KILLS:-6}" --forks "${CHAOS_FORKS:-20}" \
+  --slices "${CHAOS_SLICES:-2}" ${CHAOS_SEED:+--seed "$CHAOS_SEED"} ${CHAOS_ARGS:-}
+rc=$?
+printf '[chaos] total %.0f s (figures: %s)\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$W/figures.json"
+exit $rc
