@@ -64,7 +64,8 @@ e2e: setup
 bench: setup
 	bash tests/ci/bench.sh $(CORE)
 
-# The README's "main job": venvs + test hosts + the preflight playbook against them (core 2.16), verdicts per host.
+# The README's "main job": venvs + test hosts + the preflight playbook against them (core 2.16), verdicts per host,
+# then the rollout on three guests against the simulator (encrypted, failed+restored, blocked) and the reports.
 demo:
 	bash tests/ci/demo.sh
 

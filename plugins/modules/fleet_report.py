@@ -18,13 +18,14 @@ description:
     content changed.
 author:
   - azure_ade.linux maintainers (@azure-ade)
+extends_documentation_fragment:
+  - azure_ade.linux.attributes
 attributes:
   check_mode:
     support: full
-    description: In check mode the page is rendered but not written; C(changed) says whether it would be.
+    details: In check mode the page is rendered but not written; C(changed) says whether it would be.
   diff_mode:
     support: none
-    description: No diff is returned.
 options:
   dest:
     description: Path of the HTML file to write (its directory must exist).

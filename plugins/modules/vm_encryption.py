@@ -50,7 +50,12 @@ options:
     type: str
   kek:
     description:
-      - Key encryption key - the versioned key URL C(https://<vault>.vault.azure.net/keys/<name>/<version>), no port.
+      - Key encryption key - a key name in O(kek_vault) (default O(key_vault)), an unversioned key URL
+        C(https://<vault>.vault.azure.net/keys/<name>) or a versioned one (C(.../keys/<name>/<version>)); no port.
+      - A name or unversioned URL is resolved to the key's current version on the Key Vault data plane (as
+        C(az vm encryption enable --key-encryption-key) does); every form is checked - the key exists, is enabled
+        and is RSA - before anything is written. Needs permission to read the key (C(get) on keys, or the
+        C(Key Vault Crypto User) role).
     type: str
     aliases: [kek_url]
   kek_vault:
@@ -118,6 +123,14 @@ options:
     description:
       - The guest's IMDS C(vmId). When set, the module refuses, before any change, a VM whose ARM C(vmId) differs.
     type: str
+  encryption_identity:
+    description:
+      - ARM resource ID of a user-assigned managed identity of the VM that ADE uses to reach the Key Vault (as
+        C(az vm encryption enable --encryption-identity)). It must already be assigned to the VM; it is written to
+        C(securityProfile.encryptionIdentity) before the extension request. With an encryption identity the vault
+        need not be enabled for disk encryption (the identity needs access to the vault instead); region and
+        subscription checks stay.
+    type: str
   prefer_encryption_at_host:
     description:
       - Before NEW ADE on a VM (no ADE extension yet) whose subscription has the C(EncryptionAtHost) feature
@@ -170,7 +183,9 @@ changed:
   returned: always
   type: bool
 actions:
-  description: What was (check mode - would be) done, in order - C(put_extension), C(disable), C(remove_extension).
+  description:
+    - What was (check mode - would be) done, in order - C(set_encryption_identity), C(put_extension), C(disable),
+      C(remove_extension).
   returned: always
   type: list
   elements: str
@@ -208,6 +223,14 @@ ade_blockers:
   returned: when O(state=encrypted)
   type: list
   elements: dict
+kek_resolved:
+  description: The versioned KEK URL a key name or unversioned URL in O(kek) resolved to.
+  returned: when O(kek) was not a versioned URL
+  type: str
+encryption_identity:
+  description: The encryption identity written to the VM (C(set_encryption_identity) in RV(actions)).
+  returned: when written
+  type: str
 encryption_at_host_advice:
   description: The warning given (O(prefer_encryption_at_host=warn)) before new ADE on a VM that could use encryption at host.
   returned: when given
@@ -216,7 +239,7 @@ encryption_at_host_advice:
 
 import time
 
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat, keyvault
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
@@ -239,7 +262,8 @@ def main():
              poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
              remove_extension=dict(type='bool', default=True), rollout_run=dict(type='str'),
              expected_vm_id=dict(type='str'),
-             prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn')),
+             prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
+             encryption_identity=dict(type='str')),
         required_if=[('state', 'encrypted', ('key_vault', 'volume_type')), ('state', 'verified', ('rollout_run',))],
         non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',),
         supports_check_mode=True,
@@ -358,6 +382,10 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
     msg, result['ade_blockers'] = compat.blocked(vm, new_ade)
     if msg:
         fail(msg, status=status)
+    msg = compat.identity_error(vm, p['encryption_identity'])
+    if msg:
+        fail(msg, status=status)
+    ident_change = compat.identity_change(vm, p['encryption_identity'])
     sub = session.subscription_id
     vault_rg = p['key_vault_resource_group'] or p['resource_group']
     vault_id, err = ade.resolve_vault_id(p['key_vault'], sub, vault_rg)
@@ -370,6 +398,17 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
             fail('kek_vault: ' + err)
     elif p['kek']:
         kek_vault_id = vault_id
+    if p['kek']:
+        # KEK by name / unversioned / versioned URL: resolved to the current version and checked (exists, enabled,
+        # RSA) on the Key Vault data plane, as az does (module_utils/cloud/keyvault.py).
+        kek_url, kek_errors = keyvault.resolve_kek(session, p['kek'], (ade.parse_resource_id(kek_vault_id) or {})
+                                                   .get('name'))
+        if kek_errors:
+            fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], ' | '.join(kek_errors)), errors=kek_errors,
+                 status=status)
+        if kek_url != p['kek']:
+            result['kek_resolved'] = kek_url
+        p['kek'] = kek_url
     vault = session.get_key_vault(vault_id)
     kek_vault = None
     if kek_vault_id and kek_vault_id.lower() != vault_id.lower():
@@ -379,6 +418,7 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
                    algorithm=p['algorithm'], format_all=p['encrypt_format_all'],
                    confirm_format_all=p['confirm_format_all'], keyvault_suffix=suffix)
     errors = ade.validate_enable(vm, vault, request, kek_vault=kek_vault)
+    errors = compat.relax_vault_errors(errors, p['encryption_identity'] or compat.current_encryption_identity(vm))
     if errors:
         fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], ' | '.join(errors)), errors=errors, status=status)
     settings = ade.build_enable_settings(vault_id, ade.vault_url(vault, suffix), p['volume_type'], p['kek'],
@@ -406,6 +446,10 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
                  "of run {3} taken before any change; take it with vm_snapshot run_id={3} first (never encrypt "
                  "without a snapshot set)".format(vm['name'], record['snapshot_set'], record['stage'], p['rollout_run']),
                  status=status)
+    if ident_change:
+        result.update(changed=True, actions=['set_encryption_identity'], encryption_identity=ident_change)
+        if not module.check_mode:
+            compat.set_encryption_identity(session, p['resource_group'], p['name'], ident_change)
     if action == 'none':
         record_history(history, status, time.time())
         if p['rollout_run'] and record['stage'] == 'enabling' and not module.check_mode and \
@@ -421,7 +465,7 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
     body = ade.build_extension_body(vm['location'], settings, p['passphrase'])
     result.update(request=ade.redact_body(body), sequence_version=settings['SequenceVersion'])
     if module.check_mode:
-        result.update(changed=True, actions=['put_extension'])
+        result.update(changed=True, actions=result['actions'] + ['put_extension'])
         finish(status=status)
     busy_deadline = time.time() + p['busy_timeout']
     if p['rollout_run']:
@@ -433,7 +477,7 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
         lambda: session.begin_put_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME, body),
         busy_deadline, 'enabling ADE', interval=conflict_interval(p))
     # ARM accepted the PUT: from here on the VM changed.
-    result.update(changed=True, actions=['put_extension'])
+    result.update(changed=True, actions=result['actions'] + ['put_extension'])
     try:
         ext = to_dict(poller.result())
         lro_error = None

@@ -232,7 +232,12 @@ def vault_problem(world, vm, s):
     v = world.find_by_id(s.get("KeyVaultResourceId") or "", kinds=("vaults",))
     if v is None:
         return "key vault '%s' was not found" % (s.get("KeyVaultResourceId"),)
-    if not v.enabled_for_disk_encryption:
+    from . import compat
+    ident = compat.encryption_identity(vm)
+    if ident:   # ADE reaches the vault with the VM's encryption identity (compat.py); RBAC grants, not the flag
+        if getattr(v, "grants", None) is not None and ident.lower() not in v.grants:
+            return "encryption identity '%s' has no access to key vault '%s'" % (ident, v.name)
+    elif not v.enabled_for_disk_encryption:
         return "key vault '%s' is not enabled for disk encryption" % v.name
     if v.location.replace(" ", "").lower() != vm.location.replace(" ", "").lower():
         return "key vault '%s' is in region '%s', the VM in '%s'" % (v.name, v.location, vm.location)
@@ -312,9 +317,19 @@ def add_online_phases(run, world, vm, ext, t, T, vt, do_data, do_os, data_disks,
                 "online data initialized")
     if do_os:
         t += T["stripdown"]
-        run.add(t, lambda t_: ext.set_status("transitioning", "Restarting vm after patching", t_),
-                "patched boot, restarting (transitioning)")
-        t += 180
+
+        def restarting(t_):
+            # src: oscrypto/rhel_81/encryptstates/PatchBootSystemState.py should_exit (lines 85-100): report, then
+            # `reboot`; the guest is down meanwhile (agent Not Ready, statuses stale: see the offline flow)
+            ext.set_status("transitioning", "Restarting vm after patching", t_)
+            vm.guest_state = "rebooting"
+        run.add(t, restarting, "patched boot, restarting (transitioning)")
+        t += T["reboot"]
+
+        def back(t_):
+            vm.guest_state = "normal"
+        run.add(t, back, "guest back after patching")
+        t += 60
 
     def initialized(t_):
         ext.set_status("success", "Online Encryption initialized.", t_)

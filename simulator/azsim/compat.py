@@ -36,12 +36,13 @@ Sources (each rule cites the public text it follows; messages marked SIM are thi
 import copy
 
 from .arm import SUB, ok, route
-from .model import ArmError
+from .model import ArmError, stable_uuid
 
 EAH_FEATURE = "microsoft.compute/encryptionathost"
 DEFAULT_FEATURE_STATE = "NotRegistered"
 FEATURE_REGISTER_SECONDS = 300          # simulated seconds from 'Registering' to 'Registered'
-VM_SPEC_KEYS = {"encryption_at_host", "security_type", "os_type", "ephemeral_os", "disk_encryption_set"}
+VM_SPEC_KEYS = {"encryption_at_host", "security_type", "os_type", "ephemeral_os", "disk_encryption_set",
+                "identities", "encryption_identity"}
 SUB_SPEC_KEYS = {"features"}
 
 # name -> (family, vCPUs, MemoryGB, EncryptionAtHostSupported, EphemeralOSDiskSupported, PremiumIO)
@@ -78,6 +79,8 @@ def init_vm(vm, spec):
     vm.os_type = spec.get("os_type", "Linux")
     vm.ephemeral_os = bool(spec.get("ephemeral_os"))
     vm.disk_encryption_set = spec.get("disk_encryption_set")
+    vm.identities = list(spec.get("identities") or [])      # user-assigned identity resource IDs
+    vm.encryption_identity = spec.get("encryption_identity")
     vm.write_accelerated_luns = set(int(d.get("lun", j)) for j, d in enumerate(spec.get("data_disks") or [])
                                     if d.get("write_accelerator"))
 
@@ -90,6 +93,8 @@ def decorate_vm_json(vm, props):
     if getattr(vm, "security_type", None) and vm.security_type != "Standard":
         sp["securityType"] = vm.security_type
         sp["uefiSettings"] = {"secureBootEnabled": True, "vTpmEnabled": True}
+    if getattr(vm, "encryption_identity", None):
+        sp["encryptionIdentity"] = {"userAssignedIdentityResourceId": vm.encryption_identity}
     if sp:
         props["securityProfile"] = sp
     storage = props.get("storageProfile") or {}
@@ -108,6 +113,19 @@ def decorate_vm_json(vm, props):
         props["additionalCapabilities"] = {"ultraSSDEnabled": True}
 
 
+def identity_json(vm):
+    """VM 'identity' (top level, next to 'properties') for user-assigned identities, or None."""
+    ids = getattr(vm, "identities", None)
+    if not ids:
+        return None
+    return {"type": "UserAssigned", "userAssignedIdentities": {
+        i: {"principalId": stable_uuid(i, "principal"), "clientId": stable_uuid(i, "client")} for i in ids}}
+
+
+def encryption_identity(vm):
+    return getattr(vm, "encryption_identity", None)
+
+
 def ever_ade(vm):
     """The VM has the ADE extension, or any disk ever carried ADE settings (UDE flag)."""
     if vm.ade_ext() is not None:
@@ -118,7 +136,36 @@ def ever_ade(vm):
 def check_vm_update(w, vm, props):
     """Validate a PUT/PATCH of the VM before anything is applied; return a function applying the compat part."""
     sec = props.get("securityProfile")
-    if not isinstance(sec, dict) or "encryptionAtHost" not in sec:
+    if not isinstance(sec, dict):
+        return lambda: None
+    apply_identity = _check_encryption_identity(vm, sec)
+    apply_eah = _check_eah(w, vm, sec)
+
+    def apply():
+        apply_identity()
+        apply_eah()
+    return apply
+
+
+def _check_encryption_identity(vm, sec):
+    """securityProfile.encryptionIdentity.userAssignedIdentityResourceId must be one of the VM's user-assigned
+    identities (azure-cli vm/disk_encryption.py updateVmEncryptionSetting checks the same client-side; the
+    400 wording here is SIM). Needs compute api-version >= 2023-07-01 (isVersionSuppprtedForEncryptionIdentity)."""
+    ei = sec.get("encryptionIdentity")
+    if not isinstance(ei, dict) or "userAssignedIdentityResourceId" not in ei:
+        return lambda: None
+    want = ei.get("userAssignedIdentityResourceId")
+    if want and want.lower() not in [i.lower() for i in getattr(vm, "identities", [])]:
+        raise ArmError(400, "InvalidParameter", "Encryption identity '%s' is not one of the user assigned "
+                       "identities of VM '%s'." % (want, vm.name))
+
+    def apply():
+        vm.encryption_identity = want or None
+    return apply
+
+
+def _check_eah(w, vm, sec):
+    if "encryptionAtHost" not in sec:
         return lambda: None
     want = bool(sec.get("encryptionAtHost"))
     cur = bool(getattr(vm, "encryption_at_host", None))
@@ -254,3 +301,66 @@ def list_skus(req):
                     locs.add(vm.location.replace(" ", "").lower())
     out = [sku_json(n, row, loc) for loc in sorted(locs) for n, row in SIZES.items()]
     return ok({"value": copy.deepcopy(out)})
+
+
+# ---------------------------------------------------------------------------------------------- Key Vault
+
+def init_vault(v, vdoc):
+    """Scenario vault keys: grants (identity resource IDs with access through RBAC; absent = not modelled) and
+    keys [{name, versions: [{version, enabled, kty}]}] (last version = current) for the data plane."""
+    v.grants = [g.lower() for g in vdoc["grants"]] if "grants" in vdoc else None
+    v.keys = {}
+    for k in vdoc.get("keys") or []:
+        vers = []
+        for i, ver in enumerate(k.get("versions") or [{}]):
+            vers.append({"version": ver.get("version") or stable_uuid(v.name, k["name"], str(i)).replace("-", ""),
+                         "enabled": bool(ver.get("enabled", True)), "kty": ver.get("kty", "RSA")})
+        v.keys[k["name"].lower()] = {"name": k["name"], "versions": vers}
+
+
+# Key Vault data plane (keys), reached at <base>/_keyvault/<vault>/... because the simulator cannot own
+# <vault>.vault.azure.net; clients send there through AZURE_ADE_KEYVAULT_ENDPOINT (module_utils/cloud/keyvault.py).
+# Shapes: Key Vault REST 7.4 "Get Key" - KeyBundle {key: JsonWebKey {kid, kty, key_ops, n, e}, attributes {enabled,
+# created, updated, recoveryLevel}}; unknown key -> 404 {"error": {"code": "KeyNotFound", ...}} (learn.microsoft.com
+# /rest/api/keyvault/keys/get-key/get-key). GET .../keys/<name> (no version) returns the current (latest) version.
+
+def _find_vault(w, name):
+    for s in w.subs.values():
+        for r in s.rgs.values():
+            v = r.vaults.get(name.lower())
+            if v is not None:
+                return v
+    return None
+
+
+def _key_not_found(name, vault):
+    return ArmError(404, "KeyNotFound", "A key with (name/id) %s was not found in this key vault. If you recently "
+                    "deleted this key you may be able to recover it using the correct recovery command. For help "
+                    "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182" % name)
+
+
+@route("GET", r"^/_keyvault/(?P<vault>[^/]+)/keys/(?P<name>[^/]+)(/(?P<ver>[^/]*))?")
+def get_key(req):
+    v = _find_vault(req.world, req.g("vault"))
+    if v is None:
+        raise ArmError(404, "VaultNotFound", "Vault %s was not found." % req.g("vault"))
+    k = getattr(v, "keys", {}).get(req.g("name").lower())
+    if k is None:
+        raise _key_not_found(req.g("name"), v.name)
+    ver = req.g("ver")
+    if ver:
+        match = [x for x in k["versions"] if x["version"].lower() == ver.lower()]
+        if not match:
+            raise _key_not_found("%s/%s" % (req.g("name"), ver), v.name)
+        item = match[0]
+    else:
+        item = k["versions"][-1]
+    kid = "https://%s.vault.azure.net/keys/%s/%s" % (v.name, k["name"], item["version"])
+    jwk = {"kid": kid, "kty": item["kty"]}
+    if item["kty"].startswith("RSA"):
+        jwk.update({"key_ops": ["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"],
+                    "n": "sim-modulus", "e": "AQAB"})
+    else:
+        jwk.update({"key_ops": ["sign", "verify"], "crv": "P-256", "x": "sim-x", "y": "sim-y"})
+    return ok({"key": jwk, "attributes": {"enabled": item["enabled"], "created": 1700000000,
+                                          "updated": 1700000000, "recoveryLevel": "Recoverable+Purgeable"}})

@@ -508,6 +508,8 @@ class VM:
             props["instanceView"] = self.instance_view()
         d = {"name": self.name, "id": self.id, "type": "Microsoft.Compute/virtualMachines",
              "location": self.location, "tags": dict(self.tags), "properties": props}
+        if compat.identity_json(self):
+            d["identity"] = compat.identity_json(self)
         if resources and self.extensions:
             d["resources"] = [e.to_json() for e in self.extensions.values()]
         return d

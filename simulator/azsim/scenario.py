@@ -98,9 +98,10 @@ def _vault(world, sid, r, vdoc):
     name = vdoc.get("name")
     if not name:
         raise ScenarioError("vault without name")
-    r.vaults[name.lower()] = Vault(sid, r.name, name, vdoc.get("location", r.location),
-                                   vdoc.get("enabled_for_disk_encryption", True), world.tenant,
-                                   vdoc.get("soft_delete", True))
+    r.vaults[name.lower()] = v = Vault(sid, r.name, name, vdoc.get("location", r.location),
+                                       vdoc.get("enabled_for_disk_encryption", True), world.tenant,
+                                       vdoc.get("soft_delete", True))
+    compat.init_vault(v, vdoc)
 
 
 def _disk(world, r, ddoc):

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# The README's main job, end to end on this machine: venv (core 2.16), the local test hosts that stand
-# for real guests, then `ansible-playbook azure_ade.linux.preflight` against them, then a verdict per host.
-#   bash tests/ci/demo.sh            (or: make demo)   -> report in $ADE_WORK/demo/preflight.json
-# The hosts keep running afterwards (make hosts-down stops them).
+# The README's main job, end to end on this machine, in one command (make demo):
+#   1. venv (core 2.16) and the local test hosts that stand for real guests;
+#   2. `ansible-playbook azure_ade.linux.preflight` on every host, then a verdict per host;
+#   3. the rollout: the Azure simulator (real SDK over HTTPS) seeded with one VM per host, then
+#      `ansible-playbook azure_ade.linux.encrypt` on three guests - one is encrypted, one fails part way through OS
+#      encryption and is restored from the snapshot set taken before, one is blocked by the preflight and never
+#      touched - then the fleet table and the paths of the JSON and HTML reports.
+#   bash tests/ci/demo.sh            (or: make demo)   -> reports in $ADE_WORK/demo/
+# The guests are put back as they were (SELinux) and the simulator stopped; the hosts keep running (make hosts-down).
+#   DEMO_OK / DEMO_FAIL / DEMO_BLOCKED pick the three guests; DEMO_ROLLOUT=0 stops after the preflight.
 set -euo pipefail
 ADE_CORE=${DEMO_CORE:-2.16}
 export ADE_CORE
@@ -15,7 +21,7 @@ inv=$ADE_WORK/hosts/inventory.yml
 [ -f "$inv" ] || { echo "tests/hosts/up.sh left no inventory at $inv"; exit 1; }
 ade_mount_collection
 ade_activate
-out=$ADE_WORK/demo
+out=${DEMO_OUT:-$ADE_WORK/demo}
 rm -rf "$out" && mkdir -p "$out"
 echo "== ansible-playbook azure_ade.linux.preflight -i $inv  (ansible-core $(python -c 'import ansible; print(ansible.__version__)'))"
 set +e
@@ -43,4 +49,58 @@ verdicts = [r['verdict'] for r in rows]
 print('%d hosts: %s' % (len(rows), ', '.join('%s %d' % (v, verdicts.count(v)) for v in sorted(set(verdicts)))))
 PY
 echo "report: $out/preflight.json, playbook log: $out/playbook.log"
-exit "$rc"
+[ "${DEMO_ROLLOUT:-1}" = 1 ] || exit "$rc"
+
+# ---- the rollout against the simulator ----------------------------------------------------------------------
+OK=${DEMO_OK:-centos7-selinux} FAIL=${DEMO_FAIL:-ubuntu1804} BLOCKED=${DEMO_BLOCKED:-lowmem-4g}
+SIM=$out/sim
+export PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH}
+cleanup() {
+  python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
+  ansible-playbook -i "$inv" "$ADE_REPO/tests/integration/e2e/cleanup.yml" -e ade_hosts="$OK:$FAIL:$BLOCKED" \
+    >"$out/cleanup.log" 2>&1 || echo "(putting the guests back failed: $out/cleanup.log)"
+}
+trap cleanup EXIT
+python3 "$ADE_REPO/tests/integration/e2e/scenario.py" "$inv" "$FAIL" >"$out/scenario.json"
+python -m azsim serve --workdir "$SIM" --port 0 --time-scale "${DEMO_TIME_SCALE:-600}" --scenario "$out/scenario.json" \
+  --daemon >"$out/simulator.out"
+eval "$(python3 - "$SIM/endpoints.json" <<'PY'
+import json, shlex, sys
+e = json.load(open(sys.argv[1]))
+for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_secret"]), ("AZURE_TENANT", e["tenant_id"]),
+             ("AZURE_SUBSCRIPTION_ID", e["subscription_id"]), ("AZURE_RESOURCE_MANAGER_URL", e["resource_manager"]),
+             ("AZURE_AUTHORITY_HOST", e["authority"]), ("AZURE_CA_BUNDLE", e["ca_bundle"])):
+    print("export %s=%s" % (k, shlex.quote(str(v))))
+PY
+)"
+export AZURE_ADE_LRO_POLLING_INTERVAL=0.2
+echo
+echo "== Azure simulator at $AZURE_RESOURCE_MANAGER_URL (one VM per test host; $FAIL's OS encryption fails part way)"
+echo "== ansible-playbook azure_ade.linux.encrypt -e ade_hosts=$OK:$FAIL:$BLOCKED  (snapshot first, restore on failure)"
+set +e
+ansible-playbook azure_ade.linux.encrypt -i "$inv" -e ade_hosts="$OK:$FAIL:$BLOCKED" -e ade_key_vault=kv-ade-e2e \
+  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_continue_on_failure=true -e "ade_report_dir=$out" \
+  >"$out/encrypt.log" 2>&1
+erc=$?
+set -e
+grep -E '^(PLAY RECAP|[a-z0-9-]+ +: ok=)' "$out/encrypt.log" || true
+[ -f "$out/encrypt.json" ] || { echo "encrypt wrote no report (rc=$erc): tail of $out/encrypt.log"; tail -30 "$out/encrypt.log"; exit 1; }
+python3 - "$out/encrypt.json" "$OK" "$FAIL" "$BLOCKED" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+print()
+print('%-18s %-22s %-26s %s' % ('HOST', 'OUTCOME', 'SNAPSHOT SET', 'DETAIL'))
+for r in rows:
+    print('%-18s %-22s %-26s %s' % (r['host'], r.get('outcome'), r.get('snapshot_set') or '-', (r.get('message') or '')[:110]))
+out = dict((r['host'], r.get('outcome')) for r in rows)
+print('%d VMs: %s' % (len(rows), ', '.join('%s %d' % (o, list(out.values()).count(o)) for o in sorted(set(out.values())))))
+want = {sys.argv[2]: ('succeeded', 'encrypted'), sys.argv[3]: ('failed_restored',), sys.argv[4]: ('blocked', 'prerequisites_failed')}
+bad = ['%s: %s (expected %s)' % (h, out.get(h), ' or '.join(w)) for h, w in want.items() if out.get(h) not in w]
+if bad:
+    print('NOT AS EXPECTED: ' + '; '.join(bad))
+    sys.exit(1)
+PY
+echo
+echo "reports: $out/encrypt.json"
+if [ -f "$out/encrypt.html" ]; then echo "         $out/encrypt.html   (open it in a browser: fleet at a glance, each VM's timeline)"; fi
+echo "playbook log: $out/encrypt.log"

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Every requirement ID (R0-R7) and reference section cited in the repository resolves to a heading of
 docs/requirements.md. Also checks the other way: every requirement heading is cited somewhere outside that file.
 

@@ -47,7 +47,7 @@ done
 # shellcheck disable=SC2206
 extra=(${REPORT_PAGES:-})
 while [ ${#extra[@]} -ge 2 ]; do
-  pages+=("${extra[0]}" "@${extra[1]}" --screenshot "$ADE_LOGS/report-$(basename "${extra[0]}" .html).png")
+  pages+=("${extra[0]}" "@${extra[1]}" --screenshot "$ADE_LOGS/report-real-$(basename "${extra[0]}" .html).png")
   extra=("${extra[@]:2}")
 done
 ci_run auto "headless chromium" timeout 300 "$BROWSER_VENV/bin/python" "$ADE_REPO/tests/report/browser_check.py" "${pages[@]}"

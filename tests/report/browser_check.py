@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Open fleet report pages in headless Chromium (Debian's chromium + chromium-driver, through Selenium) and
 check them as an operator would use them:
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write a representative fleet (JSON list of VM rows) for the report's browser test: every outcome the encrypt
 playbook records, status rows with mismatches both ways, blockers, retirement paths, wait histories of several
 lengths, and host names that need escaping or give the same anchor.

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The status playbook end to end, R6.1 both ways: the Azure simulator seeded with one VM per test host, where
+#   - $ST_PLATFORM's VM is already encrypted in Azure's view while its guest has no dm-crypt device
+#     (platform says encrypted, guest says no: decrypted by hand in the guest),
+#   - $ST_GUEST's guest shows ADE's osencrypt mapper while Azure says NotEncrypted (the other way),
+#   - $ST_PLAIN agrees on both sides (no mismatch),
+# then `ansible-playbook azure_ade.linux.status`: mismatches reported both ways, the play fails because of them,
+# status.json rows as expected, status.html written beside it and checked in headless Chromium (tests/ci/report.sh).
+#   bash tests/integration/status.sh [2.16|2.19]
+# Changes on the hosts: a file /dev/mapper/osencrypt on $ST_GUEST, removed at the end. Last line: "N passed, N failed".
+set -uo pipefail
+ADE_CORE=${1:-${ADE_CORE:-2.16}}
+export ADE_CORE
+# shellcheck source=tests/ci/env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
+ade_mount_collection
+ade_activate
+case "$ADE_CORE" in
+  2.16) INV=$ADE_WORK/hosts/inventory-py27.yml ;;
+  *) INV=$ADE_WORK/hosts/inventory-py3.yml ;;
+esac
+[ -f "$INV" ] || { echo "no $INV: start the test hosts first (tests/hosts/up.sh)"; echo "0 passed, 1 failed"; exit 1; }
+ST_PLATFORM=${ST_PLATFORM:-rhel7-rootvg}
+ST_GUEST=${ST_GUEST:-nested-mnt}
+ST_PLAIN=${ST_PLAIN:-ubuntu1804}
+W=${ADE_SCRATCH:-$ADE_WORK}/status-it-$ADE_CORE
+rm -rf "$W"; mkdir -p "$W/report" "$W/logs"
+SIM=$W/sim
+PASSED=0; FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "PASS: $*"; }
+ko() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
+guest_mapper() {  # present|absent
+  if [ "$1" = present ]; then
+    ansible -i "$INV" "$ST_GUEST" -m ansible.builtin.shell -a 'mkdir -p /dev/mapper && touch /dev/mapper/osencrypt' >"$W/logs/mapper.log" 2>&1
+  else
+    ansible -i "$INV" "$ST_GUEST" -m ansible.builtin.file -a 'path=/dev/mapper/osencrypt state=absent' >>"$W/logs/mapper.log" 2>&1
+  fi
+}
+finish() {
+  guest_mapper absent || echo "(could not remove /dev/mapper/osencrypt on $ST_GUEST, see $W/logs/mapper.log)"
+  python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+  exit $?
+}
+trap finish EXIT
+trap 'exit 143' TERM INT
+
+# simulator: the e2e scenario, with $ST_PLATFORM's VM already encrypted (all volumes) in Azure's view
+python3 "$ADE_REPO/tests/integration/e2e/scenario.py" "$INV" none \
+  | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+rg = doc["subscriptions"][0]["resource_groups"][0]
+for vm in rg["vms"]:
+    if vm["name"] == sys.argv[1]:
+        vm["encryption"] = {"state": "encrypted", "volume_type": "All", "vault": rg["vaults"][0]["name"]}
+json.dump(doc, sys.stdout)' "$ST_PLATFORM" >"$W/scenario.json" || { ko "scenario"; exit; }
+export PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH}
+python -m azsim serve --workdir "$SIM" --port 0 --scenario "$W/scenario.json" --daemon >"$W/endpoints.out" \
+  || { ko "simulator start"; exit; }
+eval "$(python3 - "$SIM/endpoints.json" <<'PY'
+import json, shlex, sys
+e = json.load(open(sys.argv[1]))
+for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_secret"]), ("AZURE_TENANT", e["tenant_id"]),
+             ("AZURE_SUBSCRIPTION_ID", e["subscription_id"]), ("AZURE_RESOURCE_MANAGER_URL", e["resource_manager"]),
+             ("AZURE_AUTHORITY_HOST", e["authority"]), ("AZURE_CA_BUNDLE", e["ca_bundle"])):
+    print("export %s=%s" % (k, shlex.quote(str(v))))
+PY
+)"
+if guest_mapper present; then ok "$ST_GUEST shows /dev/mapper/osencrypt"; else ko "could not create /dev/mapper/osencrypt on $ST_GUEST"; fi
+
+ansible-playbook -i "$INV" azure_ade.linux.status -e ade_hosts="$ST_PLATFORM:$ST_GUEST:$ST_PLAIN" \
+  -e ade_report_dir="$W/report" >"$W/logs/status.log" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q "Encryption status mismatch" "$W/logs/status.log"; then
+  ok "status fails on the mismatches (rc=$rc)"
+else
+  ko "status rc=$rc, expected a failure on the mismatches (log $W/logs/status.log)"; tail -30 "$W/logs/status.log"
+fi
+if python3 - "$W/report/status.json" "$ST_PLATFORM" "$ST_GUEST" "$ST_PLAIN" >"$W/logs/assert.out" 2>&1 <<'PY'
+import json, sys
+rows = {r['host']: r for r in json.load(open(sys.argv[1]))}
+plat, guest, plain = rows[sys.argv[2]], rows[sys.argv[3]], rows[sys.argv[4]]
+print(json.dumps([plat, guest, plain], indent=1))
+# platform says encrypted, guest has no dm-crypt
+assert plat['platform_os'] == 'Encrypted' and plat['guest_os_crypt'] is False, plat
+assert 'platform: OS Encrypted, guest: root not on dm-crypt' in plat['mismatch'] and plat['outcome'] == 'mismatch', plat
+# the other way: guest root on dm-crypt (osencrypt), platform NotEncrypted
+assert guest['platform_os'] == 'NotEncrypted' and guest['guest_os_crypt'] is True, guest
+assert guest['mismatch'] == ['guest: root on dm-crypt, platform: OS NotEncrypted'] and guest['outcome'] == 'mismatch', guest
+# agreement
+assert plain['mismatch'] == [] and plain['outcome'] == 'not_encrypted' and plain['guest_reachable'], plain
+PY
+then ok "status.json: mismatch both ways (R6.1) and none where both sides agree"; else ko "status.json rows"; cat "$W/logs/assert.out"; fi
+if grep -q "mismatches 2" "$W/logs/status.log"; then ok "fleet table counts 2 mismatches"; else ko "fleet table: no 'mismatches 2'"; fi
+if [ -s "$W/report/status.html" ]; then ok "status.html written beside status.json"; else ko "no status.html"; fi
+printf '["%s", "%s", "%s"]\n' "$ST_PLATFORM" "$ST_GUEST" "$ST_PLAIN" >"$W/report/hosts.json"
+if REPORT_PAGES="$W/report/status.html $W/report/hosts.json" ADE_REPORT_OUT="$W/report-fixtures" \
+     bash "$ADE_REPO/tests/ci/report.sh" >"$W/logs/browser.log" 2>&1; then
+  ok "status.html in headless Chromium: loads clean, every VM, links both ways ($(tail -1 "$W/logs/browser.log"))"
+else
+  ko "status.html in headless Chromium (log $W/logs/browser.log)"; grep -E '^FAIL|Error' "$W/logs/browser.log" | head
+fi
