@@ -192,10 +192,10 @@ def main():
         if record['stage'] in rollout.STARTED and record['snapshot_set'] and \
                 record['snapshot_set'] != p['snapshot_set'] and not p['allow_other_snapshot_set']:
             base.fail("refusing to restore {0} from set {1}: its rollout record names set {2}, the one taken "
-                                 "before the first enable (stage {3}); a set taken later may hold half-encrypted disks. "
-                                 "Restore from {2}, or set allow_other_snapshot_set=true if you know {1} was taken "
-                                 "before any change".format(name, p['snapshot_set'], record['snapshot_set'],
-                                                            record['stage']), **result)
+                      "before the first enable (stage {3}); a set taken later may hold half-encrypted disks. "
+                      "Restore from {2}, or set allow_other_snapshot_set=true if you know {1} was taken "
+                      "before any change".format(name, p['snapshot_set'], record['snapshot_set'], record['stage']),
+                      **result)
         run(module, session, p, vm, record, result, deadline)
     except (snap.SnapshotError, rollout.RolloutError) as exc:
         base.fail(str(exc), **result)

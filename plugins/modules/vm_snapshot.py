@@ -212,7 +212,7 @@ def main():
         p['snapshot_set'] = time.strftime('ade-%Y%m%d', time.gmtime())
     if not _RUN_ID_OK.match(p['snapshot_set']):
         base.fail("snapshot_set '{0}' must be 1-60 letters, digits, '_', '.', '-' starting with a letter/digit"
-                         .format(p['snapshot_set']))
+                  .format(p['snapshot_set']))
     session = base.open_session()
     rg, name = p['resource_group'], p['name']
     snap_rg = p['snapshot_resource_group'] or rg
