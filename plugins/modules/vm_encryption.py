@@ -44,7 +44,12 @@ options:
     type: str
   kek:
     description:
-      - Key encryption key - the versioned key URL C(https://<vault>.vault.azure.net/keys/<name>/<version>), no port.
+      - Key encryption key - a key name in O(kek_vault) (default O(key_vault)), an unversioned key URL
+        C(https://<vault>.vault.azure.net/keys/<name>) or a versioned one (C(.../keys/<name>/<version>)); no port.
+      - A name or unversioned URL is resolved to the key's current version on the Key Vault data plane (as
+        C(az vm encryption enable --key-encryption-key) does); every form is checked - the key exists, is enabled
+        and is RSA - before anything is written. Needs permission to read the key (C(get) on keys, or the
+        C(Key Vault Crypto User) role).
     type: str
     aliases: [kek_url]
   kek_vault:
@@ -196,6 +201,10 @@ ade_blockers:
   returned: when O(state=encrypted)
   type: list
   elements: dict
+kek_resolved:
+  description: The versioned KEK URL a key name or unversioned URL in O(kek) resolved to.
+  returned: when O(kek) was not a versioned URL
+  type: str
 encryption_identity:
   description: The encryption identity written to the VM (C(set_encryption_identity) in RV(actions)).
   returned: when written
@@ -208,7 +217,7 @@ encryption_at_host_advice:
 
 import time
 
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat, keyvault
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
     azure_module, fail_azure, open_session, record_history, wait_for_phase)
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
@@ -301,6 +310,17 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
             fail('kek_vault: ' + err)
     elif p['kek']:
         kek_vault_id = vault_id
+    if p['kek']:
+        # KEK by name / unversioned / versioned URL: resolved to the current version and checked (exists, enabled,
+        # RSA) on the Key Vault data plane, as az does (module_utils/cloud/keyvault.py).
+        kek_url, kek_errors = keyvault.resolve_kek(session, p['kek'], (ade.parse_resource_id(kek_vault_id) or {})
+                                                   .get('name'))
+        if kek_errors:
+            fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], ' | '.join(kek_errors)), errors=kek_errors,
+                 status=status)
+        if kek_url != p['kek']:
+            result['kek_resolved'] = kek_url
+        p['kek'] = kek_url
     vault = session.get_key_vault(vault_id)
     kek_vault = None
     if kek_vault_id and kek_vault_id.lower() != vault_id.lower():

@@ -522,3 +522,18 @@ def test_patch_extension(sim, client):
     assert out.properties.settings["SequenceVersion"] == "patched" and out.properties.provisioning_state == "Succeeded"
     assert out.properties.type_handler_version == "1.1"
     assert ade_iv(client, "rg1", "vm-enc")[0].message == "Encryption succeeded for all volumes"
+
+
+def test_new_vault_on_encrypted_vm_restamps_and_reports_settings_updated(sim, client):
+    # handle.py handle_encryption -> update_encryption_settings: "Encryption settings updated"
+    sim.seed({"subscriptions": [{"id": SUB, "resource_groups": [{"name": "rg1", "vaults": [{"name": "kv2"}]}]}]})
+    before = sim.vm("rg1", "vm-enc")
+    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-enc", ADE,
+                                                                      ade_body(vault="kv2", seq="rekey"))
+    sim.advance(61)
+    assert poller.result().properties.provisioning_state == "Succeeded"
+    st, sub, _unused = ade_iv(client, "rg1", "vm-enc")
+    assert (st.message, sub) == ("Encryption settings updated", {"os": "Encrypted", "data": "Encrypted"})
+    vm = client.virtual_machines.get("rg1", "vm-enc", expand="instanceView")
+    kv = [d.encryption_settings[0].disk_encryption_key.source_vault.id for d in vm.properties.instance_view.disks]
+    assert before["os_disk"]["stamped"] and all(k.endswith("/vaults/kv2") for k in kv) and len(kv) == 2

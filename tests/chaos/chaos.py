@@ -94,6 +94,8 @@ class Runs:
         self.args, self.sim, self.env = args, sim, env
         self.n = 0
         self.history = []
+        self.names = []
+        self.gchange = {}
 
     def command(self, limit=None):
         extra = {"ade_hosts": "ade_fleet", "ade_key_vault": VAULT, "ade_volume_type": "All",
@@ -120,18 +122,25 @@ class Runs:
         seen = since
         matches = 0
         deadline = t0 + self.args.run_timeout
+        tick = 0
         while p.poll() is None:
             time.sleep(0.25)
+            tick += 1
+            if self.names and tick % 4 == 0:   # the guests' first changes, about once a second
+                self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange)
             if time.time() > deadline:
                 killed = "run timeout"
                 break
             if trigger is None:
                 continue
-            if trigger[0] == "time":
-                if time.time() - t0 >= trigger[1]:
-                    killed = "after %.1f s" % trigger[1]
+            if trigger[0] == "time" or len(trigger) > 4:   # a time kill, or the fallback of a request kill
+                limit_s = trigger[1] if trigger[0] == "time" else trigger[4]
+                if time.time() - t0 >= limit_s:
+                    killed = "after %.1f s%s" % (limit_s, "" if trigger[0] == "time" else " (no %s #%d by then)" % (
+                        trigger[0], trigger[3]))
                     break
-                continue
+                if trigger[0] == "time":
+                    continue
             ents = rawlog(self.sim, seen)
             seen = ents["last_seq"]
             for e in ents["entries"]:
@@ -148,6 +157,8 @@ class Runs:
             except OSError:
                 pass
         rc = p.wait()
+        if self.names:
+            self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange)
         last = rawlog(self.sim, 0)["last_seq"]
         rec = {"run": self.n, "label": label, "rc": rc, "killed": killed, "seconds": round(time.time() - t0, 1),
                "first_seq": since + 1, "last_seq": last, "log": logf}
@@ -186,19 +197,24 @@ class Checks:
         sys.stdout.flush()
 
 
-def guest_changes(fleet_hosts_dir, names):
-    """Wall time of the first change the rollout made inside each guest (the prerequisites role's saved
-    state, a changed SELinux config), read from the host's upper dir (the guest's own writes)."""
-    out = {}
+def guest_changes(fleet_hosts_dir, names, seen=None):
+    """Wall time of the first change the rollout made inside each guest: the prerequisites role's saved
+    state under /var/lib/azure_ade, a changed /etc/selinux/config, read from the host's upper dir (the guest's
+    own writes). ctime, not mtime: overlayfs keeps the lower file's mtime when it copies a file up on its
+    first write; the ctime is the copy-up. Later writes move ctime on, so the suite samples after every run
+    and keeps the earliest (seen)."""
+    out = dict(seen or {})
     for n in names:
         up = os.path.join(fleet_hosts_dir, n, "upper")
         times = []
         for rel in ("var/lib/azure_ade", "etc/selinux/config"):
             p = os.path.join(up, rel)
             if os.path.exists(p):
-                times.append(os.stat(p).st_mtime)
+                times.append(os.stat(p).st_ctime)
+                if os.path.isdir(p):
+                    times += [os.stat(os.path.join(p, f)).st_ctime for f in os.listdir(p)]
         if times:
-            out[n] = min(times)
+            out[n] = min(times + ([out[n]] if n in out else []))
     return out
 
 
@@ -281,6 +297,7 @@ def main():
         not bad and len(kinds) == len(names), "\n".join(bad[:5]))
 
     runs = Runs(args, sim, env)
+    runs.names = names
     t_chaos = time.time()
     faults_used = []
     # ---- chaos phase: faults + the control node killed at a random point, again and again
@@ -293,7 +310,7 @@ def main():
             trigger = ("time", round(rnd.uniform(3, 40), 1))
         else:
             what, method, rx = rnd.choice(KILL_POINTS)
-            trigger = (what, method, rx, rnd.randint(1, 12))
+            trigger = (what, method, rx, rnd.randint(1, 12), round(rnd.uniform(20, 150), 1))
         rec = runs.run(trigger, label="-chaos")
         rec["faults"] = faults_used[-3:]
         if not rec["killed"] and rec["rc"] == 0:
@@ -323,7 +340,7 @@ def main():
         n = vm_of(e["path"])
         if n:
             by_vm.setdefault(n, []).append(e)
-    gchange = guest_changes(args.hosts_dir, names)
+    gchange = guest_changes(args.hosts_dir, names, runs.gchange)
 
     no_snap, snap_after, restore_after, dealloc, outcome_bad, selinux_bad = [], [], [], [], [], []
     outcomes = {}
@@ -468,6 +485,7 @@ def run_slices(args, runs, sim, env, names):
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             rcs[s] = "timeout"
+    runs.gchange = guest_changes(args.hosts_dir, names, runs.gchange)
     last = rawlog(sim, 0)["last_seq"]
     secs = round(time.time() - t0, 1)
     for s, p, logf in procs:
