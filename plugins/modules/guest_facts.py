@@ -14,7 +14,9 @@ version_added: 0.1.0
 description:
   - Reads, in one pass inside the VM, every fact that decides whether Azure Disk Encryption (ADE) can
     encrypt it, and returns them as C(ansible_facts.azure_ade) (schema_version 1, see docs/architecture.md).
-  - Reads C(/proc), C(/sys) and C(/etc) directly; runs only C(lsblk) and C(waagent --version), with C(LC_ALL=C).
+  - Reads C(/proc), C(/sys), C(/etc) and the package database directly; runs only C(lsblk), and C(waagent --version)
+    when the agent's version module (or the dpkg database) and its running extension handler's command line do not
+    tell the versions; commands run with C(LC_ALL=C).
   - Never changes the system. A source that cannot be read gives V(null) for its fact and an entry in
     C(azure_ade.errors); the module does not fail for that.
   - Runs on Python 2.7 and 3.6+ guests (use ansible-core 2.16 as controller for Python 2.7/3.6 guests).
@@ -93,7 +95,9 @@ ansible_facts:
           type: dict
           sample: {present: true, runtime: enforcing, config: enforcing, config_raw: enforcing, policy: targeted}
         agent:
-          description: Azure Linux agent version, service, auto-update, proxy and resource disk settings.
+          description:
+            - Azure Linux agent version, service, auto-update, proxy and resource disk settings.
+            - C(version_source) says where the versions came from (files and /proc, or C(waagent --version)).
           type: dict
         block_devices:
           description: lsblk devices.
@@ -107,7 +111,7 @@ ansible_facts:
           type: list
           elements: dict
         data_mounts:
-          description: Mounts that stand for data drives.
+          description: Mounts that stand for data drives, with size_bytes and free_bytes (statvfs).
           type: list
           elements: dict
         resource_disk_mountpoint:
@@ -121,7 +125,26 @@ ansible_facts:
           description: dm-crypt devices, /etc/crypttab, osencrypt/resourceencrypt mappers.
           type: dict
         processes:
-          description: Running applications that block OS encryption.
+          description:
+            - C(blocking) running applications that block OS encryption (SAP, MongoDB, Cassandra, Docker).
+            - C(root_busy) other long-running, non-system processes holding files open on the root filesystem
+              (pid, name, uid, age_seconds, cmdline, open paths).
+          type: dict
+        packages:
+          description:
+            - The packages the ADE extension installs on this distribution (C(required)), those C(missing), the
+              package C(manager), the C(database) read (dpkg or files), and, when some are missing, the package
+              C(sources) and C(proxy) the package manager would use.
+          type: dict
+        fstab:
+          description: /etc/fstab entries (spec, file, vfstype, options).
+          type: list
+          elements: dict
+        firmware:
+          description: C(uefi) is true on UEFI (generation 2) VMs.
+          type: dict
+        root_usage:
+          description: C(size_bytes) and C(free_bytes) of the root filesystem (statvfs).
           type: dict
         app_markers:
           description: ADE's own app-compat marker paths that exist.
@@ -140,7 +163,9 @@ ansible_facts:
           description: VM identity from IMDS (only with O(gather_network)).
           type: dict
         network:
-          description: IMDS and WireServer reachability (only with O(gather_network)).
+          description:
+            - IMDS and WireServer reachability, and C(package_sources) (probed only when packages are missing)
+              (only with O(gather_network)).
           type: dict
         errors:
           description: Sources that could not be read, each with C(source) and C(error).

@@ -170,23 +170,14 @@ summary:
   description: Counts of checks.
   returned: always
   type: dict
-  sample: {total: 18, passed: 16, failed: 2, fatal_failed: 1, warnings: 1}
+  sample: {total: 25, passed: 23, failed: 2, fatal_failed: 1, warnings: 1}
 facts:
-  description: The facts the verdict was computed from (schema of M(azure_ade.linux.guest_facts)).
-  returned: always
-  type: dict
-cpu_seconds:
-  description: CPU time of the module process itself and of the commands it ran, in seconds.
-  returned: always
-  type: dict
-  sample: {self: 0.061, children: 0.004}
-ansible_facts:
-  description: The same facts as C(azure_ade).
+  description:
+    - The facts the verdict was computed from (schema of M(azure_ade.linux.guest_facts)), returned once.
+    - The module does not set C(ansible_facts); use M(azure_ade.linux.guest_facts) for host facts.
   returned: always
   type: dict
 '''
-
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -194,7 +185,8 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.guest import check
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gather
 
 REQUIRED_FACT_KEYS = ('schema_version', 'distribution', 'kernel', 'memory', 'selinux', 'agent', 'root',
-                      'mounts', 'data_mounts', 'nested_mounts', 'processes', 'extensions', 'vfat')
+                      'mounts', 'data_mounts', 'nested_mounts', 'processes', 'extensions', 'vfat', 'packages',
+                      'fstab', 'firmware', 'root_usage')
 
 
 def argument_spec():
@@ -242,7 +234,8 @@ def main():
             guest = gather.Guest(run)
             facts['network'], facts['imds'] = gather.gather_network(
                 guest, facts.get('agent'), imds_endpoint=params['imds_endpoint'],
-                wireserver_endpoint=params['wireserver_endpoint'], timeout=params['network_timeout'])
+                wireserver_endpoint=params['wireserver_endpoint'], timeout=params['network_timeout'],
+                packages=facts.get('packages'))
             facts['errors'] = list(facts.get('errors') or []) + guest.errors
     else:
         facts = gather.gather(run, network=params['check_network'], imds_endpoint=params['imds_endpoint'],
@@ -252,7 +245,6 @@ def main():
     result = rules.evaluate(facts, volume_type=params['volume_type'],
                             encrypt_format_all=params['encrypt_format_all'],
                             min_memory_kb=params['min_memory_kb'], check_network=params['check_network'])
-    times = os.times()
     output = dict(
         changed=False,
         ready=result['ready'],
@@ -265,8 +257,6 @@ def main():
         checks=result['checks'],
         summary=result['summary'],
         facts=facts,
-        cpu_seconds={'self': round(times[0] + times[1], 3), 'children': round(times[2] + times[3], 3)},
-        ansible_facts={'azure_ade': facts},
     )
     if result['ready']:
         output['msg'] = 'ready for ADE volume type %s' % params['volume_type']

@@ -316,3 +316,51 @@ def init_vault(v, vdoc):
             vers.append({"version": ver.get("version") or stable_uuid(v.name, k["name"], str(i)).replace("-", ""),
                          "enabled": bool(ver.get("enabled", True)), "kty": ver.get("kty", "RSA")})
         v.keys[k["name"].lower()] = {"name": k["name"], "versions": vers}
+
+
+# Key Vault data plane (keys), reached at <base>/_keyvault/<vault>/... because the simulator cannot own
+# <vault>.vault.azure.net; clients send there through AZURE_ADE_KEYVAULT_ENDPOINT (module_utils/cloud/keyvault.py).
+# Shapes: Key Vault REST 7.4 "Get Key" - KeyBundle {key: JsonWebKey {kid, kty, key_ops, n, e}, attributes {enabled,
+# created, updated, recoveryLevel}}; unknown key -> 404 {"error": {"code": "KeyNotFound", ...}} (learn.microsoft.com
+# /rest/api/keyvault/keys/get-key/get-key). GET .../keys/<name> (no version) returns the current (latest) version.
+
+def _find_vault(w, name):
+    for s in w.subs.values():
+        for r in s.rgs.values():
+            v = r.vaults.get(name.lower())
+            if v is not None:
+                return v
+    return None
+
+
+def _key_not_found(name, vault):
+    return ArmError(404, "KeyNotFound", "A key with (name/id) %s was not found in this key vault. If you recently "
+                    "deleted this key you may be able to recover it using the correct recovery command. For help "
+                    "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182" % name)
+
+
+@route("GET", r"^/_keyvault/(?P<vault>[^/]+)/keys/(?P<name>[^/]+)(/(?P<ver>[^/]*))?")
+def get_key(req):
+    v = _find_vault(req.world, req.g("vault"))
+    if v is None:
+        raise ArmError(404, "VaultNotFound", "Vault %s was not found." % req.g("vault"))
+    k = getattr(v, "keys", {}).get(req.g("name").lower())
+    if k is None:
+        raise _key_not_found(req.g("name"), v.name)
+    ver = req.g("ver")
+    if ver:
+        match = [x for x in k["versions"] if x["version"].lower() == ver.lower()]
+        if not match:
+            raise _key_not_found("%s/%s" % (req.g("name"), ver), v.name)
+        item = match[0]
+    else:
+        item = k["versions"][-1]
+    kid = "https://%s.vault.azure.net/keys/%s/%s" % (v.name, k["name"], item["version"])
+    jwk = {"kid": kid, "kty": item["kty"]}
+    if item["kty"].startswith("RSA"):
+        jwk.update({"key_ops": ["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"],
+                    "n": "sim-modulus", "e": "AQAB"})
+    else:
+        jwk.update({"key_ops": ["sign", "verify"], "crv": "P-256", "x": "sim-x", "y": "sim-y"})
+    return ok({"key": jwk, "attributes": {"enabled": item["enabled"], "created": 1700000000,
+                                          "updated": 1700000000, "recoveryLevel": "Recoverable+Purgeable"}})

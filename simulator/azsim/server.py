@@ -330,7 +330,8 @@ class Handler(BaseHTTPRequestHandler):
         if not api:
             raise ArmError(400, "MissingApiVersionParameter",
                            "The api-version query parameter (?api-version=) is required for all requests.")
-        if not API_VERSION_RE.match(api):
+        if not API_VERSION_RE.match(api) and not (path.startswith("/_keyvault/") and  # Key Vault data plane: 7.x
+                                                  re.match(r"^\d+\.\d+(-preview)?$", api)):
             raise ArmError(400, "InvalidApiVersionParameter",
                            "The api-version '%s' is invalid. The supported versions are 'yyyy-mm-dd' dates." % api)
         body = None

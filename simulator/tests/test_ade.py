@@ -463,7 +463,19 @@ def test_online_flow_for_online_capable_distros(sim, client):
     sim.advance(121)
     assert poller.status() == "InProgress"       # online mode: stamped is still transitioning
     assert ade_iv(client, "rg1", "vm-rhel8")[0].code == "ProvisioningState/transitioning"
-    seen = run_to_end(sim, "rg1", "vm-rhel8", client)
+    seen = []
+    for _unused in range(20):        # up to the reboot after patching: the agent is Not Ready meanwhile
+        run = sim.vm("rg1", "vm-rhel8")["extensions"][0]["run"]
+        if run["next_step"] == "guest back after patching":
+            break
+        st, sub, _unused = ade_iv(client, "rg1", "vm-rhel8")
+        if not seen or seen[-1][2] != st.message:
+            seen.append((st.level, st.code, st.message, sub["os"], sub["data"]))
+        sim.advance(run["next_step_in_seconds"] + 0.001)
+    iv = client.virtual_machines.instance_view("rg1", "vm-rhel8")
+    assert iv.vm_agent.statuses[0].display_status == "Not Ready"
+    assert ade_iv(client, "rg1", "vm-rhel8")[0].message == "Restarting vm after patching"
+    seen += run_to_end(sim, "rg1", "vm-rhel8", client)
     assert poller.result().properties.provisioning_state == "Succeeded"
     msgs = [s[2] for s in seen]
     assert msgs[:5] == ["Encryption settings stamped", "Online encryption initialized for data volumes",
@@ -522,3 +534,18 @@ def test_patch_extension(sim, client):
     assert out.properties.settings["SequenceVersion"] == "patched" and out.properties.provisioning_state == "Succeeded"
     assert out.properties.type_handler_version == "1.1"
     assert ade_iv(client, "rg1", "vm-enc")[0].message == "Encryption succeeded for all volumes"
+
+
+def test_new_vault_on_encrypted_vm_restamps_and_reports_settings_updated(sim, client):
+    # handle.py handle_encryption -> update_encryption_settings: "Encryption settings updated"
+    sim.seed({"subscriptions": [{"id": SUB, "resource_groups": [{"name": "rg1", "vaults": [{"name": "kv2"}]}]}]})
+    before = sim.vm("rg1", "vm-enc")
+    poller = client.virtual_machine_extensions.begin_create_or_update("rg1", "vm-enc", ADE,
+                                                                      ade_body(vault="kv2", seq="rekey"))
+    sim.advance(61)
+    assert poller.result().properties.provisioning_state == "Succeeded"
+    st, sub, _unused = ade_iv(client, "rg1", "vm-enc")
+    assert (st.message, sub) == ("Encryption settings updated", {"os": "Encrypted", "data": "Encrypted"})
+    vm = client.virtual_machines.get("rg1", "vm-enc", expand="instanceView")
+    kv = [d.encryption_settings[0].disk_encryption_key.source_vault.id for d in vm.properties.instance_view.disks]
+    assert before["os_disk"]["stamped"] and all(k.endswith("/vaults/kv2") for k in kv) and len(kv) == 2

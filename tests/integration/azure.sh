@@ -38,6 +38,7 @@ PY
 # The SDK must not find the machine's bundle instead of the simulator CA, nor the public cloud.
 unset REQUESTS_CA_BUNDLE AZURE_CLIENT_SECRET AZURE_TENANT_ID
 export AZURE_ADE_LRO_POLLING_INTERVAL=0.2
+export AZURE_ADE_KEYVAULT_ENDPOINT="$AZURE_RESOURCE_MANAGER_URL/_keyvault/{vault}"   # Key Vault data plane (KEK by name) in the simulator
 cd "$ADE_COLL/tests/integration/azure" || exit 1
 failed=0; passed=0; failures=""
 for pb in $PATTERN; do

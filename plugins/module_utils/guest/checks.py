@@ -19,43 +19,6 @@ VOLUME_TYPES = ('OS', 'Data', 'All')
 OS = 'OS'
 DATA = 'Data'
 
-# id -> (requirement IDs ", "-joined, severity, applies_to, fix role task or None, fix text)
-CHECKS = (
-    ('os_supported', 'R0.1', 'fatal', (OS, DATA), None,
-     'use a distribution/version ADE supports (or encrypt data volumes only where the extension allows it)'),
-    ('os_documented', 'R0.1', 'warning', (OS, DATA), None,
-     'prefer a distribution/version listed in the current ADE docs (disk-encryption-overview)'),
-    ('kernel', 'R2', 'fatal', (OS,), 'kernel', 'install linux-azure (kernel >= 4.15) and reboot'),
-    ('memory', 'R0.2, R1.6', 'fatal', (OS,), None, 'resize the VM to a size with at least 8 GB of memory'),
-    ('root_lvm_layout', 'R1.5', 'fatal', (OS,), None,
-     'OS disks on LVM are supported only with the Azure rootvg layout; encrypt data volumes only'),
-    ('root_layout', 'R1.1', 'fatal', (OS,), None,
-     'use a supported marketplace image layout (root on a partition or the rootvg LVM layout, ext4/xfs)'),
-    ('blocking_apps', 'R1.2', 'fatal', (OS,), None,
-     'stop these applications yourself before OS encryption (ADE cannot stop them safely)'),
-    ('app_markers', 'R1.2', 'warning', (OS,), None,
-     'make sure these applications are stopped and disabled before OS encryption'),
-    ('extensions_in_progress', 'R1.3', 'fatal', (OS, DATA), None,
-     'wait for the other extensions to finish; run nothing else during encryption'),
-    ('selinux', 'R1.4', 'fatal', (OS,), 'selinux', 'set SELinux to permissive/disabled before, restore after'),
-    ('nested_mounts', 'R1.7', 'fatal', (OS, DATA), None,
-     'mount each data drive at its own top-level path (not under /mnt or under another data mount)'),
-    ('agent_version', 'R3.1', 'fatal', (OS, DATA), 'agent', 'update the Azure Linux agent to 2.2.38 or later'),
-    ('ostc_extension', 'R3.3', 'fatal', (OS, DATA), None,
-     'remove the deprecated Microsoft.OSTCExtensions.AzureDiskEncryptionForLinux extension'),
-    ('vfat', 'R0.2', 'fatal', (OS, DATA), None, 'install/enable the vfat kernel module (needed for the BEK volume)'),
-    ('data_filesystems', 'R0.2', 'fatal', (DATA,), None,
-     'use ext2/3/4 data filesystems, or encrypt_format_all (wipes them) for xfs/btrfs'),
-    ('imds', 'R0.3, R5', 'fatal', (OS, DATA), None,
-     'allow direct (no proxy) HTTP to 169.254.169.254 with the Metadata header'),
-    ('wireserver', 'R0.3, R5', 'fatal', (OS, DATA), None,
-     'allow TCP 80 to the WireServer (168.63.129.16) directly or through the agent proxy'),
-    ('ade_state', 'R4.4, R6.1', 'warning', (OS, DATA), None,
-     'ADE ran here before: check vm_encryption_info and the guest state before retrying'),
-)
-CHECK_IDS = tuple(c[0] for c in CHECKS)
-NETWORK_CHECKS = ('imds', 'wireserver')
-
 
 def requested_types(volume_type):
     if volume_type == 'All':
@@ -170,6 +133,31 @@ def _root_layout(facts, opts, types):
     fstype = root.get('fstype')
     if fstype not in supported.FORMAT_FILESYSTEMS:
         return False, 'root filesystem %s on %s is not one ADE can encrypt (ext2/3/4, xfs, btrfs)' % (fstype, device)
+    problems = []
+    if not root.get('on_lvm') and root.get('disk') and device == '/dev/' + root.get('disk'):
+        problems.append('root is on the whole disk %s without a partition table; the OS state machines '
+                        'encrypt a root partition next to a boot partition' % device)
+    if (root.get('disk') or '').startswith('md'):
+        problems.append('root is on software RAID (%s), which ADE does not encrypt' % root.get('disk'))
+    dist = facts.get('distribution') or {}
+    ade_id = dist.get('ade_id')
+    offline = supported.match_allow_list(ade_id, dist.get('ade_version'), None)['listed'] and \
+        not supported.online_encryption_capable(ade_id, dist.get('ade_version'))
+    if offline and not problems:
+        allowed = supported.OFFLINE_ROOT_FSTYPES.get(ade_id)
+        if allowed and fstype not in allowed:
+            problems.append('the %s offline OS flow handles a %s root, not %s' % (ade_id, '/'.join(allowed), fstype))
+        free = (facts.get('root_usage') or {}).get('free_bytes')
+        if ade_id == 'Ubuntu' and not root.get('boot_separate') and free is not None and \
+                free < supported.UBUNTU_SPLIT_BOOT_BYTES:
+            problems.append('root has %d MiB free; the Ubuntu flow shrinks it by 256 MiB (resize2fs) to split '
+                            'off a boot partition' % (free // (1024 * 1024)))
+        if ade_id in ('redhat', 'centos') and not root.get('on_lvm') and root.get('boot_separate') is False:
+            problems.append('no separate /boot partition: the RHEL/CentOS offline flow encrypts the root '
+                            'partition and boots from an unencrypted /boot')
+    if problems:
+        return False, '%s layout outside what the extension supports (custom image?): %s' \
+            % (device, '; '.join(problems))
     return True, 'root %s on %s (disk %s, partition table %s)' % (fstype, device, root.get('disk'), root.get('pttype'))
 
 
@@ -329,14 +317,216 @@ def _ade_state(facts, opts, types):
         % (', '.join(found), note), found
 
 
-RULES = {
-    'os_supported': _os_supported, 'os_documented': _os_documented, 'kernel': _kernel, 'memory': _memory,
-    'root_lvm_layout': _root_lvm_layout, 'root_layout': _root_layout, 'blocking_apps': _blocking_apps,
-    'app_markers': _app_markers, 'extensions_in_progress': _extensions_in_progress, 'selinux': _selinux,
-    'nested_mounts': _nested_mounts, 'agent_version': _agent_version, 'ostc_extension': _ostc_extension,
-    'vfat': _vfat, 'data_filesystems': _data_filesystems, 'imds': _imds, 'wireserver': _wireserver,
-    'ade_state': _ade_state,
-}
+def _packages(facts, opts, types):
+    pk = facts.get('packages') or {}
+    missing = pk.get('missing') or []
+    if not missing:
+        return True, 'the packages the extension installs are present (%s)' % (', '.join(pk.get('required') or [])
+                                                                               or 'none for this distribution')
+    names = ', '.join(missing)
+    via = ' through proxy %s' % pk['proxy'] if pk.get('proxy') else ''
+    net = ((facts.get('network') or {}).get('package_sources'))
+    if net is None:
+        return False, 'missing %s (the extension installs them with %s mid-way); package sources not probed ' \
+            '(check_network=false): the role installs them where the sources answer' % (names, pk.get('manager')), \
+            missing
+    if net.get('reachable'):
+        answered = [p['endpoint'] for p in net['probed'] if p['reachable']]
+        return False, 'missing %s; the package sources answer%s (%s): the role installs them before ' \
+            'encryption (role task packages)' % (names, via, ', '.join(answered)), missing
+    tried = ', '.join('%s (%s)' % (p['endpoint'], p['error']) for p in net['probed']) or 'no source configured'
+    return False, 'missing %s and no package source answers%s: %s; an isolated VM fails half way when the ' \
+        'extension installs them: install them from a reachable mirror first' % (names, via, tried), missing, \
+        {'role_task': None, 'text': 'make the package sources (or a proxy) reachable, or install %s by hand' % names}
+
+
+def _root_busy(facts, opts, types):
+    busy = (facts.get('processes') or {}).get('root_busy')
+    if busy is None:
+        return False, 'processes holding the root filesystem were not read (mounts unknown)'
+    if not busy:
+        return True, 'no long-running non-system process holds files open on the root filesystem'
+    text = ', '.join('%s (pid %s, %s)' % (p['name'], p['pid'], (p.get('open') or ['?'])[0]) for p in busy)
+    return False, 'long-running processes hold files open on the root filesystem: %s; stop them before ' \
+        'the offline phase or the OS unmount may fail' % text, busy
+
+
+_PERSISTENT_SPECS = ('UUID=', 'LABEL=', 'PARTUUID=', 'PARTLABEL=', '/dev/disk/', '/dev/mapper/')
+
+
+def _data_fstab(facts, opts, types):
+    mounts = facts.get('data_mounts')
+    fstab = facts.get('fstab')
+    if mounts is None or fstab is None:
+        return False, '/etc/fstab or the mounts could not be read; data volume entries not checked'
+    resource = facts.get('resource_disk_mountpoint')
+    by_file = dict((e['file'].rstrip('/') or '/', e) for e in fstab)
+    bad = []
+    for mount in mounts:
+        mp = mount['mountpoint']
+        if mp == resource:
+            continue
+        entry = by_file.get(mp.rstrip('/') or '/')
+        if entry is None:
+            bad.append('%s (no /etc/fstab entry: ADE encrypts data volumes listed in fstab)' % mp)
+            continue
+        problems = []
+        if 'nofail' not in entry['options']:
+            problems.append('no nofail: the VM will not boot if the volume cannot be unlocked')
+        spec = entry['spec']
+        if spec.startswith('/dev/') and not spec.startswith(_PERSISTENT_SPECS) and spec.count('/') == 2:
+            problems.append('%s is not a persistent name (use UUID=)' % spec)
+        if problems:
+            bad.append('%s (%s)' % (mp, '; '.join(problems)))
+    if bad:
+        return False, 'data volume fstab entries ADE needs differently: %s; list each data volume by UUID with ' \
+            'nofail' % ', '.join(bad), bad
+    return True, 'every data volume is in /etc/fstab by a persistent name with nofail'
+
+
+def _data_shrink(facts, opts, types):
+    mounts = facts.get('data_mounts')
+    if mounts is None:
+        return False, 'mounts could not be read; free space of data filesystems not checked'
+    if opts['encrypt_format_all']:
+        return True, 'EncryptFormatAll reformats data volumes: no shrink needed'
+    resource = facts.get('resource_disk_mountpoint')
+    crypt = set((facts.get('crypt') or {}).get('devices') or [])
+    bad = []
+    for mount in mounts:
+        if mount['mountpoint'] == resource or mount['fstype'] not in supported.INPLACE_FILESYSTEMS:
+            continue
+        if mount['source'].startswith('/dev/mapper/') and mount['source'][len('/dev/mapper/'):] in crypt:
+            continue
+        size, free = mount.get('size_bytes'), mount.get('free_bytes')
+        if size is None or free is None:
+            bad.append('%s (free space unknown)' % mount['mountpoint'])
+            continue
+        need = supported.LUKS2_HEADER_BYTES + int(size * supported.SHRINK_SLACK_FRACTION)
+        if free < need:
+            bad.append('%s (%s, %d MiB free of %d MiB, needs %d MiB)' % (
+                mount['mountpoint'], mount['fstype'], free // 1048576, size // 1048576, need // 1048576))
+    if bad:
+        return False, 'in-place encryption shrinks each filesystem by the LUKS header (e2fsck -f, resize2fs) ' \
+            'and fails on: %s; free space or use encrypt_format_all (wipes them)' % ', '.join(bad), bad
+    return True, 'in-place data filesystems have room for the LUKS header'
+
+
+def _vm_size(facts, opts, types):
+    imds = facts.get('imds') or {}
+    size = imds.get('vm_size')
+    if not size:
+        return True, 'VM size not known (IMDS not probed or silent); see %s' % supported.DOCS_SOURCE
+    problem = supported.vm_size_problem(size)
+    if problem:
+        return False, 'VM size %s: %s by ADE (%s); resize the VM' % (size, problem, supported.DOCS_SOURCE)
+    return True, 'VM size %s is not excluded by %s' % (size, supported.DOCS_SOURCE)
+
+
+def _vm_platform(facts, opts, types):
+    machine = (facts.get('kernel') or {}).get('machine')
+    uefi = (facts.get('firmware') or {}).get('uefi')
+    security = (facts.get('imds') or {}).get('security_type') or 'Standard'
+    gen = 'generation 2 (UEFI)' if uefi else 'generation 1 (BIOS)'
+    if machine in ('aarch64', 'arm64'):
+        return False, '%s VM: the extension\'s allow-list and the docs\' supported image table list x64 images ' \
+            'only; ADE on Arm64 is not documented' % machine
+    return True, '%s %s VM, security type %s: Gen1 and Gen2 are supported (%s); confidential VMs are ' \
+        'refused for OS volumes (os_supported)' % (machine, gen, security, supported.DOCS_SOURCE)
+
+
+def _memory_documented(facts, opts, types):
+    """What the docs ask beyond the extension's own cut-off (check memory): 2x root usage for OS when root
+    usage is above 4 GB, 2 GB for data-only."""
+    total = (facts.get('memory') or {}).get('mem_total_kb')
+    if total is None:
+        return False, 'MemTotal could not be read'
+    needs = []
+    if OS in types:
+        # root usage of the OS disk (a root that is not on a disk, e.g. overlay, fails root_layout instead)
+        root = facts.get('root_usage') if (facts.get('root') or {}).get('device') else None
+        root = root or {}
+        used = (root.get('size_bytes') or 0) - (root.get('free_bytes') or 0)
+        if root.get('size_bytes') and used > supported.DOCS_ROOT_USAGE_FACTOR_ABOVE_BYTES:
+            needs.append(('OS (root uses %d MiB, above 4 GB: 2x)' % (used // 1048576), 2 * used // 1024))
+    if DATA in types:
+        needs.append(('Data (2 GB)', supported.DOCS_MEMORY_DATA_KB))
+    short = ['%s needs %d kB' % (t, n) for t, n in needs if total < n]
+    if short:
+        return False, 'MemTotal %d kB is below what the docs ask (%s): %s' \
+            % (total, supported.DOCS_SOURCE, '; '.join(short))
+    return True, 'MemTotal %d kB meets the documented memory beyond the extension\'s cut-off (%s)' \
+        % (total, ', '.join(t for t, n in needs) or 'nothing more asked')
+
+
+def _check(check_id, requirements, severity, applies_to, role_task, fix, rule, network=False):
+    return {'id': check_id, 'requirements': requirements.split(', '), 'severity': severity,
+            'applies_to': applies_to, 'role_task': role_task, 'fix': fix, 'rule': rule, 'network': network}
+
+
+# The one registry: every check with its requirement IDs, severity, volume types, the role task that fixes
+# it (or None), the fix text and its rule. Order = order of the checks in results.
+CHECKS = (
+    _check('os_supported', 'R0.1', 'fatal', (OS, DATA), None,
+           'use a distribution/version ADE supports (or encrypt data volumes only where the extension allows it)',
+           _os_supported),
+    _check('os_documented', 'R0.1', 'warning', (OS, DATA), None,
+           'prefer a distribution/version listed in the current ADE docs (disk-encryption-overview)', _os_documented),
+    _check('vm_size', 'R0.1', 'fatal', (OS, DATA), None,
+           'resize the VM to a size ADE supports (not Basic, A-series, L-series, v6 or newer)', _vm_size),
+    _check('vm_platform', 'R0.1', 'warning', (OS, DATA), None,
+           'use an x64 VM for ADE, or encryption at host', _vm_platform),
+    _check('kernel', 'R2', 'fatal', (OS,), 'kernel', 'install linux-azure (kernel >= 4.15) and reboot', _kernel),
+    _check('memory', 'R0.2, R1.6', 'fatal', (OS,), None, 'resize the VM to a size with at least 8 GB of memory',
+           _memory),
+    _check('memory_documented', 'R0.2, R1.6', 'warning', (OS, DATA), None,
+           'resize the VM to the documented memory (8 GB or 2x root usage for OS, 2 GB for data)',
+           _memory_documented),
+    _check('root_lvm_layout', 'R1.5', 'fatal', (OS,), None,
+           'OS disks on LVM are supported only with the Azure rootvg layout; encrypt data volumes only',
+           _root_lvm_layout),
+    _check('root_layout', 'R1.1', 'fatal', (OS,), None,
+           'use a supported marketplace image layout (root on a partition or the rootvg LVM layout, ext4/xfs)',
+           _root_layout),
+    _check('blocking_apps', 'R1.2', 'fatal', (OS,), None,
+           'stop these applications yourself before OS encryption (ADE cannot stop them safely)', _blocking_apps),
+    _check('app_markers', 'R1.2', 'warning', (OS,), None,
+           'make sure these applications are stopped and disabled before OS encryption', _app_markers),
+    _check('root_busy', 'R1.2', 'warning', (OS,), None,
+           'stop these processes (and keep them from restarting) before the offline phase of OS encryption',
+           _root_busy),
+    _check('extensions_in_progress', 'R1.3', 'fatal', (OS, DATA), None,
+           'wait for the other extensions to finish; run nothing else during encryption', _extensions_in_progress),
+    _check('selinux', 'R1.4', 'fatal', (OS,), 'selinux', 'set SELinux to permissive/disabled before, restore after',
+           _selinux),
+    _check('nested_mounts', 'R1.7', 'fatal', (OS, DATA), None,
+           'mount each data drive at its own top-level path (not under /mnt or under another data mount)',
+           _nested_mounts),
+    _check('agent_version', 'R3.1', 'fatal', (OS, DATA), 'agent', 'update the Azure Linux agent to 2.2.38 or later',
+           _agent_version),
+    _check('ostc_extension', 'R3.3', 'fatal', (OS, DATA), None,
+           'remove the deprecated Microsoft.OSTCExtensions.AzureDiskEncryptionForLinux extension', _ostc_extension),
+    _check('vfat', 'R0.2', 'fatal', (OS, DATA), None, 'install/enable the vfat kernel module (needed for the BEK volume)',
+           _vfat),
+    _check('packages', 'R0.3, R5', 'fatal', (OS, DATA), 'packages',
+           'install the packages the extension needs (role task packages) while the package sources answer',
+           _packages),
+    _check('data_filesystems', 'R0.2', 'fatal', (DATA,), None,
+           'use ext2/3/4 data filesystems, or encrypt_format_all (wipes them) for xfs/btrfs', _data_filesystems),
+    _check('data_fstab', 'R0.2, R1.1', 'fatal', (DATA,), None,
+           'list each data volume in /etc/fstab by UUID with the nofail option', _data_fstab),
+    _check('data_shrink', 'R0.2', 'fatal', (DATA,), None,
+           'free space on the data filesystem (LUKS header + 1 %) or use encrypt_format_all (wipes it)', _data_shrink),
+    _check('imds', 'R0.3, R5', 'fatal', (OS, DATA), None,
+           'allow direct (no proxy) HTTP to 169.254.169.254 with the Metadata header', _imds, network=True),
+    _check('wireserver', 'R0.3, R5', 'fatal', (OS, DATA), None,
+           'allow TCP 80 to the WireServer (168.63.129.16) directly or through the agent proxy', _wireserver,
+           network=True),
+    _check('ade_state', 'R4.4, R6.1', 'warning', (OS, DATA), None,
+           'ADE ran here before: check vm_encryption_info and the guest state before retrying', _ade_state),
+)
+CHECK_IDS = tuple(c['id'] for c in CHECKS)
+NETWORK_CHECKS = tuple(c['id'] for c in CHECKS if c['network'])
 
 
 def _options(volume_type='All', encrypt_format_all=False, min_memory_kb=None, check_network=True):
@@ -354,24 +544,26 @@ def run_checks(facts, volume_type='All', encrypt_format_all=False, min_memory_kb
     opts = _options(volume_type, encrypt_format_all, min_memory_kb, check_network)
     types = requested_types(volume_type)
     results = []
-    for check_id, requirement, severity, applies_to, role_task, fix_text in CHECKS:
-        if check_id in NETWORK_CHECKS and not opts['check_network']:
+    for spec in CHECKS:
+        if spec['network'] and not opts['check_network']:
             continue
-        outcome = RULES[check_id](facts, opts, types)
-        requirements = requirement.split(', ')
+        outcome = spec['rule'](facts, opts, types)
         passed, message = outcome[0], outcome[1]
+        fix = {'role_task': spec['role_task'], 'text': spec['fix']}
+        if len(outcome) > 3:
+            fix.update(outcome[3])  # the rule knows better in this case (e.g. not fixable here)
         check = {
-            'id': check_id,
-            'requirement': requirements[0],
-            'requirements': requirements,
-            'severity': severity,
-            'applies_to': list(applies_to),
-            'applies': any(t in applies_to for t in types),
+            'id': spec['id'],
+            'requirement': spec['requirements'][0],
+            'requirements': list(spec['requirements']),
+            'severity': spec['severity'],
+            'applies_to': list(spec['applies_to']),
+            'applies': any(t in spec['applies_to'] for t in types),
             'passed': bool(passed),
             'message': message,
-            'fix': {'role_task': None if passed else role_task, 'text': None if passed else fix_text},
+            'fix': {'role_task': None, 'text': None} if passed else fix,
         }
-        if len(outcome) > 2:
+        if len(outcome) > 2 and outcome[2] is not None:
             check['details'] = outcome[2]
         results.append(check)
     return results

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import glob
 import json
 import os
 import socket
@@ -116,6 +117,29 @@ class Guest(object):
                 self.error(path, exc)
             return []
 
+    def statvfs(self, path):
+        """{'size_bytes', 'free_bytes', 'avail_bytes'} of the filesystem at path, None if it cannot be read."""
+        try:
+            st = os.statvfs(self.path(path))
+        except (IOError, OSError) as exc:
+            self.error('statvfs %s' % path, exc)
+            return None
+        return {'size_bytes': st.f_blocks * st.f_frsize, 'free_bytes': st.f_bfree * st.f_frsize,
+                'avail_bytes': st.f_bavail * st.f_frsize}
+
+    def readlink(self, path):
+        try:
+            return os.readlink(self.path(path))
+        except (IOError, OSError):
+            return None
+
+    def glob(self, pattern):
+        base = self.path('/')
+        found = sorted(glob.glob(self.path(pattern)))
+        if self.root in ('/', ''):
+            return found
+        return ['/' + f[len(base):].lstrip('/') for f in found]
+
     def which(self, name):
         for directory in BIN_DIRS:
             candidate = directory + '/' + name
@@ -190,7 +214,36 @@ def gather_selinux(guest):
     }
 
 
-def gather_agent(guest):
+AGENT_VERSION_MODULES = (
+    '/usr/lib/python3/dist-packages/azurelinuxagent/common/version.py',
+    '/usr/lib/python2.7/dist-packages/azurelinuxagent/common/version.py',
+    '/usr/lib/python2.7/site-packages/azurelinuxagent/common/version.py',
+    '/usr/lib/python3*/site-packages/azurelinuxagent/common/version.py',
+)
+AGENT_PACKAGES = ('walinuxagent', 'waagent')
+
+
+def installed_agent_version(guest, dpkg):
+    """Version of the installed agent from files: its package's version module, else the dpkg database.
+    Returns (version, source) or (None, None)."""
+    for pattern in AGENT_VERSION_MODULES:
+        paths = guest.glob(pattern) if '*' in pattern else [pattern]
+        for path in paths:
+            version = parsers.parse_agent_version_module(guest.read(path))
+            if version:
+                return version, path
+    for name in AGENT_PACKAGES:
+        version = parsers.upstream_version((dpkg or {}).get(name))
+        if version:
+            return version, '/var/lib/dpkg/status'
+    return None, None
+
+
+def gather_agent(guest, procs=None, dpkg=None):
+    """The agent: config, service, and versions. Versions come from files where they say what
+    `waagent --version` says (installed package's version module or dpkg database for the daemon; the
+    running extension handler's command line in /proc for the goal-state agent, as the agent finds it);
+    the command runs only when they do not answer."""
     conf_text = guest.read('/etc/waagent.conf')
     conf = parsers.parse_waagent_conf(conf_text)
     service = None
@@ -200,17 +253,32 @@ def gather_agent(guest):
             break
     binary = guest.which('waagent')
     version = {'version': None, 'goal_state_version': None, 'python': None, 'running_on': None}
+    source = None
     if binary is not None:
-        rc, out, err = guest.run([binary, '--version'])
-        version = parsers.parse_waagent_version(out)
-        if version['version'] is None:
-            guest.error('waagent --version', 'rc=%s, no version in output: %s' % (rc, (err or out or '').strip()[:200]))
+        installed, origin = installed_agent_version(guest, dpkg)
+        goal = None
+        for proc in procs or []:
+            if proc['cmdline'] is not None and '-run-exthandlers' in proc['cmdline']:
+                goal = parsers.exthandler_version(proc['cmdline'])
+                break
+        if installed and goal:
+            version['version'] = installed
+            version['goal_state_version'] = installed if goal == 'installed' else goal
+            source = 'files (%s, /proc exthandler)' % origin
+        else:
+            rc, out, err = guest.run([binary, '--version'])
+            version = parsers.parse_waagent_version(out)
+            source = 'waagent --version'
+            if version['version'] is None:
+                guest.error('waagent --version', 'rc=%s, no version in output: %s'
+                            % (rc, (err or out or '').strip()[:200]))
     return {
         'installed': binary is not None,
         'path': binary,
         'version': version['version'],
         'goal_state_version': version['goal_state_version'],
         'effective_version': version['goal_state_version'] or version['version'],
+        'version_source': source,
         'service': service,
         'config_present': conf_text is not None,
         'auto_update': conf['auto_update'],
@@ -246,28 +314,207 @@ def gather_mounts(guest):
     return parsers.parse_proc_mounts(text)
 
 
-def gather_processes(guest):
-    """Running applications that block OS encryption. Reads /proc/PID/comm once per process and
-    /proc/PID/cmdline only for the few whose name matches."""
-    blocking = []
+INTERPRETERS = ('python', 'python2', 'python3', 'python2.7', 'python3.6', 'python3.8', 'python3.9', 'waagent')
+PF_KTHREAD = 0x00200000
+
+
+def scan_processes(guest):
+    """One pass over /proc: [{pid, comm, ppid, session, kthread, starttime, cmdline}] (cmdline read only
+    for interpreters, the agent and the applications the checks name)."""
+    procs = []
     for entry in guest.listdir('/proc'):
         if not entry.isdigit():
             continue
-        comm = guest.read('/proc/%s/comm' % entry)
-        if comm is None:
+        stat = parsers.parse_proc_stat(guest.read('/proc/%s/stat' % entry))
+        if stat is None:
             continue  # process exited meanwhile
-        comm = comm.strip()
-        app = supported.BLOCKING_PROCESSES.get(comm)
-        if app is None and comm != 'java':
+        comm = stat['comm']
+        kthread = bool(stat['flags'] & PF_KTHREAD)
+        cmdline = None
+        if not kthread and (comm in supported.BLOCKING_PROCESSES or comm == 'java' or comm in INTERPRETERS
+                            or comm.startswith('python')):
+            cmdline = (guest.read('/proc/%s/cmdline' % entry) or '').replace('\0', ' ').strip()
+        procs.append({'pid': int(entry), 'comm': comm, 'ppid': stat['ppid'], 'session': stat['session'],
+                      'kthread': kthread, 'starttime': stat['starttime'], 'cmdline': cmdline})
+    return procs
+
+
+def _uptime(guest):
+    text = guest.read('/proc/uptime')
+    try:
+        return float((text or '').split()[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _mount_of(path, mountpoints):
+    """The mountpoint a path lives on (longest prefix)."""
+    best = '/'
+    for mp in mountpoints:
+        if mp != '/' and (path == mp or path.startswith(mp.rstrip('/') + '/')) and len(mp) > len(best):
+            best = mp
+    return best
+
+
+def _ancestors(procs, pid):
+    by_pid = dict((p['pid'], p) for p in procs)
+    seen = set()
+    while pid in by_pid and pid not in seen and pid > 1:
+        seen.add(pid)
+        pid = by_pid[pid]['ppid']
+    return seen
+
+
+def root_busy(guest, procs, mounts, blocking_pids, max_paths=3):
+    """Long-running, non-system processes holding files open on the root filesystem (cwd, executable,
+    open files): [{pid, name, uid, age_seconds, cmdline, open}]. The applications named by
+    blocking_apps, kernel threads, the system daemons and this module's own session are left out."""
+    uptime = _uptime(guest)
+    try:
+        ticks = os.sysconf('SC_CLK_TCK')
+    except (ValueError, OSError, AttributeError):
+        ticks = 100
+    mountpoints = [m['mountpoint'] for m in (mounts or [])]
+    me = set([os.getpid()]) | _ancestors(procs, os.getpid()) if guest.root in ('/', '') else set()
+    busy = []
+    for proc in procs:
+        pid = proc['pid']
+        if proc['kthread'] or pid == 1 or pid in me or pid in blocking_pids:
             continue
-        cmdline = (guest.read('/proc/%s/cmdline' % entry) or '').replace('\0', ' ').strip()
+        comm = proc['comm']
+        if comm in supported.SYSTEM_PROCESSES or comm.startswith('kworker'):
+            continue
+        cmdline = proc['cmdline']
+        if cmdline is None:
+            cmdline = (guest.read('/proc/%d/cmdline' % pid) or '').replace('\0', ' ').strip()
+        if not cmdline:
+            continue  # zombie or kernel thread without the flag
+        if any(marker in cmdline for marker in supported.SYSTEM_CMDLINE_MARKERS):
+            continue
+        age = None
+        if uptime is not None:
+            age = int(uptime - proc['starttime'] / float(ticks))
+            if age < supported.BUSY_MIN_AGE_SECONDS:
+                continue
+        on_root = []
+        links = [guest.readlink('/proc/%d/cwd' % pid), guest.readlink('/proc/%d/exe' % pid)]
+        for fd in guest.listdir('/proc/%d/fd' % pid)[:256]:
+            links.append(guest.readlink('/proc/%d/fd/%s' % (pid, fd)))
+        for link in links:
+            if not link or not link.startswith('/'):
+                continue  # socket:[..], pipe:[..], anon_inode:..
+            path = link[:-len(' (deleted)')] if link.endswith(' (deleted)') else link
+            if _mount_of(path, mountpoints) == '/' and path not in on_root:
+                on_root.append(path)
+        if not on_root:
+            continue
+        uid = parsers.parse_proc_status_uid(guest.read('/proc/%d/status' % pid))
+        busy.append({'pid': pid, 'name': comm, 'uid': uid, 'age_seconds': age, 'cmdline': cmdline[:200],
+                     'open': on_root[:max_paths]})
+    busy.sort(key=lambda p: p['pid'])
+    return busy
+
+
+def gather_processes(guest, procs=None, mounts=None):
+    """Running applications that block OS encryption (blocking), and other long-running processes that
+    hold files open on the root filesystem (root_busy)."""
+    if procs is None:
+        procs = scan_processes(guest)
+    blocking = []
+    for proc in procs:
+        comm = proc['comm']
+        app = supported.BLOCKING_PROCESSES.get(comm)
+        if proc['kthread'] or (app is None and comm != 'java'):
+            continue
+        cmdline = proc['cmdline'] or ''
         if app is None:
             if not any(marker in cmdline for marker in supported.CASSANDRA_MARKERS):
                 continue
             app = 'cassandra'
-        blocking.append({'app': app, 'name': comm, 'pid': int(entry), 'cmdline': cmdline})
+        blocking.append({'app': app, 'name': comm, 'pid': proc['pid'], 'cmdline': cmdline})
     blocking.sort(key=lambda p: p['pid'])
-    return {'blocking': blocking}
+    busy = root_busy(guest, procs, mounts, set(p['pid'] for p in blocking)) if mounts is not None else None
+    return {'blocking': blocking, 'root_busy': busy}
+
+
+# --------------------------------------------------------------------------- packages the extension installs
+
+APT_SOURCE_FILES = ('/etc/apt/sources.list',)
+APT_CONF_FILES = ('/etc/apt/apt.conf',)
+
+
+def package_sources(guest, manager):
+    """(source URLs, proxy URL) of the package manager the extension calls."""
+    urls = []
+    proxy = None
+    if manager == 'apt':
+        for path in APT_SOURCE_FILES:
+            urls.extend(parsers.parse_apt_sources(guest.read(path)))
+        for name in guest.listdir('/etc/apt/sources.list.d'):
+            path = '/etc/apt/sources.list.d/' + name
+            if name.endswith('.list'):
+                urls.extend(parsers.parse_apt_sources(guest.read(path)))
+            elif name.endswith('.sources'):
+                urls.extend(parsers.parse_apt_sources(guest.read(path), deb822=True))
+        conf = [guest.read(p) for p in APT_CONF_FILES]
+        conf += [guest.read('/etc/apt/apt.conf.d/' + n) for n in guest.listdir('/etc/apt/apt.conf.d')]
+        for text in conf:
+            proxy = proxy or parsers.parse_apt_proxy(text)
+    else:
+        repo_dir = {'zypper': '/etc/zypp/repos.d', 'tdnf': '/etc/yum.repos.d'}.get(manager, '/etc/yum.repos.d')
+        for name in guest.listdir(repo_dir):
+            if name.endswith('.repo'):
+                urls.extend(parsers.parse_repo_file(guest.read(repo_dir + '/' + name)))
+        if manager == 'zypper':
+            proxy = parsers.parse_proxy_setting(guest.read('/etc/sysconfig/proxy'), ('HTTP_PROXY', 'HTTPS_PROXY'))
+        else:
+            for path in ('/etc/dnf/dnf.conf', '/etc/yum.conf', '/etc/tdnf/tdnf.conf'):
+                proxy = proxy or parsers.parse_proxy_setting(guest.read(path))
+    seen = []
+    for url in urls:
+        if url not in seen:
+            seen.append(url)
+    return seen, proxy
+
+
+def gather_packages(guest, dist, dpkg):
+    """The packages the extension's daemon installs on this distro: which are missing, and where the
+    package manager would fetch them (sources and proxy; read only when something is missing)."""
+    ade_id = dist.get('ade_id')
+    manager = supported.PACKAGE_MANAGER.get(ade_id)
+    required = supported.extension_packages(ade_id, dist.get('ade_version'))
+    use_dpkg = manager == 'apt' and dpkg is not None
+    missing = []
+    for entry in required:
+        names = entry.split('|')
+        if use_dpkg:
+            present = any(name in dpkg for name in names)
+        else:
+            present = any(guest.exists(path) for name in names for path in supported.PACKAGE_FILES.get(name, ()))
+        if not present:
+            missing.append(entry)
+    sources, proxy = (package_sources(guest, manager) if missing and manager else ([], None))
+    return {
+        'manager': manager,
+        'database': 'dpkg' if use_dpkg else 'files',
+        'required': required,
+        'missing': missing,
+        'sources': sources,
+        'proxy': proxy,
+    }
+
+
+def gather_fstab(guest):
+    text = guest.read('/etc/fstab')
+    return None if text is None else parsers.parse_fstab(text)
+
+
+def add_usage(guest, mounts):
+    """size/free bytes (statvfs) on each data mount, in place."""
+    for mount in mounts or []:
+        usage = guest.statvfs(mount['mountpoint'])
+        mount['size_bytes'] = usage['size_bytes'] if usage else None
+        mount['free_bytes'] = usage['free_bytes'] if usage else None
 
 
 def gather_app_markers(guest):
@@ -428,6 +675,7 @@ def probe_imds(endpoint, timeout):
             'location': data.get('location'),
             'vm_size': data.get('vmSize'),
             'security_type': security or None,
+            'vm_id': data.get('vmId'),
         }
     except (ValueError, AttributeError) as exc:
         result['error'] = 'not the IMDS compute document: %s' % (exc,)
@@ -458,7 +706,32 @@ def wireserver_address(guest, override=None):
     return (parsers.parse_wireserver_endpoint(text) or DEFAULT_WIRESERVER), 80
 
 
-def gather_network(guest, agent, imds_endpoint=None, wireserver_endpoint=None, timeout=2.0):
+def probe_package_sources(packages, timeout, limit=3):
+    """TCP connect to the package proxy, else to up to `limit` distinct source hosts; None when nothing
+    is missing (no probe needed)."""
+    if not packages or not packages.get('missing'):
+        return None
+    targets = []
+    proxy = parsers.split_url(packages.get('proxy') or '') if packages.get('proxy') else None
+    if proxy:
+        targets.append(('proxy', proxy))
+    else:
+        for url in packages.get('sources') or []:
+            parsed = parsers.split_url(url)
+            if parsed and all((parsed['host'], parsed['port']) != (t[1]['host'], t[1]['port']) for t in targets):
+                targets.append(('source', parsed))
+            if len(targets) >= limit:
+                break
+    probed = []
+    for kind, target in targets:
+        result = probe_tcp(target['host'], target['port'], timeout)
+        result['kind'] = kind
+        result['url'] = target['url']
+        probed.append(result)
+    return {'probed': probed, 'reachable': any(p['reachable'] for p in probed)}
+
+
+def gather_network(guest, agent, imds_endpoint=None, wireserver_endpoint=None, timeout=2.0, packages=None):
     imds, identity = probe_imds(imds_endpoint or DEFAULT_IMDS_ENDPOINT, timeout)
     host, port = wireserver_address(guest, wireserver_endpoint)
     wire = probe_tcp(host, port, timeout)
@@ -470,8 +743,9 @@ def gather_network(guest, agent, imds_endpoint=None, wireserver_endpoint=None, t
         wire['via_proxy'] = None
     imds_facts = {'reachable': imds['reachable']}
     imds_facts.update(identity or dict((k, None) for k in (
-        'subscription_id', 'resource_group', 'name', 'location', 'vm_size', 'security_type')))
-    return {'imds': imds, 'wireserver': wire}, imds_facts
+        'subscription_id', 'resource_group', 'name', 'location', 'vm_size', 'security_type', 'vm_id')))
+    return {'imds': imds, 'wireserver': wire,
+            'package_sources': probe_package_sources(packages, timeout)}, imds_facts
 
 
 # --------------------------------------------------------------------------- all together
@@ -485,12 +759,19 @@ def gather(run_command, root='/', network=False, imds_endpoint=None, wireserver_
     facts['kernel'] = gather_kernel(guest)
     facts['memory'] = gather_memory(guest)
     facts['selinux'] = gather_selinux(guest)
-    facts['agent'] = gather_agent(guest)
+    dpkg_text = guest.read('/var/lib/dpkg/status')
+    dpkg = parsers.parse_dpkg_status(dpkg_text) if dpkg_text is not None else None
+    procs = scan_processes(guest)
+    facts['agent'] = gather_agent(guest, procs, dpkg)
     devices = gather_block_devices(guest)
     raw_mounts = gather_mounts(guest)
     facts['block_devices'] = devices
     root_facts = layout.root_info(devices or [], raw_mounts or []) if (devices or raw_mounts) else None
+    if root_facts is not None:
+        root_facts['boot_separate'] = any(m['mountpoint'] == '/boot' for m in raw_mounts or [])
     facts['root'] = root_facts
+    usage = guest.statvfs('/')
+    facts['root_usage'] = {'size_bytes': usage['size_bytes'], 'free_bytes': usage['free_bytes']} if usage else None
     if raw_mounts is None:
         facts['mounts'] = None
         facts['data_mounts'] = None
@@ -500,19 +781,23 @@ def gather(run_command, root='/', network=False, imds_endpoint=None, wireserver_
         mounts = layout.annotate_mounts(devices or [], raw_mounts, root_facts or {})
         facts['mounts'] = mounts
         facts['data_mounts'] = [m for m in mounts if m['is_data_drive']]
+        add_usage(guest, facts['data_mounts'])
         facts['nested_mounts'] = layout.nested_pairs(mounts)
         facts['resource_disk_mountpoint'] = layout.resource_disk_mountpoint(
             mounts, facts['agent']['resource_disk']['mount_point'])
+    facts['fstab'] = gather_fstab(guest)
     facts['crypt'] = gather_crypt(guest, devices)
-    facts['processes'] = gather_processes(guest)
+    facts['processes'] = gather_processes(guest, procs, raw_mounts)
     facts['app_markers'] = gather_app_markers(guest)
     facts['extensions'] = gather_extensions(guest)
     facts['ade_state'] = gather_ade_state(guest, raw_mounts)
     facts['vfat'] = gather_vfat(guest, facts['kernel']['release'])
+    facts['packages'] = gather_packages(guest, facts['distribution'], dpkg)
+    facts['firmware'] = {'uefi': guest.isdir('/sys/firmware/efi')}
     if network:
         facts['network'], facts['imds'] = gather_network(
             guest, facts['agent'], imds_endpoint=imds_endpoint, wireserver_endpoint=wireserver_endpoint,
-            timeout=timeout)
+            timeout=timeout, packages=facts['packages'])
     else:
         facts['network'] = None
         facts['imds'] = None

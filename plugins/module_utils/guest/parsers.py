@@ -552,3 +552,215 @@ def parse_status_file(text):
         'operation': status.get('operation'),
         'message': None if message is None else u'%s' % (message,),
     }
+
+
+# --------------------------------------------------------------------------- fstab
+
+def parse_fstab(text):
+    """/etc/fstab -> [{spec, file, vfstype, options: [..]}] (comments and blank lines skipped)."""
+    entries = []
+    for line in (text or '').splitlines():
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        entries.append({
+            'spec': unescape_mount_field(parts[0]),
+            'file': unescape_mount_field(parts[1]),
+            'vfstype': parts[2] if len(parts) > 2 else None,
+            'options': parts[3].split(',') if len(parts) > 3 else ['defaults'],
+        })
+    return entries
+
+
+# --------------------------------------------------------------------------- packages and their sources
+
+def parse_dpkg_status(text):
+    """/var/lib/dpkg/status -> {package: version} of packages whose Status is 'install ok installed'."""
+    installed = {}
+    for stanza in re.split(r'\n\s*\n', text or ''):
+        fields = {}
+        for line in stanza.splitlines():
+            if line[:1] in (' ', '\t') or ':' not in line:
+                continue
+            key, value = line.split(':', 1)
+            fields[key.strip().lower()] = value.strip()
+        name = fields.get('package')
+        if name and fields.get('status', '').endswith(' installed') and \
+                fields.get('status', '').split()[:1] == ['install']:
+            installed[name.split(':')[0]] = fields.get('version')
+    return installed
+
+
+def upstream_version(debian_version):
+    """'2.2.45-0ubuntu1~14.04.1' -> '2.2.45'; '1:2.7.3.0-4.1' -> '2.7.3.0'."""
+    if not debian_version:
+        return None
+    value = debian_version.split(':', 1)[-1]
+    value = value.rsplit('-', 1)[0] if '-' in value else value
+    match = re.match(r'\d+(?:\.\d+)*', value)
+    return match.group(0) if match else None
+
+
+_URL_RE = re.compile(r'^(?P<scheme>[a-z][a-z0-9+.-]*)://(?:[^@/]*@)?(?P<host>\[[^\]]+\]|[^:/\s]+)(?::(?P<port>\d+))?',
+                     re.IGNORECASE)
+
+
+def split_url(url):
+    """'http://user@host:8080/path' -> {'url', 'scheme', 'host', 'port'} or None (file:, cdrom:, mirror+file:)."""
+    match = _URL_RE.match((url or '').strip())
+    if not match:
+        return None
+    scheme = match.group('scheme').lower()
+    if scheme.startswith('mirror+'):
+        scheme = scheme[len('mirror+'):]
+    if scheme not in ('http', 'https', 'ftp'):
+        return None
+    host = match.group('host').strip('[]')
+    port = int(match.group('port')) if match.group('port') else {'http': 80, 'https': 443, 'ftp': 21}[scheme]
+    return {'url': url.strip(), 'scheme': scheme, 'host': host, 'port': port}
+
+
+def parse_apt_sources(text, deb822=False):
+    """sources.list lines ('deb [opts] URI suite ...') or a deb822 .sources file -> [URI]."""
+    uris = []
+    if deb822:
+        for stanza in re.split(r'\n\s*\n', text or ''):
+            enabled = True
+            found = []
+            for line in stanza.splitlines():
+                if ':' not in line or line.lstrip().startswith('#'):
+                    continue
+                key, value = line.split(':', 1)
+                key = key.strip().lower()
+                if key == 'uris':
+                    found.extend(value.split())
+                elif key == 'enabled' and value.strip().lower() in ('no', 'false', '0'):
+                    enabled = False
+            if enabled:
+                uris.extend(found)
+        return uris
+    for line in (text or '').splitlines():
+        line = line.split('#', 1)[0].strip()
+        if not line.startswith('deb'):
+            continue
+        parts = line.split()
+        if parts[0] not in ('deb', 'deb-src'):
+            continue
+        rest = parts[1:]
+        if rest and rest[0].startswith('['):
+            while rest and not rest[0].endswith(']'):
+                rest = rest[1:]
+            rest = rest[1:]
+        if rest:
+            uris.append(rest[0])
+    return uris
+
+
+_APT_PROXY_RE = re.compile(r'Acquire\s*::\s*(?:https?\s*::\s*)?Proxy\s+"([^"]*)"', re.IGNORECASE)
+_APT_PROXY_BLOCK_RE = re.compile(r'Acquire\s*\{[^}]*?https?\s*\{[^}]*?Proxy\s+"([^"]*)"', re.IGNORECASE | re.DOTALL)
+
+
+def parse_apt_proxy(text):
+    """apt.conf(.d) text -> the first HTTP(S) proxy URL set with Acquire::http::Proxy, or None ("DIRECT" -> None)."""
+    text = re.sub(r'(?m)^\s*(//|#).*$', '', text or '')
+    for regex in (_APT_PROXY_RE, _APT_PROXY_BLOCK_RE):
+        match = regex.search(text)
+        if match and match.group(1) and match.group(1).upper() != 'DIRECT':
+            return match.group(1)
+    return None
+
+
+def parse_repo_file(text):
+    """yum/dnf/zypper .repo ini text -> [URL] of enabled repositories (baseurl, mirrorlist, metalink)."""
+    urls = []
+    section = None
+    for raw in (text or '').splitlines() + ['[]']:
+        line = raw.strip()
+        if not line or line[0] in '#;':
+            continue
+        if line.startswith('['):
+            if section is not None and section['enabled']:
+                urls.extend(section['urls'])
+            section = {'enabled': True, 'urls': []}
+            continue
+        if section is None or '=' not in line:
+            if section is not None and section.get('last') == 'baseurl' and '://' in line:
+                section['urls'].append(line.split()[0])
+            continue
+        key, value = line.split('=', 1)
+        key = key.strip().lower()
+        value = value.strip()
+        section['last'] = key
+        if key == 'enabled':
+            section['enabled'] = value.lower() not in ('0', 'no', 'false')
+        elif key in ('baseurl', 'mirrorlist', 'metalink'):
+            section['urls'].extend(u for u in value.split() if '://' in u)
+    return urls
+
+
+def parse_proxy_setting(text, keys=('proxy',)):
+    """proxy=URL from yum.conf/dnf.conf ([main]) or HTTP_PROXY="URL" from /etc/sysconfig/proxy -> URL or None."""
+    kv = {}
+    for line in (text or '').splitlines():
+        line = line.strip()
+        if not line or line[0] in '#;[' or '=' not in line:
+            continue
+        key, value = line.split('=', 1)
+        kv[key.strip().lower()] = _unquote(value.strip())
+    if 'proxy_enabled' in kv and kv['proxy_enabled'].lower() not in ('yes', 'true', '1'):
+        return None
+    for key in keys:
+        value = kv.get(key.lower())
+        if value and value.lower() not in ('_none_', 'none'):
+            return value
+    return None
+
+
+# --------------------------------------------------------------------------- processes
+
+def parse_proc_stat(text):
+    """/proc/PID/stat -> {'comm', 'state', 'ppid', 'session', 'flags', 'starttime'} or None."""
+    if not text or ')' not in text:
+        return None
+    left, right = text.rsplit(')', 1)
+    comm = left.split('(', 1)[1] if '(' in left else ''
+    fields = right.split()
+    if len(fields) < 20:
+        return None
+    try:
+        return {'comm': comm, 'state': fields[0], 'ppid': int(fields[1]), 'session': int(fields[3]),
+                'flags': int(fields[6]), 'starttime': int(fields[19])}
+    except ValueError:
+        return None
+
+
+def parse_proc_status_uid(text):
+    """Real UID from /proc/PID/status, or None."""
+    match = re.search(r'^Uid:\s+(\d+)', text or '', re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+# --------------------------------------------------------------------------- agent versions from files
+
+_AGENT_VERSION_MODULE_RE = re.compile(r'^AGENT_VERSION\s*=\s*[\'"](\d+(?:\.\d+)+)[\'"]', re.MULTILINE)
+_EXTHANDLER_EGG_RE = re.compile(r'WALinuxAgent-(\d+(?:\.\d+)+)')
+
+
+def parse_agent_version_module(text):
+    """azurelinuxagent/common/version.py -> AGENT_VERSION or None."""
+    match = _AGENT_VERSION_MODULE_RE.search(text or '')
+    return match.group(1) if match else None
+
+
+def exthandler_version(cmdline):
+    """Command line of the agent's extension-handler process -> the goal-state agent version it runs,
+    'installed' when it runs the installed agent (no WALinuxAgent-<version> egg/dir in it), None when the
+    command line is not an extension handler."""
+    args = (cmdline or '').replace('\0', ' ')
+    if '-run-exthandlers' not in args:
+        return None
+    match = _EXTHANDLER_EGG_RE.search(args)
+    return match.group(1) if match else 'installed'

@@ -187,3 +187,123 @@ def docs_status(ade_id, version):
 def online_encryption_capable(ade_id, version):
     threshold = ONLINE_ENCRYPTION_MIN.get(ade_id or '')
     return bool(threshold and version and not version_lt(version, threshold))
+
+
+# --------------------------------------------------------------------------- what the extension installs
+# Azure/azure-linux-extensions VMEncryption/main/patch/*Patching.py install_extras() at
+# ade-sp-release-1.4.0.12 (commit affba5a94405b9d0d59a3124ae4ab6981dfa15fc). An entry 'a|b' is met by
+# either package (Ubuntu: python3-parted under Python 3, python-parted under Python 2).
+_RHEL_PACKAGES = ('cryptsetup', 'lsscsi', 'psmisc', 'lvm2', 'uuid', 'at', 'patch', 'procps-ng', 'util-linux')
+_RHEL_ONLINE_DROPS = ('psmisc', 'uuid', 'at', 'patch', 'procps-ng')
+# package manager the extension calls per distro
+PACKAGE_MANAGER = {
+    'Ubuntu': 'apt', 'debian': 'apt', 'redhat': 'yum', 'centos': 'yum', 'oracle': 'yum', 'mariner': 'yum',
+    'azurelinux': 'tdnf', 'SuSE': 'zypper',
+}
+# Files each package installs (on rpm distros the module looks for them instead of querying the rpm database).
+PACKAGE_FILES = {
+    'cryptsetup': ('/usr/sbin/cryptsetup', '/sbin/cryptsetup'),
+    'cryptsetup-reencrypt': ('/usr/sbin/cryptsetup-reencrypt', '/sbin/cryptsetup-reencrypt'),
+    'lsscsi': ('/usr/bin/lsscsi',),
+    'psmisc': ('/usr/bin/killall', '/usr/sbin/fuser', '/sbin/fuser', '/bin/fuser'),
+    'lvm2': ('/usr/sbin/lvm', '/sbin/lvm'),
+    'uuid': ('/usr/bin/uuid',),
+    'at': ('/usr/bin/at',),
+    'patch': ('/usr/bin/patch',),
+    'procps-ng': ('/usr/bin/ps', '/bin/ps'),
+    'util-linux': ('/usr/bin/lsblk', '/bin/lsblk'),
+    'nvme-cli': ('/usr/sbin/nvme', '/sbin/nvme'),
+    'pyparted': ('/usr/lib64/python2.7/site-packages/parted/__init__.py',
+                 '/usr/lib64/python3.6/site-packages/parted/__init__.py'),
+    'python-six': ('/usr/lib/python2.7/site-packages/six.py',),
+}
+
+
+def extension_packages(ade_id, version):
+    """Packages the extension's daemon installs before encrypting (its install_extras), in its order."""
+    version = version or ''
+    online = online_encryption_capable(ade_id, version)
+    if ade_id == 'Ubuntu':
+        return ['at', 'cryptsetup-bin', 'grub-pc-bin', 'lsscsi', 'python3-parted|python-parted', 'python-six',
+                'procps', 'psmisc', 'nvme-cli']
+    if ade_id in ('redhat', 'mariner', 'azurelinux', 'centos'):
+        packages = list(_RHEL_PACKAGES)
+        if ade_id == 'centos':
+            packages.append('pyparted')
+        if version.startswith('6.'):
+            packages.append('cryptsetup-reencrypt')
+            if ade_id == 'centos':
+                packages.append('python-six')
+            for name in ('cryptsetup', 'procps-ng', 'util-linux'):
+                packages.remove(name)
+        if online and ade_id != 'centos':  # centosPatching has no online variant of the list
+            packages.append('nvme-cli')
+            packages = [p for p in packages if p not in _RHEL_ONLINE_DROPS]
+        return packages
+    if ade_id in ('oracle', 'SuSE'):
+        return ['cryptsetup', 'lsscsi']
+    return []  # debianPatching installs nothing
+
+
+# --------------------------------------------------------------------------- layouts
+# Common.py luks_header_size / luks_header_size_v2: in-place encryption shrinks the filesystem by the
+# LUKS header (LUKS2, cryptsetup >= 2.1.0: 16 MiB; LUKS1: 2 MiB) with e2fsck -f + resize2fs first.
+LUKS2_HEADER_BYTES = 32768 * 512
+# resize2fs refuses to shrink below its own minimum (used blocks + group metadata + slack): ask for the
+# header plus 1 % of the filesystem free before calling a filesystem shrinkable.
+SHRINK_SLACK_FRACTION = 0.01
+# oscrypto/ubuntu_1604/encryptstates/SplitRootPartitionState.py: the offline Ubuntu flow shrinks the root
+# ext4 filesystem by 256 MiB (resize2fs) to split a boot partition off the root partition.
+UBUNTU_SPLIT_BOOT_BYTES = 256 * 1024 * 1024
+# Root filesystems the offline state machines handle per family (Ubuntu: ext4 via e2fsck/resize2fs).
+OFFLINE_ROOT_FSTYPES = {'Ubuntu': ('ext4',), 'redhat': ('xfs', 'ext4'), 'centos': ('xfs', 'ext4')}
+
+# --------------------------------------------------------------------------- the VM itself
+# disk-encryption-overview.md "Supported VMs" / "Additional VM requirements" (MicrosoftDocs, ms.date 02/20/2026):
+# not Basic tier, not A-series, not v6/v7 series or newer, not L-series (NVMe local disks), memory 8 GB for OS
+# (2 x root usage when root usage > 4 GB), 2 GB for data only; Gen1 and Gen2 are both supported.
+DOCS_SOURCE = 'disk-encryption-overview.md (MicrosoftDocs, ms.date 02/20/2026)'
+# MemTotal of a 2 GB VM, scaled like the extension's 7,000,000 kB cut-off stands for the docs' 8 GB.
+DOCS_MEMORY_DATA_KB = 1750000
+DOCS_ROOT_USAGE_FACTOR_ABOVE_BYTES = 4 * 1024 * 1024 * 1024
+
+
+def vm_size_problem(vm_size):
+    """Why the docs exclude this VM size, or None (unknown sizes pass)."""
+    if not vm_size:
+        return None
+    if vm_size.startswith('Basic_'):
+        return 'Basic tier VMs are not supported'
+    match = re.match(r'^Standard_([A-Za-z]+)', vm_size)
+    if not match:
+        return None
+    family = match.group(1).upper()
+    gen = re.search(r'_v(\d+)$', vm_size)
+    if family.startswith('A'):
+        return 'A-series VMs are not supported'
+    if family.startswith('L'):
+        return 'L-series (storage optimized, NVMe local disks) VMs are not supported'
+    if gen and int(gen.group(1)) >= 6:
+        return 'v%s series VMs are not supported ("v6 series VMs, v7 series VMs, or newer")' % gen.group(1)
+    return None
+
+
+# --------------------------------------------------------------------------- processes
+# Long-running, non-system processes that keep files open on the root filesystem block the offline
+# unmount of /oldroot (the extension kills what fuser lists only after stripping down).
+BUSY_MIN_AGE_SECONDS = 10
+SYSTEM_PROCESSES = frozenset((
+    'systemd', 'init', 'upstart', 'systemd-journal', 'systemd-journald', 'systemd-udevd', 'systemd-logind',
+    'systemd-network', 'systemd-networkd', 'systemd-resolve', 'systemd-resolved', 'systemd-timesyn',
+    'systemd-timesyncd', 'udevd', 'sshd', 'agetty', 'getty', 'mingetty', 'login', 'cron', 'crond', 'atd',
+    'rsyslogd', 'syslog-ng', 'auditd', 'dbus-daemon', 'dbus-broker', 'dbus-broker-lau', 'polkitd', 'chronyd',
+    'ntpd', 'irqbalance', 'dhclient', 'dhcpcd', 'NetworkManager', 'wickedd', 'wickedd-dhcp4', 'wickedd-dhcp6',
+    'wickedd-nanny', 'wickedd-auto4', 'snapd', 'lxcfs', 'accounts-daemon', 'multipathd', 'iscsid', 'lvmetad',
+    'tuned', 'firewalld', 'unattended-upgr', 'networkd-dispat', 'atopacctd', 'haveged', 'rngd', 'gssproxy',
+    'rpcbind', 'hv_kvp_daemon', 'hv_vss_daemon', 'hv_fcopy_daemon', 'waagent', 'omsagent', 'mdsd',
+    'containerd-shim', 'udisksd', 'ModemManager', 'packagekitd', 'sssd', 'nscd', 'postfix', 'master', 'qmgr',
+    'pickup', 'tlsmgr', 'sendmail', 'exim4', 'bash', 'sh', 'dash', 'sudo', 'su', 'sleep', 'screen', 'tmux',
+))
+# Interpreter processes that are the agent or its extensions (judged by the command line).
+SYSTEM_CMDLINE_MARKERS = ('waagent', 'WALinuxAgent', 'azurelinuxagent', '/var/lib/waagent/', 'networkd-dispatcher',
+                          'unattended-upgrade')

@@ -331,8 +331,8 @@ def fstab_text(v):
         else:
             spec = "UUID=" + d["uuid"]
         opts = "defaults,discard" if fam.startswith("ubuntu") and mp == "/" else "defaults"
-        if d["fs"]["content"] == "data":
-            opts = "defaults,nofail"
+        if d["fs"]["content"] in ("data", "full"):
+            opts = d["fs"].get("fstab_opts") or "defaults,nofail"
         lines.append("%s\t%s\t%s\t%s\t0\t%d" % (spec, mp, d["fstype"], opts, 1 if mp == "/" and fam.startswith("ubuntu") else 0))
     for d in v["devices"]:
         if d.get("fstype") == "vfat":
@@ -408,6 +408,10 @@ def layer_ops(v):
              "2024-05-02T09:12:01.123456Z INFO Daemon Azure Linux Agent Version:%s\n"
              "2024-05-02T09:12:01.223456Z INFO Daemon OS: %s\n"
              "2024-05-02T09:12:01.323456Z INFO Daemon Python: %s\n" % (a["version"], a["distro"], a["python"]), 0o644)]
+    if a.get("real_debs"):
+        # the distribution's real agent package (files + dpkg entry); the processes stay the stand-in (see rc_script)
+        ops.append(("file", STANDIN_WAAGENT, waagent_script(v), 0o755))
+        ops += [("deb", name) for name in a["real_debs"]]
     if a["goal"] != a["version"]:
         ops += [("file", "/var/lib/waagent/WALinuxAgent-%s/HandlerManifest.json" % a["goal"],
                  '[{"name": "WALinuxAgent", "version": 1.0, "handlerManifest": {"installCommand": "", "uninstallCommand": "", '
@@ -441,6 +445,7 @@ def layer_ops(v):
     for d in fs_devices(v):
         if d["fs"]["content"] == "resource":
             ops.append(("file", d["fs"]["mountpoint"] + "/DATALOSS_WARNING_README.txt", DATALOSS, 0o644))
+    ops += V.installed_package_ops(v)
     ops += v.get("extra_ops", [])
     return ops
 
@@ -494,6 +499,36 @@ def _chown_name(root, path, user):
             if p[0] == user:
                 gid = int(p[2])
     os.lchown(path, uid, gid)
+
+
+STANDIN_WAAGENT = "/usr/local/lib/azure-ade-test/waagent-standin"
+DEBS = os.path.join(WORK, "debs")
+
+
+def install_deb(root, filename):
+    """Unpack a package from the Debian archive (fetched once with apt-get download into $ADE_WORK/debs) into the
+    guest and record it in the guest's dpkg database, as dpkg -i would (no maintainer scripts)."""
+    path = os.path.join(DEBS, filename)
+    if not os.path.exists(path):
+        os.makedirs(DEBS, exist_ok=True)
+        name, version = filename.split("_")[:2]
+        run(["apt-get", "download", "%s=%s" % (name, version.replace("%3a", ":"))], cwd=DEBS,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # tar keeps the rootfs' directory symlinks (merged /usr: /lib -> usr/lib), which dpkg-deb -x would replace
+    tarball = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", path], stdout=subprocess.PIPE)
+    run(["tar", "-C", root, "--keep-directory-symlink", "--no-overwrite-dir", "-xf", "-"], stdin=tarball.stdout)
+    tarball.stdout.close()
+    if tarball.wait() != 0:
+        raise RuntimeError("dpkg-deb --fsys-tarfile %s failed" % path)
+    fields = out(["dpkg-deb", "-f", path, "Package", "Version", "Architecture", "Maintainer", "Installed-Size",
+                  "Depends", "Description"])
+    name = fields.split("\n", 1)[0].split(":", 1)[1].strip()
+    with open(inroot(root, "/var/lib/dpkg/status"), "a") as f:
+        f.write("\n" + fields.replace("Package: %s\n" % name, "Package: %s\nStatus: install ok installed\n" % name, 1)
+                .rstrip("\n") + "\n")
+    files = [line.split(None, 5)[-1].lstrip(".") for line in out(["dpkg-deb", "-c", path]).splitlines()]
+    with open(inroot(root, "/var/lib/dpkg/info/%s.list" % name), "w") as f:
+        f.write("\n".join(p.rstrip("/") or "/." for p in files) + "\n")
 
 
 def apply_layer(v, root):
@@ -592,6 +627,17 @@ def apply_ops(v, root, ops):
             os.chmod(p, 0o644)
         elif kind == "depmod":
             pass  # run by populate() with the rootfs' own depmod
+        elif kind == "deb":
+            install_deb(root, op[1])
+        elif kind == "fill":
+            # fill the filesystem holding op[1] up to op[2] bytes left free (a full data volume)
+            p = inroot(root, op[1])
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            st = os.statvfs(os.path.dirname(p))
+            size = st.f_bavail * st.f_frsize - op[2]
+            with open(p, "wb") as f:
+                if size > 0:
+                    os.posix_fallocate(f.fileno(), 0, size)
         else:
             raise ValueError(op)
 
@@ -733,12 +779,14 @@ def rc_script(v):
         lines.append("exit 0")
         return "\n".join(lines) + "\n"
     lines.append("%s </dev/null >/dev/null 2>&1 &" % dargs)
+    # with the real agent package installed the processes run the stand-in (the real daemon would provision the VM)
+    agent_script = STANDIN_WAAGENT if a.get("real_debs") else "/usr/sbin/waagent"
     if a["goal"] != a["version"]:
         lines.append("(cd /var/lib/waagent/WALinuxAgent-%s && exec -a python3 %s -u bin/WALinuxAgent-%s-py2.7.egg -run-exthandlers)"
                      " </dev/null >/dev/null 2>&1 &"
                      % (a["goal"], a["interpreter"], a["goal"]))
     else:
-        lines.append("%s -u /usr/sbin/waagent -run-exthandlers </dev/null >/dev/null 2>&1 &" % a["interpreter"])
+        lines.append("%s -u %s -run-exthandlers </dev/null >/dev/null 2>&1 &" % (a["interpreter"], agent_script))
     for p in v.get("processes", []):
         cmd = " ".join(p["argv"])
         if p.get("user"):

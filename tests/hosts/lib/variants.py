@@ -322,7 +322,8 @@ def ubuntu1404(name, n, kernel):
     }
 
 
-def ubuntu1804(name, n, mem_kb=8152664, vm_size="Standard_D2s_v3", res_gb=16, agent=None, extra_devices=(), extra_ops=(), processes=()):
+def ubuntu1804(name, n, mem_kb=8152664, vm_size="Standard_D2s_v3", res_gb=16, agent=None, extra_devices=(), extra_ops=(), processes=(),
+               **extra):
     agent = agent or {"version": "2.2.53", "goal": "2.2.53", "python": "3.6.9", "distro": "ubuntu 18.04",
                       "interpreter": "/usr/bin/python3", "auto_update": True,
                       "daemon": ["/usr/bin/python3", "-u", "/usr/sbin/waagent", "-daemon"]}
@@ -340,6 +341,7 @@ def ubuntu1804(name, n, mem_kb=8152664, vm_size="Standard_D2s_v3", res_gb=16, ag
         "processes": list(processes), "extra_ops": list(extra_ops),
         "cmdline": ("BOOT_IMAGE=/boot/vmlinuz-5.4.0-1109-azure root=PARTUUID={root_partuuid} ro console=tty1 "
                     "console=ttyS0 earlyprintk=ttyS0 panic=-1"),
+        **extra
     }
 
 
@@ -603,6 +605,78 @@ WantedBy=multi-user.target
 """
 
 
+# ---------------------------------------------------------------- issue 9 cases (preflight beyond the guide)
+UBUNTU_SOURCES = ("deb http://azure.archive.ubuntu.com/ubuntu/ bionic main restricted universe\n"
+                  "deb http://azure.archive.ubuntu.com/ubuntu/ bionic-updates main restricted universe\n"
+                  "deb http://azure.archive.ubuntu.com/ubuntu/ bionic-security main restricted universe\n")
+
+
+def _mirror_sources(n):
+    # a mirror inside the VNet that answers (the host's listener at 10.203.N.16:80 stands for it)
+    return "deb http://10.203.%d.16/ubuntu/ bionic main restricted universe\n" % n
+
+
+def _data_disk(fstype, size, content="data", fstab_opts=None):
+    def make(host):
+        sdc = disk("sdc", 32, size, "dos", "3:0:0:0", host)
+        p1 = part(sdc, 1, size - MiB, fstype, "/data1", host=host, content=content)
+        if fstab_opts:
+            p1["fs"]["fstab_opts"] = fstab_opts
+        return [sdc, p1]
+    return make
+
+
+REPORTD_UNIT = """[Unit]
+Description=Nightly report daemon (site-local, not from the image)
+
+[Service]
+User=reportd
+ExecStart=/opt/reportd/bin/reportd --spool /var/spool/reportd
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def issue9_variants():
+    return [
+        # the packages ADE installs are missing and the package sources do not answer (isolated VM)
+        ubuntu1804("pkgs-offline", 24, packages_missing=True,
+                   extra_ops=[("file", "/etc/apt/sources.list", UBUNTU_SOURCES, 0o644)]),
+        # the packages are missing but a mirror answers: the role installs them first
+        ubuntu1804("pkgs-mirror", 25, packages_missing=True,
+                   extra_ops=[("file", "/etc/apt/sources.list", _mirror_sources(25), 0o644)]),
+        # a long-running site daemon (not a known application family) holds files on the root filesystem
+        ubuntu1804("busy-root", 26,
+                   extra_ops=[("waiter", "/opt/reportd/bin/reportd"),
+                              ("file", "/lib/systemd/system/reportd.service", REPORTD_UNIT, 0o644),
+                              ("user", "reportd", 1001, 65534, "/var/spool/reportd", "/usr/sbin/nologin"),
+                              ("group", "reportd", 1001),
+                              ("dir", "/var/spool/reportd", 0o750, "reportd")],
+                   processes=[{"argv": ["/opt/reportd/bin/reportd", "--spool", "/var/spool/reportd"],
+                               "user": "reportd"}]),
+        # a data volume in fstab without nofail
+        ubuntu1804("data-nofail", 27, extra_devices=[_data_disk("ext4", 4 * GiB, fstab_opts="defaults")]),
+        # an ext4 data volume too full to shrink by the LUKS header (filled to 1 MiB free)
+        ubuntu1804("data-full", 28, extra_devices=[_data_disk("ext4", 256 * MiB, content="full")],
+                   extra_ops=[("fill", "/data1/archive.bin", MiB)]),
+        # an xfs data volume: ADE cannot encrypt it in place
+        ubuntu1804("data-xfs", 29, extra_devices=[_data_disk("xfs", 4 * GiB)]),
+        # Debian's real waagent package (benchmarks/guest_preflight.py --limit agent-real)
+        ubuntu1804("agent-real", 30, agent=REAL_AGENT),
+    ]
+
+
+# The real agent package for the preflight's cost (issue 9 point 5): Debian's waagent (a Python program of its own),
+# unpacked from the Debian archive with what it imports; its processes stay the stand-in (hostlib.rc_script).
+REAL_AGENT = {"version": "2.7.3.0", "goal": "2.7.3.0", "python": "3.9.2", "distro": "ubuntu 18.04",
+              "interpreter": "/usr/bin/python3", "auto_update": True,
+              "daemon": ["/usr/bin/python3", "-u", "/usr/local/lib/azure-ade-test/waagent-standin", "-daemon"],
+              "real_debs": ["python3-distro_1.8.0-1_all.deb", "python3-pkg-resources_66.1.1-1+deb12u2_all.deb",
+                            "waagent_2.7.3.0-4.1_all.deb"]}
+
+
 def variants():
     v = [
         ubuntu1404("ubuntu1404-k44", 11, "4.4.0-148-generic"),
@@ -640,7 +714,7 @@ def variants():
                           "interpreter": "/usr/bin/python3", "auto_update": False,
                           "daemon": ["/usr/bin/python3", "-u", "/usr/sbin/waagent", "-daemon"]}),
         {"name": "debian11-plain", "n": 23, "family": "debian11", "azure": False},
-    ]
+    ] + issue9_variants()
     return v
 
 
@@ -653,7 +727,7 @@ def by_name():
 def dpkg_packages(v):
     fam, k, a = v["family"], v["kernel"], v["agent"]
     rel = "14.04" if fam == "ubuntu1404" else "18.04"
-    pk = [("walinuxagent", "%s-0ubuntu1~%s.1" % (a["version"], rel), "admin", "Windows Azure Linux Agent")]
+    pk = [] if a.get("real_debs") else [("walinuxagent", "%s-0ubuntu1~%s.1" % (a["version"], rel), "admin", "Windows Azure Linux Agent")]
     if fam == "ubuntu1404":
         pk += [("linux-image-4.4.0-148-generic", "4.4.0-148.174~14.04.1", "kernel", "Linux kernel image for version 4.4.0 on 64 bit x86 SMP"),
                ("linux-generic-lts-xenial", "4.4.0.148.130", "kernel", "Complete Generic Linux kernel and headers")]
@@ -663,6 +737,9 @@ def dpkg_packages(v):
     else:
         pk += [("linux-image-5.4.0-1109-azure", "5.4.0-1109.115~18.04.1", "kernel", "Signed kernel image azure"),
                ("linux-azure", "5.4.0.1109.82", "kernel", "Complete Linux kernel for Azure VMs.")]
+    if not v.get("packages_missing"):
+        pk += [(name, ver, "admin", "installed as on the marketplace image (ADE's install_extras list)")
+               for name, ver in UBUNTU_EXT_PACKAGES[fam]]
     return pk
 
 
@@ -670,8 +747,49 @@ def rpm_packages(v):
     fam, k, a = v["family"], v["kernel"], v["agent"]
     if fam == "sles12":
         return [("python-azure-agent", a["version"], "2.38.1", "noarch"), ("kernel-azure", "4.12.14", "16.130.1", "x86_64"),
-                ("util-linux", "2.33.1", "4.5.1", "x86_64")]
+                ("util-linux", "2.33.1", "4.5.1", "x86_64")] + [
+            (name, ver, rel, "x86_64") for name, ver, rel, _files in RPM_EXT_PACKAGES["sles12"]]
     dist = "el7"
     return [("WALinuxAgent", a["version"], "1.%s" % dist, "noarch"), ("kernel", "3.10.0", "1160.%s" % dist, "x86_64"),
             ("util-linux", "2.23.2", "65.%s" % dist, "x86_64"), ("python", "2.7.5", "89.%s" % dist, "x86_64")] + (
-        [("libselinux-utils", "2.5", "15.%s" % dist, "x86_64"), ("policycoreutils", "2.5", "34.%s" % dist, "x86_64")])
+        [("libselinux-utils", "2.5", "15.%s" % dist, "x86_64"), ("policycoreutils", "2.5", "34.%s" % dist, "x86_64")]) + [
+            (name, ver, rel, "x86_64") for name, ver, rel, _files in RPM_EXT_PACKAGES[fam]]
+
+
+# ---------------------------------------------------------------- what the ADE extension installs
+# The marketplace images these hosts stand for, with the packages ADE's install_extras asks for
+# (VMEncryption/main/patch/*Patching.py at ade-sp-release-1.4.0.12) already installed: dpkg entries on
+# Ubuntu; on the rpm families the rpm stand-in answers for them and the files they own exist (the
+# preflight looks for those files). Variants with "packages_missing" lack them all.
+UBUNTU_EXT_PACKAGES = {
+    "ubuntu1404": [("at", "3.1.14-1ubuntu1"), ("cryptsetup-bin", "2:1.6.1-1ubuntu1"), ("grub-pc-bin", "2.02~beta2-9ubuntu1.15"),
+                   ("lsscsi", "0.27-2"), ("python3-parted", "3.10-3"), ("python-six", "1.5.2-1ubuntu1"),
+                   ("procps", "1:3.3.9-1ubuntu2.3"), ("psmisc", "22.20-1ubuntu2"), ("nvme-cli", "0.3-1")],
+    "ubuntu1804": [("at", "3.1.20-3.1ubuntu2"), ("cryptsetup-bin", "2:2.0.2-1ubuntu1.2"), ("grub-pc-bin", "2.02-2ubuntu8.26"),
+                   ("lsscsi", "0.28-0.1"), ("python3-parted", "3.11.1-1build3"), ("python-six", "1.11.0-2"),
+                   ("procps", "2:3.3.12-3ubuntu1.2"), ("psmisc", "23.1-1ubuntu0.1"), ("nvme-cli", "1.5-1ubuntu1.2")],
+}
+_EL7_EXT = [("cryptsetup", "2.0.3", "6.el7", ["/usr/sbin/cryptsetup"]), ("lsscsi", "0.27", "6.el7", ["/usr/bin/lsscsi"]),
+            ("psmisc", "22.20", "17.el7", ["/usr/bin/killall", "/usr/sbin/fuser"]), ("lvm2", "2.02.187", "6.el7_9.5", ["/usr/sbin/lvm"]),
+            ("uuid", "1.6.2", "26.el7", ["/usr/bin/uuid"]), ("at", "3.1.13", "25.el7_9", ["/usr/bin/at"]),
+            ("patch", "2.7.1", "12.el7_7", ["/usr/bin/patch"]), ("procps-ng", "3.3.10", "28.el7", ["/usr/bin/ps"]),
+            ("util-linux", "2.23.2", "65.el7", ["/usr/bin/lsblk"])]
+RPM_EXT_PACKAGES = {
+    "rhel7": _EL7_EXT,
+    "centos7": _EL7_EXT + [("pyparted", "3.9", "15.el7", ["/usr/lib64/python2.7/site-packages/parted/__init__.py"])],
+    "sles12": [("cryptsetup", "1.7.0", "7.1", ["/sbin/cryptsetup"]), ("lsscsi", "0.28", "1.24", ["/usr/bin/lsscsi"])],
+}
+STUB_BINARY = "#!/bin/sh\n# azure_ade test host: stands for the file the package installs\nexit 0\n"
+
+
+def installed_package_ops(v):
+    """Files the extension's packages own, on rpm-family hosts that have them."""
+    if v.get("packages_missing") or v["family"] not in RPM_EXT_PACKAGES:
+        return []
+    ops = []
+    for _name, _ver, _rel, files in RPM_EXT_PACKAGES[v["family"]]:
+        for path in files:
+            if path in ("/usr/bin/ps", "/usr/bin/lsblk"):
+                continue  # Debian's ps / the lsblk stand-in are there already
+            ops.append(("file", path, "" if path.endswith(".py") else STUB_BINARY, 0o644 if path.endswith(".py") else 0o755))
+    return ops

@@ -13,6 +13,10 @@ import pytest
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import checks
 
 
+GIB = 1 << 30
+MIB = 1 << 20
+
+
 def ubuntu1804():
     """Facts of a ready Ubuntu 18.04 Azure VM (network probed)."""
     return {
@@ -28,14 +32,20 @@ def ubuntu1804():
                   'resource_disk': {'mount_point': '/mnt', 'format': False, 'enable_swap': False}},
         'block_devices': [],
         'root': {'device': '/dev/sda1', 'source': '/dev/sda1', 'fstype': 'ext4', 'on_lvm': False, 'vg': None,
-                 'lv': None, 'rootvg_layout': False, 'rootvg_lvs_present': [], 'pttype': 'gpt', 'disk': 'sda'},
+                 'lv': None, 'rootvg_layout': False, 'rootvg_lvs_present': [], 'pttype': 'gpt', 'disk': 'sda',
+                 'boot_separate': False},
+        'root_usage': {'size_bytes': 30 * GIB, 'free_bytes': 28 * GIB},
         'mounts': [],
         'data_mounts': [{'source': '/dev/sdb1', 'mountpoint': '/mnt', 'fstype': 'ext4', 'options': 'rw',
-                         'is_data_drive': True}],
+                         'is_data_drive': True, 'size_bytes': 16 * GIB, 'free_bytes': 15 * GIB}],
+        'fstab': [{'spec': 'LABEL=cloudimg-rootfs', 'file': '/', 'vfstype': 'ext4', 'options': ['defaults']}],
+        'packages': {'manager': 'apt', 'database': 'dpkg', 'missing': [], 'sources': [], 'proxy': None,
+                     'required': ['at', 'cryptsetup-bin', 'lsscsi']},
+        'firmware': {'uefi': True},
         'resource_disk_mountpoint': '/mnt',
         'nested_mounts': [],
         'crypt': {'devices': [], 'crypttab': [], 'osencrypt': False, 'resourceencrypt': False},
-        'processes': {'blocking': []},
+        'processes': {'blocking': [], 'root_busy': []},
         'app_markers': [],
         'extensions': {'handlers': [], 'in_progress': [], 'custom_script_handlers': [], 'ostc_ade_present': False,
                        'ade_handlers': []},
@@ -48,7 +58,8 @@ def ubuntu1804():
         'network': {'imds': {'endpoint': 'http://169.254.169.254/metadata', 'reachable': True, 'error': None,
                              'status': 200},
                     'wireserver': {'endpoint': '168.63.129.16:80', 'reachable': True, 'error': None,
-                                   'via_proxy': None}},
+                                   'via_proxy': None},
+                    'package_sources': None},
         'errors': [],
     }
 
@@ -68,7 +79,7 @@ UBUNTU1404 = {'distribution': {'id': 'ubuntu', 'ade_id': 'Ubuntu', 'version': '1
                                'ade_version': '14.04', 'codename': 'trusty', 'pretty_name': 'Ubuntu 14.04.5 LTS'}}
 RHEL77 = {'distribution': {'id': 'rhel', 'ade_id': 'redhat', 'version': '7.7', 'version_full': '7.7',
                            'ade_version': '7.7', 'codename': 'Maipo', 'pretty_name': 'RHEL 7.7'},
-          'kernel.release': '3.10.0-1062.el7.x86_64'}
+          'kernel.release': '3.10.0-1062.el7.x86_64', 'root.fstype': 'xfs', 'root.boot_separate': True}
 RHEL86 = {'distribution': {'id': 'rhel', 'ade_id': 'redhat', 'version': '8.6', 'version_full': '8.6',
                            'ade_version': '8.6', 'codename': 'Ootpa', 'pretty_name': 'RHEL 8.6'}}
 SLES12 = {'distribution': {'id': 'sles', 'ade_id': 'SuSE', 'version': '12.5', 'version_full': '12.5',
@@ -83,6 +94,9 @@ ROOTVG = {'root.on_lvm': True, 'root.vg': 'rootvg', 'root.lv': 'rootlv', 'root.r
           'root.device': '/dev/rootvg-rootlv', 'root.fstype': 'xfs',
           'root.rootvg_lvs_present': ['rootvg-tmplv', 'rootvg-usrlv', 'rootvg-optlv', 'rootvg-homelv',
                                       'rootvg-varlv', 'rootvg-rootlv']}
+
+
+DATA_FSTAB = [{'spec': 'UUID=1', 'file': '/data', 'vfstype': 'xfs', 'options': ['defaults', 'nofail']}]
 
 
 def merge(*dicts):
@@ -120,7 +134,7 @@ CASES = [
     ('low memory Data', {'memory.mem_total_kb': 4026864}, {'volume_type': 'Data'}, True, [], [], []),
     ('memory threshold option', {'memory.mem_total_kb': 7500000}, {'min_memory_kb': 8000000}, False, [],
      ['memory'], []),
-    ('memory unreadable', {'memory.mem_total_kb': None}, {}, False, [], ['memory'], []),
+    ('memory unreadable', {'memory.mem_total_kb': None}, {}, False, [], ['memory'], ['memory_documented']),
     ('nested mounts', {'nested_mounts': [['/mnt', '/mnt/data1']]}, {}, False, [], ['nested_mounts'], []),
     ('mongod', {'processes.blocking': [{'app': 'mongodb', 'name': 'mongod', 'pid': 42, 'cmdline': 'mongod'}]}, {},
      False, [], ['blocking_apps'], []),
@@ -139,10 +153,10 @@ CASES = [
      ['extensions_in_progress'], []),
     ('no vfat', {'vfat': {'loadable': False, 'how': 'missing'}}, {}, False, [], ['vfat'], []),
     ('xfs data in place', {'data_mounts': [{'source': '/dev/sdc1', 'mountpoint': '/data', 'fstype': 'xfs',
-                                            'options': '', 'is_data_drive': True}]}, {}, False, [],
+                                            'options': '', 'is_data_drive': True}], 'fstab': DATA_FSTAB}, {}, False, [],
      ['data_filesystems'], []),
     ('xfs data format all', {'data_mounts': [{'source': '/dev/sdc1', 'mountpoint': '/data', 'fstype': 'xfs',
-                                              'options': '', 'is_data_drive': True}]},
+                                              'options': '', 'is_data_drive': True}], 'fstab': DATA_FSTAB},
      {'encrypt_format_all': True}, True, [], [], []),
     ('xfs data OS only', {'data_mounts': [{'source': '/dev/sdc1', 'mountpoint': '/data', 'fstype': 'xfs',
                                            'options': '', 'is_data_drive': True}]}, {'volume_type': 'OS'},
@@ -162,6 +176,78 @@ CASES = [
     ('root on tmpfs', {'root': {'device': None, 'source': 'rootfs', 'fstype': 'tmpfs', 'on_lvm': False}}, {},
      False, [], ['root_layout'], []),
     ('root unknown', {'root': None}, {}, False, [], ['root_layout'], []),
+    # packages the extension installs (R0.3/R5): fixable where the sources answer, blocking where none does
+    ('packages missing, sources answer', {'packages.missing': ['lsscsi', 'psmisc'],
+                                          'network.package_sources': {'reachable': True, 'probed': [
+                                              {'endpoint': 'azure.archive.ubuntu.com:80', 'reachable': True,
+                                               'error': None, 'kind': 'source', 'url': 'http://x/'}]}},
+     {}, False, ['packages'], [], []),
+    ('packages missing, sources unreachable', {'packages.missing': ['lsscsi'], 'packages.proxy': 'http://p:3128',
+                                               'network.package_sources': {'reachable': False, 'probed': [
+                                                   {'endpoint': 'p:3128', 'reachable': False,
+                                                    'error': 'timed out', 'kind': 'proxy', 'url': 'http://p:3128'}]}},
+     {}, False, [], ['packages'], []),
+    ('packages missing, not probed', {'packages.missing': ['lsscsi'], 'network': None}, {'check_network': False},
+     False, ['packages'], [], []),
+    # busy root (R1.2): a warning with the list, for OS only
+    ('root busy', {'processes.root_busy': [{'pid': 77, 'name': 'reportd', 'uid': 1000, 'age_seconds': 600,
+                                            'cmdline': '/opt/report/bin/reportd', 'open': ['/opt/report/bin/reportd']}]},
+     {}, True, [], [], ['root_busy']),
+    ('root busy Data', {'processes.root_busy': [{'pid': 77, 'name': 'reportd', 'open': ['/x']}]},
+     {'volume_type': 'Data'}, True, [], [], []),
+    ('root busy unknown', {'processes.root_busy': None}, {}, True, [], [], ['root_busy']),
+    # layouts (R1.1, R0.2)
+    ('data volume without nofail', {'data_mounts': [{'source': '/dev/sdc1', 'mountpoint': '/data', 'fstype': 'ext4',
+                                                     'options': 'rw', 'is_data_drive': True, 'size_bytes': GIB,
+                                                     'free_bytes': GIB // 2}],
+                                    'fstab': [{'spec': 'UUID=1', 'file': '/data', 'vfstype': 'ext4',
+                                               'options': ['defaults']}]},
+     {}, False, [], ['data_fstab'], []),
+    ('data volume without nofail OS', {'data_mounts': [{'source': '/dev/sdc1', 'mountpoint': '/data', 'fstype': 'ext4',
+                                                        'options': 'rw', 'is_data_drive': True}],
+                                       'fstab': [{'spec': 'UUID=1', 'file': '/data', 'vfstype': 'ext4',
+                                                  'options': ['defaults']}]},
+     {'volume_type': 'OS'}, True, [], [], []),
+    ('data volume by /dev/sdc1 name', {'data_mounts': [{'source': '/dev/sdc1', 'mountpoint': '/data', 'fstype': 'ext4',
+                                                        'options': 'rw', 'is_data_drive': True, 'size_bytes': GIB,
+                                                        'free_bytes': GIB // 2}],
+                                       'fstab': [{'spec': '/dev/sdc1', 'file': '/data', 'vfstype': 'ext4',
+                                                  'options': ['defaults', 'nofail']}]},
+     {}, False, [], ['data_fstab'], []),
+    ('data volume not in fstab', {'data_mounts': [{'source': '/dev/sdc1', 'mountpoint': '/data', 'fstype': 'ext4',
+                                                   'options': 'rw', 'is_data_drive': True, 'size_bytes': GIB,
+                                                   'free_bytes': GIB // 2}]},
+     {}, False, [], ['data_fstab'], []),
+    ('full ext4 data volume', {'data_mounts': [{'source': '/dev/sdc1', 'mountpoint': '/data', 'fstype': 'ext4',
+                                                'options': 'rw', 'is_data_drive': True, 'size_bytes': GIB,
+                                                'free_bytes': 20 * MIB}],
+                               'fstab': [{'spec': 'UUID=1', 'file': '/data', 'vfstype': 'ext4',
+                                          'options': ['defaults', 'nofail']}]},
+     {}, False, [], ['data_shrink'], []),
+    ('full ext4 data volume with EncryptFormatAll', {'data_mounts': [
+        {'source': '/dev/sdc1', 'mountpoint': '/data', 'fstype': 'ext4', 'options': 'rw', 'is_data_drive': True,
+         'size_bytes': GIB, 'free_bytes': 0}],
+        'fstab': [{'spec': 'UUID=1', 'file': '/data', 'vfstype': 'ext4', 'options': ['nofail']}]},
+     {'encrypt_format_all': True}, True, [], [], []),
+    ('xfs data volume', {'data_mounts': [{'source': '/dev/sdc1', 'mountpoint': '/data', 'fstype': 'xfs',
+                                          'options': 'rw', 'is_data_drive': True, 'size_bytes': GIB, 'free_bytes': 0}],
+                         'fstab': [{'spec': 'UUID=1', 'file': '/data', 'vfstype': 'xfs', 'options': ['nofail']}]},
+     {}, False, [], ['data_filesystems'], []),
+    ('root on the whole disk', {'root.device': '/dev/sda', 'root.disk': 'sda'}, {}, False, [], ['root_layout'], []),
+    ('ubuntu root nearly full', {'root_usage.size_bytes': 3 * GIB, 'root_usage.free_bytes': 100 * MIB}, {}, False, [], ['root_layout'], []),
+    ('rhel7 without /boot', merge(RHEL77, {'root.boot_separate': False}), {}, False, [], ['root_layout'], []),
+    ('rhel7 without /boot Data', merge(RHEL77, {'root.boot_separate': False}), {'volume_type': 'Data'},
+     True, [], [], []),
+    # the VM itself (R0.1, R0.2)
+    ('A-series', {'imds.vm_size': 'Standard_A2_v2'}, {}, False, [], ['vm_size'], []),
+    ('Basic tier', {'imds.vm_size': 'Basic_A1'}, {'volume_type': 'Data'}, False, [], ['vm_size'], []),
+    ('v6 size', {'imds.vm_size': 'Standard_D4ds_v6'}, {}, False, [], ['vm_size'], []),
+    ('L-series', {'imds.vm_size': 'Standard_L8s_v3'}, {}, False, [], ['vm_size'], []),
+    ('v5 size', {'imds.vm_size': 'Standard_E4s_v5'}, {}, True, [], [], []),
+    ('arm64', {'kernel.machine': 'aarch64'}, {}, True, [], [], ['vm_platform']),
+    ('root uses 6 GB, 8 GB VM', {'root_usage.size_bytes': 30 * GIB, 'root_usage.free_bytes': 24 * GIB}, {}, True, [], [],
+     ['memory_documented']),
+    ('1 GB VM Data', {'memory.mem_total_kb': 1000000}, {'volume_type': 'Data'}, True, [], [], ['memory_documented']),
     ('many at once', merge(UBUNTU1404, {'kernel.release': '4.4.0-21-generic', 'memory.mem_total_kb': 3000000,
                                         'agent.effective_version': '2.1.0', 'selinux.runtime': 'enforcing'}),
      {}, False, ['kernel', 'selinux', 'agent_version'], ['memory'], ['os_documented']),
@@ -218,9 +304,50 @@ def test_network_checks_left_out_when_not_asked():
 
 def test_summary_counts():
     result = checks.evaluate(variant({'memory.mem_total_kb': 1, 'app_markers': ['/usr/sap']}))
-    assert result['summary'] == {'total': 18, 'passed': 16, 'failed': 2, 'fatal_failed': 1, 'warnings': 1}
+    assert result['summary'] == {'total': 25, 'passed': 22, 'failed': 3, 'fatal_failed': 1, 'warnings': 2}
+
+
+def test_one_registry():
+    """Every check comes from one registry entry that carries its rule, requirements and fix."""
+    assert len(checks.CHECK_IDS) == len(set(checks.CHECK_IDS)) == len(checks.CHECKS)
+    for spec in checks.CHECKS:
+        assert callable(spec['rule']) and spec['requirements'] and spec['fix']
+        assert spec['severity'] in ('fatal', 'warning')
+        assert all(r.startswith('R') for r in spec['requirements'])
+    assert checks.NETWORK_CHECKS == ('imds', 'wireserver')
+
+
+def test_packages_unfixable_when_no_source_answers():
+    facts = variant({'packages.missing': ['lsscsi', 'at'], 'packages.proxy': None,
+                     'network.package_sources': {'reachable': False, 'probed': [
+                         {'endpoint': 'azure.archive.ubuntu.com:80', 'reachable': False, 'error': 'no route',
+                          'kind': 'source', 'url': 'http://azure.archive.ubuntu.com/ubuntu/'}]}})
+    result = checks.evaluate(facts)
+    check = [c for c in result['checks'] if c['id'] == 'packages'][0]
+    assert check['fix']['role_task'] is None and 'lsscsi, at' in check['fix']['text']
+    assert check['details'] == ['lsscsi', 'at'] and 'no route' in check['message']
+    assert result['fix_tasks'] == [] and result['blocking'] == ['packages']
+
+
+def test_root_busy_lists_processes():
+    busy = [{'pid': 4242, 'name': 'reportd', 'uid': 1001, 'age_seconds': 300, 'cmdline': '/opt/r/reportd -f',
+             'open': ['/var/lib/report/db.sqlite']}]
+    check = [c for c in checks.evaluate(variant({'processes.root_busy': busy}))['checks']
+             if c['id'] == 'root_busy'][0]
+    assert check['severity'] == 'warning' and not check['passed'] and check['details'] == busy
+    assert 'reportd (pid 4242, /var/lib/report/db.sqlite)' in check['message']
 
 
 def test_bad_volume_type():
     with pytest.raises(ValueError):
         checks.evaluate(variant({}), volume_type='os')
+
+
+def test_memory_documented_ignores_usage_of_a_root_not_on_a_disk():
+    facts = variant({'root': {'device': None, 'source': 'overlay', 'fstype': 'overlay', 'on_lvm': False},
+                     'root_usage': {'size_bytes': 100 * GIB, 'free_bytes': 10 * GIB}})
+    check = [c for c in checks.evaluate(facts)['checks'] if c['id'] == 'memory_documented'][0]
+    assert check['passed']
+    facts = variant({'root_usage': {'size_bytes': 100 * GIB, 'free_bytes': 10 * GIB}})
+    check = [c for c in checks.evaluate(facts)['checks'] if c['id'] == 'memory_documented'][0]
+    assert not check['passed'] and '2x' in check['message']

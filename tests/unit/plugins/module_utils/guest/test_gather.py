@@ -29,6 +29,19 @@ def write(root, path, text, mode=None):
         os.chmod(full, mode)
 
 
+def proc(root, pid, comm, cmdline, ppid=1, starttime=100, flags=0x400100, uid=0, links=None):
+    """A /proc/PID entry: stat (comm, ppid, flags, starttime in ticks), cmdline, status and symlinks."""
+    rest = ['S', str(ppid), str(pid), str(pid), '0', '-1', str(flags)] + ['0'] * 12 + [str(starttime)] + ['0'] * 10
+    write(root, '/proc/%d/stat' % pid, '%d (%s) %s\n' % (pid, comm, ' '.join(rest)))
+    write(root, '/proc/%d/cmdline' % pid, cmdline)
+    write(root, '/proc/%d/status' % pid, 'Name:\t%s\nUid:\t%d\t%d\t%d\t%d\n' % (comm, uid, uid, uid, uid))
+    for name, target in (links or {}).items():
+        full = os.path.join(root, 'proc', str(pid), name)
+        if not os.path.isdir(os.path.dirname(full)):
+            os.makedirs(os.path.dirname(full))
+        os.symlink(target, full)
+
+
 class Runner(object):
     def __init__(self, outputs):
         self.outputs = outputs
@@ -53,16 +66,14 @@ def ubuntu_guest(root):
     write(root, '/lib/systemd/system/walinuxagent.service', '[Unit]\n')
     write(root, '/usr/sbin/waagent', '#!/bin/sh\n', 0o755)
     write(root, '/bin/lsblk', '#!/bin/sh\n', 0o755)
-    write(root, '/proc/1/comm', 'systemd\n')
-    write(root, '/proc/1/cmdline', '/sbin/init\0')
-    write(root, '/proc/812/comm', 'mongod\n')
-    write(root, '/proc/812/cmdline', '/usr/bin/mongod\0--config\0/etc/mongod.conf\0')
-    write(root, '/proc/900/comm', 'java\n')
-    write(root, '/proc/900/cmdline', 'java\0-cp\0/usr/share/cassandra/x.jar\0'
-                                     'org.apache.cassandra.service.CassandraDaemon\0')
-    write(root, '/proc/901/comm', 'java\n')
-    write(root, '/proc/901/cmdline', 'java\0-jar\0app.jar\0')
+    proc(root, 1, 'systemd', '/sbin/init\0', ppid=0)
+    proc(root, 812, 'mongod', '/usr/bin/mongod\0--config\0/etc/mongod.conf\0')
+    proc(root, 900, 'java', 'java\0-cp\0/usr/share/cassandra/x.jar\0org.apache.cassandra.service.CassandraDaemon\0')
+    proc(root, 901, 'java', 'java\0-jar\0app.jar\0')
     write(root, '/proc/self/comm', 'python\n')
+    for mp in ('/mnt', '/mnt/data1', '/data3', '/data3/data4', '/data30'):
+        if not os.path.isdir(os.path.join(root, mp.lstrip('/'))):
+            os.makedirs(os.path.join(root, mp.lstrip('/')))
     write(root, '/etc/init.d/docker', '#!/bin/sh\n')
     ext = '/var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/status/'
     write(root, ext + '0.status', fixture('status_success.json'))
@@ -112,10 +123,14 @@ def test_gather_ubuntu_guest(tmpdir):
     assert facts['ade_state']['config_dir'] is False
     # commands: one lsblk, one waagent, both by absolute path
     assert [os.path.basename(c[0]) for c in runner.calls] == ['waagent', 'lsblk']
+    # no dpkg database in this tree: every package the extension installs counts as missing
+    assert facts['packages']['database'] == 'files' and facts['packages']['missing'][:2] == ['at', 'cryptsetup-bin']
+    assert facts['packages']['sources'] == []
+    assert facts['processes']['root_busy'] == []  # no /proc/uptime: no age, and nothing holds the root
     result = checks.evaluate(facts, check_network=False)
-    assert result['fixable'] == ['agent_version']
+    assert result['fixable'] == ['agent_version', 'packages']
     assert result['blocking'] == ['blocking_apps', 'extensions_in_progress', 'nested_mounts', 'ostc_extension',
-                                  'data_filesystems']
+                                  'data_filesystems', 'data_fstab']
 
 
 def test_gather_missing_sources_give_null_and_errors(tmpdir):
@@ -205,7 +220,8 @@ class _Imds(object):
 
 COMPUTE = json.dumps({'subscriptionId': '11111111-1111-1111-1111-111111111111', 'resourceGroupName': 'rg-ade-test',
                       'name': 'vm1', 'location': 'eastus', 'vmSize': 'Standard_D2s_v3',
-                      'securityProfile': {'securityType': 'TrustedLaunch'}})
+                      'securityProfile': {'securityType': 'TrustedLaunch'},
+                      'vmId': '0f4ab5c6-7d8e-4f90-a1b2-c3d4e5f60718'})
 
 
 def test_network_probes_against_local_endpoints(tmpdir):
@@ -218,7 +234,8 @@ def test_network_probes_against_local_endpoints(tmpdir):
     assert 'GET /metadata/instance/compute?api-version=2021-02-01 ' in imds.requests[0]
     assert identity == {'reachable': True, 'subscription_id': '11111111-1111-1111-1111-111111111111',
                         'resource_group': 'rg-ade-test', 'name': 'vm1', 'location': 'eastus',
-                        'vm_size': 'Standard_D2s_v3', 'security_type': 'TrustedLaunch'}
+                        'vm_size': 'Standard_D2s_v3', 'security_type': 'TrustedLaunch',
+                        'vm_id': '0f4ab5c6-7d8e-4f90-a1b2-c3d4e5f60718'}
     assert network['wireserver']['reachable'] is True and network['wireserver']['via_proxy'] is None
 
 
@@ -287,3 +304,136 @@ def test_http_get_rejects_non_http_answers(tmpdir):
     thread.start()
     result, identity = gather.probe_imds('http://127.0.0.1:%d' % port, 2)
     assert result['reachable'] is False and 'not an HTTP answer' in result['error'] and identity is None
+
+
+def test_agent_versions_from_files_without_running_waagent(tmpdir):
+    root = str(tmpdir)
+    runner = ubuntu_guest(root)
+    write(root, '/usr/lib/python3/dist-packages/azurelinuxagent/common/version.py',
+          "AGENT_NAME = 'WALinuxAgent'\nAGENT_VERSION = '2.2.45'\n")
+    proc(root, 7, 'python3', '/usr/bin/python3\0-u\0/usr/sbin/waagent\0-daemon\0')
+    proc(root, 8, 'python3', 'python3\0-u\0bin/WALinuxAgent-2.9.1.1-py2.7.egg\0-run-exthandlers\0')
+    facts = gather.gather(runner, root=root, uname=uname)
+    agent = facts['agent']
+    versions = (agent['version'], agent['goal_state_version'], agent['effective_version'])
+    assert versions == ('2.2.45', '2.9.1.1', '2.9.1.1')
+    assert agent['version_source'].startswith('files (/usr/lib/python3/dist-packages/azurelinuxagent')
+    assert [os.path.basename(c[0]) for c in runner.calls] == ['lsblk']
+
+
+def test_agent_version_from_dpkg_and_installed_exthandler(tmpdir):
+    root = str(tmpdir)
+    runner = ubuntu_guest(root)
+    write(root, '/var/lib/dpkg/status', 'Package: waagent\nStatus: install ok installed\nVersion: 2.7.3.0-4.1\n\n'
+                                        'Package: lsscsi\nStatus: deinstall ok config-files\nVersion: 0.32-1\n')
+    proc(root, 8, 'python3', '/usr/bin/python3\0-u\0/usr/sbin/waagent\0-run-exthandlers\0')
+    facts = gather.gather(runner, root=root, uname=uname)
+    assert (facts['agent']['version'], facts['agent']['goal_state_version']) == ('2.7.3.0', '2.7.3.0')
+    assert facts['agent']['version_source'] == 'files (/var/lib/dpkg/status, /proc exthandler)'
+    assert facts['packages']['database'] == 'dpkg' and 'lsscsi' in facts['packages']['missing']
+
+
+def test_agent_version_falls_back_to_the_command_without_exthandler(tmpdir):
+    root = str(tmpdir)
+    runner = ubuntu_guest(root)
+    write(root, '/usr/lib/python3/dist-packages/azurelinuxagent/common/version.py', "AGENT_VERSION = '2.2.45'\n")
+    facts = gather.gather(runner, root=root, uname=uname)
+    assert facts['agent']['version_source'] == 'waagent --version' and facts['agent']['version'] == '2.2.32'
+    assert [os.path.basename(c[0]) for c in runner.calls] == ['waagent', 'lsblk']
+
+
+DPKG_ALL = ''.join('Package: %s\nStatus: install ok installed\nVersion: 1\n\n' % p for p in (
+    'at', 'cryptsetup-bin', 'grub-pc-bin', 'lsscsi', 'python-parted', 'python-six', 'procps', 'psmisc'))
+
+
+def test_packages_from_dpkg_sources_and_proxy(tmpdir):
+    root = str(tmpdir)
+    runner = ubuntu_guest(root)
+    write(root, '/var/lib/dpkg/status', DPKG_ALL)
+    write(root, '/etc/apt/sources.list', '# comment\ndeb http://azure.archive.ubuntu.com/ubuntu/ bionic main\n'
+                                         'deb [arch=amd64] http://127.0.0.1:9/ubuntu bionic-updates main\n'
+                                         'deb-src http://azure.archive.ubuntu.com/ubuntu/ bionic main\n')
+    write(root, '/etc/apt/sources.list.d/extra.sources', 'Types: deb\nURIs: https://packages.microsoft.com/repos/x/\n'
+                                                         'Suites: bionic\nEnabled: yes\n')
+    write(root, '/etc/apt/apt.conf.d/90proxy', '// proxy\nAcquire::http::Proxy "http://127.0.0.1:9";\n')
+    facts = gather.gather(runner, root=root, uname=uname)
+    pk = facts['packages']
+    assert (pk['manager'], pk['database'], pk['missing']) == ('apt', 'dpkg', ['nvme-cli'])
+    assert pk['sources'] == ['http://azure.archive.ubuntu.com/ubuntu/', 'http://127.0.0.1:9/ubuntu',
+                             'https://packages.microsoft.com/repos/x/']
+    assert pk['proxy'] == 'http://127.0.0.1:9'
+    probe = gather.probe_package_sources(pk, 1.0)
+    assert probe['reachable'] is False and [p['kind'] for p in probe['probed']] == ['proxy']
+    assert probe['probed'][0]['endpoint'] == '127.0.0.1:9'
+
+
+def test_package_sources_probe_reaches_a_listening_source(tmpdir):
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(('127.0.0.1', 0))
+    server.listen(1)
+    try:
+        port = server.getsockname()[1]
+        pk = {'missing': ['lsscsi'], 'proxy': None,
+              'sources': ['http://127.0.0.1:9/a', 'http://127.0.0.1:%d/b' % port, 'file:/media/cdrom']}
+        probe = gather.probe_package_sources(pk, 1.0)
+        assert probe['reachable'] is True
+        assert [(p['endpoint'], p['reachable']) for p in probe['probed']] == [
+            ('127.0.0.1:9', False), ('127.0.0.1:%d' % port, True)]
+        assert gather.probe_package_sources({'missing': [], 'sources': ['http://x/']}, 1.0) is None
+    finally:
+        server.close()
+
+
+def test_rpm_packages_from_files(tmpdir):
+    root = str(tmpdir)
+    write(root, '/etc/os-release', 'NAME="Red Hat Enterprise Linux Server"\nID="rhel"\nVERSION_ID="7.9"\n')
+    for path in ('/usr/sbin/cryptsetup', '/usr/bin/lsscsi', '/usr/bin/killall', '/usr/sbin/lvm', '/usr/bin/at',
+                 '/usr/bin/patch', '/usr/bin/ps', '/usr/bin/lsblk'):
+        write(root, path, '', 0o755)
+    repo = ('[rhui-rhel-7-server-rhui-rpms]\nname=RHEL 7\nmirrorlist=https://rhui-1.microsoft.com/pulp/mirror/x\n'
+            'enabled=1\n[disabled]\nbaseurl=http://127.0.0.2/\nenabled=0\n')
+    write(root, '/etc/yum.repos.d/rh-cloud.repo', repo)
+    write(root, '/etc/yum.conf', '[main]\nproxy=http://10.0.0.9:3128\n')
+    facts = gather.gather(Runner({}), root=root, uname=uname)
+    pk = facts['packages']
+    assert (pk['manager'], pk['database'], pk['missing']) == ('yum', 'files', ['uuid'])
+    assert pk['sources'] == ['https://rhui-1.microsoft.com/pulp/mirror/x'] and pk['proxy'] == 'http://10.0.0.9:3128'
+
+
+def test_root_busy_names_long_running_processes_on_the_root(tmpdir):
+    root = str(tmpdir)
+    runner = ubuntu_guest(root)
+    write(root, '/proc/uptime', '1000.00 1900.00\n')
+    # a report daemon started 900 s ago, cwd and an open file on /
+    proc(root, 950, 'reportd', '/opt/report/bin/reportd\0-f\0', starttime=10000, uid=1001,
+         links={'cwd': '/srv/report', 'exe': '/opt/report/bin/reportd', 'fd/0': '/dev/null',
+                'fd/3': 'socket:[1234]', 'fd/4': '/var/lib/report/db.sqlite (deleted)'})
+    # started 2 s ago: not long-running
+    proc(root, 951, 'rsync', 'rsync\0-a\0/x\0/y\0', starttime=99800, links={'cwd': '/root'})
+    # holds only a data drive
+    proc(root, 952, 'indexer', '/data30/bin/indexer\0', starttime=100, links={'cwd': '/data30', 'exe': '/data30/bin/indexer'})
+    # system daemons and the agent are left out
+    proc(root, 953, 'sshd', '/usr/sbin/sshd\0-D\0', starttime=100, links={'cwd': '/'})
+    proc(root, 954, 'python3', '/usr/bin/python3\0-u\0/usr/sbin/waagent\0-daemon\0', starttime=100,
+         links={'cwd': '/'})
+    # kernel thread
+    proc(root, 2, 'kthreadd', '', ppid=0, flags=0x00208040, starttime=0)
+    facts = gather.gather(runner, root=root, uname=uname)
+    busy = facts['processes']['root_busy']
+    assert [(p['pid'], p['name'], p['uid'], p['age_seconds']) for p in busy] == [(950, 'reportd', 1001, 900)]
+    assert busy[0]['open'] == ['/srv/report', '/opt/report/bin/reportd', '/var/lib/report/db.sqlite']  # /dev is a mount
+    result = checks.evaluate(facts, check_network=False)
+    assert 'root_busy' in result['warnings'] and 'mongod' not in str(busy)
+
+
+def test_data_usage_and_fstab(tmpdir):
+    root = str(tmpdir)
+    runner = ubuntu_guest(root)
+    write(root, '/etc/fstab', 'LABEL=cloudimg-rootfs / ext4 defaults 0 1\nUUID=abc /data30 ext4 defaults 0 2\n')
+    facts = gather.gather(runner, root=root, uname=uname)
+    assert facts['fstab'][1] == {'spec': 'UUID=abc', 'file': '/data30', 'vfstype': 'ext4', 'options': ['defaults']}
+    data30 = [m for m in facts['data_mounts'] if m['mountpoint'] == '/data30'][0]
+    assert data30['size_bytes'] > 0 and 0 <= data30['free_bytes'] <= data30['size_bytes']
+    assert facts['root_usage']['size_bytes'] > 0 and facts['firmware'] == {'uefi': False}
+    check = [c for c in checks.evaluate(facts, check_network=False)['checks'] if c['id'] == 'data_fstab'][0]
+    assert '/data30 (no nofail' in check['message'] and '/data3 (no /etc/fstab entry' in check['message']

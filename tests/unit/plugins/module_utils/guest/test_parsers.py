@@ -255,3 +255,62 @@ def test_parse_ini_value():
 def test_parse_key_value_quotes_and_comments():
     kv = parsers.parse_key_value('A="x \\"y\\""\n#B=1\n  C = \'z\'\nD=\nbad line\n')
     assert kv == {'A': 'x "y"', 'C': 'z', 'D': ''}
+
+
+def test_parse_fstab():
+    text = '# c\nUUID=1 / ext4 defaults 0 1\n/dev/sdc1\t/data\\040x\txfs\tdefaults,nofail 0 2\nbad\n'
+    assert parsers.parse_fstab(text) == [
+        {'spec': 'UUID=1', 'file': '/', 'vfstype': 'ext4', 'options': ['defaults']},
+        {'spec': '/dev/sdc1', 'file': '/data x', 'vfstype': 'xfs', 'options': ['defaults', 'nofail']}]
+    assert parsers.parse_fstab(None) == []
+
+
+def test_parse_dpkg_status_and_upstream_version():
+    text = ('Package: walinuxagent\nStatus: install ok installed\nVersion: 2.2.45-0ubuntu1~18.04.1\n\n'
+            'Package: lsscsi\nStatus: deinstall ok config-files\nVersion: 0.29-2\n\n'
+            'Package: libc6:amd64\nStatus: install ok installed\nDescription: x\n continued: line\nVersion: 2.31\n')
+    assert parsers.parse_dpkg_status(text) == {'walinuxagent': '2.2.45-0ubuntu1~18.04.1', 'libc6': '2.31'}
+    assert parsers.upstream_version('2.2.45-0ubuntu1~18.04.1') == '2.2.45'
+    assert parsers.upstream_version('1:2.7.3.0-4.1') == '2.7.3.0'
+    assert parsers.upstream_version(None) is None
+
+
+def test_parse_apt_sources_and_proxy():
+    assert parsers.parse_apt_sources('deb [signed-by=/k arch=amd64] http://a/ubuntu bionic main\n#deb http://b/ x\n'
+                                     'deb cdrom:[Ubuntu]/ bionic main\n') == ['http://a/ubuntu', 'cdrom:[Ubuntu]/']
+    assert parsers.parse_apt_sources('Types: deb\nURIs: http://c/ http://d/\nEnabled: no\n\nURIs: http://e/\n',
+                                     deb822=True) == ['http://e/']
+    assert parsers.parse_apt_proxy('Acquire::http::Proxy "http://p:3128";') == 'http://p:3128'
+    assert parsers.parse_apt_proxy('Acquire { http { Proxy "http://q:8080"; }; };') == 'http://q:8080'
+    assert parsers.parse_apt_proxy('// Acquire::http::Proxy "http://p:3128";\nAcquire::http::Proxy "DIRECT";') is None
+
+
+def test_parse_repo_file_and_proxy_settings():
+    text = ('[a]\nbaseurl=http://m1/x/\n  http://m2/x/\nenabled=1\n[b]\nmirrorlist=https://m3/list\n'
+            '[c]\nmetalink=https://m4/ml\nenabled=0\n')
+    assert parsers.parse_repo_file(text) == ['http://m1/x/', 'http://m2/x/', 'https://m3/list']
+    assert parsers.parse_proxy_setting('[main]\nproxy=http://y:3128\n') == 'http://y:3128'
+    assert parsers.parse_proxy_setting('[main]\nproxy=_none_\n') is None
+    assert parsers.parse_proxy_setting('PROXY_ENABLED="yes"\nHTTP_PROXY="http://z:80"\n', ('HTTP_PROXY',)) == \
+        'http://z:80'
+    assert parsers.parse_proxy_setting('PROXY_ENABLED="no"\nHTTP_PROXY="http://z:80"\n', ('HTTP_PROXY',)) is None
+
+
+def test_split_url():
+    assert parsers.split_url('http://u@h:8080/p') == {'url': 'http://u@h:8080/p', 'scheme': 'http', 'host': 'h',
+                                                      'port': 8080}
+    assert parsers.split_url('https://[fd00::1]/x')['host'] == 'fd00::1'
+    assert parsers.split_url('mirror+http://m/list')['port'] == 80
+    assert parsers.split_url('file:/media/cdrom') is None
+
+
+def test_proc_stat_and_agent_version_sources():
+    stat = parsers.parse_proc_stat('42 (my (odd) name) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 1234 0 0')
+    assert stat == {'comm': 'my (odd) name', 'state': 'S', 'ppid': 1, 'session': 42, 'flags': 4194560,
+                    'starttime': 1234}
+    assert parsers.parse_proc_stat('garbage') is None
+    assert parsers.parse_proc_status_uid('Name:\tx\nUid:\t1001\t1001\t1001\t1001\n') == 1001
+    assert parsers.parse_agent_version_module("AGENT_VERSION = '2.7.3.0'\n") == '2.7.3.0'
+    assert parsers.exthandler_version('python3 -u bin/WALinuxAgent-2.9.1.1-py3.8.egg -run-exthandlers') == '2.9.1.1'
+    assert parsers.exthandler_version('/usr/bin/python3 -u /usr/sbin/waagent -run-exthandlers') == 'installed'
+    assert parsers.exthandler_version('/usr/bin/python3 -u /usr/sbin/waagent -daemon') is None

@@ -73,3 +73,30 @@ def test_docs_status(ade_id, version, expected):
 ])
 def test_online_encryption_capable(ade_id, version, expected):
     assert supported.online_encryption_capable(ade_id, version) is expected
+
+
+@pytest.mark.parametrize('ade_id, version, expected', [
+    ('Ubuntu', '18.04', ['at', 'cryptsetup-bin', 'grub-pc-bin', 'lsscsi', 'python3-parted|python-parted',
+                         'python-six', 'procps', 'psmisc', 'nvme-cli']),
+    ('redhat', '7.9', ['cryptsetup', 'lsscsi', 'psmisc', 'lvm2', 'uuid', 'at', 'patch', 'procps-ng', 'util-linux']),
+    ('redhat', '8.6', ['cryptsetup', 'lsscsi', 'lvm2', 'util-linux', 'nvme-cli']),
+    ('redhat', '6.8', ['lsscsi', 'psmisc', 'lvm2', 'uuid', 'at', 'patch', 'cryptsetup-reencrypt']),
+    ('centos', '7.9', ['cryptsetup', 'lsscsi', 'psmisc', 'lvm2', 'uuid', 'at', 'patch', 'procps-ng', 'util-linux',
+                       'pyparted']),
+    ('SuSE', '12.5', ['cryptsetup', 'lsscsi']),
+    ('oracle', '8.6', ['cryptsetup', 'lsscsi']),
+    ('debian', '11', []),
+    (None, None, []),
+])
+def test_extension_packages(ade_id, version, expected):
+    assert supported.extension_packages(ade_id, version) == expected
+
+
+@pytest.mark.parametrize('size, problem', [
+    ('Standard_D2s_v3', None), ('Standard_E4s_v5', None), ('Standard_B2s', None), (None, None), ('weird', None),
+    ('Basic_A1', 'Basic'), ('Standard_A2_v2', 'A-series'), ('Standard_L8s_v3', 'L-series'),
+    ('Standard_D4ds_v6', 'v6'), ('Standard_E8s_v7', 'v7'),
+])
+def test_vm_size_problem(size, problem):
+    result = supported.vm_size_problem(size)
+    assert (result is None) if problem is None else (problem in result)
