@@ -72,6 +72,9 @@ notes:
     C(Retry-After), other 5xx and dropped connections with exponential back-off. Long-running operations are
     polled at their C(Retry-After) or every E(AZURE_ADE_LRO_POLLING_INTERVAL) seconds (default 5).
   - Access tokens are renewed during long waits.
+  - While waiting, a C(VMRestartPending) status (the extension reboots the VM itself) counts as in progress for
+    1800 s (E(AZURE_ADE_RESTART_PENDING_GRACE)); a transient error status that does not change for 1800 s
+    (E(AZURE_ADE_TRANSIENT_ERROR_LIMIT)) ends the wait as C(failed) with C(stalled=true).
 requirements:
   - python >= 3.10
   - azure-mgmt-compute >= 39, < 40

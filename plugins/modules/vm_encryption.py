@@ -28,6 +28,14 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.actiongroup_azure
+attributes:
+  check_mode:
+    support: full
+    details: Validates everything and reports the request it would send; sends no write.
+  diff_mode:
+    support: none
 options:
   state:
     description: V(encrypted) enables ADE; V(decrypted) disables it on data volumes and removes the extension.
@@ -88,11 +96,11 @@ options:
     type: bool
     default: false
   timeout:
-    description: Seconds to wait (OS encryption takes hours).
+    description: Seconds to wait (OS encryption takes hours); >= 0.
     type: int
     default: 86400
   poll_interval:
-    description: Base poll interval in seconds while waiting (see M(azure_ade.linux.vm_encryption_info)).
+    description: Base poll interval in seconds while waiting (see M(azure_ade.linux.vm_encryption_info)); > 0.
     type: float
     default: 30
   busy_timeout:
@@ -105,6 +113,18 @@ options:
     description: With O(state=decrypted), remove the ADE extension once the disable succeeded.
     type: bool
     default: true
+  rollout_run:
+    description:
+      - The run ID (snapshot set) of the rollout this enable belongs to (M(azure_ade.linux.vm_snapshot) recorded it
+        on the VM). When set, the module refuses to enable unless the VM's rollout record names this run with its
+        snapshot set taken (stage C(snapshot_taken), or C(enabling) when an earlier PUT was not accepted), records
+        stage C(enabling) with the new C(SequenceVersion) before the PUT and C(encrypting) once ARM accepted it,
+        so that a re-run knows whether the platform's result belongs to this run. See docs/architecture.md.
+    type: str
+  expected_vm_id:
+    description:
+      - The guest's IMDS C(vmId). When set, the module refuses, before any change, a VM whose ARM C(vmId) differs.
+    type: str
   encryption_identity:
     description:
       - ARM resource ID of a user-assigned managed identity of the VM that ADE uses to reach the Key Vault (as
@@ -161,7 +181,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 changed:
-  description: Whether a request was (or in check mode would be) sent.
+  description: Whether ARM accepted a change (in check mode - whether one would be sent). A refused PUT is not a change.
   returned: always
   type: bool
 actions:
@@ -186,6 +206,10 @@ sequence_version:
 status:
   description: ADE status after the run (see RV(azure_ade.linux.vm_encryption_info#module:vms)).
   returned: always
+  type: dict
+rollout:
+  description: The VM's rollout record after the run (snapshot_set, stage, seq, at); see docs/architecture.md.
+  returned: with O(state=encrypted)
   type: dict
 history:
   description: Progress messages seen while waiting.
@@ -218,8 +242,12 @@ encryption_at_host_advice:
 import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat, keyvault
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
-    azure_module, fail_azure, open_session, record_history, wait_for_phase)
+    azure_module, check_numbers, fail_azure, identity_error, open_session, record_history, wait_for_phase,
+    write_record)
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
 
 
@@ -235,13 +263,15 @@ def main():
              passphrase=dict(type='str', no_log=True),
              wait=dict(type='bool', default=False), timeout=dict(type='int', default=86400),
              poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
-             remove_extension=dict(type='bool', default=True),
+             remove_extension=dict(type='bool', default=True), rollout_run=dict(type='str'),
+             expected_vm_id=dict(type='str'),
              prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
              encryption_identity=dict(type='str')),
         required_if=[('state', 'encrypted', ('key_vault', 'volume_type'))],
         supports_check_mode=True,
     )
     p = module.params
+    check_numbers(module, non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',))
     if p['state'] == 'decrypted' and p['volume_type'] not in (None, 'Data'):
         module.fail_json(msg="state=decrypted: Linux supports disabling ADE on data volumes only; use volume_type Data "
                              "(or omit it). An encrypted OS volume cannot be decrypted - restore from the snapshot")
@@ -267,12 +297,15 @@ def main():
         vm = session.get_vm(rg, name)
         if vm is None:
             fail('VM {0} not found in resource group {1}'.format(name, rg))
+        err = identity_error(vm, p['expected_vm_id'])
+        if err:
+            fail(err)
         # R1.3: serialise with other extension operations.
         busy = ade.busy_extensions(vm)
-        busy_deadline = time.time() + p['busy_timeout']
-        while busy and time.time() < busy_deadline:
-            time.sleep(min(max(p['poll_interval'], 1), max(busy_deadline - time.time(), 0.1)))
-            vm = session.get_vm(rg, name)
+        busy_wait = Poller(p['busy_timeout'], base_delay=min(p['poll_interval'], 5.0))
+        while busy and busy_wait.remaining() > 0:
+            busy_wait.pause(min(max(p['poll_interval'], 1), busy_wait.remaining()))
+            vm = busy_wait.call(lambda: session.get_vm(rg, name), 'GET VM {0}'.format(name))
             busy = ade.busy_extensions(vm)
         if busy:
             fail("VM {0}: other extension operations are in progress: {1}. ADE must not run at the same time as "
@@ -283,6 +316,8 @@ def main():
             run_encrypt(module, session, p, vm, status, result, deadline, fail, finish)
         else:
             run_decrypt(module, session, p, vm, status, result, deadline, fail, finish)
+    except rollout.RolloutError as exc:
+        fail(str(exc))
     except Exception as exc:  # pylint: disable=broad-except
         fail_azure(module, 'vm_encryption {0}/{1}'.format(rg, name), exc, requests=session.stats.as_dict(),
                    actions=result['actions'], changed=result['changed'], request=result.get('request'))
@@ -350,26 +385,58 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
             module.warn(advice)
             result['encryption_at_host_advice'] = advice
     history = result['history']
+    record = rollout.parse_record(vm.get('tags'))
+    result['rollout'] = record
+    if p['rollout_run']:
+        if record['snapshot_set'] != p['rollout_run'] or record['stage'] not in ('snapshot_taken', 'enabling', 'encrypting'):
+            fail("refusing to enable ADE on {0}: its rollout record (run {1}, stage {2}) does not show the snapshot set "
+                 "of run {3} taken before any change; take it with vm_snapshot run_id={3} first (never encrypt "
+                 "without a snapshot set)".format(vm['name'], record['snapshot_set'], record['stage'], p['rollout_run']),
+                 status=status)
     if ident_change:
         result.update(changed=True, actions=['set_encryption_identity'], encryption_identity=ident_change)
         if not module.check_mode:
             compat.set_encryption_identity(session, p['resource_group'], p['name'], ident_change)
     if action == 'none':
         record_history(history, status, time.time())
+        if p['rollout_run'] and record['stage'] == 'enabling' and not module.check_mode and \
+                rollout.extension_seq(status) == record['seq']:
+            # The PUT of the last run was accepted but the control node stopped before recording it.
+            result['rollout'] = rollout.parse_record(write_record(
+                session, p['resource_group'], p['name'], vm, 'encrypting', time.time() + max(p['busy_timeout'], 60)))
         if p['wait'] and status['phase'] == 'in_progress' and not module.check_mode:
             status, timed_out = wait_for_phase(session, p['resource_group'], p['name'], deadline,
                                                p['poll_interval'], history)
             check_final(status, timed_out, p, fail)
         finish(status=status)
     body = ade.build_extension_body(vm['location'], settings, p['passphrase'])
-    result.update(changed=True, actions=result['actions'] + ['put_extension'], request=ade.redact_body(body),
-                  sequence_version=settings['SequenceVersion'])
+    result.update(request=ade.redact_body(body), sequence_version=settings['SequenceVersion'])
     if module.check_mode:
+        result.update(changed=True, actions=result['actions'] + ['put_extension'])
         finish(status=status)
     busy_deadline = time.time() + p['busy_timeout']
-    ext = session.retry_conflicts(
-        lambda: session.put_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME, body),
+    if p['rollout_run']:
+        # Intent first: if the control node dies after the PUT, the re-run compares this SequenceVersion with the
+        # extension's to know whether ARM took it.
+        result['rollout'] = rollout.parse_record(write_record(
+            session, p['resource_group'], p['name'], vm, 'enabling', busy_deadline + 60, seq=settings['SequenceVersion']))
+    poller = session.retry_conflicts(
+        lambda: session.begin_put_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME, body),
         busy_deadline, 'enabling ADE', interval=conflict_interval(p))
+    # ARM accepted the PUT: from here on the VM changed.
+    result.update(changed=True, actions=result['actions'] + ['put_extension'])
+    try:
+        ext = to_dict(poller.result())
+        lro_error = None
+    except Exception as exc:  # pylint: disable=broad-except
+        ext, lro_error = None, exc
+    if p['rollout_run']:
+        # Recorded once the PUT's operation ended (the VM refuses tag updates while it runs).
+        vm_now = session.get_vm(p['resource_group'], p['name'], instance_view=False) or vm
+        result['rollout'] = rollout.parse_record(write_record(
+            session, p['resource_group'], p['name'], vm_now, 'encrypting', time.time() + max(p['busy_timeout'], 300)))
+    if lro_error is not None:
+        raise lro_error
     prov = ((ext or {}).get('properties') or {}).get('provisioningState')
     if prov != 'Succeeded':
         fail("the ADE extension was not provisioned correctly (provisioningState {0})".format(prov))

@@ -26,6 +26,14 @@ author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
+  - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.actiongroup_azure
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; behaves the same in check mode.
+  diff_mode:
+    support: none
 options:
   resource_group:
     description:
@@ -216,6 +224,24 @@ vms:
       description: The deprecated OSTCExtensions ADE extension is installed.
       type: bool
       returned: always
+    vm_id:
+      description: The VM's ARM C(vmId) (compare with the guest's IMDS C(vmId)).
+      type: str
+      returned: always
+    rollout:
+      description:
+        - The VM's rollout record from its tags (C(snapshot_set), C(stage), C(seq), C(at)); C(stage) is null
+          when the VM carries none. See docs/architecture.md "Rollout record".
+      type: dict
+      returned: always
+    stall_report:
+      description:
+        - While waiting (O(wait_for=completed)), set when the VM has shown the same phase and message for longer
+          than its disk sizes make plausible (16 h for the OS phase of a 30 GB disk plus 2 min per further GB; data
+          2 h plus 2 min per GB) - C(held_seconds), C(plausible_seconds), C(message) with the guide's advice (R4.1,
+          do not reboot). A report and a warning, never a failure; null otherwise.
+      type: dict
+      returned: always
     history:
       description: Progress seen while waiting ({time, phase, message, os, data}), one entry per change.
       type: list
@@ -260,6 +286,13 @@ polls:
   description: Number of polling rounds.
   returned: always
   type: int
+retried:
+  description:
+    - While waiting, every failure the wait rode out (dropped connection, 5xx, throttling past the SDK's own retries)
+      - C(time), C(what), C(kind), C(error), C(delay) (seconds of back-off before the next try).
+  returned: always
+  type: list
+  elements: dict
 requests:
   description: HTTP requests made (retries included), by method and status.
   returned: always
@@ -270,9 +303,11 @@ import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import parse_resource_id
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import ade_blockers, for_output
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout import disk_sizes, parse_record, stall_report
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import JMESPATH_IMPORT_ERROR
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
-    azure_module, fail_azure, open_session, record_history)
+    azure_module, check_numbers, fail_azure, open_session, record_history)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller, PollTimeout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import (
     TERMINAL, StatusClock, compute_status, next_poll_interval, summarise)
@@ -360,11 +395,9 @@ def main():
         mode, targets = select_targets(p)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    if p['poll_interval'] <= 0:
-        module.fail_json(msg='poll_interval must be > 0')
+    check_numbers(module, non_negative=('timeout',), positive=('poll_interval',))
     session = open_session(module)
     start = time.time()
-    deadline = start + p['timeout']
     history = {}
     statuses = {}
     vms_read = {}
@@ -372,11 +405,24 @@ def main():
     timed_out = False
     pending_targets = targets
     clock = StatusClock()
+    poller = Poller(p['timeout'], base_delay=min(p['poll_interval'], 5.0))
     try:
         while True:
             polls += 1
             before = session.stats.total
-            found = fetch(session, mode, pending_targets, p['bulk_threshold'])
+            if p['wait_for'] == 'completed':
+                # A wait rides out dropped connections, 5xx and throttling until its deadline (back-off, Retry-After).
+                try:
+                    found = poller.call(lambda: fetch(session, mode, pending_targets, p['bulk_threshold']),
+                                        'reading VM status')
+                except PollTimeout as exc:
+                    if not statuses:
+                        raise
+                    timed_out = True
+                    module.warn(str(exc))
+                    break
+            else:
+                found = fetch(session, mode, pending_targets, p['bulk_threshold'])
             reads_per_poll = session.stats.total - before
             if mode == 'names':
                 missing = [(rg, n) for rg, n in pending_targets if (rg.lower(), n.lower()) not in found]
@@ -386,8 +432,12 @@ def main():
             now = time.time()
             for k, vm in found.items():
                 st = compute_status(vm)
+                held = clock.held(k, st, now) if p['wait_for'] == 'completed' else 0.0
                 if p['wait_for'] == 'completed':
                     st = clock.apply(k, st, now)
+                st['vm_id'] = (vm.get('properties') or {}).get('vmId')
+                st['rollout'] = parse_record(vm.get('tags'))
+                st['stall_report'] = stall_report(st, held, *disk_sizes(vm))
                 statuses[k] = st
                 vms_read[k] = vm
                 record_history(history.setdefault(k, []), st, now)
@@ -400,10 +450,9 @@ def main():
             interval = min(next_poll_interval(statuses[k], p['poll_interval'], retry_after,
                                               remaining_reads=session.stats.remaining_reads,
                                               reads_per_poll=reads_per_poll) for k in pending)
-            if time.time() + interval > deadline:
+            if not poller.pause(interval):
                 timed_out = True
                 break
-            time.sleep(interval)
             if mode == 'names':
                 pending_targets = [(rg, n) for rg, n in targets if (rg.lower(), n.lower()) in set(pending)]
         eah = EahContext(session) if p['retirement'] else None
@@ -420,7 +469,8 @@ def main():
         fail_azure(module, 'reading VM status', exc, requests=session.stats.as_dict())
 
     result = dict(changed=False, vms=vms, summary=summarise(vms), timed_out=timed_out,
-                  waited_seconds=round(time.time() - start, 3), polls=polls, requests=session.stats.as_dict())
+                  waited_seconds=round(time.time() - start, 3), polls=polls, requests=session.stats.as_dict(),
+                  retried=poller.history)
     if p['query']:
         import jmespath  # pylint: disable=import-outside-toplevel
         try:
@@ -430,6 +480,9 @@ def main():
     for v in vms:
         for text in v.get('warnings') or []:
             module.warn(text)
+    for v in vms:
+        if v.get('stall_report'):
+            module.warn('STALLED? (reported, not failed) ' + v['stall_report']['message'])
     if timed_out and p['fail_on_timeout']:
         not_done = ['{0} ({1}: {2})'.format(v['name'], v['phase'], v['progress_message']) for v in vms
                     if v['phase'] not in TERMINAL]

@@ -11,24 +11,41 @@ short_description: Put a VM back on the disks of a snapshot set taken by vm_snap
 version_added: 0.1.0
 description:
   - The remedy when OS encryption fails part way - creates new managed disks from the snapshots of
-    O(run_id), deallocates the VM, swaps its OS disk and data disks (same LUNs) for the new ones, and starts it.
+    O(snapshot_set), deallocates the VM, swaps its OS disk and data disks (same LUNs) for the new ones, and starts it.
   - The new disks are created in O(resource_group), next to the VM.
   - The old disks are kept (detached) unless O(delete_old_disks=true).
   - By default the ADE extension is removed from the VM first (Azure changes extensions only on a running VM),
     so that the guest agent does not start encrypting the restored disks again on boot.
-  - Idempotent - a VM already running on the restored disks of that run is not changed; disks made by an
-    interrupted earlier run are reused.
+  - Resumable - a re-run finishes what an interrupted one began (creates the missing disks, removes the extension,
+    swaps, starts a VM left deallocated); a VM already running on the restored disks of that set is not changed.
+    A disk made by an earlier run is reused only if its copy succeeded and it comes from the right snapshot (tag
+    C(azure_ade_restored_from)); otherwise it is deleted and made again. Each restored disk remembers the disk it
+    replaced (tag C(azure_ade_replaces_disk_id)), so the old disks are known after the swap too.
+  - Writes that Azure answers with 409 (another operation in progress) are retried until O(timeout).
+  - The VM's rollout record (tags, see docs/architecture.md) moves to C(restoring) before the first write and
+    C(restored) once the VM runs on the restored disks. A VM whose record names another snapshot set (the one taken
+    before its first enable) is refused unless O(allow_other_snapshot_set=true).
 author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.actiongroup_azure
+attributes:
+  check_mode:
+    support: full
+    details: Reports the steps it would take; changes nothing.
+  diff_mode:
+    support: none
 options:
-  run_id:
-    description: The O(azure_ade.linux.vm_snapshot#module:run_id) of the snapshot set (RV(azure_ade.linux.vm_snapshot#module:snapshot_set)).
+  snapshot_set:
+    description:
+      - The snapshot set to restore from (RV(azure_ade.linux.vm_snapshot#module:snapshot_set); the VM's rollout record
+        names it in tag C(azure_ade_snapshot_set)). The alias C(run_id) is deprecated.
     type: str
     required: true
-    aliases: [snapshot_set]
+    aliases: [run_id]
   snapshot_resource_group:
     description: Resource group of the snapshots. Default O(resource_group).
     type: str
@@ -37,13 +54,30 @@ options:
     type: bool
     default: true
   delete_old_disks:
-    description: Delete the disks that were swapped out, after the VM started on the restored ones.
+    description:
+      - Delete the disks that were swapped out, only after the VM runs on the restored disks and its guest agent
+        reports C(Ready) (checked within O(timeout); if not, the old disks are kept and RV(notes) says so).
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for 409 conflicts to clear and for the agent to be ready (>= 0).
+    type: int
+    default: 1800
+  allow_other_snapshot_set:
+    description:
+      - Restore from O(snapshot_set) even though the VM's rollout record names another set (the one taken before the
+        first enable). Only for sets you know were taken before any change.
     type: bool
     default: false
   start:
     description: Start the VM after the swap.
     type: bool
     default: true
+  expected_vm_id:
+    description:
+      - The guest's IMDS C(vmId) (when the guest answers). When set, the module refuses, before any change, a VM
+        whose ARM C(vmId) differs.
+    type: str
 notes:
   - Check mode is supported and returns the plan.
 seealso:
@@ -55,7 +89,7 @@ EXAMPLES = r'''
   azure_ade.linux.vm_restore:
     resource_group: rg-app
     name: vm1
-    run_id: ade-20261128
+    snapshot_set: ade-20261128
 '''
 
 RETURN = r'''
@@ -94,15 +128,26 @@ disks:
       type: str
       returned: always
 actions:
-  description: Steps done in order (C(create_disks), C(remove_extension), C(deallocate), C(swap_disks), C(start), C(delete_old_disks)).
+  description: >-
+    Steps done in order (C(record_restoring), C(delete_failed_disks), C(create_disks), C(remove_extension), C(deallocate),
+    C(swap_disks), C(start), C(record_restored), C(delete_old_disks)).
   returned: always
   type: list
   elements: str
 old_disks:
-  description: IDs of the disks swapped out (kept unless O(delete_old_disks)).
+  description: IDs of the disks swapped out, also when an earlier run did the swap (kept unless O(delete_old_disks)).
   returned: always
   type: list
   elements: str
+notes:
+  description: What was left undone on purpose (e.g. old disks kept because the agent was not ready).
+  returned: always
+  type: list
+  elements: str
+rollout:
+  description: The VM's rollout record after the run (see docs/architecture.md).
+  returned: always
+  type: dict
 disks_not_in_set:
   description: Data disks attached to the VM that the snapshot set does not cover (left as they are).
   returned: always
@@ -114,92 +159,169 @@ requests:
   type: dict
 '''
 
+import time
+
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import azure_module, fail_azure, open_session
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
+    azure_module, check_numbers, fail_azure, identity_error, open_session, write_record)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
+
+RECORD_FROM = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'restoring')
 
 
 def main():
     module = azure_module(
         dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
-             run_id=dict(type='str', required=True, aliases=['snapshot_set']), snapshot_resource_group=dict(type='str'),
+             snapshot_set=dict(type='str', required=True, aliases=['run_id'],
+                               deprecated_aliases=[dict(name='run_id', version='2.0.0', collection_name='azure_ade.linux')]),
+             snapshot_resource_group=dict(type='str'),
              remove_ade_extension=dict(type='bool', default=True), delete_old_disks=dict(type='bool', default=False),
-             start=dict(type='bool', default=True)),
+             start=dict(type='bool', default=True), expected_vm_id=dict(type='str'),
+             timeout=dict(type='int', default=1800), allow_other_snapshot_set=dict(type='bool', default=False)),
         supports_check_mode=True,
     )
     p = module.params
+    check_numbers(module, non_negative=('timeout',))
     session = open_session(module)
     rg, name = p['resource_group'], p['name']
-    result = dict(changed=False, disks=[], actions=[], old_disks=[], disks_not_in_set=[])
+    result = dict(changed=False, disks=[], actions=[], old_disks=[], disks_not_in_set=[], notes=[])
+    deadline = time.time() + p['timeout']
     try:
         vm = session.get_vm(rg, name)
         if vm is None:
             module.fail_json(msg='VM {0} not found in resource group {1}'.format(name, rg), **result)
-        members = snap.snapshot_set(session.list_snapshots(p['snapshot_resource_group'] or rg), vm['id'], p['run_id'])
-        restored_names = set()
-        plan = snap.plan_restore(vm, members, p['run_id'])
-        for item in plan['disks']:
-            restored_names.add(item['new_name'])
-        # Reuse disks of an interrupted earlier restore (one GET per planned disk).
-        existing = [d for d in (session.get_disk(rg, n) for n in sorted(restored_names)) if d is not None]
-        plan = snap.plan_restore(vm, members, p['run_id'], existing)
-        result['disks_not_in_set'] = plan['disks_not_in_set']
-        if plan['already_restored']:
-            result['disks'] = [_desc(i, (i['existing'] or {}).get('id'), 'in_place') for i in plan['disks']]
-            result['requests'] = session.stats.as_dict()
-            module.exit_json(**result)
-        result['changed'] = True
-        if module.check_mode:
-            result['disks'] = [_desc(i, (i['existing'] or {}).get('id'), 'would_' + i['action']) for i in plan['disks']]
-            result['actions'] = ['create_disks'] + \
-                (['remove_extension'] if p['remove_ade_extension'] and ade.find_ade_extension(vm) else []) + \
-                ['deallocate', 'swap_disks'] + (['start'] if p['start'] else []) + (['delete_old_disks'] if p['delete_old_disks'] else [])
-            result['old_disks'] = [i['current_id'] for i in plan['disks'] if i['current_id']]
-            result['requests'] = session.stats.as_dict()
-            module.exit_json(**result)
-        new_ids = {}
-        descs = []
-        for item in plan['disks']:
-            if item['action'] == 'create':
-                disk = session.put_disk(rg, item['new_name'], item['body'])
-                action = 'created'
-            else:
-                disk = item['existing']
-                action = 'reused' if item['action'] == 'reuse' else 'in_place'
-            new_ids[(item['role'], item['lun'])] = (item['new_name'], disk['id'])
-            descs.append(_desc(item, disk['id'], action))
-        result['actions'].append('create_disks')
-        result['disks'] = descs
-        if p['remove_ade_extension'] and ade.find_ade_extension(vm):
-            # Azure only modifies extensions of a running VM, so this happens before the deallocation.
-            session.delete_extension(rg, name, ade.EXTENSION_NAME)
-            result['actions'].append('remove_extension')
-        session.deallocate_vm(rg, name)
-        result['actions'].append('deallocate')
-        fresh = session.get_vm(rg, name, instance_view=False)
-        session.put_vm(rg, name, snap.swapped_vm_body(fresh, plan, new_ids))
-        result['actions'].append('swap_disks')
-        old = [i['current_id'] for i in plan['disks'] if i['current_id'] and i['action'] != 'in_place']
-        result['old_disks'] = old
-        if p['start']:
-            session.start_vm(rg, name)
-            result['actions'].append('start')
-        if p['delete_old_disks']:
-            for did in old:
-                session.delete_disk(ade.parse_resource_id(did)['resource_group'], ade.parse_resource_id(did)['name'])
-            result['actions'].append('delete_old_disks')
-    except snap.SnapshotError as exc:
-        module.fail_json(msg=str(exc), requests=session.stats.as_dict(), **result)
+        err = identity_error(vm, p['expected_vm_id'])
+        if err:
+            module.fail_json(msg=err, requests=session.stats.as_dict(), **result)
+        record = rollout.parse_record(vm.get('tags'))
+        result['rollout'] = record
+        if record['stage'] in rollout.STARTED and record['snapshot_set'] and \
+                record['snapshot_set'] != p['snapshot_set'] and not p['allow_other_snapshot_set']:
+            module.fail_json(msg="refusing to restore {0} from set {1}: its rollout record names set {2}, the one taken "
+                                 "before the first enable (stage {3}); a set taken later may hold half-encrypted disks. "
+                                 "Restore from {2}, or set allow_other_snapshot_set=true if you know {1} was taken "
+                                 "before any change".format(name, p['snapshot_set'], record['snapshot_set'],
+                                                            record['stage']), **result)
+        run(module, session, p, vm, record, result, deadline)
+    except (snap.SnapshotError, rollout.RolloutError) as exc:
+        result['requests'] = session.stats.as_dict()
+        module.fail_json(msg=str(exc), **result)
     except Exception as exc:  # pylint: disable=broad-except
-        fail_azure(module, 'vm_restore {0}/{1} (done so far: {2})'.format(rg, name, ', '.join(result['actions']) or 'nothing'),
-                   exc, requests=session.stats.as_dict(), **result)
+        fail_azure(module, 'vm_restore {0}/{1} (done so far: {2}; run again to finish)'.format(
+            rg, name, ', '.join(result['actions']) or 'nothing'), exc, requests=session.stats.as_dict(), **result)
     result['requests'] = session.stats.as_dict()
     module.exit_json(**result)
 
 
+def run(module, session, p, vm, record, result, deadline):
+    rg, name = p['resource_group'], p['name']
+    members = snap.snapshot_set(session.list_snapshots(p['snapshot_resource_group'] or rg), vm['id'], p['snapshot_set'])
+    plan = snap.plan_restore(vm, members, p['snapshot_set'])
+    # Disks of an interrupted earlier restore (one GET per planned disk).
+    existing = [d for d in (session.get_disk(rg, i['new_name']) for i in plan['disks']) if d is not None]
+    plan = snap.plan_restore(vm, members, p['snapshot_set'], existing)
+    result['disks_not_in_set'] = plan['disks_not_in_set']
+    result['old_disks'] = [i['replaced_id'] for i in plan['disks'] if i['replaced_id']]
+    ps = ade.power_state(vm)
+    ext_present = p['remove_ade_extension'] and ade.find_ade_extension(vm) is not None
+    steps = snap.restore_steps(plan, ps, ext_present, p['start'], record['stage'] in RECORD_FROM,
+                               record['stage'] == 'restoring')
+    if module.check_mode:
+        result['changed'] = bool([s for s in steps if s not in ('delete_old_disks',)])
+        result['disks'] = [_desc(i, (i['existing'] or {}).get('id'), ('would_' + i['action']) if i['action'] != 'in_place'
+                                 else 'in_place') for i in plan['disks']]
+        result['actions'] = steps + (['delete_old_disks'] if p['delete_old_disks'] and result['old_disks'] else [])
+        return
+
+    def act(step, func):
+        session.retry_conflicts(func, deadline, 'restore: ' + step)
+        result['actions'].append(step)
+        result['changed'] = True
+
+    if 'record_restoring' in steps:
+        write_record(session, rg, name, vm, 'restoring', deadline)
+        result['actions'].append('record_restoring')
+        result['changed'] = True
+    new_ids = {}
+    descs = []
+    for item in plan['disks']:
+        if item['action'] == 'recreate':
+            act('delete_failed_disks', lambda i=item: session.delete_disk(rg, i['new_name']))
+        if item['action'] in ('create', 'recreate'):
+            holder = {}
+            act('create_disks', lambda i=item: holder.update(d=session.put_disk(rg, i['new_name'], i['body'])))
+            disk = holder['d']
+            action = 'created' if item['action'] == 'create' else 'recreated'
+        else:
+            disk = item['existing']
+            action = 'reused' if item['action'] == 'reuse' else 'in_place'
+        if (disk.get('properties') or {}).get('provisioningState') not in (None, 'Succeeded'):
+            raise snap.SnapshotError('restored disk {0} ended in state {1}; run again (it is made anew)'.format(
+                item['new_name'], (disk.get('properties') or {}).get('provisioningState')))
+        new_ids[(item['role'], item['lun'])] = (item['new_name'], disk['id'])
+        descs.append(_desc(item, disk['id'], action))
+    result['disks'] = descs
+    result['actions'] = _dedup(result['actions'])
+    if 'start_for_extension_removal' in steps:
+        act('start_for_extension_removal', lambda: session.start_vm(rg, name))
+    if 'remove_extension' in steps:
+        # Azure only modifies extensions of a running VM, so this happens before the deallocation.
+        act('remove_extension', lambda: session.delete_extension(rg, name, ade.EXTENSION_NAME))
+    if 'deallocate' in steps:
+        act('deallocate', lambda: session.deallocate_vm(rg, name))
+    if 'swap_disks' in steps:
+        fresh = session.get_vm(rg, name, instance_view=False)
+        act('swap_disks', lambda: session.put_vm(rg, name, snap.swapped_vm_body(fresh, plan, new_ids)))
+    if 'start' in steps:
+        act('start', lambda: session.start_vm(rg, name))
+    if 'record_restored' in steps:
+        fresh = session.get_vm(rg, name, instance_view=False)
+        result['rollout'] = rollout.parse_record(write_record(session, rg, name, fresh, 'restored', deadline))
+        result['actions'].append('record_restored')
+        result['changed'] = True
+    if p['delete_old_disks'] and result['old_disks']:
+        delete_old_disks(session, p, result, deadline)
+
+
+def delete_old_disks(session, p, result, deadline):
+    """Delete the swapped-out disks only once the VM runs on the restored disks and its agent is Ready."""
+    rg, name = p['resource_group'], p['name']
+    waiter = Poller(max(0.0, deadline - time.time()))
+    while True:
+        vm = waiter.call(lambda: session.get_vm(rg, name), 'GET VM {0}'.format(name))
+        if snap.vm_ready_on(vm, result['disks']):
+            break
+        if not p['start'] and ade.power_state(vm) != 'running':
+            result['notes'].append('old disks kept: the VM is not running (start=false), so it is not verified on the '
+                                   'restored disks; run again with start=true and delete_old_disks=true')
+            return
+        if not waiter.pause(5):
+            result['notes'].append('old disks kept: the VM did not run on the restored disks with its agent Ready '
+                                   'within the timeout; run again with delete_old_disks=true later')
+            return
+    for did in result['old_disks']:
+        rid = ade.parse_resource_id(did)
+        if session.get_disk(rid['resource_group'], rid['name']) is None:
+            continue
+        session.retry_conflicts(lambda r=rid: session.delete_disk(r['resource_group'], r['name']), deadline,
+                                'deleting old disk ' + rid['name'])
+        result['changed'] = True
+    result['actions'].append('delete_old_disks')
+
+
+def _dedup(actions):
+    out = []
+    for a in actions:
+        if a not in out:
+            out.append(a)
+    return out
+
+
 def _desc(item, new_id, action):
     return dict(role=item['role'], lun=item['lun'], snapshot_id=item['snapshot_id'], new_disk_name=item['new_name'],
-                new_disk_id=new_id, old_disk_id=item['current_id'], action=action)
+                new_disk_id=new_id, old_disk_id=item['replaced_id'], action=action)
 
 
 if __name__ == '__main__':

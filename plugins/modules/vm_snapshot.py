@@ -12,8 +12,8 @@ version_added: 0.1.0
 description:
   - Takes a snapshot of the OS disk and of every managed data disk of a VM (incremental by default), as
     Microsoft requires before enabling Azure Disk Encryption, and waits until each is C(Succeeded).
-  - Snapshots are named C(<vm>-<run_id>-os) / C(<vm>-<run_id>-lun<N>) and tagged with the run id, the VM and the
-    source disk, so a rerun with the same O(run_id) reuses them instead of making more.
+  - Snapshots are named C(<vm>-<snapshot_set>-os) / C(<vm>-<snapshot_set>-lun<N>) and tagged with the set name, the VM and the
+    source disk, so a rerun with the same O(snapshot_set) reuses them instead of making more.
   - O(state=absent) deletes the set of that run.
   - VMs with unmanaged (VHD) disks are refused with a clear error.
 author:
@@ -21,14 +21,25 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.actiongroup_azure
+attributes:
+  check_mode:
+    support: full
+    details: Reports the snapshots it would take; creates none.
+  diff_mode:
+    support: none
 options:
-  run_id:
+  snapshot_set:
     description:
-      - Identifies the set (for example the date of the encryption run). Letters, digits, C(_), C(.), C(-).
+      - Name of the set (the rollout's run ID, for example the UTC start of the encryption run). Letters, digits,
+        C(_), C(.), C(-). The same name is used by M(azure_ade.linux.vm_restore), the playbooks (C(ade_snapshot_set))
+        and the VM's rollout record (tag C(azure_ade_snapshot_set)).
       - Default C(ade-<UTC date YYYYMMDD>), so a rerun on the same day reuses the set. Pass it explicitly
         when a run may span midnight.
+      - The alias C(run_id) is deprecated.
     type: str
-    aliases: [snapshot_set]
+    aliases: [run_id]
   state:
     description: V(present) takes (or reuses) the set; V(absent) deletes it.
     type: str
@@ -54,9 +65,30 @@ options:
     type: bool
     default: true
   timeout:
-    description: Seconds to wait.
+    description: Seconds to wait (>= 0; checked before anything is sent).
     type: int
     default: 3600
+  allow_after_encryption_start:
+    description:
+      - Take the set even though the encryption of the VM began (its rollout record says C(enabling) or later, or
+        the platform shows ADE on it). By default such a VM is refused - a set taken now captures disks that are
+        being encrypted and a restore from it loses data; the set to restore from is the one named in the VM's
+        rollout record (tag C(azure_ade_rollout_run)).
+      - Reusing the complete set of the record's own run is never refused (it sends no write).
+    type: bool
+    default: false
+  record:
+    description:
+      - Record the set in the VM's rollout record (tags C(azure_ade_rollout_run), C(azure_ade_rollout_stage=snapshot_taken))
+        once every snapshot is C(Succeeded), so that a re-run of the encrypt playbook resumes with this set instead of
+        taking another. See docs/architecture.md "Rollout record".
+    type: bool
+    default: true
+  expected_vm_id:
+    description:
+      - The guest's own idea of its VM ID (IMDS C(vmId)). When set, the module refuses, before any change, a VM whose
+        ARM C(vmId) differs (the inventory names another VM than the guest runs on).
+    type: str
 notes:
   - Check mode is supported and returns the snapshots that would be made.
 seealso:
@@ -68,14 +100,14 @@ EXAMPLES = r'''
   azure_ade.linux.vm_snapshot:
     resource_group: rg-app
     name: vm1
-    run_id: ade-20261128
+    snapshot_set: ade-20261128
   register: snap
 
 - name: Drop the set once encryption succeeded and was verified
   azure_ade.linux.vm_snapshot:
     resource_group: rg-app
     name: vm1
-    run_id: ade-20261128
+    snapshot_set: ade-20261128
     state: absent
 '''
 
@@ -119,14 +151,18 @@ snapshot_ids:
   returned: always
   type: list
   elements: str
-run_id:
-  description: The run id.
-  returned: always
-  type: str
 snapshot_set:
-  description: Same as RV(run_id) - pass it to M(azure_ade.linux.vm_restore) O(azure_ade.linux.vm_restore#module:snapshot_set).
+  description: The name of the set - pass it to M(azure_ade.linux.vm_restore) O(azure_ade.linux.vm_restore#module:snapshot_set).
   returned: always
   type: str
+run_id:
+  description: Same as RV(snapshot_set) (deprecated name, kept for playbooks written against 0.1).
+  returned: always
+  type: str
+rollout:
+  description: The VM's rollout record after the run (snapshot_set, stage, seq, at); see docs/architecture.md.
+  returned: with O(state=present)
+  type: dict
 requests:
   description: HTTP requests made.
   returned: always
@@ -135,9 +171,13 @@ requests:
 
 import time
 
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import error_text
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import azure_module, fail_azure, open_session
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
+    azure_module, check_numbers, fail_azure, identity_error, open_session, write_record)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
 
 _RUN_ID_OK = __import__('re').compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$')
 
@@ -145,33 +185,42 @@ _RUN_ID_OK = __import__('re').compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$')
 def main():
     module = azure_module(
         dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
-             run_id=dict(type='str', aliases=['snapshot_set']), state=dict(type='str', choices=['present', 'absent'], default='present'),
+             snapshot_set=dict(type='str', aliases=['run_id'],
+                               deprecated_aliases=[dict(name='run_id', version='2.0.0', collection_name='azure_ade.linux')]),
+             state=dict(type='str', choices=['present', 'absent'], default='present'),
              snapshot_resource_group=dict(type='str'), incremental=dict(type='bool', default=True),
              sku=dict(type='str', choices=['Standard_LRS', 'Standard_ZRS', 'Premium_LRS'], default='Standard_LRS'),
-             tags=dict(type='dict'), wait=dict(type='bool', default=True), timeout=dict(type='int', default=3600)),
+             tags=dict(type='dict'), wait=dict(type='bool', default=True), timeout=dict(type='int', default=3600),
+             allow_after_encryption_start=dict(type='bool', default=False), record=dict(type='bool', default=True),
+             expected_vm_id=dict(type='str')),
         supports_check_mode=True,
     )
     p = module.params
-    if not p['run_id']:
-        p['run_id'] = time.strftime('ade-%Y%m%d', time.gmtime())
-    if not _RUN_ID_OK.match(p['run_id']):
-        module.fail_json(msg="run_id '{0}' must be 1-60 letters, digits, '_', '.', '-' starting with a letter/digit"
-                         .format(p['run_id']))
+    check_numbers(module, non_negative=('timeout',))
+    if not p['snapshot_set']:
+        p['snapshot_set'] = time.strftime('ade-%Y%m%d', time.gmtime())
+    if not _RUN_ID_OK.match(p['snapshot_set']):
+        module.fail_json(msg="snapshot_set '{0}' must be 1-60 letters, digits, '_', '.', '-' starting with a letter/digit"
+                         .format(p['snapshot_set']))
     session = open_session(module)
     rg, name = p['resource_group'], p['name']
     snap_rg = p['snapshot_resource_group'] or rg
-    result = dict(changed=False, snapshots=[], snapshot_ids=[], run_id=p['run_id'], snapshot_set=p['run_id'])
+    result = dict(changed=False, snapshots=[], snapshot_ids=[], run_id=p['snapshot_set'], snapshot_set=p['snapshot_set'])
     try:
-        vm = session.get_vm(rg, name, instance_view=False)
+        vm = session.get_vm(rg, name, instance_view=p['state'] == 'present')
         if vm is None:
             module.fail_json(msg='VM {0} not found in resource group {1}'.format(name, rg), **result)
+        err = identity_error(vm, p['expected_vm_id'])
+        if err:
+            module.fail_json(msg=err, requests=session.stats.as_dict(), **result)
         existing = session.list_snapshots(snap_rg)
         if p['state'] == 'absent':
             run_absent(module, session, p, vm, existing, snap_rg, result)
         else:
             run_present(module, session, p, vm, existing, snap_rg, result)
-    except snap.SnapshotError as exc:
-        module.fail_json(msg=str(exc), requests=session.stats.as_dict(), **result)
+    except (snap.SnapshotError, rollout.RolloutError) as exc:
+        result['requests'] = session.stats.as_dict()
+        module.fail_json(msg=str(exc), **result)
     except Exception as exc:  # pylint: disable=broad-except
         fail_azure(module, 'vm_snapshot {0}/{1}'.format(rg, name), exc, requests=session.stats.as_dict(), **result)
     result['requests'] = session.stats.as_dict()
@@ -179,17 +228,26 @@ def main():
 
 
 def run_present(module, session, p, vm, existing, snap_rg, result):
-    plan = snap.plan_snapshots(vm, p['run_id'], existing, p['incremental'], p['sku'], p['tags'])
+    plan = snap.plan_snapshots(vm, p['snapshot_set'], existing, p['incremental'], p['sku'], p['tags'])
+    record = rollout.parse_record(vm.get('tags'))
+    result['rollout'] = record
+    if any(item['action'] != 'reuse' for item in plan):
+        refusal = rollout.snapshot_refusal(record, compute_status(vm), p['snapshot_set'], p['allow_after_encryption_start'])
+        if refusal:
+            raise snap.SnapshotError('refusing to snapshot {0}: {1}'.format(vm['name'], refusal))
     pollers = {}
     for item in plan:
         if item['action'] == 'create':
-            result['changed'] = True
-            if not module.check_mode:
-                try:
-                    pollers[item['name']] = session.begin_put_snapshot(snap_rg, item['name'], item['body'])
-                except Exception as exc:  # pylint: disable=broad-except
-                    raise snap.SnapshotError(snapshot_failure(item, exc, vm))
+            if module.check_mode:
+                result['changed'] = True
+                continue
+            try:
+                pollers[item['name']] = session.begin_put_snapshot(snap_rg, item['name'], item['body'])
+            except Exception as exc:  # pylint: disable=broad-except
+                raise snap.SnapshotError(snapshot_failure(item, exc, vm))
+            result['changed'] = True   # ARM accepted this PUT
     deadline = time.time() + p['timeout']
+    waiter = Poller(p['timeout'])
     out = []
     for item in plan:
         if module.check_mode:
@@ -204,14 +262,13 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
                 pollers[item['name']].result(timeout=max(deadline - time.time(), 1))
             except Exception as exc:  # pylint: disable=broad-except
                 raise snap.SnapshotError(snapshot_failure(item, exc, vm))
-        cur = session.get_snapshot(snap_rg, item['name'])
+        cur = waiter.call(lambda i=item: session.get_snapshot(snap_rg, i['name']), 'GET snapshot')
         while p['wait'] and cur is not None and \
                 ((cur.get('properties') or {}).get('provisioningState') or '') not in ('Succeeded', 'Failed'):
-            if time.time() > deadline:
+            if not waiter.pause(5):
                 raise snap.SnapshotError('timeout after {0}s waiting for snapshot {1} (state {2})'.format(
                     p['timeout'], item['name'], (cur.get('properties') or {}).get('provisioningState')))
-            time.sleep(5)
-            cur = session.get_snapshot(snap_rg, item['name'])
+            cur = waiter.call(lambda i=item: session.get_snapshot(snap_rg, i['name']), 'GET snapshot')
         if cur is None:
             raise snap.SnapshotError('snapshot {0} was not found after creating it'.format(item['name']))
         state = (cur.get('properties') or {}).get('provisioningState')
@@ -222,6 +279,13 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
         out.append(desc)
     result['snapshots'] = out
     result['snapshot_ids'] = [d['id'] for d in out if d.get('id')]
+    complete = bool(out) and all(d.get('provisioning_state') == 'Succeeded' for d in out)
+    if p['record'] and complete and not module.check_mode and record['stage'] in (None, 'restored') \
+            and not rollout.encryption_began(compute_status(vm)):
+        result['rollout'] = rollout.parse_record(write_record(
+            session, p['resource_group'], p['name'], vm, 'snapshot_taken', time.time() + p['timeout'] + 60,
+            snapshot_set=p['snapshot_set']))
+        result['changed'] = True
 
 
 def snapshot_failure(item, exc, vm):
@@ -235,7 +299,7 @@ def snapshot_failure(item, exc, vm):
 
 
 def run_absent(module, session, p, vm, existing, snap_rg, result):
-    members = snap.snapshot_set(existing, vm['id'], p['run_id'])
+    members = snap.snapshot_set(existing, vm['id'], p['snapshot_set'])
     out = []
     pollers = []
     for s in members:

@@ -317,9 +317,19 @@ def add_online_phases(run, world, vm, ext, t, T, vt, do_data, do_os, data_disks,
                 "online data initialized")
     if do_os:
         t += T["stripdown"]
-        run.add(t, lambda t_: ext.set_status("transitioning", "Restarting vm after patching", t_),
-                "patched boot, restarting (transitioning)")
-        t += 180
+
+        def restarting(t_):
+            # src: oscrypto/rhel_81/encryptstates/PatchBootSystemState.py should_exit (lines 85-100): report, then
+            # `reboot`; the guest is down meanwhile (agent Not Ready, statuses stale: see the offline flow)
+            ext.set_status("transitioning", "Restarting vm after patching", t_)
+            vm.guest_state = "rebooting"
+        run.add(t, restarting, "patched boot, restarting (transitioning)")
+        t += T["reboot"]
+
+        def back(t_):
+            vm.guest_state = "normal"
+        run.add(t, back, "guest back after patching")
+        t += 60
 
     def initialized(t_):
         ext.set_status("success", "Online Encryption initialized.", t_)

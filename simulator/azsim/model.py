@@ -352,7 +352,7 @@ class VM:
     def __init__(self, world, sub, rg, name, location, spec, t):
         self.world = world
         self.sub, self.rg, self.name, self.location = sub, rg, name, location
-        self.vm_id = stable_uuid(sub, rg, name)
+        self.vm_id = spec.get("vm_id") or stable_uuid(sub, rg, name)
         self.size = spec.get("size", "Standard_D4s_v3")
         os_spec = spec.get("os") or {}
         self.distro = norm_distro(os_spec.get("distro", "ubuntu"))

@@ -463,7 +463,19 @@ def test_online_flow_for_online_capable_distros(sim, client):
     sim.advance(121)
     assert poller.status() == "InProgress"       # online mode: stamped is still transitioning
     assert ade_iv(client, "rg1", "vm-rhel8")[0].code == "ProvisioningState/transitioning"
-    seen = run_to_end(sim, "rg1", "vm-rhel8", client)
+    seen = []
+    for _unused in range(20):        # up to the reboot after patching: the agent is Not Ready meanwhile
+        run = sim.vm("rg1", "vm-rhel8")["extensions"][0]["run"]
+        if run["next_step"] == "guest back after patching":
+            break
+        st, sub, _unused = ade_iv(client, "rg1", "vm-rhel8")
+        if not seen or seen[-1][2] != st.message:
+            seen.append((st.level, st.code, st.message, sub["os"], sub["data"]))
+        sim.advance(run["next_step_in_seconds"] + 0.001)
+    iv = client.virtual_machines.instance_view("rg1", "vm-rhel8")
+    assert iv.vm_agent.statuses[0].display_status == "Not Ready"
+    assert ade_iv(client, "rg1", "vm-rhel8")[0].message == "Restarting vm after patching"
+    seen += run_to_end(sim, "rg1", "vm-rhel8", client)
     assert poller.result().properties.provisioning_state == "Succeeded"
     msgs = [s[2] for s in seen]
     assert msgs[:5] == ["Encryption settings stamped", "Online encryption initialized for data volumes",

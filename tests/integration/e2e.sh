@@ -6,7 +6,8 @@
 # 2. ansible-playbook azure_ade.linux.preflight on every guest (verdict table)
 # 3. ansible-playbook azure_ade.linux.encrypt on three guests: one succeeds, one fails during OS encryption
 #    (restored from its snapshot set), one is blocked by the preflight (never snapshotted nor encrypted:
-#    checked in the simulator's request log); SELinux saved/restored byte for byte on the SELinux guest
+#    checked in the simulator's request log); SELinux saved/restored byte for byte on the SELinux guest;
+#    check mode; a failure stops the rollout; killed while waiting and run again (resumes, no new snapshot)
 # 4. a data-only encryption, then azure_ade.linux.disable (disable before extension removal, request log)
 # 5. ansible-playbook azure_ade.linux.status (mismatch: the platform says encrypted, the guests have no dm-crypt)
 # 6. azure_ade.linux.restore from a snapshot set
@@ -33,7 +34,7 @@ E2E_BLOCKED=${E2E_BLOCKED:-lowmem-4g}   # blocked by the preflight (memory): nev
 E2E_DATA=${E2E_DATA:-sles12}            # data-only distro: encrypt Data, then disable
 E2E_NEXT=${E2E_NEXT:-rhel7-rootvg}      # check mode; then, after $E2E_FAIL in inventory order, not attempted
 
-W=$ADE_WORK/e2e-$ADE_CORE
+W=${ADE_SCRATCH:-$ADE_WORK}/e2e-$ADE_CORE   # ADE_SCRATCH keeps parallel checkouts apart
 rm -rf "$W"; mkdir -p "$W/report" "$W/logs"
 SIM=$W/sim
 PASSED=0; FAILED=0
@@ -162,7 +163,7 @@ assert not writes, writes
 # ---- 3b. default: a failure stops the rollout (the next guest is not touched) ----------------------
 python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
 play encrypt-stop nonzero encrypt -e ade_hosts="$E2E_FAIL:$E2E_NEXT" -e ade_key_vault=kv-ade-e2e \
-  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-stop"
+  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-stop" -e ade_retry_restored=true
 sim_log
 assert_py "rollout stops after a failure: $E2E_FAIL failed_restored, $E2E_NEXT not attempted and untouched" "
 import json, sys
@@ -175,6 +176,51 @@ assert rows['$E2E_NEXT']['outcome'] == 'not_attempted', rows['$E2E_NEXT']
 touched = vm_requests(entries(sys.argv[1] + '/simlog.json'), '$E2E_NEXT')
 assert not touched, touched
 "
+
+# ---- 3c. issue 6 item 1: interrupted while waiting, run again -> no new snapshot, resumes the wait ---------
+# $E2E_NEXT encrypts slowly (OS phase ~20 s real); the control node is killed once ARM took the extension PUT.
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+curl -sf --cacert "$AZURE_CA_BUNDLE" -X POST -H 'Content-Type: application/json' \
+  -d '{"ade_timing": {"os_min": 12000, "os_per_gb": 0}}' \
+  "$AZURE_RESOURCE_MANAGER_URL/_sim/vms/$AZURE_SUBSCRIPTION_ID/rg-ade-test/$E2E_NEXT" > /dev/null \
+  || ko "slow down $E2E_NEXT in the simulator"
+setsid ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$E2E_NEXT" -e ade_key_vault=kv-ade-e2e \
+  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_snapshot_set=e2e-first > "$W/logs/encrypt-killed.log" 2>&1 &
+KILLED_PID=$!
+for _ in $(seq 1 600); do
+  sim_log
+  if python3 - "$W/simlog.json" "$E2E_NEXT" <<'PY'
+import json, sys
+log = json.load(open(sys.argv[1]))
+sys.exit(0 if any(e.get("method") == "PUT" and "/virtualmachines/%s/extensions/" % sys.argv[2].lower() in e["path"].lower()
+                  and e["status"] < 300 for e in log) else 1)
+PY
+  then break; fi
+  sleep 0.5
+done
+sleep 2
+kill -TERM -- "-$KILLED_PID" 2>/dev/null; wait "$KILLED_PID" 2>/dev/null
+check "the first encrypt of $E2E_NEXT was killed while it waited" bash -c "! grep -q 'PLAY RECAP' '$W/logs/encrypt-killed.log'"
+play encrypt-resume 0 encrypt -e ade_hosts="$E2E_NEXT" -e ade_key_vault=kv-ade-e2e -e ade_volume_type=All \
+  -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-resume" -e ade_snapshot_set=e2e-second
+sim_log
+assert_py "resume: $E2E_NEXT encrypted by the re-run, no snapshot after the extension PUT, set e2e-first kept" "
+import json, sys
+sys.path.insert(0, '$HERE')
+from simlog import entries, first
+rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-resume/encrypt.json'))}
+print(json.dumps(rows, indent=1))
+assert rows['$E2E_NEXT']['outcome'] == 'encrypted', rows['$E2E_NEXT']
+assert rows['$E2E_NEXT']['snapshot_set'] == 'e2e-first', rows['$E2E_NEXT']
+log = entries(sys.argv[1] + '/simlog.json')
+vm = '$E2E_NEXT'.lower()
+ext = [e['seq'] for e in log if e['method'] == 'PUT' and '/virtualmachines/%s/extensions/' % vm in e['path'].lower() and e['status'] < 300]
+snaps = [e for e in log if e['method'] == 'PUT' and '/snapshots/' in e['path'].lower() and vm in e['path'].lower()]
+assert len(ext) == 1, ('one accepted extension PUT over both runs', ext)
+assert snaps and all(e['seq'] < ext[0] for e in snaps), snaps
+assert not [e for e in snaps if 'e2e-second' in e['path']], snaps
+"
+check "the re-run said it resumed the wait" grep -q "WAIT: this run's encryption is in progress" "$W/logs/encrypt-resume.log"
 
 # ---- 4. data-only encryption, then disable (R6.2) -------------------------------------------------
 play encrypt-data 0 encrypt -e ade_hosts="$E2E_DATA" -e ade_key_vault=kv-ade-e2e -e ade_volume_type=Data \

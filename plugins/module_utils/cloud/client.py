@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """The thin SDK layer: one ComputeManagementClient per module run, REST-shaped dicts out.
 
 Everything the decision code sees is a plain dict in the REST shape (camelCase keys, as in the
@@ -62,9 +63,6 @@ except ImportError:
 KEYVAULT_API = '2023-07-01'
 COMPUTE_API = '2026-04-01'   # the api-version azure-mgmt-compute 39 uses
 SUBSCRIPTIONS_API = '2022-12-01'
-# 409 codes ARM/CRP return while another operation on the VM runs; worth waiting for.
-CONFLICT_CODES = ('OperationNotAllowed', 'Conflict', 'AnotherOperationInProgress', 'OperationPreempted',
-                  'RetryableError')
 
 
 def missing_sdk_message():
@@ -100,11 +98,6 @@ def error_text(exc):
         parts.append(code)
     parts.append(msg.strip().splitlines()[0] if msg else exc.__class__.__name__)
     return ': '.join(parts)
-
-
-def error_code(exc):
-    err = getattr(exc, 'error', None)
-    return getattr(err, 'code', None) if err is not None else None
 
 
 class RequestStats:
@@ -253,6 +246,10 @@ class AzureSession:
     def put_vm(self, resource_group, name, body):
         return to_dict(self.compute.virtual_machines.begin_create_or_update(resource_group, name, body).result())
 
+    def update_vm_tags(self, resource_group, name, tags):
+        """PATCH the VM's tags (the whole tag set: Azure replaces it)."""
+        return to_dict(self.compute.virtual_machines.begin_update(resource_group, name, {'tags': tags}).result())
+
     def deallocate_vm(self, resource_group, name):
         self.compute.virtual_machines.begin_deallocate(resource_group, name).result()
 
@@ -271,6 +268,10 @@ class AzureSession:
         poller = self.compute.virtual_machine_extensions.begin_create_or_update(resource_group, vm_name, ext_name,
                                                                                 body)
         return to_dict(poller.result())
+
+    def begin_put_extension(self, resource_group, vm_name, ext_name, body):
+        """Send the extension PUT; returns the poller once ARM accepted it (raises if ARM refused)."""
+        return self.compute.virtual_machine_extensions.begin_create_or_update(resource_group, vm_name, ext_name, body)
 
     def delete_extension(self, resource_group, vm_name, ext_name):
         self.compute.virtual_machine_extensions.begin_delete(resource_group, vm_name, ext_name).result()
@@ -306,26 +307,18 @@ class AzureSession:
     # ---- conflicts ------------------------------------------------------------------------------
     def retry_conflicts(self, func, deadline, what, interval=15.0):
         """Run ``func``; while ARM answers 409 with a code meaning 'another operation is in progress',
-        wait (Retry-After if given, else ``interval``) and try again until ``deadline`` (time.time())."""
-        while True:
-            try:
-                return func()
-            except HttpResponseError as exc:
-                if getattr(exc, 'status_code', None) != 409 or error_code(exc) not in CONFLICT_CODES:
-                    raise
-                ra = None
-                resp = getattr(exc, 'response', None)
-                if resp is not None and resp.headers.get('Retry-After'):
-                    try:
-                        ra = float(resp.headers['Retry-After'])
-                    except ValueError:
-                        ra = None
-                wait = ra if ra else interval
-                if time.time() + wait > deadline:
-                    raise ConflictTimeout("{0}: Azure kept answering 409 ({1}) until the timeout; another operation "
-                                          "on this VM is still running. Wait for it to finish (or raise "
-                                          "busy_timeout) and run again.".format(what, error_text(exc)))
-                self.sleep(wait)
+        wait (Retry-After if given, else ``interval``) and try again until ``deadline`` (time.time()).
+        Goes through the one poller (module_utils/cloud/poller.py), restricted to conflicts."""
+        from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import (  # pylint: disable=import-outside-toplevel
+            Poller, PollTimeout)
+        poller = Poller(max(0.0, deadline - time.time()), sleep=self.sleep, base_delay=interval, max_delay=interval,
+                        kinds=('conflict',))
+        try:
+            return poller.call(func, what)
+        except PollTimeout as exc:
+            raise ConflictTimeout("{0}: Azure kept answering 409 ({1}) until the timeout; another operation "
+                                  "on this VM is still running. Wait for it to finish (or raise "
+                                  "busy_timeout) and run again.".format(what, error_text(exc.last)))
 
 
 class ConflictTimeout(Exception):

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """What the ADE retirement (2028-09-15) means for one VM, and its documented way forward.
 
 Pure decision (``retirement_plan``) apart from the two thin reads it needs (``read_feature_state``,

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """PURE: snapshot sets (naming, tagging, request bodies) and restore plans."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -14,6 +15,7 @@ TAG_ROLE = 'azure_ade_disk_role'
 TAG_LUN = 'azure_ade_lun'
 TAG_SOURCE = 'azure_ade_source_disk_id'
 TAG_RESTORED_FROM = 'azure_ade_restored_from'
+TAG_REPLACES = 'azure_ade_replaces_disk_id'   # on a restored disk: the disk it replaced (vm_restore resumes from it)
 _NAME_OK = re.compile(r'[^A-Za-z0-9_.-]')
 MAX_NAME = 80
 
@@ -159,8 +161,10 @@ def plan_restore(vm, snapshots, run_id, restored_disks=None):
         cur = current.get(key)
         new_name = safe_name(vm['name'], run_id, 'restored', 'os' if snap['role'] == 'os' else 'lun{0}'.format(snap['lun']))
         sku = (cur or {}).get('sku') or 'Premium_LRS'
-        body = {'location': vm['location'], 'sku': {'name': sku},
-                'tags': {TAG_RUN: run_id, TAG_VM: vm['id'].lower(), TAG_RESTORED_FROM: snap['id']},
+        tags = {TAG_RUN: run_id, TAG_VM: vm['id'].lower(), TAG_RESTORED_FROM: snap['id']}
+        if cur is not None:
+            tags[TAG_REPLACES] = cur['id']
+        body = {'location': vm['location'], 'sku': {'name': sku}, 'tags': tags,
                 'properties': {'creationData': {'createOption': 'Copy', 'sourceResourceId': snap['id']}}}
         if snap['role'] == 'os':
             body['properties']['osType'] = 'Linux'
@@ -170,19 +174,37 @@ def plan_restore(vm, snapshots, run_id, restored_disks=None):
         if zones:
             body['zones'] = zones
         ex = existing.get(new_name.lower())
-        if cur is not None and ex is not None and cur['id'].lower() == (ex.get('id') or '').lower():
+        if ex is not None and not restored_disk_ok(ex, snap['id']):
+            if cur is not None and cur['id'].lower() == (ex.get('id') or '').lower():
+                raise SnapshotError("VM {0} runs on disk {1}, which was not restored completely from snapshot {2} "
+                                    "(tags {3}, state {4}); restore it by hand".format(
+                                        vm.get('name'), ex.get('name'), snap['id'], ex.get('tags'),
+                                        (ex.get('properties') or {}).get('provisioningState')))
+            action = 'recreate'          # a copy that failed or came from another snapshot: never attached
+        elif cur is not None and ex is not None and cur['id'].lower() == (ex.get('id') or '').lower():
             action = 'in_place'          # VM already runs on this restored disk
         elif ex is not None:
             action = 'reuse'
         else:
             action = 'create'
+        replaced = ((ex or {}).get('tags') or {}).get(TAG_REPLACES) if action == 'in_place' else (cur or {}).get('id')
+        if action != 'in_place' and ex is not None and ex.get('managedBy'):
+            raise SnapshotError("restored disk {0} is attached to {1}; detach it or remove it before restoring again"
+                                .format(ex.get('name'), ex.get('managedBy')))
         items.append(dict(role=snap['role'], lun=snap['lun'], snapshot_id=snap['id'], new_name=new_name,
-                          current_id=(cur or {}).get('id'), current_name=(cur or {}).get('name'),
+                          replaced_id=replaced, current_id=(cur or {}).get('id'), current_name=(cur or {}).get('name'),
                           caching=(cur or {}).get('caching'), body=body, existing=ex, action=action))
     snap_keys = set((d['role'], d['lun']) for d in descs)
     extra = [d['name'] for k, d in current.items() if k not in snap_keys]
     return dict(disks=items, already_restored=all(i['action'] == 'in_place' for i in items),
                 disks_not_in_set=extra)
+
+
+def restored_disk_ok(disk, snapshot_id):
+    """A restored disk may be reused only when its copy succeeded and it comes from ``snapshot_id``. Pure."""
+    tags = disk.get('tags') or {}
+    state = ((disk.get('properties') or {}).get('provisioningState') or '').lower()
+    return state == 'succeeded' and (tags.get(TAG_RESTORED_FROM) or '').lower() == (snapshot_id or '').lower()
 
 
 _READ_ONLY_VM_PROPS = ('instanceView', 'provisioningState', 'vmId', 'timeCreated')
@@ -218,3 +240,58 @@ def swapped_vm_body(vm, plan, new_ids):
     props['storageProfile'] = storage
     body['properties'] = props
     return body
+
+
+def _instance_view(vm):
+    return ((vm or {}).get('properties') or {}).get('instanceView') or (vm or {}).get('instanceView') or {}
+
+
+def _power_state(vm):
+    state = None
+    for st in _instance_view(vm).get('statuses') or []:
+        if (st.get('code') or '').startswith('PowerState/'):
+            state = st['code'].split('/', 1)[1]
+    return state
+
+
+def restore_steps(plan, power_state, ext_present, start, recorded, restoring):
+    """What is left of a restore, in order. Pure.
+
+    ``recorded``: the VM carries a rollout record to move (restoring, then restored); ``restoring``: it already
+    says restoring (a resumed restore)."""
+    swapped = plan['already_restored']
+    steps = []
+    if recorded and not restoring:
+        steps.append('record_restoring')
+    if not swapped:
+        if any(i['action'] == 'recreate' for i in plan['disks']):
+            steps.append('delete_failed_disks')
+        if any(i['action'] in ('create', 'recreate') for i in plan['disks']):
+            steps.append('create_disks')
+        if ext_present:
+            if power_state != 'running':
+                steps.append('start_for_extension_removal')   # Azure changes extensions only on a running VM
+            steps.append('remove_extension')
+        if power_state != 'deallocated' or ext_present:
+            steps.append('deallocate')
+        steps.append('swap_disks')
+    elif ext_present and power_state == 'running':
+        # Swapped and started by an earlier run that stopped before removing the extension (not the normal
+        # order): remove it now.
+        steps.append('remove_extension')
+    if start and (not swapped or power_state != 'running'):
+        steps.append('start')
+    if recorded:
+        steps.append('record_restored')
+    return steps
+
+
+def vm_ready_on(vm, disks):
+    """The VM is running on exactly the restored disks and its guest agent reports Ready. Pure."""
+    if vm is None or _power_state(vm) != 'running':
+        return False
+    current = set(d['id'].lower() for d in vm_disks(vm))
+    if not all((d['new_disk_id'] or '').lower() in current for d in disks):
+        return False
+    agent = (_instance_view(vm).get('vmAgent') or {}).get('statuses') or []
+    return any((s.get('displayStatus') or '').lower() == 'ready' for s in agent)

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """PURE: a VM (model + instance view, REST shape) -> ADE status with Get-AzVMDiskEncryptionStatus
 semantics plus a ``phase`` by the completion rule of ade-reference 5.6; the poll-interval policy; the
 time rules a waiting loop applies on top (``apply_time_limits`` / ``StatusClock``).
@@ -13,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import re
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import (
@@ -296,13 +298,24 @@ def apply_time_limits(status, held_seconds, transient_limit=TRANSIENT_ERROR_LIMI
     return out
 
 
+def _env_seconds(name, default, environ=None):
+    try:
+        return float((environ if environ is not None else os.environ).get(name, default))
+    except (TypeError, ValueError):
+        return float(default)
+
+
 class StatusClock(object):
     """Remembers since when each VM shows its current status (phase, message, substatus) during one wait, and
-    applies ``apply_time_limits``. ``now`` is passed in (pure apart from this memory)."""
+    applies ``apply_time_limits``. ``now`` is passed in (pure apart from this memory). The limits default to
+    E(AZURE_ADE_TRANSIENT_ERROR_LIMIT) / E(AZURE_ADE_RESTART_PENDING_GRACE) seconds when set (tests, operators),
+    else TRANSIENT_ERROR_LIMIT / RESTART_PENDING_GRACE."""
 
-    def __init__(self, transient_limit=TRANSIENT_ERROR_LIMIT, restart_grace=RESTART_PENDING_GRACE):
-        self.transient_limit = transient_limit
-        self.restart_grace = restart_grace
+    def __init__(self, transient_limit=None, restart_grace=None, environ=None):
+        self.transient_limit = transient_limit if transient_limit is not None else _env_seconds(
+            'AZURE_ADE_TRANSIENT_ERROR_LIMIT', TRANSIENT_ERROR_LIMIT, environ)
+        self.restart_grace = restart_grace if restart_grace is not None else _env_seconds(
+            'AZURE_ADE_RESTART_PENDING_GRACE', RESTART_PENDING_GRACE, environ)
         self._seen = {}
 
     def held(self, key, status, now):

@@ -675,6 +675,7 @@ def probe_imds(endpoint, timeout):
             'location': data.get('location'),
             'vm_size': data.get('vmSize'),
             'security_type': security or None,
+            'vm_id': data.get('vmId'),
         }
     except (ValueError, AttributeError) as exc:
         result['error'] = 'not the IMDS compute document: %s' % (exc,)
@@ -742,7 +743,7 @@ def gather_network(guest, agent, imds_endpoint=None, wireserver_endpoint=None, t
         wire['via_proxy'] = None
     imds_facts = {'reachable': imds['reachable']}
     imds_facts.update(identity or dict((k, None) for k in (
-        'subscription_id', 'resource_group', 'name', 'location', 'vm_size', 'security_type')))
+        'subscription_id', 'resource_group', 'name', 'location', 'vm_size', 'security_type', 'vm_id')))
     return {'imds': imds, 'wireserver': wire,
             'package_sources': probe_package_sources(packages, timeout)}, imds_facts
 

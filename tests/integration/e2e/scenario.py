@@ -3,9 +3,13 @@ subscription / resource group / region the hosts' fake IMDS reports, plus the Ke
 Usage: scenario.py INVENTORY.yml FAILING_HOST [DATA_ONLY_HOST...] > scenario.json
 The failing host's VM fails during OS encryption the way ADE really does ("failed to unmount")."""
 import json
+import os
 import sys
 
 import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "hosts", "lib"))
+from variants import uid  # noqa: E402  the hosts' IMDS vmId, so the identity check (IMDS vmId == ARM vmId) holds
 
 SUBSCRIPTION = "11111111-1111-1111-1111-111111111111"
 RESOURCE_GROUP = "rg-ade-test"
@@ -42,7 +46,7 @@ def main():
     vms = []
     for h in hosts(inv):
         distro, version = OS.get(h, ("ubuntu", "18.04"))
-        vm = {"name": h, "os": {"distro": distro, "version": version},
+        vm = {"name": h, "vm_id": uid(h, "vmid"), "os": {"distro": distro, "version": version},
               "memory_gb": 4 if h == "lowmem-4g" else 8,
               "data_disks": [{"size_gb": 8}]}
         if h == failing:

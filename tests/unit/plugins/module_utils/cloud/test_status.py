@@ -300,3 +300,10 @@ def test_no_warning_while_in_progress_or_without_data_disks():
     st = S.compute_status(F.encrypting_vm('Encryption succeeded for data volumes', 'NotEncrypted', 'NotMounted',
                                           volume_type='Data', stamped=False))
     assert st['phase'] == 'succeeded' and st['warnings'] == [] and st['skipped_data_disks'] == []
+
+
+def test_status_clock_limits_from_the_environment():
+    clock = S.StatusClock(environ={'AZURE_ADE_TRANSIENT_ERROR_LIMIT': '5', 'AZURE_ADE_RESTART_PENDING_GRACE': 'x'})
+    assert clock.transient_limit == 5.0 and clock.restart_grace == S.RESTART_PENDING_GRACE
+    assert S.StatusClock(transient_limit=7, environ={'AZURE_ADE_TRANSIENT_ERROR_LIMIT': '5'}).transient_limit == 7
+    assert S.StatusClock(environ={}).transient_limit == S.TRANSIENT_ERROR_LIMIT

@@ -220,7 +220,8 @@ class _Imds(object):
 
 COMPUTE = json.dumps({'subscriptionId': '11111111-1111-1111-1111-111111111111', 'resourceGroupName': 'rg-ade-test',
                       'name': 'vm1', 'location': 'eastus', 'vmSize': 'Standard_D2s_v3',
-                      'securityProfile': {'securityType': 'TrustedLaunch'}})
+                      'securityProfile': {'securityType': 'TrustedLaunch'},
+                      'vmId': '0f4ab5c6-7d8e-4f90-a1b2-c3d4e5f60718'})
 
 
 def test_network_probes_against_local_endpoints(tmpdir):
@@ -233,7 +234,8 @@ def test_network_probes_against_local_endpoints(tmpdir):
     assert 'GET /metadata/instance/compute?api-version=2021-02-01 ' in imds.requests[0]
     assert identity == {'reachable': True, 'subscription_id': '11111111-1111-1111-1111-111111111111',
                         'resource_group': 'rg-ade-test', 'name': 'vm1', 'location': 'eastus',
-                        'vm_size': 'Standard_D2s_v3', 'security_type': 'TrustedLaunch'}
+                        'vm_size': 'Standard_D2s_v3', 'security_type': 'TrustedLaunch',
+                        'vm_id': '0f4ab5c6-7d8e-4f90-a1b2-c3d4e5f60718'}
     assert network['wireserver']['reachable'] is True and network['wireserver']['via_proxy'] is None
 
 

@@ -1,0 +1,341 @@
+# -*- coding: utf-8 -*-
+# Copyright: azure_ade.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
+"""PURE: the per-VM rollout record (tags on the Azure VM) and the decisions taken from it.
+
+The record lives with the VM, not with the control node, so any control node, a re-launched AWX job or
+another job slice resumes where the last one stopped. Tags (all on the VM; docs/architecture.md
+"Rollout record"):
+
+  azure_ade_snapshot_set   the snapshot set (run ID) taken before anything changed on the VM
+  azure_ade_rollout_stage  one of STAGES
+  azure_ade_rollout_seq    SequenceVersion of this run's extension PUT (set with stage 'enabling')
+  azure_ade_rollout_at     UTC time of the last transition (ISO 8601)
+
+(vm_restore remembers the disks it swapped out on the restored disks themselves: tag azure_ade_replaces_disk_id.)
+
+Transitions (every one unit-tested; anything else is refused by ``transition``):
+
+  (none|restored) --snapshot_taken--> snapshot_taken      vm_snapshot, after every snapshot is Succeeded
+  snapshot_taken  --enabling--------> enabling            vm_encryption, BEFORE the extension PUT (intent + seq)
+  enabling        --enabling--------> enabling            a retried PUT (new seq: the earlier one was refused)
+  enabling        --encrypting------> encrypting          vm_encryption, once ARM accepted the PUT
+  encrypting      --verified--------> verified            post-success restart check passed
+  snapshot_taken|enabling|encrypting|verified --restoring--> restoring   vm_restore, before the first write
+  restoring       --restoring-------> restoring           a resumed restore
+  restoring       --restored--------> restored            vm_restore, once the VM runs on the restored disks
+
+'succeeded' and 'failed' are not stored: they are read from the platform (phase) and count for this run
+only when the extension's SequenceVersion equals the record's seq (see ``effective_stage``).
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import time
+
+TAG_RUN = 'azure_ade_snapshot_set'
+TAG_STAGE = 'azure_ade_rollout_stage'
+TAG_SEQ = 'azure_ade_rollout_seq'
+TAG_AT = 'azure_ade_rollout_at'
+TAGS = (TAG_RUN, TAG_STAGE, TAG_SEQ, TAG_AT)
+
+STAGES = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'restoring', 'restored')
+# Stages after which the VM's disks may already be changed by ADE: no new snapshot set, ever.
+STARTED = ('enabling', 'encrypting', 'verified', 'restoring')
+
+TRANSITIONS = {
+    None: ('snapshot_taken',),
+    'restored': ('snapshot_taken',),
+    'snapshot_taken': ('snapshot_taken', 'enabling', 'restoring'),
+    'enabling': ('enabling', 'encrypting', 'restoring'),
+    'encrypting': ('encrypting', 'verified', 'restoring'),
+    'verified': ('verified', 'restoring'),
+    'restoring': ('restoring', 'restored'),
+}
+
+ENABLE_OPS = ('EnableEncryption', 'EnableEncryptionFormatAll', 'EnableEncryptionFormat')
+_ENCRYPTED_STATES = ('encrypted', 'encryptioninprogress', 'vmrestartpending')
+
+
+class RolloutError(Exception):
+    pass
+
+
+def parse_record(tags):
+    """The record from a VM's tags (dict or None). Returns dict(snapshot_set, stage, seq, at); stage None
+    when the VM carries no record. An unknown stage value is kept as is (``plan`` reports it)."""
+    tags = tags or {}
+    return dict(snapshot_set=tags.get(TAG_RUN) or None, stage=tags.get(TAG_STAGE) or None,
+                seq=tags.get(TAG_SEQ) or None, at=tags.get(TAG_AT) or None)
+
+
+def now_iso(now=None):
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() if now is None else now))
+
+
+def transition(record, stage, snapshot_set=None, seq=None, now=None):
+    """The tags of the record after the transition to ``stage``. Raises RolloutError on a transition
+    that is not in TRANSITIONS (e.g. a new snapshot set after the encryption began)."""
+    cur = (record or {}).get('stage')
+    if cur is not None and cur not in TRANSITIONS:
+        raise RolloutError("the VM's rollout record has an unknown stage '{0}' (tag {1}); fix or remove the tag"
+                           .format(cur, TAG_STAGE))
+    if stage not in TRANSITIONS.get(cur, ()):
+        raise RolloutError("rollout record: no transition from stage {0} to {1}".format(cur or '(none)', stage))
+    run = snapshot_set or (record or {}).get('snapshot_set')
+    if not run:
+        raise RolloutError('rollout record: stage {0} needs a run ID'.format(stage))
+    if cur not in (None, 'restored') and run != (record or {}).get('snapshot_set'):
+        raise RolloutError("rollout record: the VM belongs to run {0} (stage {1}); refusing to move it to run {2}"
+                           .format(record.get('snapshot_set'), cur, run))
+    tags = {TAG_RUN: run, TAG_STAGE: stage, TAG_AT: now_iso(now)}
+    if stage == 'enabling':
+        if not seq:
+            raise RolloutError('rollout record: stage enabling needs the SequenceVersion of the PUT')
+        tags[TAG_SEQ] = seq
+    elif stage in ('encrypting', 'verified', 'restoring', 'restored'):
+        keep = seq or (record or {}).get('seq')
+        if keep:
+            tags[TAG_SEQ] = keep
+    return tags
+
+
+def merged_tags(vm_tags, record_tags):
+    """The VM's full tag set with the record replaced (record tags not in ``record_tags`` dropped). Pure."""
+    out = dict((k, v) for k, v in (vm_tags or {}).items() if k not in TAGS)
+    out.update(record_tags)
+    return out
+
+
+def extension_seq(status):
+    return (((status or {}).get('extension') or {}).get('settings') or {}).get('SequenceVersion')
+
+
+def encryption_began(status):
+    """The platform shows that ADE began on this VM (an enable op installed, or a volume not NotEncrypted)."""
+    status = status or {}
+    if status.get('operation') in ENABLE_OPS:
+        return True
+    for key in ('os_volume_encrypted', 'data_volumes_encrypted'):
+        if (status.get(key) or '').lower() in _ENCRYPTED_STATES:
+            return True
+    return False
+
+
+def effective_stage(record, status):
+    """The stage with the platform's word added: 'succeeded' / 'failed' / 'restart_pending' when the
+    extension runs this run's SequenceVersion; 'enabling' stays 'enabling' while ARM has not taken the PUT."""
+    stage = (record or {}).get('stage')
+    if stage in ('enabling', 'encrypting'):
+        mine = record.get('seq') and extension_seq(status) == record.get('seq')
+        if not mine:
+            return 'enabling' if stage == 'enabling' else 'encrypting_other_seq'
+        phase = (status or {}).get('phase')
+        if phase in ('succeeded', 'failed', 'restart_pending'):
+            return phase
+        return 'encrypting'
+    return stage
+
+
+def plan(record, status, new_run, retry_restored=False, verify=True):
+    """What the encrypt playbook does next for one VM. Pure.
+
+    Returns dict(action, snapshot_set, stage, reason, restore_from, snapshot_allowed):
+      start        no record: snapshot set ``new_run``, prerequisites, preflight again, enable, wait
+      resume       set taken (stage snapshot_taken, or enabling whose PUT ARM did not take): reuse the set
+                   (no new snapshot), prerequisites, preflight again, enable, wait
+      wait         this run's encryption is in progress: wait (no snapshot, no enable)
+      restore      this run's encryption failed: restore from the set taken before the first enable
+      verify       this run's encryption succeeded: restart check (when ``verify``), then done
+      done         nothing to do (verified, or succeeded without verification)
+      stop         never touch automatically; ``reason`` says what to do (foreign encryption, restored VM, ...)
+    """
+    record = record or {}
+    stage = record.get('stage')
+    run = record.get('snapshot_set')
+    eff = effective_stage(record, status)
+
+    def out(action, reason, snapshot_set=None, restore_from=None):
+        return dict(action=action, snapshot_set=snapshot_set, stage=stage, effective_stage=eff, reason=reason,
+                    restore_from=restore_from, snapshot_allowed=action == 'start' or (action == 'resume' and stage == 'snapshot_taken'))
+
+    if stage is None:
+        if encryption_began(status):
+            phase = (status or {}).get('phase')
+            if phase == 'succeeded':
+                return out('done', 'already encrypted outside this rollout (no rollout record); nothing to do')
+            return out('stop', "ADE began on this VM outside this rollout (phase {0}, no rollout record): there is no "
+                               "snapshot set taken before it, so this rollout will not snapshot, enable or restore it; "
+                               "check it with azure_ade.linux.status".format(phase))
+        return out('start', 'no rollout record: new run', snapshot_set=new_run)
+    if stage not in TRANSITIONS:
+        return out('stop', "unknown rollout stage '{0}' in tag {1}; fix or remove the tag".format(stage, TAG_STAGE))
+    if stage == 'restored':
+        if not retry_restored:
+            return out('stop', 'restored from snapshot set {0} after a failed encryption; fix the cause, then run again '
+                               'with ade_retry_restored=true for a new run'.format(run), restore_from=run)
+        if encryption_began(status):
+            return out('stop', 'restored, but the platform still shows ADE on this VM; check it before a new run')
+        return out('start', 'restored earlier; new run as asked (ade_retry_restored)', snapshot_set=new_run)
+    if stage == 'snapshot_taken':
+        if encryption_began(status):
+            return out('stop', 'the record says snapshot set {0} was taken, but the platform shows ADE began without '
+                               'this rollout recording its enable; check the VM (restore from {0} if needed)'.format(run),
+                       snapshot_set=run, restore_from=run)
+        return out('resume', 'snapshot set {0} already taken; resuming (no new snapshot)'.format(run), snapshot_set=run)
+    if stage == 'restoring':
+        return out('restore', 'a restore from set {0} began; finishing it'.format(run), snapshot_set=run, restore_from=run)
+    if stage == 'verified':
+        return out('done', 'encrypted and verified after a restart (run {0})'.format(run), snapshot_set=run)
+    # enabling / encrypting
+    if eff == 'enabling':
+        if encryption_began(status):
+            return out('stop', "ARM shows another encryption on this VM (SequenceVersion {0}, this run's {1}); "
+                               "check it before going on".format(extension_seq(status), record.get('seq')),
+                       snapshot_set=run, restore_from=run)
+        return out('resume', 'the enable of run {0} was not accepted by ARM; enabling again (set kept)'.format(run),
+                   snapshot_set=run)
+    if eff == 'encrypting_other_seq':
+        return out('stop', "the extension runs SequenceVersion {0}, not this run's {1}: someone re-ran ADE outside "
+                           "this rollout; check it before going on (pre-change set: {2})".format(
+                               extension_seq(status), record.get('seq'), run), snapshot_set=run, restore_from=run)
+    if eff == 'failed':
+        return out('restore', "this run's encryption failed ({0}); restoring from set {1} taken before the first enable"
+                   .format((status or {}).get('progress_message'), run), snapshot_set=run, restore_from=run)
+    if eff == 'succeeded':
+        if verify:
+            return out('verify', 'encrypted (run {0}); restart check pending'.format(run), snapshot_set=run)
+        return out('done', 'encrypted (run {0}); restart check off'.format(run), snapshot_set=run)
+    return out('wait', "this run's encryption is in progress ({0}); waiting (no new snapshot)".format(
+        (status or {}).get('progress_message')), snapshot_set=run)
+
+
+def outcome_after_wait(record_seq, status, timed_out=False):
+    """After a wait: 'encrypted', 'restore' (this run failed), 'restart_pending', 'timeout', or
+    'not_this_run' (the extension runs another SequenceVersion: never restore then). Pure."""
+    if record_seq and extension_seq(status) != record_seq:
+        return 'not_this_run'
+    phase = (status or {}).get('phase')
+    if phase == 'succeeded':
+        return 'encrypted'
+    if phase == 'failed':
+        return 'restore'
+    if phase == 'restart_pending':
+        return 'restart_pending'
+    return 'timeout' if timed_out or phase == 'in_progress' else 'not_this_run'
+
+
+def snapshot_refusal(record, status, snapshot_set, allow_after_start=False):
+    """Why vm_snapshot must not take a (new) set on this VM, or None. Pure.
+
+    Reusing a complete set of the record's own run sends no write and is not refused here (the caller
+    checks that nothing would be created)."""
+    if allow_after_start:
+        return None
+    stage = (record or {}).get('stage')
+    if stage in STARTED:
+        return ("the encryption of this VM began (rollout stage {0}, run {1}): a snapshot now would capture disks "
+                "being encrypted, and a restore from it would lose data. Restore from set {1} (taken before the first "
+                "enable) if needed; set allow_after_encryption_start=true only if you know the disks are consistent"
+                .format(stage, (record or {}).get('snapshot_set')))
+    if encryption_began(status) and stage != 'restored':
+        return ("ADE already began on this VM (operation {0}, OS {1}, data {2}): a snapshot now would capture disks "
+                "being encrypted. Set allow_after_encryption_start=true only if you know the disks are consistent"
+                .format(status.get('operation'), status.get('os_volume_encrypted'), status.get('data_volumes_encrypted')))
+    if stage == 'snapshot_taken' and record.get('snapshot_set') and record.get('snapshot_set') != snapshot_set:
+        return ("this VM's rollout record already names snapshot set {0} (taken before any change); use snapshot_set {0} "
+                "(the encrypt playbook resumes it) instead of a new set {1}".format(record.get('snapshot_set'), snapshot_set))
+    return None
+
+
+# Outcomes of the encrypt playbook that are not a failure of the rollout.
+OK_OUTCOMES = ('encrypted', 'would_encrypt', 'blocked', 'not_attempted', 'already_encrypted')
+
+
+def stops_rollout(outcome, changed_anything, continue_on_failure=False):
+    """Whether a host's outcome stops the next hosts and waves. Any failure after this rollout changed the guest
+    or Azure (snapshot, prerequisites, enable, restore) stops it unless ``continue_on_failure``; a guest
+    blocked or unreachable before any change does not. Pure."""
+    if outcome in OK_OUTCOMES:
+        return False
+    if continue_on_failure:
+        return False
+    return bool(changed_anything) or outcome not in ('unreachable', 'needs_attention')
+
+
+def failure_outcome(stage, guest_unreachable=False, reboot_required=False, replan_action=None, restore=None):
+    """The outcome of a host whose encrypt block failed. Pure.
+
+    stage: where it failed (preflight, identity, plan, snapshot, prerequisites, enable, wait);
+    replan_action: what ``plan`` says after re-reading the platform in the rescue (e.g. 'wait': still running);
+    restore: None (not needed/tried), 'ok', 'failed', 'off' (needed but ade_restore_on_failure=false)."""
+    if restore == 'ok':
+        return 'failed_restored'
+    if restore == 'failed':
+        return 'failed_restore_failed'
+    if restore == 'off':
+        return 'failed_not_restored'
+    if reboot_required:
+        return 'reboot_required'
+    if guest_unreachable and stage in ('preflight', 'identity', 'plan'):
+        return 'unreachable'
+    if stage == 'identity':
+        return 'identity_mismatch'
+    if stage in ('preflight', 'prerequisites'):
+        return 'prerequisites_failed'
+    if replan_action == 'wait':
+        return 'timeout'
+    if replan_action == 'stop':
+        return 'needs_attention'
+    return 'failed'
+
+
+# ---- stalls (issue 6 item 8, R4.1) ------------------------------------------------------------------
+# Docs: "3 to 16 hours to finish on a stock gallery image" (about 30 GB); "If you add multiterabyte-sized data
+# disks, the process might take days". So: 16 h for the OS phase of a 30 GB OS disk, plus 2 min per GB beyond;
+# data volumes 2 h plus 2 min per GB; anything else (prechecks, stamping) 2 h.
+OS_PLAUSIBLE_BASE = 16 * 3600
+EARLY_PLAUSIBLE = 2 * 3600
+SECONDS_PER_GB = 120
+STALL_ADVICE = ("Do not reboot, stop or resize the VM: ADE turns SSH off while it encrypts the OS volume and a "
+                "restart in the middle can leave it unbootable (R4.1). Look at the platform status (azure_ade.linux."
+                "status or vm_encryption_info), the boot diagnostics serial log, and, once the guest answers, "
+                "/var/log/azure/Microsoft.Azure.Security.AzureDiskEncryptionForLinux/extension.log. Keep waiting "
+                "(run the encrypt playbook again: it resumes the wait) or open a support case if nothing moves.")
+
+
+def plausible_seconds(status, os_gb=0, data_gb=0):
+    """How long ADE may plausibly show one phase/message for these disk sizes (GB). Pure."""
+    status = status or {}
+    os_gb = max(0, int(os_gb or 0))
+    data_gb = max(0, int(data_gb or 0))
+    msg = (status.get('progress_message') or '').lower()
+    if status.get('os_volume_encrypted') == 'EncryptionInProgress' or 'os disk encryption' in msg or \
+            'background encrypting' in msg or status.get('transient_error'):
+        return OS_PLAUSIBLE_BASE + SECONDS_PER_GB * max(0, os_gb + data_gb - 30)
+    if status.get('data_volumes_encrypted') == 'EncryptionInProgress':
+        return EARLY_PLAUSIBLE + SECONDS_PER_GB * data_gb
+    return EARLY_PLAUSIBLE
+
+
+def stall_report(status, held_seconds, os_gb=0, data_gb=0):
+    """None, or {held_seconds, plausible_seconds, message} when an in-progress VM has shown the same phase and
+    message for longer than its disk sizes make plausible. A report, never a failure. Pure."""
+    if (status or {}).get('phase') != 'in_progress':
+        return None
+    limit = plausible_seconds(status, os_gb, data_gb)
+    if held_seconds <= limit:
+        return None
+    return dict(held_seconds=int(held_seconds), plausible_seconds=int(limit),
+                message="{0}: no change for {1:.1f} h ('{2}'), longer than {3:.1f} h plausible for {4} GB of disks. {5}"
+                .format(status.get('name'), held_seconds / 3600.0, status.get('progress_message'), limit / 3600.0,
+                        int(os_gb or 0) + int(data_gb or 0), STALL_ADVICE))
+
+
+def disk_sizes(vm):
+    """(os_gb, data_gb) from a VM model (REST shape). Pure."""
+    storage = ((vm or {}).get('properties') or {}).get('storageProfile') or {}
+    os_gb = int((storage.get('osDisk') or {}).get('diskSizeGB') or 30)
+    data_gb = sum(int(d.get('diskSizeGB') or 0) for d in storage.get('dataDisks') or [])
+    return os_gb, data_gb

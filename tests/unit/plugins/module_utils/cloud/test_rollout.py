@@ -1,0 +1,289 @@
+# -*- coding: utf-8 -*-
+"""Every transition of the per-VM rollout record, and every branch of the decisions taken from it."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import sys
+
+import pytest
+
+if sys.version_info < (3, 10):
+    pytest.skip('controller code: Python 3.10+', allow_module_level=True)
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout as R
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import identity_error
+
+SEQ = '11111111-aaaa-4bbb-8ccc-000000000001'
+OTHER = '22222222-aaaa-4bbb-8ccc-000000000002'
+
+
+def rec(stage=None, run='ade-r1', seq=None):
+    if stage is None:
+        return R.parse_record({})
+    tags = {R.TAG_RUN: run, R.TAG_STAGE: stage}
+    if seq:
+        tags[R.TAG_SEQ] = seq
+    return R.parse_record(tags)
+
+
+def st(phase='not_started', seq=None, op='EnableEncryption', os='NotEncrypted', data='NotEncrypted', msg=None):
+    if seq is None and phase == 'not_started':
+        return dict(phase='not_started', operation=None, extension=None, os_volume_encrypted='NotEncrypted',
+                    data_volumes_encrypted='NotEncrypted', progress_message=msg)
+    return dict(phase=phase, operation=op, extension={'settings': {'SequenceVersion': seq, 'EncryptionOperation': op}},
+                os_volume_encrypted=os, data_volumes_encrypted=data, progress_message=msg)
+
+
+# ---- parse / tags ---------------------------------------------------------------------------------
+
+def test_parse_empty_and_full():
+    assert R.parse_record(None) == dict(snapshot_set=None, stage=None, seq=None, at=None)
+    r = R.parse_record({R.TAG_RUN: 'r', R.TAG_STAGE: 'restoring', R.TAG_SEQ: SEQ, R.TAG_AT: 't', 'owner': 'x'})
+    assert r == dict(snapshot_set='r', stage='restoring', seq=SEQ, at='t')
+
+
+def test_merged_tags_keep_user_tags_and_drop_stale_record_tags():
+    vm_tags = {'owner': 'team', R.TAG_SEQ: 'old', R.TAG_STAGE: 'enabling'}
+    out = R.merged_tags(vm_tags, {R.TAG_RUN: 'r', R.TAG_STAGE: 'restored'})
+    assert out == {'owner': 'team', R.TAG_RUN: 'r', R.TAG_STAGE: 'restored'}
+
+
+# ---- transitions: every allowed one ----------------------------------------------------------------
+
+ALLOWED = [(frm, to) for frm, tos in R.TRANSITIONS.items() for to in tos]
+
+
+@pytest.mark.parametrize('frm,to', ALLOWED)
+def test_allowed_transition(frm, to):
+    record = rec(frm, seq=SEQ if frm in ('enabling', 'encrypting', 'verified', 'restoring') else None)
+    tags = R.transition(record, to, snapshot_set='ade-r1', seq=SEQ if to == 'enabling' else None, now=0)
+    assert tags[R.TAG_STAGE] == to and tags[R.TAG_RUN] == 'ade-r1' and tags[R.TAG_AT] == '1970-01-01T00:00:00Z'
+    if to in ('enabling', 'encrypting', 'verified'):
+        assert tags[R.TAG_SEQ] == SEQ
+
+
+NOT_ALLOWED = [(frm, to) for frm in list(R.TRANSITIONS) for to in R.STAGES if to not in R.TRANSITIONS[frm]]
+
+
+@pytest.mark.parametrize('frm,to', NOT_ALLOWED)
+def test_refused_transition(frm, to):
+    with pytest.raises(R.RolloutError, match='no transition'):
+        R.transition(rec(frm, seq=SEQ), to, snapshot_set='ade-r1', seq=SEQ)
+
+
+def test_every_stage_is_covered_by_the_table():
+    assert set(R.STAGES) <= set(s for s in R.TRANSITIONS if s) | set(t for ts in R.TRANSITIONS.values() for t in ts)
+    # No way back to snapshot_taken once the encryption began.
+    for stage in R.STARTED:
+        assert 'snapshot_taken' not in R.TRANSITIONS[stage]
+
+
+def test_no_new_set_after_start_even_with_another_run():
+    with pytest.raises(R.RolloutError):
+        R.transition(rec('encrypting', seq=SEQ), 'snapshot_taken', snapshot_set='ade-r2')
+
+
+def test_run_cannot_change_mid_rollout():
+    with pytest.raises(R.RolloutError, match='belongs to run ade-r1'):
+        R.transition(rec('snapshot_taken'), 'enabling', snapshot_set='ade-r2', seq=SEQ)
+
+
+def test_new_run_after_restored_is_allowed():
+    tags = R.transition(rec('restored'), 'snapshot_taken', snapshot_set='ade-r2')
+    assert tags[R.TAG_RUN] == 'ade-r2' and R.TAG_SEQ not in tags
+
+
+def test_enabling_needs_seq_and_run_needed():
+    with pytest.raises(R.RolloutError, match='SequenceVersion'):
+        R.transition(rec('snapshot_taken'), 'enabling')
+    with pytest.raises(R.RolloutError, match='run ID'):
+        R.transition(rec(), 'snapshot_taken')
+
+
+def test_unknown_stage_refused():
+    with pytest.raises(R.RolloutError, match='unknown stage'):
+        R.transition(R.parse_record({R.TAG_RUN: 'r', R.TAG_STAGE: 'weird'}), 'enabling', seq=SEQ)
+
+
+def test_restoring_keeps_the_seq():
+    tags = R.transition(rec('encrypting', seq=SEQ), 'restoring')
+    tags2 = R.transition(R.parse_record(tags), 'restored')
+    assert tags2[R.TAG_SEQ] == SEQ and tags2[R.TAG_RUN] == 'ade-r1'
+
+
+# ---- platform reading ------------------------------------------------------------------------------
+
+def test_encryption_began():
+    assert not R.encryption_began(st())
+    assert R.encryption_began(st('in_progress', SEQ))
+    assert R.encryption_began(dict(operation=None, os_volume_encrypted='Encrypted'))
+    assert R.encryption_began(dict(operation=None, data_volumes_encrypted='EncryptionInProgress'))
+    assert not R.encryption_began(dict(operation='DisableEncryption', os_volume_encrypted='NotEncrypted',
+                                       data_volumes_encrypted='NotEncrypted'))
+
+
+@pytest.mark.parametrize('stage,status,expected', [
+    ('enabling', st(), 'enabling'),                               # PUT not accepted
+    ('enabling', st('in_progress', SEQ), 'encrypting'),           # accepted, not recorded
+    ('enabling', st('failed', SEQ), 'failed'),
+    ('encrypting', st('in_progress', SEQ), 'encrypting'),
+    ('encrypting', st('succeeded', SEQ), 'succeeded'),
+    ('encrypting', st('failed', SEQ), 'failed'),
+    ('encrypting', st('restart_pending', SEQ), 'restart_pending'),
+    ('encrypting', st('failed', OTHER), 'encrypting_other_seq'),
+    ('snapshot_taken', st(), 'snapshot_taken'),
+    ('verified', st('succeeded', SEQ), 'verified'),
+])
+def test_effective_stage(stage, status, expected):
+    assert R.effective_stage(rec(stage, seq=SEQ), status) == expected
+
+
+# ---- plan: every branch ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize('record,status,kw,action,run_id,restore_from', [
+    (rec(), st(), {}, 'start', 'ade-new', None),
+    (rec(), st('succeeded', OTHER), {}, 'done', None, None),
+    (rec(), st('in_progress', OTHER), {}, 'stop', None, None),
+    (rec(), st('failed', OTHER), {}, 'stop', None, None),            # no pre-change set: never restore
+    (rec('snapshot_taken'), st(), {}, 'resume', 'ade-r1', None),
+    (rec('snapshot_taken'), st('in_progress', OTHER), {}, 'stop', 'ade-r1', 'ade-r1'),
+    (rec('enabling', seq=SEQ), st(), {}, 'resume', 'ade-r1', None),
+    (rec('enabling', seq=SEQ), st('failed', OTHER), {}, 'stop', 'ade-r1', 'ade-r1'),
+    (rec('enabling', seq=SEQ), st('in_progress', SEQ), {}, 'wait', 'ade-r1', None),
+    (rec('encrypting', seq=SEQ), st('in_progress', SEQ), {}, 'wait', 'ade-r1', None),
+    (rec('encrypting', seq=SEQ), st('restart_pending', SEQ), {}, 'wait', 'ade-r1', None),
+    (rec('encrypting', seq=SEQ), st('failed', SEQ), {}, 'restore', 'ade-r1', 'ade-r1'),
+    (rec('encrypting', seq=SEQ), st('failed', OTHER), {}, 'stop', 'ade-r1', 'ade-r1'),
+    (rec('encrypting', seq=SEQ), st('succeeded', SEQ), {}, 'verify', 'ade-r1', None),
+    (rec('encrypting', seq=SEQ), st('succeeded', SEQ), {'verify': False}, 'done', 'ade-r1', None),
+    (rec('verified', seq=SEQ), st('succeeded', SEQ), {}, 'done', 'ade-r1', None),
+    (rec('restoring', seq=SEQ), st('failed', SEQ), {}, 'restore', 'ade-r1', 'ade-r1'),
+    (rec('restoring', seq=SEQ), st(), {}, 'restore', 'ade-r1', 'ade-r1'),
+    (rec('restored', seq=SEQ), st(), {}, 'stop', None, 'ade-r1'),
+    (rec('restored', seq=SEQ), st(), {'retry_restored': True}, 'start', 'ade-new', None),
+    (rec('restored', seq=SEQ), st('failed', SEQ), {'retry_restored': True}, 'stop', None, None),
+    (R.parse_record({R.TAG_RUN: 'r', R.TAG_STAGE: 'weird'}), st(), {}, 'stop', None, None),
+])
+def test_plan(record, status, kw, action, run_id, restore_from):
+    p = R.plan(record, status, 'ade-new', **kw)
+    assert (p['action'], p['snapshot_set'], p['restore_from']) == (action, run_id, restore_from), p['reason']
+    assert p['reason']
+    # Only start (new set) and resume from snapshot_taken may snapshot; never once the encryption began.
+    assert p['snapshot_allowed'] == (action == 'start' or (action == 'resume' and record['stage'] == 'snapshot_taken'))
+
+
+def test_plan_never_restores_from_a_set_other_than_the_record():
+    for stage in ('enabling', 'encrypting', 'restoring'):
+        p = R.plan(rec(stage, run='ade-first', seq=SEQ), st('failed', SEQ), 'ade-second')
+        assert p['restore_from'] in (None, 'ade-first') and p['snapshot_set'] == 'ade-first'
+
+
+# ---- outcome after a wait --------------------------------------------------------------------------
+
+@pytest.mark.parametrize('seq,status,timed_out,expected', [
+    (SEQ, st('succeeded', SEQ), False, 'encrypted'),
+    (SEQ, st('failed', SEQ), False, 'restore'),
+    (SEQ, st('restart_pending', SEQ), False, 'restart_pending'),
+    (SEQ, st('in_progress', SEQ), True, 'timeout'),
+    (SEQ, st('failed', OTHER), False, 'not_this_run'),
+    (SEQ, st(), False, 'not_this_run'),
+    (None, st('failed', OTHER), False, 'restore'),
+])
+def test_outcome_after_wait(seq, status, timed_out, expected):
+    assert R.outcome_after_wait(seq, status, timed_out) == expected
+
+
+# ---- vm_snapshot's refusal -------------------------------------------------------------------------
+
+@pytest.mark.parametrize('record,status,run,allow,refused', [
+    (rec(), st(), 'ade-r1', False, None),
+    (rec(), st('in_progress', OTHER), 'ade-r1', False, 'ADE already began'),
+    (rec(), st('in_progress', OTHER), 'ade-r1', True, None),
+    (rec('snapshot_taken'), st(), 'ade-r1', False, None),
+    (rec('snapshot_taken'), st(), 'ade-r2', False, 'already names snapshot set ade-r1'),
+    (rec('enabling', seq=SEQ), st(), 'ade-r1', False, 'encryption of this VM began'),
+    (rec('encrypting', seq=SEQ), st('in_progress', SEQ), 'ade-r2', False, 'encryption of this VM began'),
+    (rec('encrypting', seq=SEQ), st('in_progress', SEQ), 'ade-r2', True, None),
+    (rec('restoring', seq=SEQ), st(), 'ade-r1', False, 'encryption of this VM began'),
+    (rec('restored', seq=SEQ), st(), 'ade-r2', False, None),
+])
+def test_snapshot_refusal(record, status, run, allow, refused):
+    out = R.snapshot_refusal(record, status, run, allow)
+    if refused is None:
+        assert out is None
+    else:
+        assert refused in out
+
+
+# ---- rollout stop rule -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize('outcome,changed,cont,stops', [
+    ('encrypted', True, False, False),
+    ('blocked', False, False, False),
+    ('unreachable', False, False, False),
+    ('unreachable', True, False, True),           # the guest went away after we changed it (reboot)
+    ('prerequisites_failed', True, False, True),  # the role changed the guest, then failed
+    ('reboot_required', False, False, True),
+    ('failed_restored', True, False, True),
+    ('failed_restored', True, True, False),
+    ('needs_attention', False, False, False),
+])
+def test_stops_rollout(outcome, changed, cont, stops):
+    assert R.stops_rollout(outcome, changed, cont) is stops
+
+
+# ---- identity --------------------------------------------------------------------------------------
+
+def test_identity_error():
+    vm = {'id': '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1',
+          'properties': {'vmId': 'AAAA-1'}}
+    assert identity_error(vm, None) is None
+    assert identity_error(vm, 'aaaa-1') is None
+    msg = identity_error(vm, 'bbbb-2')
+    assert 'bbbb-2' in msg and 'AAAA-1' in msg and 'Nothing was changed' in msg
+    assert 'vmId (none)' in identity_error({'properties': {}}, 'x')
+
+
+@pytest.mark.parametrize('kw,expected', [
+    (dict(stage='wait', restore='ok'), 'failed_restored'),
+    (dict(stage='wait', restore='failed'), 'failed_restore_failed'),
+    (dict(stage='wait', restore='off'), 'failed_not_restored'),
+    (dict(stage='prerequisites', reboot_required=True), 'reboot_required'),
+    (dict(stage='preflight', guest_unreachable=True), 'unreachable'),
+    (dict(stage='identity'), 'identity_mismatch'),
+    (dict(stage='prerequisites'), 'prerequisites_failed'),
+    (dict(stage='wait', replan_action='wait'), 'timeout'),
+    (dict(stage='enable', replan_action='stop'), 'needs_attention'),
+    (dict(stage='enable', replan_action='resume'), 'failed'),
+])
+def test_failure_outcome(kw, expected):
+    assert R.failure_outcome(**kw) == expected
+
+
+# ---- stalls -----------------------------------------------------------------------------------------
+
+def test_plausible_by_phase_and_size():
+    os_phase = dict(phase='in_progress', progress_message='OS disk encryption started', os_volume_encrypted='EncryptionInProgress')
+    assert R.plausible_seconds(os_phase, 30, 0) == 16 * 3600
+    assert R.plausible_seconds(os_phase, 30, 2048) == 16 * 3600 + 120 * 2048
+    data = dict(phase='in_progress', progress_message='Encrypting 1 data volumes', data_volumes_encrypted='EncryptionInProgress')
+    assert R.plausible_seconds(data, 30, 100) == 2 * 3600 + 120 * 100
+    assert R.plausible_seconds(dict(phase='in_progress', progress_message='Transitioning'), 30, 0) == 2 * 3600
+
+
+def test_stall_report_only_past_the_limit_and_only_in_progress():
+    st = dict(name='vm1', phase='in_progress', progress_message='OS disk encryption started',
+              os_volume_encrypted='EncryptionInProgress')
+    assert R.stall_report(st, 15 * 3600, 30, 0) is None
+    rep = R.stall_report(st, 17 * 3600, 30, 0)
+    assert rep['held_seconds'] == 17 * 3600 and rep['plausible_seconds'] == 16 * 3600
+    assert 'Do not reboot' in rep['message'] and 'vm1' in rep['message'] and '17.0 h' in rep['message']
+    # the same hold is plausible with big data disks
+    assert R.stall_report(st, 17 * 3600, 30, 1024) is None
+    assert R.stall_report(dict(st, phase='failed'), 99 * 3600, 30, 0) is None
+
+
+def test_disk_sizes():
+    vm = {'properties': {'storageProfile': {'osDisk': {'diskSizeGB': 64}, 'dataDisks': [{'diskSizeGB': 8}, {'diskSizeGB': 100}]}}}
+    assert R.disk_sizes(vm) == (64, 108)
+    assert R.disk_sizes({}) == (30, 0)
