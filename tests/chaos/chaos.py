@@ -20,6 +20,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "simulator"))
+sys.path.insert(0, HERE)
 from azsim.admin import SimAdmin  # noqa: E402  pylint: disable=wrong-import-position
 
 WRITE = ("PUT", "PATCH", "POST", "DELETE")
@@ -121,7 +122,7 @@ class Runs:
         killed = None
         seen = since
         matches = 0
-        deadline = t0 + self.args.run_timeout
+        deadline = min(t0 + self.args.run_timeout, self.args.deadline)
         tick = 0
         while p.poll() is None:
             time.sleep(0.25)
@@ -129,7 +130,7 @@ class Runs:
             if self.names and tick % 4 == 0:   # the guests' first changes, about once a second
                 self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange)
             if time.time() > deadline:
-                killed = "run timeout"
+                killed = "run timeout" if deadline < self.args.deadline else "suite deadline (CHAOS_TOTAL)"
                 break
             if trigger is None:
                 continue
@@ -245,7 +246,9 @@ def main():
     ap.add_argument("--hosts-dir", default=os.path.join(os.environ.get("ADE_WORK", "/tmp/azure_ade"), "hosts"))
     ap.add_argument("--budget", type=float, default=300, help="wall seconds for the chaos phase (killed runs)")
     ap.add_argument("--max-kills", type=int, default=8)
-    ap.add_argument("--converge-runs", type=int, default=4)
+    ap.add_argument("--converge-runs", type=int, default=3)
+    ap.add_argument("--total", type=float, default=900, help="wall seconds for all runs; a run still going then is "
+                    "killed and the suite reports it did not converge in time")
     ap.add_argument("--run-timeout", type=float, default=900)
     ap.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", "0")) or None)
     ap.add_argument("--forks", type=int, default=20)
@@ -253,7 +256,10 @@ def main():
     ap.add_argument("--extra-vars", default="{}")
     ap.add_argument("--slices", type=int, default=0, help="also run N concurrent slices (AWX job slicing)")
     ap.add_argument("--fleet-json", default=None)
+    ap.add_argument("--guests", type=int, default=1, help="1: the guest bridge (tests/chaos/guests.py) makes hosts "
+                    "follow their VMs (stopped -> unreachable, restart -> reboot, offline OS encryption -> no SSH)")
     args = ap.parse_args()
+    args.deadline = time.time() + args.total
     seed = args.seed or random.SystemRandom().randrange(1, 1 << 30)
     rnd = random.Random(seed)
     os.makedirs(os.path.join(args.work, "logs"), exist_ok=True)
@@ -298,10 +304,15 @@ def main():
 
     runs = Runs(args, sim, env)
     runs.names = names
+    bridge = None
+    if args.guests:
+        from guests import Bridge  # pylint: disable=import-outside-toplevel
+        bridge = Bridge(sim, RG, names).start()
     t_chaos = time.time()
     faults_used = []
     # ---- chaos phase: faults + the control node killed at a random point, again and again
-    while len([r for r in runs.history if r["killed"]]) < args.max_kills and time.time() - t_chaos < args.budget:
+    while len([r for r in runs.history if r["killed"]]) < args.max_kills and time.time() - t_chaos < args.budget \
+            and time.time() < args.deadline - 60:
         for _i in range(rnd.randint(1, 3)):
             label, rule = rnd.choice(FAULTS)
             sim.add_fault(**rule)
@@ -323,6 +334,9 @@ def main():
     # ---- convergence: run again, undisturbed, until a run sends no write
     converged = False
     for _i in range(args.converge_runs):
+        if time.time() > args.deadline - 30:
+            print("[chaos] no time left for another convergence run (--total %d s)" % args.total)
+            break
         rec = runs.run(None, label="-converge")
         log = rawlog(sim, rec["first_seq"] - 1)["entries"]
         rec["writes"] = len([e for e in log if e["method"] in WRITE])
@@ -331,6 +345,8 @@ def main():
             converged = True
             break
 
+    if bridge is not None:
+        bridge.stop()
     # ---- invariants, from the request log and the simulator's state
     log = rawlog(sim, 0)["entries"]
     state = sim.state()
@@ -435,7 +451,8 @@ def main():
                  ", ".join("%s %s" % (n, outcomes.get(n)) for n in failing))
     last = runs.history[-1]
     checks.check("the rollout converges: a final undisturbed run sends no write", converged,
-                 "last run %d sent %s write(s): %s" % (last["run"], last.get("writes"), ", ".join(
+                 "last run %d%s sent %s write(s): %s" % (last["run"], " (KILLED: %s)" % last["killed"] if last["killed"] else "",
+                                                         last.get("writes"), ", ".join(
                      "%s %s" % (e["method"], e["path"].split("/providers/")[-1]) for e in writes_between(
                          log, last["first_seq"], last["last_seq"])[:5])))
     if slices_info is not None:
@@ -456,6 +473,7 @@ def main():
         "requests_per_vm": round(stats["total"] / float(max(1, len(names))), 1),
         "wall_seconds_per_vm": round(sum(r["seconds"] for r in runs.history) / float(max(1, len(names))), 2),
         "outcomes": counts, "converged": converged, "slices": slices_info,
+        "guest_bridge": bridge.counts if bridge is not None else None,
     }
     with open(os.path.join(args.work, "figures.json"), "w") as f:
         json.dump({"figures": figures, "runs": runs.history, "checks": checks.results}, f, indent=1)
@@ -481,7 +499,7 @@ def run_slices(args, runs, sim, env, names):
     rcs = {}
     for s, p, logf in procs:
         try:
-            rcs[s] = p.wait(timeout=args.run_timeout)
+            rcs[s] = p.wait(timeout=max(1, min(t0 + args.run_timeout, args.deadline) - time.time()))
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             rcs[s] = "timeout"

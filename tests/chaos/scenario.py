@@ -26,7 +26,7 @@ def main():
         vms.append(vm)
     doc = {
         "ade_timing": {"precheck": 5, "stamp": 5, "data_start": 5, "data": 30, "stripdown": 20,
-                       "unmount_attempt": 5, "os_per_gb": 1, "os_min": 60, "decrypt_start": 5, "decrypt": 30},
+                       "unmount_attempt": 5, "os_per_gb": 1, "os_min": 300, "decrypt_start": 5, "decrypt": 30},
         "subscriptions": [{"id": "11111111-1111-1111-1111-111111111111", "resource_groups": [{
             "name": fleet.get("rg", "rg-ade-chaos"), "location": "eastus",
             "vaults": [{"name": "kv-ade-chaos", "location": "eastus"}], "vms": vms}]}],

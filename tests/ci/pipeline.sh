@@ -146,7 +146,7 @@ for core in $CORES; do
   want e2e && ADE_CORE=$core script_step "status-$core" 600 tests/integration/status.sh "$core"   # R6.1 both ways + status.html in Chromium
 done
 for core in $CORES; do   # its own fleet of 100 hosts + simulator, torn down by the step (tests/chaos/README.md)
-  want chaos && ADE_CORE=$core script_step "chaos-$core" 900 tests/chaos/run.sh "$core"
+  want chaos && ADE_CORE=$core script_step "chaos-$core" 660 tests/chaos/run.sh "$core"
 done
 hosts_down
 want build && step build 300 bash "$ADE_REPO/tests/ci/build.sh"

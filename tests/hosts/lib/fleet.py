@@ -263,7 +263,8 @@ def inventory(specs):
         lines += ["      vars:", "        ansible_user: root",
                   "        ansible_ssh_private_key_file: %s" % H.KEY,
                   "        ansible_python_interpreter: %s" % interp,
-                  "        ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"]
+                  "        ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+                  " -o ServerAliveInterval=5 -o ServerAliveCountMax=3"]   # a stopped guest ends its sessions in 15 s
         with open(os.path.join(H.HOSTS, "inventory-fleet-%s.yml" % kind), "w") as f:
             f.write("\n".join(lines) + "\n")
 

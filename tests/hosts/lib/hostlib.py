@@ -22,6 +22,7 @@ import stat
 import subprocess
 import sys
 import time
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import variants as V  # noqa: E402
@@ -978,10 +979,12 @@ def boot(name):
         if v.get("swaps"):
             files["swaps"] = "Filename\t\t\t\tType\t\tSize\tUsed\tPriority\n" + "".join(
                 "%s                               partition\t%s\t0\t-2\n" % tuple(s.split()) for s in v["swaps"])
+        if v.get("fleet"):   # each boot of a fleet host is a new boot: its own boot ID
+            files["boot_id"] = str(uuid.uuid4()) + "\n"
         for fn, text in files.items():
             write(os.path.join(stage, fn), text, 0o444)
         for fn in files:
-            target = "/proc/sys/kernel/osrelease" if fn == "osrelease" else "/proc/" + fn
+            target = {"osrelease": "/proc/sys/kernel/osrelease", "boot_id": "/proc/sys/kernel/random/boot_id"}.get(fn, "/proc/" + fn)
             mount(os.path.join(stage, fn), inroot(R, target), None, MS_BIND)
             mount(None, inroot(R, target), None, MS_BIND | MS_REMOUNT | MS_RDONLY)
     # /sys: real sysfs of this netns, with the guest's block devices and SELinux state

@@ -1,0 +1,131 @@
+"""Guest bridge: what the simulator says happens to a VM happens to its fleet test host.
+
+Polls the simulator's state (GET /_sim/state) and drives the fleet hosts (tests/hosts/lib/fleet.py):
+* VM not running (stopping, stopped, deallocating, deallocated) -> the host's network link goes down (SSH
+  and everything else unreachable, as for a stopped VM); running again -> the host boots again: its
+  namespace is restarted (a new PID 1, sshd, a new /proc/sys/kernel/random/boot_id), files kept.
+* ARM restart (a POST .../restart the simulator accepted, from its request log) -> the host reboots the same way.
+* Offline OS encryption (the ADE extension's status message is one of the stripped-down-OS phase's:
+  "Restarted extension from stripped down OS", "Attempt #n to unmount /oldroot", "OS disk encryption
+  started") -> SSH stops answering (link down) until the phase ends, as a real guest does (ADE reference:
+  the VM is unreachable while the OS volume is encrypted offline).
+Run by chaos.py in a thread (start()); events are kept for the figures.
+"""
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "hosts", "lib"))
+
+OFFLINE_MARKERS = ("Restarted extension from stripped down OS", "to unmount /oldroot", "OS disk encryption started")
+DOWN_STATES = ("stopping", "stopped", "deallocating", "deallocated")
+
+
+class Bridge:
+    def __init__(self, sim, rg, names, interval=0.3):
+        import hostlib  # noqa: E402  pylint: disable=import-outside-toplevel
+        self.H = hostlib
+        self.sim, self.rg, self.names, self.interval = sim, rg, set(names), interval
+        self.link = dict((n, True) for n in names)
+        self.power = {}
+        self.seq = sim.call("GET", "/log", query={"since": 0, "kind": "arm"})["last_seq"]
+        self.events = []
+        self.counts = {"link_down": 0, "link_up": 0, "reboots": 0, "offline_os": 0}
+        self._stop = threading.Event()
+        self.thread = None
+
+    def start(self):
+        self.thread = threading.Thread(target=self.loop, name="guest-bridge", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        if self.thread:
+            self.thread.join(10)
+        for n, up in list(self.link.items()):   # leave every host reachable
+            if not up:
+                self.set_link(n, True)
+
+    def note(self, name, what):
+        self.events.append((round(time.time(), 2), name, what))
+
+    def set_link(self, name, up):
+        v = self.H.spec(name)
+        subprocess.run(["ip", "-n", self.H.netns(v), "link", "set", "eth0", "up" if up else "down"],
+                       stderr=subprocess.DEVNULL, check=False)
+        self.link[name] = up
+        self.counts["link_up" if up else "link_down"] += 1
+        self.note(name, "link up" if up else "link down")
+
+    def reboot(self, name):
+        """A new boot of the host: its namespace is stopped and started again (upper dir kept)."""
+        v = self.H.spec(name)
+        init = self.H.ns_init_pid(self.H.read_state(name))
+        if init:
+            try:
+                os.kill(init, 9)
+            except OSError:
+                pass
+        unshare_pid = self.H.read_state(name).get("unshare_pid")
+        for _i in range(40):
+            if not unshare_pid or not self.H.alive(unshare_pid):
+                break
+            time.sleep(0.05)
+        # the netns (and the shared IMDS's sockets in it) stay: only PID 1 and its namespaces are new
+        p = subprocess.Popen(["ip", "netns", "exec", self.H.netns(v), "unshare", "--mount", "--pid", "--uts", "--ipc",
+                              "--fork", "--kill-child", "--propagation", "private", self.H.PY,
+                              os.path.join(self.H.LIB, "hostlib.py"), "boot", name],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True, close_fds=True)
+        st = self.H.read_state(name)
+        st["unshare_pid"] = p.pid
+        with open(os.path.join(self.H.hdir(name), "state.json"), "w") as f:
+            import json  # pylint: disable=import-outside-toplevel
+            json.dump(st, f)
+        self.counts["reboots"] += 1
+        self.note(name, "reboot")
+
+    def loop(self):
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception as e:  # pylint: disable=broad-except
+                self.note("-", "bridge error: %s" % e)
+            self._stop.wait(self.interval)
+
+    def tick(self):
+        # ARM restarts are short (60 simulated s): taken from the request log, not from a state sample
+        new = self.sim.call("GET", "/log", query={"since": self.seq, "kind": "arm"})
+        self.seq = new["last_seq"]
+        for e in new["entries"]:
+            m = re.search(r"/virtualMachines/([^/]+)/restart$", e["path"], re.I)
+            if m and e["method"] == "POST" and e["status"] == 202 and m.group(1).lower() in self.names:
+                self.reboot(m.group(1).lower())
+        state = self.sim.state()
+        for r in state["subscriptions"][0]["resource_groups"]:
+            if r["name"].lower() != self.rg.lower():
+                continue
+            for vm in r["vms"]:
+                n = vm["name"]
+                if n not in self.names:
+                    continue
+                power = vm["power_state"]
+                before = self.power.get(n, "running")
+                self.power[n] = power
+                msg = ""
+                for e in vm["extensions"]:
+                    if e["type"] == "AzureDiskEncryptionForLinux" and e.get("status"):
+                        msg = e["status"].get("message") or ""
+                offline = power == "running" and any(m in msg for m in OFFLINE_MARKERS)
+                want_up = power == "running" and not offline
+                if before in DOWN_STATES + ("starting",) and power == "running" and not self.link[n]:
+                    self.reboot(n)
+                if offline and self.link[n]:
+                    self.counts["offline_os"] += 1
+                if want_up != self.link[n]:
+                    self.set_link(n, want_up)
