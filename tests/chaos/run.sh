@@ -28,7 +28,7 @@ finish() {
   python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
   # ssh control masters of our runs (killed controllers leave them): only ours, by pid
   for pid in $(pgrep -f "$W/cp/" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-  locked /usr/bin/python3 "$ADE_REPO/tests/hosts/lib/fleet.py" down >>"$W/logs/fleet.log" 2>&1 || true
+  locked /usr/bin/python3 "$ADE_REPO/tests/hosts/lib/fleet.py" down --owner "$W" >>"$W/logs/fleet.log" 2>&1 || true
   if [ "$FAILED_SETUP" -ne 0 ]; then echo "0 passed, 1 failed"; exit 1; fi
 }
 trap finish EXIT
@@ -39,7 +39,7 @@ pip_need yaml pyyaml
 pip_need trustme trustme
 
 T0=$(date +%s.%N)
-if ! locked /usr/bin/python3 "$ADE_REPO/tests/hosts/lib/fleet.py" up "$N" --kinds "${CHAOS_KINDS:-ubuntu1804=9,centos7=1}" \
+if ! locked /usr/bin/python3 "$ADE_REPO/tests/hosts/lib/fleet.py" up "$N" --owner "$W" --kinds "${CHAOS_KINDS:-ubuntu1804=9,centos7=1}" \
     > "$W/fleet-up.json" 2> "$W/logs/fleet.log"; then
   tail -20 "$W/logs/fleet.log"; echo "FAIL: fleet of $N hosts did not start"; FAILED_SETUP=1; exit 1
 fi
