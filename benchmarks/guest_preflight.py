@@ -18,6 +18,10 @@ No assertions: numbers only (see benchmarks/README.md).
   python3 benchmarks/guest_preflight.py                  # core 2.16, python2.7 on the guests
   python3 benchmarks/guest_preflight.py --core 2.19      # core 2.19, python3 on the guests
   options: --reps N (5) --cpu-reps N (5) --forks N (= number of hosts) --limit PATTERN --json FILE
+           --before REV   also time the preflight of git revision REV (its plugins/ in a scratch collection tree),
+                          interleaved in the same run: before/after side by side (e.g. the real agent:
+                          python3 benchmarks/guest_preflight.py --limit agent-real --before abecc40 --reps 15)
+The machine's load average is printed at the start and the end (other jobs share the 2 cores).
 """
 import argparse
 import json
@@ -80,7 +84,9 @@ def main():
     ap.add_argument("--forks", type=int, default=0, help="default: one fork per host")
     ap.add_argument("--limit", default="ade_guests")
     ap.add_argument("--json", help="also write the raw numbers here")
+    ap.add_argument("--before", help="git revision whose preflight is timed too (before/after in one run)")
     a = ap.parse_args()
+    load_start = os.getloadavg()
 
     venv = os.path.join(WORK, "venv-%s" % a.core)
     inv = os.path.join(WORK, "hosts", "inventory-%s.yml" % ("py27" if a.core == "2.16" else "py3"))
@@ -97,6 +103,21 @@ def main():
     env["ANSIBLE_FORKS"] = str(a.forks or len(hosts))
     playbook = os.path.join(venv, "bin", "ansible-playbook")
     rows = [("ping", "guest_ping.yml", 1), ("preflight", "guest_preflight.yml", 1), ("shell", "guest_shell_checks.yml", 16)]
+    row_env = {}
+    if a.before:
+        # the collection as it was at REV, in a scratch tree of its own (same playbook, other collection path)
+        rev = sh(["git", "-C", REPO, "rev-parse", "--short", a.before], env).stdout.strip()
+        tree = os.path.join(WORK, "bench-before-%s" % rev)
+        coll = os.path.join(tree, "ansible_collections", "azure_ade", "linux")
+        if not os.path.isdir(coll):
+            os.makedirs(coll)
+            r = subprocess.run("git -C %s archive %s | tar -x -C %s" % (shlex.quote(REPO), shlex.quote(rev), shlex.quote(coll)),
+                               shell=True, check=False)
+            if r.returncode != 0:
+                sys.exit("could not export %s" % rev)
+        name = "before@%s" % rev
+        rows.insert(1, (name, "guest_preflight.yml", 1))
+        row_env[name] = {"ANSIBLE_COLLECTIONS_PATH": tree}
     names = [r[0] for r in rows]
     have_preflight = os.path.exists(os.path.join(REPO, "plugins", "modules", "preflight.py"))
     if not have_preflight:
@@ -118,11 +139,11 @@ def main():
 
     # warm-up (SSH ControlPersist masters, page cache), not timed
     for row in rows:
-        run_pb(row[1])
+        run_pb(row[1], row_env.get(row[0]))
     times = dict((n, []) for n in names)
     for i in range(a.reps):
         for row in rows:
-            times[row[0]].append(run_pb(row[1])[0])
+            times[row[0]].append(run_pb(row[1], row_env.get(row[0]))[0])
         print("  repetition %d/%d: %s" % (i + 1, a.reps, ", ".join("%s %.2f s" % (n, times[n][-1]) for n in names)))
 
     med = dict((n, statistics.median(v)) for n, v in times.items())
@@ -133,6 +154,9 @@ def main():
         print("%-10s %6d %9.2f %8.2f %8.2f %10.3f" % (name, ntasks, med[name], min(v), max(v), med[name] / len(hosts)))
     print()
     if "preflight" in med:
+        for name in names:
+            if name.startswith("before@"):
+                print("ratio %s / ping : %.2f" % (name, med[name] / med["ping"]))
         print("ratio preflight / ping  : %.2f" % (med["preflight"] / med["ping"]))
         print("ratio shell / preflight : %.2f" % (med["shell"] / med["preflight"]))
     else:
@@ -144,32 +168,51 @@ def main():
         keep = {"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": REMOTE_TMP}
         run_pb("guest_preflight.yml", keep)
         run_pb("guest_ping.yml", keep)
+        for name, env_extra in row_env.items():
+            e = dict(keep)
+            e.update(env_extra)
+            e["ANSIBLE_REMOTE_TMP"] = REMOTE_TMP + "-before"
+            run_pb("guest_preflight.yml", e)
         key = os.path.join(WORK, "hosts", "id_ed25519")
         ips = json.loads(sh([os.path.join(venv, "bin", "ansible-inventory"), "-i", inv, "--list"], env).stdout)["_meta"]["hostvars"]
         print()
         print("module cost on the guest (AnsiballZ payload re-run %d times with %s; CPU = user+sys incl. child commands)" % (a.cpu_reps, interp))
-        print("%-16s %14s %14s %12s %12s" % ("host", "preflight cpu", "preflight wall", "ping cpu", "ping wall"))
+        print("%-16s %14s %14s %12s %12s %14s %14s" % ("host", "preflight cpu", "preflight wall", "ping cpu", "ping wall",
+                                                       "before cpu", "before wall"))
         for h in hosts:
             ip = ips[h]["ansible_host"]
             ssh = ["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                    "-o", "BatchMode=yes", "root@" + ip]
-            r = subprocess.run(ssh + ["%s - %s %d; rm -rf %s" % (interp, REMOTE_TMP, a.cpu_reps, REMOTE_TMP)], input=CPU_SNIPPET,
+            r = subprocess.run(ssh + ["%s - %s %d" % (interp, REMOTE_TMP, a.cpu_reps)], input=CPU_SNIPPET,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600, check=False)
+            rb = None
+            if row_env:
+                rb = subprocess.run(ssh + ["%s - %s-before %d" % (interp, REMOTE_TMP, a.cpu_reps)], input=CPU_SNIPPET,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600, check=False)
+            subprocess.run(ssh + ["rm -rf %s %s-before" % (REMOTE_TMP, REMOTE_TMP)], check=False, timeout=120)
             try:
                 res = json.loads(r.stdout.strip().splitlines()[-1])
+                if rb is not None:
+                    res["before"] = json.loads(rb.stdout.strip().splitlines()[-1]).get("preflight", [])
             except (ValueError, IndexError):
                 print("%-16s measurement failed: %s" % (h, (r.stderr or r.stdout)[-300:]))
                 continue
             cpu[h] = res
-            cols = (h, med_ms(res, "preflight", 0), med_ms(res, "preflight", 1), med_ms(res, "ping", 0), med_ms(res, "ping", 1))
-            print("%-16s %11.0f ms %11.0f ms %9.0f ms %9.0f ms" % cols)
+            cols = (h, med_ms(res, "preflight", 0), med_ms(res, "preflight", 1), med_ms(res, "ping", 0), med_ms(res, "ping", 1),
+                    med_ms(res, "before", 0), med_ms(res, "before", 1))
+            print("%-16s %11.0f ms %11.0f ms %9.0f ms %9.0f ms %11.0f ms %11.0f ms" % cols)
         allp = [statistics.median(x[0] for x in r["preflight"]) for r in cpu.values() if "preflight" in r]
         allg = [statistics.median(x[0] for x in r["ping"]) for r in cpu.values() if "ping" in r]
         if allp and allg:
             print("%-16s %11.0f ms %14s %9.0f ms" % ("median", statistics.median(allp) * 1000, "", statistics.median(allg) * 1000))
+    load_end = os.getloadavg()
+    print()
+    print("machine load average (1/5/15 min): start %.2f %.2f %.2f, end %.2f %.2f %.2f on %d CPUs"
+          % (load_start + load_end + (os.cpu_count(),)))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"core": a.core, "hosts": hosts, "forks": env["ANSIBLE_FORKS"], "wall": times, "guest_cpu": cpu}, f, indent=1)
+            json.dump({"core": a.core, "hosts": hosts, "forks": env["ANSIBLE_FORKS"], "wall": times, "guest_cpu": cpu,
+                       "load": {"start": load_start, "end": load_end}}, f, indent=1)
     return 0
 
 

@@ -28,6 +28,14 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.actiongroup_azure
+attributes:
+  check_mode:
+    support: full
+    details: Validates everything and reports the request it would send; sends no write.
+  diff_mode:
+    support: none
 options:
   state:
     description: V(encrypted) enables ADE; V(decrypted) disables it on data volumes and removes the extension.

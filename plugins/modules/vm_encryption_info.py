@@ -26,6 +26,14 @@ author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
+  - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.actiongroup_azure
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; behaves the same in check mode.
+  diff_mode:
+    support: none
 options:
   resource_group:
     description:

@@ -21,6 +21,14 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.actiongroup_azure
+attributes:
+  check_mode:
+    support: full
+    details: Reports the snapshots it would take; creates none.
+  diff_mode:
+    support: none
 options:
   snapshot_set:
     description:

@@ -24,6 +24,7 @@ SIM=$W/sim
 N=${CHAOS_FLEET:-100}
 case "$ADE_CORE" in 2.16) INV=$ADE_WORK/hosts/inventory-fleet-py27.yml ;; *) INV=$ADE_WORK/hosts/inventory-fleet-py3.yml ;; esac
 FAILED_SETUP=0
+# shellcheck disable=SC2317  # called by the EXIT trap
 finish() {
   python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
   # ssh control masters of our runs (killed controllers leave them): only ours, by pid
@@ -68,6 +69,7 @@ PY
 export AZURE_ADE_LRO_POLLING_INTERVAL=0.2
 export ANSIBLE_SSH_CONTROL_PATH_DIR=$W/cp
 export ANSIBLE_PIPELINING=True   # one ssh command per guest task instead of three
+# shellcheck disable=SC2086  # CHAOS_ARGS: extra options, split on purpose
 python "$HERE/chaos.py" --sim "$SIM" --inventory "$INV" --work "$W" --fleet-json "$W/fleet-up.json" \
   --budget "${CHAOS_BUDGET:-120}" --total "${CHAOS_TOTAL:-480}" --max-kills "${CHAOS_MAX_KILLS:-6}" --forks "${CHAOS_FORKS:-20}" \
   --slices "${CHAOS_SLICES:-2}" --guests "${CHAOS_GUESTS:-1}" ${CHAOS_SEED:+--seed "$CHAOS_SEED"} ${CHAOS_ARGS:-}

@@ -1,5 +1,6 @@
 """Every requirement ID (R0-R7) and reference section cited in the repository resolves to a heading of
 docs/requirements.md. Also checks the other way: every requirement heading is cited somewhere outside that file.
+And every module_utils file says in its header (first 12 lines) that it is private to the collection.
 
   python3 tests/ci/docrefs.py [REPO]      -> one line per problem, "N passed, N failed" last; exit 1 on a failure
 """
@@ -90,6 +91,19 @@ def main():
         else:
             failed += 1
             print('docs/requirements.md: requirement %s is cited nowhere (no check, task, test or doc names it)' % rid)
+    mu = os.path.join(REPO, 'plugins', 'module_utils')
+    for d, dirs, names in os.walk(mu):
+        dirs[:] = [x for x in dirs if x not in SKIP_DIRS]
+        for n in sorted(names):
+            if n.endswith('.py') and n != '__init__.py':   # ansible-test requires empty __init__.py files
+                with open(os.path.join(d, n)) as f:
+                    head = ''.join(f.readlines()[:12])
+                if 'private' in head.lower():
+                    passed += 1
+                else:
+                    failed += 1
+                    print('%s: module_utils header does not say it is private to the collection'
+                          % os.path.relpath(os.path.join(d, n), REPO))
     print('%d requirement IDs and %d reference sections defined; %d citations checked' % (len(rids), len(refs), passed + failed))
     print('%d passed, %d failed' % (passed, failed))
     return 1 if failed else 0

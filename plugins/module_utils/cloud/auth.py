@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """Authentication and cloud endpoints for the controller modules (control node, Python 3.10+).
 
 Accepts azure.azcollection's option and environment names (what an AWX "Microsoft Azure Resource

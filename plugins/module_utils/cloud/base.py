@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """The one base of the controller modules (vm_snapshot, vm_encryption, vm_encryption_info, vm_restore):
 argspec merge with the auth options, numbers checked before anything is sent, the Azure session, exit/fail
 with the request stats, one-line Azure errors, and the rollout-record writes."""

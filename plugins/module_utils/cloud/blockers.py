@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """Azure-side reasons a VM cannot take Azure Disk Encryption (ADE), read from the VM model only. Pure.
 
 Each blocker is ``{'id', 'message', 'source'}``: a stable id, a message naming the problem and the way out,

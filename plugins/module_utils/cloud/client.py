@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """The thin SDK layer: one ComputeManagementClient per module run, REST-shaped dicts out.
 
 Everything the decision code sees is a plain dict in the REST shape (camelCase keys, as in the

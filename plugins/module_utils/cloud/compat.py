@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """The Azure-side gate vm_encryption runs before it writes anything (blockers, encryption-at-host advice)."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type

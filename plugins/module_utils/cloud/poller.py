@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """The one poller every wait of the controller modules goes through: a deadline, Retry-After, exponential
 back-off for transient failures (dropped connections, 5xx, 429 past the SDK's own retries, 409 'another
 operation in progress'), a history of what was ridden out, and an injectable clock (unit tests run in

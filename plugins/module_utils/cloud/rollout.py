@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """PURE: the per-VM rollout record (tags on the Azure VM) and the decisions taken from it.
 
 The record lives with the VM, not with the control node, so any control node, a re-launched AWX job or

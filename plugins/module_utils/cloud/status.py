@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """PURE: a VM (model + instance view, REST shape) -> ADE status with Get-AzVMDiskEncryptionStatus
 semantics plus a ``phase`` by the completion rule of ade-reference 5.6; the poll-interval policy; the
 time rules a waiting loop applies on top (``apply_time_limits`` / ``StatusClock``).
