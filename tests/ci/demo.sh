@@ -62,7 +62,7 @@ cleanup() {
 }
 trap cleanup EXIT
 python3 "$ADE_REPO/tests/integration/e2e/scenario.py" "$inv" "$FAIL" >"$out/scenario.json"
-python -m azsim serve --workdir "$SIM" --port 0 --time-scale "${DEMO_TIME_SCALE:-600}" --scenario "$out/scenario.json" \
+python -m azsim serve --workdir "$SIM" --port 0 --time-scale "${DEMO_TIME_SCALE:-60}" --scenario "$out/scenario.json" \
   --daemon >"$out/simulator.out"
 eval "$(python3 - "$SIM/endpoints.json" <<'PY'
 import json, shlex, sys
