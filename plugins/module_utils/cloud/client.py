@@ -253,6 +253,9 @@ class AzureSession:
     def deallocate_vm(self, resource_group, name):
         self.compute.virtual_machines.begin_deallocate(resource_group, name).result()
 
+    def restart_vm(self, resource_group, name):
+        self.compute.virtual_machines.begin_restart(resource_group, name).result()
+
     def start_vm(self, resource_group, name):
         self.compute.virtual_machines.begin_start(resource_group, name).result()
 
