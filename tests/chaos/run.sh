@@ -3,7 +3,7 @@
 # test host (tests/hosts/lib/fleet.py), the control node killed at random points and faults injected, re-run
 # until it converges; invariants checked from the simulator's request log (tests/chaos/README.md).
 #   bash tests/chaos/run.sh [2.16|2.19]
-# Env: CHAOS_FLEET (100), CHAOS_TOTAL (s for all playbook runs, 480), CHAOS_BUDGET (s of killed runs, 120),
+# Env: CHAOS_FLEET (100), CHAOS_TOTAL (s for all playbook runs, 540), CHAOS_BUDGET (s of killed runs, 120),
 #      CHAOS_MAX_KILLS (6), CHAOS_SEED (random), CHAOS_GUESTS (1: hosts follow their VMs, tests/chaos/guests.py),
 #      CHAOS_SLICES (2: two concurrent job slices after the chaos phase; 0 = off), CHAOS_FORKS (20),
 #      ADE_SCRATCH (scratch dir, default $ADE_WORK/chaos-$ADE_CORE).
@@ -71,7 +71,7 @@ export ANSIBLE_SSH_CONTROL_PATH_DIR=$W/cp
 export ANSIBLE_PIPELINING=True   # one ssh command per guest task instead of three
 # shellcheck disable=SC2086  # CHAOS_ARGS: extra options, split on purpose
 python "$HERE/chaos.py" --sim "$SIM" --inventory "$INV" --work "$W" --fleet-json "$W/fleet-up.json" \
-  --budget "${CHAOS_BUDGET:-120}" --total "${CHAOS_TOTAL:-480}" --max-kills "${CHAOS_MAX_KILLS:-6}" --forks "${CHAOS_FORKS:-20}" \
+  --budget "${CHAOS_BUDGET:-120}" --total "${CHAOS_TOTAL:-540}" --max-kills "${CHAOS_MAX_KILLS:-6}" --forks "${CHAOS_FORKS:-20}" \
   --slices "${CHAOS_SLICES:-2}" --guests "${CHAOS_GUESTS:-1}" ${CHAOS_SEED:+--seed "$CHAOS_SEED"} ${CHAOS_ARGS:-}
 rc=$?
 printf '[chaos] total %.0f s (figures: %s)\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$W/figures.json"
