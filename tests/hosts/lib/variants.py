@@ -761,13 +761,15 @@ def rpm_packages(v):
 # (VMEncryption/main/patch/*Patching.py at ade-sp-release-1.4.0.12) already installed: dpkg entries on
 # Ubuntu; on the rpm families the rpm stand-in answers for them and the files they own exist (the
 # preflight looks for those files). Variants with "packages_missing" lack them all.
+# procps is not listed: the Debian userland of the hosts has it registered already, and a second dpkg stanza for it
+# breaks dpkg on the host ("multiple non-coinstallable package instances"; molecule's dpkg -i / apt-get failed).
 UBUNTU_EXT_PACKAGES = {
     "ubuntu1404": [("at", "3.1.14-1ubuntu1"), ("cryptsetup-bin", "2:1.6.1-1ubuntu1"), ("grub-pc-bin", "2.02~beta2-9ubuntu1.15"),
                    ("lsscsi", "0.27-2"), ("python3-parted", "3.10-3"), ("python-six", "1.5.2-1ubuntu1"),
-                   ("procps", "1:3.3.9-1ubuntu2.3"), ("psmisc", "22.20-1ubuntu2"), ("nvme-cli", "0.3-1")],
+                   ("psmisc", "22.20-1ubuntu2"), ("nvme-cli", "0.3-1")],
     "ubuntu1804": [("at", "3.1.20-3.1ubuntu2"), ("cryptsetup-bin", "2:2.0.2-1ubuntu1.2"), ("grub-pc-bin", "2.02-2ubuntu8.26"),
                    ("lsscsi", "0.28-0.1"), ("python3-parted", "3.11.1-1build3"), ("python-six", "1.11.0-2"),
-                   ("procps", "2:3.3.12-3ubuntu1.2"), ("psmisc", "23.1-1ubuntu0.1"), ("nvme-cli", "1.5-1ubuntu1.2")],
+                   ("psmisc", "23.1-1ubuntu0.1"), ("nvme-cli", "1.5-1ubuntu1.2")],
 }
 _EL7_EXT = [("cryptsetup", "2.0.3", "6.el7", ["/usr/sbin/cryptsetup"]), ("lsscsi", "0.27", "6.el7", ["/usr/bin/lsscsi"]),
             ("psmisc", "22.20", "17.el7", ["/usr/bin/killall", "/usr/sbin/fuser"]), ("lvm2", "2.02.187", "6.el7_9.5", ["/usr/sbin/lvm"]),
