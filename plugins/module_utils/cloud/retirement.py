@@ -258,3 +258,63 @@ class EahContext:
 
     def plan(self, vm, status, blockers=None, today=None):
         return retirement_plan(vm, status, self.feature_state(), self.size_caps(vm), blockers, today)
+
+
+# ---- the migrate plan (disk-encryption-migrate.md), per VM ---------------------------------------------------------
+
+def _disks(vm_status_row):
+    return vm_status_row.get('disks') or []
+
+
+def migration_plan(row):
+    """The documented steps for one vm_encryption_info row (with ``retirement``). Pure.
+    Returns dict(vm, resource_group, path, automated (bool), steps [str], source)."""
+    ret = row.get('retirement') or {}
+    name, rg = row.get('name'), row.get('resource_group')
+    path = ret.get('path') or 'unknown'
+    eah = ret.get('encryption_at_host') or {}
+    pre = ['{0}'.format(r) for r in eah.get('reasons') or []]
+    steps = []
+    if path == 'rebuild_vm':
+        steps = [
+            'Back up: snapshot every disk of {0} (azure_ade.linux.vm_snapshot) and/or Azure Backup; keep them until '
+            'the new VM is verified'.format(name),
+            'Do NOT disable ADE: Linux cannot decrypt an ADE-encrypted OS volume, and the old disks carry the UDE '
+            'flag (snapshots and Copy keep it), so they can never move to encryption at host',
+        ] + ['Prerequisite: ' + r for r in pre] + [
+            'Create a NEW VM {0}-new in {1} with encryption at host: az vm create -g {1} -n {0}-new --image <same '
+            'distro> --size {2} --encryption-at-host true (new OS disk; new empty data disks)'.format(
+                name, rg, eah.get('size') or '<size>'),
+            'Copy the data at the application level (rsync/scp, backup/restore of the application), configuration '
+            'files and settings; update /etc/fstab on the new VM with the new UUIDs and mount -a',
+            'Verify: az vm show -g {0} -n {1}-new --query securityProfile.encryptionAtHost (true); applications and '
+            'data checked'.format(rg, name),
+            'Only then delete {0} and its disks (and the ADE secrets in Key Vault after the retention you need)'
+            .format(name),
+        ]
+    elif path == 'migrate':
+        steps = [
+            'Back up: snapshot every disk of {0} before anything changes'.format(name),
+        ] + ['Prerequisite: ' + r for r in pre] + [
+            'Disable ADE on the data volumes, then remove the extension, in that order (R6.2): '
+            'azure_ade.linux.vm_encryption state=decrypted (or the disable playbook)',
+            'Wait until the guest shows no dm-crypt mapping: cryptsetup status /dev/mapper/<name>, lsblk (no crypt)',
+            'For EVERY disk (the OS disk too - single pass stamped it): az disk create --for-upload '
+            '--upload-size-bytes <diskSizeBytes + 512> (--os-type Linux --hyper-v-generation <gen> for the OS disk), '
+            'az disk grant-access --access-level Write on the new disk and Read on the old one, page-blob copy '
+            '(azcopy copy <read SAS> <write SAS> --blob-type PageBlob), az disk revoke-access on both',
+            'Deallocate {0}, swap in the new disks (or create {0}-new from them), az vm update --set '
+            'securityProfile.encryptionAtHost=true, start'.format(name),
+            'Verify both sides: guest - same filesystems and UUIDs, nothing mapped by dm-crypt; platform - '
+            'securityProfile.encryptionAtHost true, no ADE extension, no encryption settings on the disks',
+            'Keep the old disks until verified; on failure swap the old disks back',
+        ]
+    elif path == 'enable_encryption_at_host':
+        steps = ['Deallocate {0}: az vm deallocate -g {1} -n {0}'.format(name, rg),
+                 'az vm update -g {0} -n {1} --set securityProfile.encryptionAtHost=true'.format(rg, name),
+                 'az vm start -g {0} -n {1}; verify az vm show --query securityProfile.encryptionAtHost'.format(rg, name)]
+    elif path == 'prepare_encryption_at_host':
+        steps = ['Prerequisite: ' + r for r in pre] + [
+            'Then: deallocate, az vm update --set securityProfile.encryptionAtHost=true, start']
+    return dict(vm=name, resource_group=rg, path=path, category=ret.get('category'), automated=False,
+                message=ret.get('message'), steps=steps, source=MIGRATE_DOC)

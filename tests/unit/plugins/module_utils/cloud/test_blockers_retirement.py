@@ -187,3 +187,29 @@ def test_capabilities_from_resource_skus():
     assert R.feature_state_from(None) == 'NotFound'
     assert R.feature_state_from({'properties': {'state': 'Registering'}}) == 'Registering'
     assert R.skus_url('s1', 'East US').endswith("$filter=location%20eq%20%27eastus%27")
+
+
+def _row(vm, **kw):
+    row = dict(S.compute_status(vm))
+    row['retirement'] = plan(vm, **kw)
+    return row
+
+
+def test_migration_plan_rebuild_for_os_ade():
+    vm = F.encrypting_vm('Encryption succeeded for all volumes', 'Encrypted', 'Encrypted')
+    p = R.migration_plan(_row(vm))
+    assert p['path'] == 'rebuild_vm' and p['automated'] is False
+    assert any('Do NOT disable ADE' in s for s in p['steps'])
+    assert any('--encryption-at-host true' in s for s in p['steps'])
+    assert p['steps'][-1].startswith('Only then delete')
+
+
+def test_migration_plan_data_only_and_prerequisites():
+    vm = F.encrypting_vm('Encryption succeeded for data volumes', 'NotEncrypted', 'Encrypted', volume_type='Data')
+    p = R.migration_plan(_row(vm, feature='NotRegistered'))
+    assert p['path'] == 'migrate'
+    steps = ' | '.join(p['steps'])
+    assert steps.index('state=decrypted') < steps.index('no dm-crypt mapping') < steps.index('--for-upload')
+    assert 'Prerequisite: ' in steps and 'az feature register' in steps
+    assert R.migration_plan(_row(F.vm()))['path'] == 'enable_encryption_at_host'
+    assert R.migration_plan({'name': 'x'})['steps'] == []
