@@ -12,6 +12,7 @@ __metaclass__ = type
 #       -> encrypted|restore|restart_pending|timeout|not_this_run
 #   stage | azure_ade.linux.rollout_failure_outcome(guest_unreachable, reboot_required, replan_action, restore)
 #       -> failed_restored|failed_restore_failed|failed_not_restored|reboot_required|unreachable|identity_mismatch|...
+#   azure_ade_facts | azure_ade.linux.rollout_unlocked(volume_type) -> [problems] (empty: volumes on dm-crypt)
 #   outcome | azure_ade.linux.rollout_stop(changed_anything, continue_on_failure=false) -> bool
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
@@ -32,6 +33,10 @@ def rollout_failure_outcome(stage, guest_unreachable=False, reboot_required=Fals
     return rollout.failure_outcome(stage, bool(guest_unreachable), bool(reboot_required), replan_action, restore)
 
 
+def rollout_unlocked(facts, volume_type):
+    return rollout.guest_unlocked(facts, volume_type)
+
+
 def rollout_stop(outcome, changed_anything, continue_on_failure=False):
     return rollout.stops_rollout(outcome, bool(changed_anything), bool(continue_on_failure))
 
@@ -39,4 +44,4 @@ def rollout_stop(outcome, changed_anything, continue_on_failure=False):
 class FilterModule(object):
     def filters(self):
         return {'rollout_plan': rollout_plan, 'rollout_outcome': rollout_outcome, 'rollout_stop': rollout_stop,
-                'rollout_failure_outcome': rollout_failure_outcome}
+                'rollout_failure_outcome': rollout_failure_outcome, 'rollout_unlocked': rollout_unlocked}

@@ -38,9 +38,15 @@ attributes:
     support: none
 options:
   state:
-    description: V(encrypted) enables ADE; V(decrypted) disables it on data volumes and removes the extension.
+    description:
+      - V(encrypted) enables ADE; V(decrypted) disables it on data volumes and removes the extension.
+      - V(restarted) restarts the VM after a successful encryption (the check that its volumes unlock at boot) and
+        waits until it runs with its agent Ready within O(timeout); refused while ADE is in progress (R4.1).
+      - V(verified) records stage C(verified) in the VM's rollout record (needs O(rollout_run)) once the platform shows
+        this run's encryption succeeded; the encrypt playbook does it after V(restarted) and the guest showed its
+        volumes on dm-crypt. Until then the snapshot set is kept (see M(azure_ade.linux.vm_snapshot) retention).
     type: str
-    choices: [encrypted, decrypted]
+    choices: [encrypted, decrypted, restarted, verified]
     default: encrypted
   key_vault:
     description:
@@ -245,16 +251,15 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
-    azure_module, check_numbers, fail_azure, identity_error, open_session, record_history, wait_for_phase,
-    write_record)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history, wait_for_phase
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
 
 
 def main():
-    module = azure_module(
+    base = AzureModule(
         dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
-             state=dict(type='str', choices=['encrypted', 'decrypted'], default='encrypted'),
+             state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified'], default='encrypted'),
              key_vault=dict(type='str', no_log=False), key_vault_resource_group=dict(type='str', no_log=False),
              kek=dict(type='str', no_log=False, aliases=['kek_url']), kek_vault=dict(type='str'),
              algorithm=dict(type='str', choices=list(ade.ALGORITHMS), default=ade.DEFAULT_ALGORITHM, aliases=['kek_algorithm']),
@@ -267,15 +272,16 @@ def main():
              expected_vm_id=dict(type='str'),
              prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
              encryption_identity=dict(type='str')),
-        required_if=[('state', 'encrypted', ('key_vault', 'volume_type'))],
+        required_if=[('state', 'encrypted', ('key_vault', 'volume_type')), ('state', 'verified', ('rollout_run',))],
+        non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',),
         supports_check_mode=True,
     )
-    p = module.params
-    check_numbers(module, non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',))
+    module = base.module
+    p = base.params
     if p['state'] == 'decrypted' and p['volume_type'] not in (None, 'Data'):
-        module.fail_json(msg="state=decrypted: Linux supports disabling ADE on data volumes only; use volume_type Data "
-                             "(or omit it). An encrypted OS volume cannot be decrypted - restore from the snapshot")
-    session = open_session(module)
+        base.fail("state=decrypted: Linux supports disabling ADE on data volumes only; use volume_type Data "
+                  "(or omit it). An encrypted OS volume cannot be decrypted - restore from the snapshot")
+    session = base.open_session()
     result = dict(changed=False, actions=[], reason=None, history=[])
     start = time.time()
     deadline = start + p['timeout']
@@ -283,21 +289,19 @@ def main():
 
     def finish(**kw):
         result.update(kw)
-        result['requests'] = session.stats.as_dict()
         for text in (result.get('status') or {}).get('warnings') or []:
-            module.warn(text)       # e.g. attached data disks ADE skipped (not mounted)
-        module.exit_json(**result)
+            base.warn(text)       # e.g. attached data disks ADE skipped (not mounted)
+        base.exit(**result)
 
     def fail(msg, **kw):
         result.update(kw)
-        result['requests'] = session.stats.as_dict()
-        module.fail_json(msg=msg, **result)
+        base.fail(msg, **result)
 
     try:
         vm = session.get_vm(rg, name)
         if vm is None:
             fail('VM {0} not found in resource group {1}'.format(name, rg))
-        err = identity_error(vm, p['expected_vm_id'])
+        err = rollout.identity_error(vm, p['expected_vm_id'])
         if err:
             fail(err)
         # R1.3: serialise with other extension operations.
@@ -312,6 +316,10 @@ def main():
                  "other extensions or custom scripts; wait for them (or set busy_timeout) and run again"
                  .format(name, ', '.join(busy)), status=compute_status(vm))
         status = compute_status(vm)
+        if p['state'] == 'restarted':
+            run_restart(module, session, p, vm, status, result, deadline, fail, finish)
+        if p['state'] == 'verified':
+            run_verified(module, session, p, vm, status, result, deadline, fail, finish)
         if p['state'] == 'encrypted':
             run_encrypt(module, session, p, vm, status, result, deadline, fail, finish)
         else:
@@ -319,8 +327,61 @@ def main():
     except rollout.RolloutError as exc:
         fail(str(exc))
     except Exception as exc:  # pylint: disable=broad-except
-        fail_azure(module, 'vm_encryption {0}/{1}'.format(rg, name), exc, requests=session.stats.as_dict(),
-                   actions=result['actions'], changed=result['changed'], request=result.get('request'))
+        base.fail_azure('vm_encryption {0}/{1}'.format(rg, name), exc,
+                        actions=result['actions'], changed=result['changed'], request=result.get('request'))
+
+
+def run_restart(module, session, p, vm, status, result, deadline, fail, finish):
+    """Restart the VM (the post-encryption check that the volumes unlock at boot) and wait until it runs with
+    its agent Ready again. Refused while the encryption is in progress (R4.1: never restart mid-encryption)."""
+    if status['phase'] in ('in_progress',):
+        fail('refusing to restart {0}: ADE is in progress ({1}); a restart now can leave it unbootable (R4.1)'.format(
+            p['name'], status['progress_message']), status=status)
+    result.update(changed=True, actions=['restart'])
+    if module.check_mode:
+        finish(status=status)
+    session.retry_conflicts(lambda: session.restart_vm(p['resource_group'], p['name']),
+                            time.time() + max(p['busy_timeout'], 600), 'restarting the VM', interval=conflict_interval(p))
+    waiter = Poller(max(0.0, deadline - time.time()), base_delay=min(p['poll_interval'], 5.0))
+    while True:
+        vm = waiter.call(lambda: session.get_vm(p['resource_group'], p['name']), 'GET VM')
+        if ade.power_state(vm) == 'running' and agent_ready(vm):
+            break
+        if not waiter.pause(p['poll_interval']):
+            fail('{0} did not come back (power {1}, agent not Ready) within {2}s after the restart; it may hang at '
+                 'boot (volumes not unlocked). Look at the boot diagnostics serial log; the snapshot set is kept'
+                 .format(p['name'], ade.power_state(vm), p['timeout']), status=compute_status(vm))
+    finish(status=compute_status(vm))
+
+
+def run_verified(module, session, p, vm, status, result, deadline, fail, finish):
+    """Record stage 'verified' once the platform shows this run's encryption succeeded (the playbook checked the
+    guest's volumes after the restart first)."""
+    record = rollout.parse_record(vm.get('tags'))
+    result['rollout'] = record
+    vt = status.get('volume_type') or 'All'
+    problems = rollout.platform_verified(status, vt)
+    if record['snapshot_set'] != p['rollout_run'] or record['stage'] not in ('encrypting', 'verified'):
+        problems.append('its rollout record (set {0}, stage {1}) is not run {2} at stage encrypting'.format(
+            record['snapshot_set'], record['stage'], p['rollout_run']))
+    elif rollout.extension_seq(status) != record['seq']:
+        problems.append("the extension runs SequenceVersion {0}, not this run's {1}".format(
+            rollout.extension_seq(status), record['seq']))
+    if problems:
+        fail('not recording {0} as verified: {1}'.format(p['name'], '; '.join(problems)), status=status)
+    if record['stage'] == 'verified':
+        finish(status=status)
+    result.update(changed=True, actions=['record_verified'])
+    if module.check_mode:
+        finish(status=status)
+    result['rollout'] = rollout.parse_record(write_record(
+        session, p['resource_group'], p['name'], vm, 'verified', time.time() + max(p['busy_timeout'], 300)))
+    finish(status=status)
+
+
+def agent_ready(vm):
+    agent = (ade.instance_view(vm).get('vmAgent') or {}).get('statuses') or []
+    return any((s.get('displayStatus') or '').lower() == 'ready' for s in agent)
 
 
 def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):

@@ -305,10 +305,10 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import p
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import ade_blockers, for_output
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout import disk_sizes, parse_record, stall_report
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import JMESPATH_IMPORT_ERROR
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
-    azure_module, check_numbers, fail_azure, open_session, record_history)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller, PollTimeout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import (
     TERMINAL, StatusClock, compute_status, next_poll_interval, summarise)
 
@@ -379,24 +379,25 @@ def fetch(session, mode, targets, bulk_threshold):
 
 
 def main():
-    module = azure_module(
+    base = AzureModule(
         dict(resource_group=dict(type='str'), name=dict(type='str'), names=dict(type='list', elements='str'),
              wait_for=dict(type='str', choices=['none', 'completed'], default='none'),
              timeout=dict(type='int', default=86400), poll_interval=dict(type='float', default=30),
              fail_on_timeout=dict(type='bool', default=True), bulk_threshold=dict(type='int', default=10),
              query=dict(type='str'), retirement=dict(type='bool', default=True)),
         mutually_exclusive=[('name', 'names')],
+        non_negative=('timeout',), positive=('poll_interval',),
         supports_check_mode=True,
     )
+    module = base.module
     p = module.params
     if p['query'] and JMESPATH_IMPORT_ERROR:
-        module.fail_json(msg="query needs the jmespath library on the control node: pip install jmespath")
+        base.fail("query needs the jmespath library on the control node: pip install jmespath")
     try:
         mode, targets = select_targets(p)
     except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    check_numbers(module, non_negative=('timeout',), positive=('poll_interval',))
-    session = open_session(module)
+        base.fail(str(exc))
+    session = base.open_session()
     start = time.time()
     history = {}
     statuses = {}
@@ -427,8 +428,7 @@ def main():
             if mode == 'names':
                 missing = [(rg, n) for rg, n in pending_targets if (rg.lower(), n.lower()) not in found]
                 if missing:
-                    module.fail_json(msg='VM(s) not found: {0}'.format(', '.join('{0}/{1}'.format(*m) for m in missing)),
-                                     requests=session.stats.as_dict())
+                    base.fail('VM(s) not found: {0}'.format(', '.join('{0}/{1}'.format(*m) for m in missing)))
             now = time.time()
             for k, vm in found.items():
                 st = compute_status(vm)
@@ -466,17 +466,16 @@ def main():
                 st['retirement'] = eah.plan(vms_read[k], statuses[k], blockers)
             vms.append(st)
     except Exception as exc:  # pylint: disable=broad-except
-        fail_azure(module, 'reading VM status', exc, requests=session.stats.as_dict())
+        base.fail_azure('reading VM status', exc)
 
     result = dict(changed=False, vms=vms, summary=summarise(vms), timed_out=timed_out,
-                  waited_seconds=round(time.time() - start, 3), polls=polls, requests=session.stats.as_dict(),
-                  retried=poller.history)
+                  waited_seconds=round(time.time() - start, 3), polls=polls, retried=poller.history)
     if p['query']:
         import jmespath  # pylint: disable=import-outside-toplevel
         try:
             result['query_result'] = jmespath.search(p['query'], vms)
         except jmespath.exceptions.JMESPathError as exc:
-            module.fail_json(msg="query '{0}' is not valid JMESPath: {1}".format(p['query'], exc), **result)
+            base.fail("query '{0}' is not valid JMESPath: {1}".format(p['query'], exc), **result)
     for v in vms:
         for text in v.get('warnings') or []:
             module.warn(text)
@@ -486,9 +485,9 @@ def main():
     if timed_out and p['fail_on_timeout']:
         not_done = ['{0} ({1}: {2})'.format(v['name'], v['phase'], v['progress_message']) for v in vms
                     if v['phase'] not in TERMINAL]
-        module.fail_json(msg='timeout after {0}s waiting for ADE to complete on: {1}'.format(
+        base.fail('timeout after {0}s waiting for ADE to complete on: {1}'.format(
             p['timeout'], ', '.join(not_done)), **result)
-    module.exit_json(**result)
+    base.exit(**result)
 
 
 if __name__ == '__main__':

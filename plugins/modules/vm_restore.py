@@ -164,15 +164,14 @@ import time
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
-    azure_module, check_numbers, fail_azure, identity_error, open_session, write_record)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 
 RECORD_FROM = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'restoring')
 
 
 def main():
-    module = azure_module(
+    base = AzureModule(
         dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
              snapshot_set=dict(type='str', required=True, aliases=['run_id'],
                                deprecated_aliases=[dict(name='run_id', version='2.0.0', collection_name='azure_ade.linux')]),
@@ -180,39 +179,38 @@ def main():
              remove_ade_extension=dict(type='bool', default=True), delete_old_disks=dict(type='bool', default=False),
              start=dict(type='bool', default=True), expected_vm_id=dict(type='str'),
              timeout=dict(type='int', default=1800), allow_other_snapshot_set=dict(type='bool', default=False)),
+        non_negative=('timeout',),
         supports_check_mode=True,
     )
-    p = module.params
-    check_numbers(module, non_negative=('timeout',))
-    session = open_session(module)
+    module = base.module
+    p = base.params
+    session = base.open_session()
     rg, name = p['resource_group'], p['name']
     result = dict(changed=False, disks=[], actions=[], old_disks=[], disks_not_in_set=[], notes=[])
     deadline = time.time() + p['timeout']
     try:
         vm = session.get_vm(rg, name)
         if vm is None:
-            module.fail_json(msg='VM {0} not found in resource group {1}'.format(name, rg), **result)
-        err = identity_error(vm, p['expected_vm_id'])
+            base.fail('VM {0} not found in resource group {1}'.format(name, rg), **result)
+        err = rollout.identity_error(vm, p['expected_vm_id'])
         if err:
-            module.fail_json(msg=err, requests=session.stats.as_dict(), **result)
+            base.fail(err, **result)
         record = rollout.parse_record(vm.get('tags'))
         result['rollout'] = record
         if record['stage'] in rollout.STARTED and record['snapshot_set'] and \
                 record['snapshot_set'] != p['snapshot_set'] and not p['allow_other_snapshot_set']:
-            module.fail_json(msg="refusing to restore {0} from set {1}: its rollout record names set {2}, the one taken "
-                                 "before the first enable (stage {3}); a set taken later may hold half-encrypted disks. "
-                                 "Restore from {2}, or set allow_other_snapshot_set=true if you know {1} was taken "
-                                 "before any change".format(name, p['snapshot_set'], record['snapshot_set'],
-                                                            record['stage']), **result)
+            base.fail("refusing to restore {0} from set {1}: its rollout record names set {2}, the one taken "
+                      "before the first enable (stage {3}); a set taken later may hold half-encrypted disks. "
+                      "Restore from {2}, or set allow_other_snapshot_set=true if you know {1} was taken "
+                      "before any change".format(name, p['snapshot_set'], record['snapshot_set'], record['stage']),
+                      **result)
         run(module, session, p, vm, record, result, deadline)
     except (snap.SnapshotError, rollout.RolloutError) as exc:
-        result['requests'] = session.stats.as_dict()
-        module.fail_json(msg=str(exc), **result)
+        base.fail(str(exc), **result)
     except Exception as exc:  # pylint: disable=broad-except
-        fail_azure(module, 'vm_restore {0}/{1} (done so far: {2}; run again to finish)'.format(
-            rg, name, ', '.join(result['actions']) or 'nothing'), exc, requests=session.stats.as_dict(), **result)
-    result['requests'] = session.stats.as_dict()
-    module.exit_json(**result)
+        base.fail_azure('vm_restore {0}/{1} (done so far: {2}; run again to finish)'.format(
+            rg, name, ', '.join(result['actions']) or 'nothing'), exc, **result)
+    base.exit(**result)
 
 
 def run(module, session, p, vm, record, result, deadline):

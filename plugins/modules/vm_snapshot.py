@@ -14,7 +14,10 @@ description:
     Microsoft requires before enabling Azure Disk Encryption, and waits until each is C(Succeeded).
   - Snapshots are named C(<vm>-<snapshot_set>-os) / C(<vm>-<snapshot_set>-lun<N>) and tagged with the set name, the VM and the
     source disk, so a rerun with the same O(snapshot_set) reuses them instead of making more.
-  - O(state=absent) deletes the set of that run.
+  - O(state=absent) deletes the set of that run - retention. The set the VM's rollout record names (the pre-change
+    set) is kept until the VM is C(verified) after its post-encryption restart (O(require_verified)); with
+    O(older_than_days) only a set whose snapshots are all older than that is deleted. A kept set is reported in
+    RV(kept), not as a failure, so a retention job can run over the whole fleet.
   - VMs with unmanaged (VHD) disks are refused with a clear error.
 author:
   - azure_ade.linux maintainers (@azure-ade)
@@ -84,6 +87,15 @@ options:
         taking another. See docs/architecture.md "Rollout record".
     type: bool
     default: true
+  require_verified:
+    description:
+      - With O(state=absent), keep the set the VM's rollout record names until the record says C(verified) (the
+        restart check passed). Never delete the only pre-change backup of an unverified VM; V(false) deletes anyway.
+    type: bool
+    default: true
+  older_than_days:
+    description: With O(state=absent), delete only when every snapshot of the set is older than this many days.
+    type: float
   expected_vm_id:
     description:
       - The guest's own idea of its VM ID (IMDS C(vmId)). When set, the module refuses, before any change, a VM whose
@@ -103,12 +115,13 @@ EXAMPLES = r'''
     snapshot_set: ade-20261128
   register: snap
 
-- name: Drop the set once encryption succeeded and was verified
+- name: Retention - drop the set once the VM was verified after its restart, if older than 30 days
   azure_ade.linux.vm_snapshot:
     resource_group: rg-app
     name: vm1
     snapshot_set: ade-20261128
     state: absent
+    older_than_days: 30
 '''
 
 RETURN = r'''
@@ -159,9 +172,13 @@ run_id:
   description: Same as RV(snapshot_set) (deprecated name, kept for playbooks written against 0.1).
   returned: always
   type: str
+kept:
+  description: With O(state=absent), why the set was kept (not verified, or too young); absent when it was deleted.
+  returned: when a set was kept
+  type: str
 rollout:
   description: The VM's rollout record after the run (snapshot_set, stage, seq, at); see docs/architecture.md.
-  returned: with O(state=present)
+  returned: always
   type: dict
 requests:
   description: HTTP requests made.
@@ -169,13 +186,13 @@ requests:
   type: dict
 '''
 
+import calendar
 import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import error_text
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import (
-    azure_module, check_numbers, fail_azure, identity_error, open_session, write_record)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
 
@@ -183,7 +200,7 @@ _RUN_ID_OK = __import__('re').compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$')
 
 
 def main():
-    module = azure_module(
+    base = AzureModule(
         dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
              snapshot_set=dict(type='str', aliases=['run_id'],
                                deprecated_aliases=[dict(name='run_id', version='2.0.0', collection_name='azure_ade.linux')]),
@@ -192,39 +209,39 @@ def main():
              sku=dict(type='str', choices=['Standard_LRS', 'Standard_ZRS', 'Premium_LRS'], default='Standard_LRS'),
              tags=dict(type='dict'), wait=dict(type='bool', default=True), timeout=dict(type='int', default=3600),
              allow_after_encryption_start=dict(type='bool', default=False), record=dict(type='bool', default=True),
+             require_verified=dict(type='bool', default=True), older_than_days=dict(type='float'),
              expected_vm_id=dict(type='str')),
+        non_negative=('timeout', 'older_than_days'),
         supports_check_mode=True,
     )
-    p = module.params
-    check_numbers(module, non_negative=('timeout',))
+    module = base.module
+    p = base.params
     if not p['snapshot_set']:
         p['snapshot_set'] = time.strftime('ade-%Y%m%d', time.gmtime())
     if not _RUN_ID_OK.match(p['snapshot_set']):
-        module.fail_json(msg="snapshot_set '{0}' must be 1-60 letters, digits, '_', '.', '-' starting with a letter/digit"
-                         .format(p['snapshot_set']))
-    session = open_session(module)
+        base.fail("snapshot_set '{0}' must be 1-60 letters, digits, '_', '.', '-' starting with a letter/digit"
+                  .format(p['snapshot_set']))
+    session = base.open_session()
     rg, name = p['resource_group'], p['name']
     snap_rg = p['snapshot_resource_group'] or rg
     result = dict(changed=False, snapshots=[], snapshot_ids=[], run_id=p['snapshot_set'], snapshot_set=p['snapshot_set'])
     try:
         vm = session.get_vm(rg, name, instance_view=p['state'] == 'present')
         if vm is None:
-            module.fail_json(msg='VM {0} not found in resource group {1}'.format(name, rg), **result)
-        err = identity_error(vm, p['expected_vm_id'])
+            base.fail('VM {0} not found in resource group {1}'.format(name, rg), **result)
+        err = rollout.identity_error(vm, p['expected_vm_id'])
         if err:
-            module.fail_json(msg=err, requests=session.stats.as_dict(), **result)
+            base.fail(err, **result)
         existing = session.list_snapshots(snap_rg)
         if p['state'] == 'absent':
             run_absent(module, session, p, vm, existing, snap_rg, result)
         else:
             run_present(module, session, p, vm, existing, snap_rg, result)
     except (snap.SnapshotError, rollout.RolloutError) as exc:
-        result['requests'] = session.stats.as_dict()
-        module.fail_json(msg=str(exc), **result)
+        base.fail(str(exc), **result)
     except Exception as exc:  # pylint: disable=broad-except
-        fail_azure(module, 'vm_snapshot {0}/{1}'.format(rg, name), exc, requests=session.stats.as_dict(), **result)
-    result['requests'] = session.stats.as_dict()
-    module.exit_json(**result)
+        base.fail_azure('vm_snapshot {0}/{1}'.format(rg, name), exc, **result)
+    base.exit(**result)
 
 
 def run_present(module, session, p, vm, existing, snap_rg, result):
@@ -300,6 +317,17 @@ def snapshot_failure(item, exc, vm):
 
 def run_absent(module, session, p, vm, existing, snap_rg, result):
     members = snap.snapshot_set(existing, vm['id'], p['snapshot_set'])
+    record = rollout.parse_record(vm.get('tags'))
+    result['rollout'] = record
+    if members:
+        times = [parse_time(snap.describe_snapshot(s).get('time_created')) for s in members]
+        kept = rollout.retention_refusal(record, p['snapshot_set'], times, time.time(), p['older_than_days'],
+                                         p['require_verified'])
+        if kept:
+            result['kept'] = kept
+            result['snapshots'] = [dict(snap.describe_snapshot(s), action='kept') for s in members]
+            result['snapshot_ids'] = [s.get('id') for s in members]
+            return
     out = []
     pollers = []
     for s in members:
@@ -314,6 +342,16 @@ def run_absent(module, session, p, vm, existing, snap_rg, result):
     result['changed'] = bool(members)
     result['snapshots'] = out
     result['snapshot_ids'] = [d['id'] for d in out]
+
+
+def parse_time(text):
+    """Epoch seconds of an ARM timestamp (2026-11-30T06:19:28.1234567+00:00), None when unknown."""
+    if not text:
+        return None
+    try:
+        return calendar.timegm(time.strptime(str(text)[:19], '%Y-%m-%dT%H:%M:%S'))
+    except ValueError:
+        return None
 
 
 if __name__ == '__main__':

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """azure-cli against the simulator: `az vm encryption show/enable/disable` run unchanged (azure-cli from PyPI,
 logged in with a service principal against the simulator's token endpoint, custom cloud from the simulator's
 /metadata/endpoints, its CA via REQUESTS_CA_BUNDLE) and agree with azure_ade.linux.vm_encryption_info on the

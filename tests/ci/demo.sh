@@ -62,7 +62,7 @@ cleanup() {
 }
 trap cleanup EXIT
 python3 "$ADE_REPO/tests/integration/e2e/scenario.py" "$inv" "$FAIL" >"$out/scenario.json"
-python -m azsim serve --workdir "$SIM" --port 0 --time-scale "${DEMO_TIME_SCALE:-600}" --scenario "$out/scenario.json" \
+python -m azsim serve --workdir "$SIM" --port 0 --time-scale "${DEMO_TIME_SCALE:-60}" --scenario "$out/scenario.json" \
   --daemon >"$out/simulator.out"
 eval "$(python3 - "$SIM/endpoints.json" <<'PY'
 import json, shlex, sys
@@ -78,8 +78,10 @@ echo
 echo "== Azure simulator at $AZURE_RESOURCE_MANAGER_URL (one VM per test host; $FAIL's OS encryption fails part way)"
 echo "== ansible-playbook azure_ade.linux.encrypt -e ade_hosts=$OK:$FAIL:$BLOCKED  (snapshot first, restore on failure)"
 set +e
+# ade_verify_restart=false: the test hosts have no device-mapper, so the post-encryption restart check (on by
+# default) cannot pass here; e2e step 3e shows it failing honestly and keeping the snapshot set.
 ansible-playbook azure_ade.linux.encrypt -i "$inv" -e ade_hosts="$OK:$FAIL:$BLOCKED" -e ade_key_vault=kv-ade-e2e \
-  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_continue_on_failure=true -e "ade_report_dir=$out" \
+  -e ade_verify_restart=false -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_continue_on_failure=true -e "ade_report_dir=$out" \
   >"$out/encrypt.log" 2>&1
 erc=$?
 set -e

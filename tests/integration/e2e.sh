@@ -33,6 +33,7 @@ E2E_FAIL=${E2E_FAIL:-ubuntu1804}        # OS encryption fails part way (simulato
 E2E_BLOCKED=${E2E_BLOCKED:-lowmem-4g}   # blocked by the preflight (memory): never touched
 E2E_DATA=${E2E_DATA:-sles12}            # data-only distro: encrypt Data, then disable
 E2E_NEXT=${E2E_NEXT:-rhel7-rootvg}      # check mode; then, after $E2E_FAIL in inventory order, not attempted
+E2E_SLICE=${E2E_SLICE:-ubuntu1404-k415}  # waves (not attempted after the canary), then its own AWX-like slice
 
 W=${ADE_SCRATCH:-$ADE_WORK}/e2e-$ADE_CORE   # ADE_SCRATCH keeps parallel checkouts apart
 rm -rf "$W"; mkdir -p "$W/report" "$W/logs"
@@ -107,7 +108,7 @@ ssh_cat() {  # host file -> stdout, through ansible (works for chroot/netns host
 }
 ssh_cat "$E2E_OK" /etc/selinux/config > "$W/selinux.before" 2>/dev/null
 ansible -i "$INV" "$E2E_OK" -m ansible.builtin.command -a getenforce -o > "$W/getenforce.before" 2>&1
-play encrypt nonzero encrypt -e ade_hosts="$E2E_OK:$E2E_FAIL:$E2E_BLOCKED" -e ade_key_vault=kv-ade-e2e \
+play encrypt nonzero encrypt -e ade_hosts="$E2E_OK:$E2E_FAIL:$E2E_BLOCKED" -e ade_key_vault=kv-ade-e2e -e ade_verify_restart=false \
   -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_continue_on_failure=true -e ade_report_dir="$W/report"
 sim_log
 assert_py "encrypt outcomes: $E2E_OK encrypted, $E2E_FAIL failed_restored, $E2E_BLOCKED blocked" "
@@ -184,7 +185,7 @@ curl -sf --cacert "$AZURE_CA_BUNDLE" -X POST -H 'Content-Type: application/json'
   -d '{"ade_timing": {"os_min": 12000, "os_per_gb": 0}}' \
   "$AZURE_RESOURCE_MANAGER_URL/_sim/vms/$AZURE_SUBSCRIPTION_ID/rg-ade-test/$E2E_NEXT" > /dev/null \
   || ko "slow down $E2E_NEXT in the simulator"
-setsid ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$E2E_NEXT" -e ade_key_vault=kv-ade-e2e \
+setsid ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$E2E_NEXT" -e ade_key_vault=kv-ade-e2e -e ade_verify_restart=false \
   -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_snapshot_set=e2e-first > "$W/logs/encrypt-killed.log" 2>&1 &
 KILLED_PID=$!
 for _ in $(seq 1 600); do
@@ -201,7 +202,7 @@ done
 sleep 2
 kill -TERM -- "-$KILLED_PID" 2>/dev/null; wait "$KILLED_PID" 2>/dev/null
 check "the first encrypt of $E2E_NEXT was killed while it waited" bash -c "! grep -q 'PLAY RECAP' '$W/logs/encrypt-killed.log'"
-play encrypt-resume 0 encrypt -e ade_hosts="$E2E_NEXT" -e ade_key_vault=kv-ade-e2e -e ade_volume_type=All \
+play encrypt-resume 0 encrypt -e ade_hosts="$E2E_NEXT" -e ade_key_vault=kv-ade-e2e -e ade_verify_restart=false -e ade_volume_type=All \
   -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-resume" -e ade_snapshot_set=e2e-second
 sim_log
 assert_py "resume: $E2E_NEXT encrypted by the re-run, no snapshot after the extension PUT, set e2e-first kept" "
@@ -222,8 +223,76 @@ assert not [e for e in snaps if 'e2e-second' in e['path']], snaps
 "
 check "the re-run said it resumed the wait" grep -q "WAIT: this run's encryption is in progress" "$W/logs/encrypt-resume.log"
 
+# ---- 3e. issue 6 item 7: restart verification (default on). The test hosts have no device-mapper, so after the
+# restart the guest shows root and data NOT on dm-crypt: the check must fail, keep the snapshot set, never record
+# the VM verified, and retention must refuse to delete its set.
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+play encrypt-verify nonzero encrypt -e ade_hosts="$E2E_OK" -e ade_key_vault=kv-ade-e2e -e ade_volume_type=All \
+  -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-verify" -e ade_continue_on_failure=true
+OK_SET=$(python3 -c "import json,sys; print([r for r in json.load(open(sys.argv[1])) if r['host']==sys.argv[2]][0]['snapshot_set'])" \
+  "$W/report/encrypt.json" "$E2E_OK" 2>/dev/null)
+ansible localhost -m azure_ade.linux.vm_snapshot -a "resource_group=rg-ade-test name=$E2E_OK snapshot_set=$OK_SET state=absent" \
+  > "$W/logs/retention.log" 2>&1
+sim_log
+assert_py "verify: $E2E_OK restarted, check failed (no dm-crypt on test hosts) -> verify_failed, never recorded verified, set kept" "
+import json, sys
+sys.path.insert(0, '$HERE')
+from simlog import entries
+rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-verify/encrypt.json'))}
+print(json.dumps(rows, indent=1))
+assert rows['$E2E_OK']['outcome'] == 'verify_failed', rows['$E2E_OK']
+assert 'not on dm-crypt' in rows['$E2E_OK']['message'] and 'is kept' in rows['$E2E_OK']['message'], rows['$E2E_OK']
+log = entries(sys.argv[1] + '/simlog.json')
+vm = '$E2E_OK'.lower()
+assert [e for e in log if e['method'] == 'POST' and e['path'].lower().endswith('/virtualmachines/%s/restart' % vm)], 'no restart'
+assert not [e for e in log if e['method'] == 'DELETE' and '/snapshots/' in e['path'].lower()], 'a snapshot was deleted'
+assert not [e for e in log if e['method'] not in ('GET', 'HEAD', 'POST') and '/snapshots/' in e['path'].lower()], 'snapshot write'
+"
+check "retention kept the unverified set $OK_SET of $E2E_OK" grep -q "kept until the VM is verified" "$W/logs/retention.log"
+
+# ---- 3d. issue 6 item 9: waves (ade_serial as a list) and AWX job slicing -----------------------------------
+# Waves: [1, 2] = $E2E_FAIL alone as the canary, then a batch of two. The canary fails -> the batch is not attempted.
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+play encrypt-waves nonzero encrypt -e ade_hosts="$E2E_FAIL:$E2E_SLICE:$E2E_NEXT" -e ade_key_vault=kv-ade-e2e \
+  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-waves" -e ade_retry_restored=true \
+  -e '{"ade_serial": [1, 2]}'
+sim_log
+assert_py "waves: canary $E2E_FAIL failed_restored, the next wave not attempted and untouched" "
+import json, sys
+sys.path.insert(0, '$HERE')
+from simlog import entries, vm_requests
+rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-waves/encrypt.json'))}
+print(json.dumps(rows, indent=1))
+assert rows['$E2E_FAIL']['outcome'] == 'failed_restored', rows['$E2E_FAIL']
+assert rows['$E2E_SLICE']['outcome'] == 'not_attempted' and rows['$E2E_NEXT']['outcome'] == 'not_attempted', rows
+log = entries(sys.argv[1] + '/simlog.json')
+assert not vm_requests(log, '$E2E_SLICE') and not vm_requests(log, '$E2E_NEXT')
+"
+check "waves: two batches (the canary alone, then the rest)" \
+  test "$(grep -c 'PLAY \[ADE encrypt | one wave at a time\]' "$W/logs/encrypt-waves.log")" = 2
+# AWX job slicing: each slice is its own ansible-playbook process (its own serial and stop flag); the state of
+# every VM is in its tags. Two slices at once against the same simulator: slice A's failure does not stop slice B.
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$E2E_FAIL" -e ade_key_vault=kv-ade-e2e -e ade_verify_restart=false \
+  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-slice-a" -e ade_retry_restored=true \
+  > "$W/logs/encrypt-slice-a.log" 2>&1 &
+SLICE_A=$!
+ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$E2E_SLICE" -e ade_key_vault=kv-ade-e2e -e ade_verify_restart=false \
+  -e ade_volume_type=All -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-slice-b" \
+  > "$W/logs/encrypt-slice-b.log" 2>&1
+wait "$SLICE_A"
+sim_log
+assert_py "two slices at once: A ($E2E_FAIL) failed_restored, B ($E2E_SLICE) encrypted; each VM's record its own" "
+import json, sys
+a = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-slice-a/encrypt.json'))}
+b = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-slice-b/encrypt.json'))}
+print(json.dumps([a, b], indent=1))
+assert a['$E2E_FAIL']['outcome'] == 'failed_restored', a
+assert b['$E2E_SLICE']['outcome'] == 'encrypted', b
+"
+
 # ---- 4. data-only encryption, then disable (R6.2) -------------------------------------------------
-play encrypt-data 0 encrypt -e ade_hosts="$E2E_DATA" -e ade_key_vault=kv-ade-e2e -e ade_volume_type=Data \
+play encrypt-data 0 encrypt -e ade_hosts="$E2E_DATA" -e ade_key_vault=kv-ade-e2e -e ade_verify_restart=false -e ade_volume_type=Data \
   -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-data"
 python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
 play disable 0 disable -e ade_hosts="$E2E_DATA" -e ade_wait_timeout=3600 -e ade_poll_interval=0.2

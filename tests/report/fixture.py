@@ -30,6 +30,9 @@ def fleet(kind):
         if kind == 'encrypt':
             row.update(outcome=outcome, snapshot_set='ade-20261130T0100%02dZ' % i if outcome != 'blocked' else '',
                        message='stage %s: %s' % ('wait', outcome), history=history(1 + i % 7))
+            if outcome == 'failed_restore_failed':   # a long message with a stack trace, folded on the page
+                row['message'] = ('stage enable: Failed to encrypt OS volume with error: Could not unmount /oldroot\n'
+                                  + 'Traceback (most recent call last):\n  File "handle.py", line 2303\n' * 8)
             if outcome in ('blocked', 'prerequisites_failed'):
                 row['blockers'] = ['root_lvm_layout', 'memory'] if i % 2 else ['blocking_apps']
         else:

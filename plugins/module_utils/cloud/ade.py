@@ -17,39 +17,26 @@ try:
 except ImportError:  # Python 2 (controller code needs 3.10+; this only keeps sanity's import test quiet)
     from urlparse import urlparse  # type: ignore
 
-PUBLISHER = 'Microsoft.Azure.Security'
-EXTENSION_TYPE = 'AzureDiskEncryptionForLinux'
-EXTENSION_NAME = 'AzureDiskEncryptionForLinux'
+# Resource IDs and the VM's shape live in their own modules; re-exported here for callers of 0.1.
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.resource_ids import (  # noqa: F401 pylint: disable=unused-import
+    parse_resource_id, vault_resource_id)
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.vm_shape import (  # noqa: F401 pylint: disable=unused-import
+    EXTENSION_NAME, EXTENSION_TYPE, OSTC_PUBLISHER, PUBLISHER, busy_extensions, find_ade_extension, find_ostc_extension,
+    instance_view, is_dual_pass, power_state, vm_extensions)
+
 SINGLE_PASS_VERSION = '1.1'
-DUAL_PASS_VERSION = '0.1'
-OSTC_PUBLISHER = 'Microsoft.OSTCExtensions'
 ALGORITHMS = ('RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5')
 DEFAULT_ALGORITHM = 'RSA-OAEP'
 VOLUME_TYPES = ('OS', 'Data', 'All')
 ENABLE_OPS = ('EnableEncryption', 'EnableEncryptionFormatAll', 'EnableEncryptionFormat')
 DISABLE_OP = 'DisableEncryption'
 
-_RID = re.compile(r'^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/(?P<ns>[^/]+)/'
-                  r'(?P<type>[^/]+)/(?P<name>[^/]+)(?P<rest>/.*)?$', re.I)
 # The extension's own checks (check_util.py): vault id, vault URL, versioned KEK URL.
 _VAULT_ID = re.compile(r'^/subscriptions/([a-zA-Z0-9\-]+)/resourceGroups/([-\w\._\(\)]+)/providers/'
                        r'Microsoft\.KeyVault/vaults/([a-zA-Z0-9\-\_]+)(/)?$', re.I)
 _VAULT_URL = re.compile(r'^https://([a-zA-Z0-9\-]+)[\.]([a-zA-Z0-9\-\.]+)([/]?)$')
 _KEK_URL = re.compile(r'^https://([a-zA-Z0-9\-]+)[\.]([a-zA-Z0-9\-\.]+)/keys/([a-zA-Z0-9\-]+)/([a-zA-Z0-9]+)([/]?)$')
 _VAULT_NAME = re.compile(r'^[a-zA-Z0-9-]{3,24}$')
-
-
-def parse_resource_id(rid):
-    m = _RID.match(rid or '')
-    if not m:
-        return None
-    return dict(subscription=m.group('sub'), resource_group=m.group('rg'), namespace=m.group('ns'),
-                type=m.group('type'), name=m.group('name'))
-
-
-def vault_resource_id(subscription, resource_group, name):
-    return '/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.KeyVault/vaults/{2}'.format(
-        subscription, resource_group, name)
 
 
 def resolve_vault_id(value, subscription, default_rg):
@@ -187,92 +174,6 @@ def redact_body(body):
     return out
 
 
-# ---- reading a VM ---------------------------------------------------------------------------------
-
-def _props(d):
-    return (d or {}).get('properties') or {}
-
-
-def vm_extensions(vm):
-    """Extension resources of the VM model ({name, publisher, type, version, state, settings})."""
-    out = []
-    for res in (vm or {}).get('resources') or []:
-        p = _props(res)
-        out.append(dict(name=res.get('name') or (res.get('id') or '').rsplit('/', 1)[-1],
-                        publisher=p.get('publisher'), type=p.get('type'),
-                        type_handler_version=p.get('typeHandlerVersion'),
-                        provisioning_state=p.get('provisioningState'),
-                        settings=p.get('settings') or {}))
-    return out
-
-
-def find_ade_extension(vm):
-    for ext in vm_extensions(vm):
-        if (ext['publisher'] or '').lower() == PUBLISHER.lower() and (ext['type'] or '').lower() == EXTENSION_TYPE.lower():
-            return ext
-    return None
-
-
-def find_ostc_extension(vm):
-    """The deprecated Microsoft.OSTCExtensions.AzureDiskEncryptionForLinux, from the model or instance view."""
-    for ext in vm_extensions(vm):
-        if (ext['publisher'] or '').lower() == OSTC_PUBLISHER.lower() and \
-                (ext['type'] or '').lower() == EXTENSION_TYPE.lower():
-            return ext
-    for ext in instance_view(vm).get('extensions') or []:
-        if (ext.get('type') or '').lower() == (OSTC_PUBLISHER + '.' + EXTENSION_TYPE).lower():
-            return dict(name=ext.get('name'), publisher=OSTC_PUBLISHER, type=EXTENSION_TYPE,
-                        type_handler_version=ext.get('typeHandlerVersion'), provisioning_state=None, settings={})
-    return None
-
-
-def instance_view(vm):
-    iv = _props(vm).get('instanceView')
-    if iv is None and vm and 'instanceView' in vm:
-        iv = vm['instanceView']
-    return iv or {}
-
-
-def power_state(vm):
-    """Last PowerState/* code of the instance view (as Get-AzVMDiskEncryptionStatus), e.g. 'running'."""
-    state = None
-    for st in instance_view(vm).get('statuses') or []:
-        code = st.get('code') or ''
-        if code.startswith('PowerState/'):
-            state = code.split('/', 1)[1]
-    return state
-
-
-def is_dual_pass(vm):
-    """Dual pass (AAD, 0.1): VM-model osDisk.encryptionSettings set, or ADE extension major version 0."""
-    os_disk = _props(vm).get('storageProfile', {}).get('osDisk') or {}
-    es = os_disk.get('encryptionSettings')
-    if es and (es.get('enabled') or es.get('diskEncryptionKey')):
-        return True
-    ext = find_ade_extension(vm)
-    if ext and (ext['type_handler_version'] or '').split('.')[0] == '0':
-        return True
-    return False
-
-
-def busy_extensions(vm):
-    """Other extensions with an operation in progress (model provisioningState or instance-view status)."""
-    busy = []
-    for ext in vm_extensions(vm):
-        if (ext['provisioning_state'] or '').lower() in ('creating', 'updating', 'deleting'):
-            if not (ext['type'] or '').lower() == EXTENSION_TYPE.lower():
-                busy.append('{0} ({1})'.format(ext['name'], ext['provisioning_state']))
-    for ext in instance_view(vm).get('extensions') or []:
-        if (ext.get('type') or '').lower().endswith(EXTENSION_TYPE.lower()):
-            continue
-        for st in ext.get('statuses') or []:
-            if 'transitioning' in (st.get('code') or '').lower():
-                name = '{0} (transitioning)'.format(ext.get('name'))
-                if not any(b.startswith(ext.get('name') + ' ') for b in busy):
-                    busy.append(name)
-    return busy
-
-
 # ---- validation and decision ----------------------------------------------------------------------
 
 def validate_enable(vm, vault, request, kek_vault=None):
@@ -338,7 +239,7 @@ def validate_vault(vm, vault, vault_id, keyvault_suffix, label):
         errors.append("{0}: Key Vault {1} was not found (GET {2} returned 404); create it in the VM's region and "
                       "subscription or fix {0}".format(label, vid.get('name'), vault_id))
         return errors
-    props = _props(vault)
+    props = (vault or {}).get('properties') or {}
     if not props.get('enabledForDiskEncryption'):
         errors.append("{0}: Key Vault {1} is not enabled for disk encryption; run: az keyvault update -n {1} "
                       "--enabled-for-disk-encryption true".format(label, vault.get('name')))

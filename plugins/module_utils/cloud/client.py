@@ -253,17 +253,13 @@ class AzureSession:
     def deallocate_vm(self, resource_group, name):
         self.compute.virtual_machines.begin_deallocate(resource_group, name).result()
 
+    def restart_vm(self, resource_group, name):
+        self.compute.virtual_machines.begin_restart(resource_group, name).result()
+
     def start_vm(self, resource_group, name):
         self.compute.virtual_machines.begin_start(resource_group, name).result()
 
     # ---- extensions -----------------------------------------------------------------------------
-    def get_extension(self, resource_group, vm_name, ext_name):
-        try:
-            return to_dict(self.compute.virtual_machine_extensions.get(resource_group, vm_name, ext_name,
-                                                                       expand='instanceView'))
-        except ResourceNotFoundError:
-            return None
-
     def put_extension(self, resource_group, vm_name, ext_name, body):
         poller = self.compute.virtual_machine_extensions.begin_create_or_update(resource_group, vm_name, ext_name,
                                                                                 body)

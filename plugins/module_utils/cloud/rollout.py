@@ -62,6 +62,12 @@ class RolloutError(Exception):
     pass
 
 
+def _short(text, limit=200):
+    """First line of an extension message, at most ``limit`` characters (they carry whole stack traces)."""
+    line = (str(text or '').strip().splitlines() or [''])[0]
+    return line if len(line) <= limit else line[:limit - 3] + '...'
+
+
 def parse_record(tags):
     """The record from a VM's tags (dict or None). Returns dict(snapshot_set, stage, seq, at); stage None
     when the VM carries no record. An unknown stage value is kept as is (``plan`` reports it)."""
@@ -202,13 +208,13 @@ def plan(record, status, new_run, retry_restored=False, verify=True):
                                extension_seq(status), record.get('seq'), run), snapshot_set=run, restore_from=run)
     if eff == 'failed':
         return out('restore', "this run's encryption failed ({0}); restoring from set {1} taken before the first enable"
-                   .format((status or {}).get('progress_message'), run), snapshot_set=run, restore_from=run)
+                   .format(_short((status or {}).get('progress_message')), run), snapshot_set=run, restore_from=run)
     if eff == 'succeeded':
         if verify:
             return out('verify', 'encrypted (run {0}); restart check pending'.format(run), snapshot_set=run)
         return out('done', 'encrypted (run {0}); restart check off'.format(run), snapshot_set=run)
     return out('wait', "this run's encryption is in progress ({0}); waiting (no new snapshot)".format(
-        (status or {}).get('progress_message')), snapshot_set=run)
+        _short((status or {}).get('progress_message'))), snapshot_set=run)
 
 
 def outcome_after_wait(record_seq, status, timed_out=False):
@@ -267,7 +273,7 @@ def stops_rollout(outcome, changed_anything, continue_on_failure=False):
 def failure_outcome(stage, guest_unreachable=False, reboot_required=False, replan_action=None, restore=None):
     """The outcome of a host whose encrypt block failed. Pure.
 
-    stage: where it failed (preflight, identity, plan, snapshot, prerequisites, enable, wait);
+    stage: where it failed (preflight, identity, plan, snapshot, prerequisites, enable, wait, verify);
     replan_action: what ``plan`` says after re-reading the platform in the rescue (e.g. 'wait': still running);
     restore: None (not needed/tried), 'ok', 'failed', 'off' (needed but ade_restore_on_failure=false)."""
     if restore == 'ok':
@@ -282,6 +288,8 @@ def failure_outcome(stage, guest_unreachable=False, reboot_required=False, repla
         return 'unreachable'
     if stage == 'identity':
         return 'identity_mismatch'
+    if stage == 'verify':
+        return 'verify_failed'
     if stage in ('preflight', 'prerequisites'):
         return 'prerequisites_failed'
     if replan_action == 'wait':
@@ -329,7 +337,7 @@ def stall_report(status, held_seconds, os_gb=0, data_gb=0):
         return None
     return dict(held_seconds=int(held_seconds), plausible_seconds=int(limit),
                 message="{0}: no change for {1:.1f} h ('{2}'), longer than {3:.1f} h plausible for {4} GB of disks. {5}"
-                .format(status.get('name'), held_seconds / 3600.0, status.get('progress_message'), limit / 3600.0,
+                .format(status.get('name'), held_seconds / 3600.0, _short(status.get('progress_message')), limit / 3600.0,
                         int(os_gb or 0) + int(data_gb or 0), STALL_ADVICE))
 
 
@@ -339,3 +347,94 @@ def disk_sizes(vm):
     os_gb = int((storage.get('osDisk') or {}).get('diskSizeGB') or 30)
     data_gb = sum(int(d.get('diskSizeGB') or 0) for d in storage.get('dataDisks') or [])
     return os_gb, data_gb
+
+
+def identity_error(vm, expected_vm_id):
+    """Why ``vm`` is not the VM the guest says it is (IMDS vmId vs ARM vmId), or None. Pure."""
+    if not expected_vm_id:
+        return None
+    arm_id = ((vm or {}).get('properties') or {}).get('vmId') or ''
+    if arm_id.lower() != str(expected_vm_id).lower():
+        return ("identity check failed: the guest's IMDS vmId is {0} but ARM VM {1} has vmId {2}; the inventory (or "
+                "the guest's IMDS answer) names another VM than the one this guest runs on. Nothing was changed. Fix "
+                "azure_resource_group/azure_vm_name for this host".format(
+                    expected_vm_id, (vm or {}).get('id'), arm_id or '(none)'))
+    return None
+
+
+# ---- restart verification (issue 6 item 7) ----------------------------------------------------------
+
+def _on_crypt(devices, name):
+    """Whether block device ``name`` (lsblk name) is a dm-crypt device or sits on one. Pure."""
+    by_name = dict((d.get('name'), d) for d in devices or [])
+    seen = set()
+    while name and name not in seen:
+        seen.add(name)
+        dev = by_name.get(name)
+        if dev is None:
+            return False
+        if dev.get('type') == 'crypt':
+            return True
+        name = dev.get('parent')
+    return False
+
+
+def _dev_name(path):
+    path = path or ''
+    if path.startswith('/dev/mapper/'):
+        return path[len('/dev/mapper/'):]
+    return path[len('/dev/'):] if path.startswith('/dev/') else path
+
+
+def guest_unlocked(facts, volume_type):
+    """After a restart: are the volumes ADE encrypted unlocked on dm-crypt? Reads azure_ade facts (guest_facts).
+    Returns a list of problems (empty = verified). Pure."""
+    facts = facts or {}
+    devices = facts.get('block_devices')
+    if devices is None:
+        return ['the guest facts carry no block devices (lsblk failed), so the volumes cannot be verified']
+    problems = []
+    if volume_type in ('OS', 'All'):
+        root = (facts.get('root') or {}).get('device')
+        if not ((facts.get('crypt') or {}).get('osencrypt') or _on_crypt(devices, _dev_name(root))):
+            problems.append('the root file system ({0}) is not on dm-crypt after the restart'.format(root))
+    if volume_type in ('Data', 'All'):
+        for m in facts.get('data_mounts') or []:
+            if not _on_crypt(devices, _dev_name(m.get('source'))):
+                problems.append('data volume {0} ({1}) is not on dm-crypt after the restart'.format(
+                    m.get('mountpoint'), m.get('source')))
+    return problems
+
+
+def platform_verified(status, volume_type):
+    """Problems with the platform's view after the restart (empty = Encrypted as asked). Pure."""
+    status = status or {}
+    problems = []
+    if status.get('phase') != 'succeeded':
+        problems.append('the platform shows phase {0} ({1})'.format(status.get('phase'), _short(status.get('progress_message'))))
+    if volume_type in ('OS', 'All') and status.get('os_volume_encrypted') != 'Encrypted':
+        problems.append('the platform shows the OS volume {0}'.format(status.get('os_volume_encrypted')))
+    if volume_type in ('Data', 'All') and status.get('data_volumes_encrypted') not in ('Encrypted', 'NotMounted'):
+        problems.append('the platform shows the data volumes {0}'.format(status.get('data_volumes_encrypted')))
+    return problems
+
+
+# ---- snapshot retention ------------------------------------------------------------------------------
+
+def retention_refusal(record, snapshot_set, created_times, now, older_than_days=None, require_verified=True):
+    """Why vm_snapshot state=absent must keep this set, or None. Pure.
+
+    The set the VM's record names is kept until the VM is ``verified`` (restart check passed), unless
+    ``require_verified`` is false. With ``older_than_days`` every snapshot must be older than that (``created_times``
+    are epoch seconds, None when unknown: then kept)."""
+    record = record or {}
+    if require_verified and record.get('snapshot_set') == snapshot_set and record.get('stage') != 'verified':
+        return ("set {0} is the pre-change set of this VM's rollout (stage {1}); it is kept until the VM is verified "
+                "after a restart (set require_verified=false to delete it anyway)".format(snapshot_set, record.get('stage')))
+    if older_than_days is not None:
+        limit = now - float(older_than_days) * 86400
+        young = [t for t in created_times if t is None or t > limit]
+        if young:
+            return 'set {0} has {1} snapshot(s) younger than {2} days (or of unknown age); kept'.format(
+                snapshot_set, len(young), older_than_days)
+    return None

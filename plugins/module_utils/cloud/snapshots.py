@@ -9,6 +9,8 @@ __metaclass__ = type
 import hashlib
 import re
 
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.vm_shape import instance_view, power_state
+
 TAG_RUN = 'azure_ade_run_id'
 TAG_VM = 'azure_ade_vm_id'
 TAG_ROLE = 'azure_ade_disk_role'
@@ -242,18 +244,6 @@ def swapped_vm_body(vm, plan, new_ids):
     return body
 
 
-def _instance_view(vm):
-    return ((vm or {}).get('properties') or {}).get('instanceView') or (vm or {}).get('instanceView') or {}
-
-
-def _power_state(vm):
-    state = None
-    for st in _instance_view(vm).get('statuses') or []:
-        if (st.get('code') or '').startswith('PowerState/'):
-            state = st['code'].split('/', 1)[1]
-    return state
-
-
 def restore_steps(plan, power_state, ext_present, start, recorded, restoring):
     """What is left of a restore, in order. Pure.
 
@@ -288,10 +278,10 @@ def restore_steps(plan, power_state, ext_present, start, recorded, restoring):
 
 def vm_ready_on(vm, disks):
     """The VM is running on exactly the restored disks and its guest agent reports Ready. Pure."""
-    if vm is None or _power_state(vm) != 'running':
+    if vm is None or power_state(vm) != 'running':
         return False
     current = set(d['id'].lower() for d in vm_disks(vm))
     if not all((d['new_disk_id'] or '').lower() in current for d in disks):
         return False
-    agent = (_instance_view(vm).get('vmAgent') or {}).get('statuses') or []
+    agent = (instance_view(vm).get('vmAgent') or {}).get('statuses') or []
     return any((s.get('displayStatus') or '').lower() == 'ready' for s in agent)

@@ -43,7 +43,9 @@ vertical-align:top}th{background:#eef2f6;font-weight:600}tr:hover td{background:
 .counts .pill{margin-right:6px}ul.flat{margin:0;padding-left:18px}.muted{color:#6b7684}
 a{color:#1559b3}a:focus,a:hover{text-decoration:underline}code{font-size:12px}
 svg.timeline{width:100%;height:auto;max-width:900px;display:block}
-.kv th{width:200px}
+details.message summary{cursor:pointer}details.message pre{white-space:pre-wrap;font-size:12px;background:#f5f7fa;
+padding:8px;border-radius:4px;max-height:360px;overflow:auto}
+.kv th{width:200px}table.history td:first-child{white-space:nowrap}
 """
 
 
@@ -234,6 +236,17 @@ def _cell_list(items):
     return '<ul class="flat">%s</ul>' % ''.join('<li>%s</li>' % _esc(i) for i in items)
 
 
+def message_html(message, limit=240):
+    """The VM's message: a paragraph, or for a long one (stack traces) its start with the whole text folded
+    in a <details> element (no script needed)."""
+    text = '%s' % message
+    if len(text) <= limit and '\n' not in text:
+        return '<p class="message">%s</p>' % _esc(text)
+    head = text.split('\n', 1)[0][:limit].rstrip()
+    return ('<details class="message"><summary>%s &hellip;</summary><pre>%s</pre></details>'
+            % (_esc(head), _esc(text)))
+
+
 def _extra_value(v):
     if isinstance(v, (dict, list)):
         return '<code>%s</code>' % _esc(json.dumps(v, sort_keys=True))
@@ -279,7 +292,7 @@ def render(vms, title='Azure Disk Encryption', kind='status', generated=None, ru
             r['anchor'], _esc(r['host']), pill(r['outcome'] or r['phase'])))
         out.append('<p><a href="#summary">&larr; back to the fleet</a></p>')
         if r['message']:
-            out.append('<p>%s</p>' % _esc(r['message']))
+            out.append(message_html(r['message']))
         out.append('<table class="kv"><tbody>')
         for label, val in (('VM', r['vm']), ('Resource group', r['resource_group']), ('Outcome', r['outcome']),
                            ('Phase', r['phase']), ('Snapshot set', r['snapshot_set']),
@@ -300,7 +313,7 @@ def render(vms, title='Azure Disk Encryption', kind='status', generated=None, ru
             for h in r['history']:
                 out.append('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
                     _esc(h.get('time')), pill(h.get('phase')), _esc(h.get('os')), _esc(h.get('data')),
-                    _esc(h.get('message'))))
+                    message_html(h.get('message') or '', limit=160)))
             out.append('</tbody></table>')
         else:
             out.append('<p class="muted">No progress history in this run (nothing was waited on).</p>')

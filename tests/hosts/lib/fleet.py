@@ -189,7 +189,7 @@ def netns_pids(v):
                                            check=False).stdout.split()]
 
 
-def cmd_up(n, kinds, rg):
+def cmd_up(n, kinds, rg, owner=None):
     if n < 1 or n > MAX_HOSTS:
         sys.exit("fleet size must be 1..%d" % MAX_HOSTS)
     if load()["hosts"]:
@@ -209,7 +209,7 @@ def cmd_up(n, kinds, rg):
         with open(os.path.join(hd, "spec.json"), "w") as f:
             json.dump(v, f)
         specs.append(v)
-    doc = {"hosts": [v["name"] for v in specs], "rg": rg, "kinds": dict(kinds)}
+    doc = {"hosts": [v["name"] for v in specs], "rg": rg, "kinds": dict(kinds), "owner": owner}
     save(doc)
     H.run(["unshare", "--mount", "--propagation", "private", H.PY, os.path.abspath(__file__), "_prepare"]
           + [v["name"] for v in specs])
@@ -269,10 +269,13 @@ def inventory(specs):
             f.write("\n".join(lines) + "\n")
 
 
-def cmd_down():
+def cmd_down(owner=None):
     """Stop every fleet host at once: SIGKILL each namespace's PID 1 (its PID namespace goes with it), then
     delete all netns and veths in one `ip -batch` (hostlib.stop's one-by-one waits cost ~2 s a host)."""
     doc = load()
+    if owner and doc.get("owner") and doc["owner"] != owner:
+        H.log("fleet: left up, it belongs to %s (not %s)" % (doc["owner"], owner))
+        return
     t0 = time.time()
     pid = doc.get("imds_pid")
     if pid and H.alive(pid):
@@ -344,13 +347,14 @@ def main(argv):
     ap.add_argument("n", nargs="?", type=int, default=100)
     ap.add_argument("--kinds", default="ubuntu1804=9,centos7=1")
     ap.add_argument("--rg", default="rg-ade-chaos")
+    ap.add_argument("--owner", default=None, help="up: who runs the fleet; down: stop it only if it is theirs")
     a = ap.parse_args(argv)
     if os.geteuid() != 0:
         sys.exit("fleet.py: must run as root (netns, mounts)")
     if a.cmd == "up":
-        cmd_up(a.n, parse_kinds(a.kinds), a.rg)
+        cmd_up(a.n, parse_kinds(a.kinds), a.rg, a.owner)
     elif a.cmd == "down":
-        cmd_down()
+        cmd_down(a.owner)
     else:
         cmd_status()
     return None

@@ -11,7 +11,6 @@ if sys.version_info < (3, 10):
     pytest.skip('controller code: Python 3.10+', allow_module_level=True)
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout as R
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.common import identity_error
 
 SEQ = '11111111-aaaa-4bbb-8ccc-000000000001'
 OTHER = '22222222-aaaa-4bbb-8ccc-000000000002'
@@ -237,11 +236,11 @@ def test_stops_rollout(outcome, changed, cont, stops):
 def test_identity_error():
     vm = {'id': '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1',
           'properties': {'vmId': 'AAAA-1'}}
-    assert identity_error(vm, None) is None
-    assert identity_error(vm, 'aaaa-1') is None
-    msg = identity_error(vm, 'bbbb-2')
+    assert R.identity_error(vm, None) is None
+    assert R.identity_error(vm, 'aaaa-1') is None
+    msg = R.identity_error(vm, 'bbbb-2')
     assert 'bbbb-2' in msg and 'AAAA-1' in msg and 'Nothing was changed' in msg
-    assert 'vmId (none)' in identity_error({'properties': {}}, 'x')
+    assert 'vmId (none)' in R.identity_error({'properties': {}}, 'x')
 
 
 @pytest.mark.parametrize('kw,expected', [
@@ -251,6 +250,7 @@ def test_identity_error():
     (dict(stage='prerequisites', reboot_required=True), 'reboot_required'),
     (dict(stage='preflight', guest_unreachable=True), 'unreachable'),
     (dict(stage='identity'), 'identity_mismatch'),
+    (dict(stage='verify', replan_action='verify'), 'verify_failed'),
     (dict(stage='prerequisites'), 'prerequisites_failed'),
     (dict(stage='wait', replan_action='wait'), 'timeout'),
     (dict(stage='enable', replan_action='stop'), 'needs_attention'),
@@ -287,3 +287,66 @@ def test_disk_sizes():
     vm = {'properties': {'storageProfile': {'osDisk': {'diskSizeGB': 64}, 'dataDisks': [{'diskSizeGB': 8}, {'diskSizeGB': 100}]}}}
     assert R.disk_sizes(vm) == (64, 108)
     assert R.disk_sizes({}) == (30, 0)
+
+
+def test_reasons_carry_the_first_line_of_long_messages_only():
+    msg = 'Failed to encrypt OS volume with error: x\nTraceback (most recent call last):\n' + 'y' * 500
+    p = R.plan(rec('encrypting', seq=SEQ), st('failed', SEQ, msg=msg), 'n')
+    assert p['action'] == 'restore' and 'Traceback' not in p['reason'] and 'Failed to encrypt OS volume' in p['reason']
+    p = R.plan(rec('encrypting', seq=SEQ), st('in_progress', SEQ, msg='z' * 500), 'n')
+    assert p['action'] == 'wait' and len(p['reason']) < 300
+
+
+# ---- restart verification ---------------------------------------------------------------------------
+
+def _facts(root_on_crypt=True, data_on_crypt=True):
+    devs = [{'name': 'sda', 'type': 'disk', 'parent': None}, {'name': 'sda1', 'type': 'part', 'parent': 'sda'},
+            {'name': 'sdc', 'type': 'disk', 'parent': None}, {'name': 'sdc1', 'type': 'part', 'parent': 'sdc'}]
+    if root_on_crypt:
+        devs.append({'name': 'osencrypt', 'type': 'crypt', 'parent': 'sda1'})
+    if data_on_crypt:
+        devs.append({'name': 'resourceencrypt-data', 'type': 'crypt', 'parent': 'sdc1'})
+    return {'block_devices': devs,
+            'root': {'device': '/dev/mapper/osencrypt' if root_on_crypt else '/dev/sda1'},
+            'crypt': {'osencrypt': False},
+            'data_mounts': [{'mountpoint': '/data', 'source': '/dev/mapper/resourceencrypt-data' if data_on_crypt else '/dev/sdc1'}]}
+
+
+def test_guest_unlocked():
+    assert R.guest_unlocked(_facts(), 'All') == []
+    assert 'root file system' in R.guest_unlocked(_facts(root_on_crypt=False), 'All')[0]
+    assert R.guest_unlocked(_facts(root_on_crypt=False), 'Data') == []
+    probs = R.guest_unlocked(_facts(data_on_crypt=False), 'All')
+    assert len(probs) == 1 and '/data' in probs[0]
+    assert R.guest_unlocked(dict(_facts(root_on_crypt=False), crypt={'osencrypt': True}), 'OS') == []
+    assert 'lsblk' in R.guest_unlocked({'block_devices': None}, 'OS')[0]
+
+
+def test_platform_verified():
+    ok = dict(phase='succeeded', os_volume_encrypted='Encrypted', data_volumes_encrypted='NotMounted')
+    assert R.platform_verified(ok, 'All') == []
+    assert R.platform_verified(dict(ok, os_volume_encrypted='NotEncrypted'), 'Data') == []
+    assert len(R.platform_verified(dict(ok, phase='in_progress', data_volumes_encrypted='EncryptionInProgress'), 'All')) == 2
+
+
+# ---- retention -------------------------------------------------------------------------------------
+
+DAY = 86400.0
+
+
+@pytest.mark.parametrize('record,times,days,require,kept', [
+    (rec('verified', seq=SEQ), [0.0], None, True, None),
+    (rec('encrypting', seq=SEQ), [0.0], None, True, 'kept until the VM is verified'),
+    (rec('restored', seq=SEQ), [0.0], None, True, 'kept until the VM is verified'),
+    (rec('encrypting', seq=SEQ), [0.0], None, False, None),
+    (rec('verified', run='other', seq=SEQ), [0.0], None, True, None),      # not the record's set
+    (rec('verified', seq=SEQ), [0.0, 9 * DAY], 7, True, 'younger than 7 days'),
+    (rec('verified', seq=SEQ), [0.0, 2 * DAY], 7, True, None),
+    (rec('verified', seq=SEQ), [None], 7, True, 'unknown age'),
+])
+def test_retention_refusal(record, times, days, require, kept):
+    out = R.retention_refusal(record, 'ade-r1', times, 10 * DAY, days, require)
+    if kept is None:
+        assert out is None
+    else:
+        assert kept in out

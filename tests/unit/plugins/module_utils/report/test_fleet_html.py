@@ -148,3 +148,13 @@ def test_parse_time_forms():
 def test_empty_fleet_page_says_so():
     page = F.render([])
     assert 'No VM in this run.' in page and '0 VMs' in page
+
+
+def test_long_messages_fold_into_details():
+    short = F.message_html('Encryption succeeded for all volumes')
+    assert short == '<p class="message">Encryption succeeded for all volumes</p>'
+    trace = 'Failed to encrypt OS volume: <oldroot>\nTraceback (most recent call last):\n  File "x"'
+    folded = F.message_html(trace)
+    assert folded.startswith('<details class="message"><summary>Failed to encrypt OS volume: &lt;oldroot&gt; &hellip;</summary>')
+    assert 'Traceback (most recent call last):' in folded and '<oldroot>' not in folded
+    assert F.message_html('x' * 500).count('x') == 240 + 500
