@@ -25,7 +25,6 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.vm_shape imp
     instance_view, is_dual_pass, power_state, vm_extensions)
 
 SINGLE_PASS_VERSION = '1.1'
-DUAL_PASS_VERSION = '0.1'
 ALGORITHMS = ('RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5')
 DEFAULT_ALGORITHM = 'RSA-OAEP'
 VOLUME_TYPES = ('OS', 'Data', 'All')

@@ -14,7 +14,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.auth import (
-    AZURE_AUTH_ARGSPEC, AuthError, redact_plan, resolve_auth)
+    AZURE_AUTH_ARGSPEC, AuthError, resolve_auth)
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import (
     SDK_IMPORT_ERROR, AzureSession, ConflictTimeout, HttpResponseError, ServiceRequestError, error_text,
     missing_sdk_message)
@@ -90,11 +90,6 @@ class AzureModule:
     def fail_azure(self, what, exc, **result):
         """Fail with the Azure error condensed to one line."""
         self.fail('{0}: {1}'.format(what, azure_error_text(exc)), **result)
-
-    def summary(self):
-        if self.session is None:
-            return {}
-        return dict(requests=self.stats(), auth_source=redact_plan(self.session.plan).get('source'))
 
 
 def write_record(session, resource_group, name, vm, stage, deadline, **kw):

@@ -260,13 +260,6 @@ class AzureSession:
         self.compute.virtual_machines.begin_start(resource_group, name).result()
 
     # ---- extensions -----------------------------------------------------------------------------
-    def get_extension(self, resource_group, vm_name, ext_name):
-        try:
-            return to_dict(self.compute.virtual_machine_extensions.get(resource_group, vm_name, ext_name,
-                                                                       expand='instanceView'))
-        except ResourceNotFoundError:
-            return None
-
     def put_extension(self, resource_group, vm_name, ext_name, body):
         poller = self.compute.virtual_machine_extensions.begin_create_or_update(resource_group, vm_name, ext_name,
                                                                                 body)
