@@ -5,6 +5,11 @@ Polls the simulator's state (GET /_sim/state) and drives the fleet hosts (tests/
   and everything else unreachable, as for a stopped VM); running again -> the host boots again: its
   namespace is restarted (a new PID 1, sshd, a new /proc/sys/kernel/random/boot_id), files kept.
 * ARM restart (a POST .../restart the simulator accepted, from its request log) -> the host reboots the same way.
+* The OS disk goes with the guest's files: when the simulator takes a snapshot of a VM's OS disk, the
+  host's own files (its upper dir) are copied as that snapshot's content; when the VM's OS disk is swapped
+  for a disk restored from that snapshot, the host is stopped, its files become the snapshot's copy, and it
+  boots from them when the VM starts (so a restore really brings back the guest as it was, SELinux config
+  and the role's saved state included).
 * Offline OS encryption (the ADE extension's status message is one of the stripped-down-OS phase's:
   "Restarted extension from stripped down OS", "Attempt #n to unmount /oldroot", "OS disk encryption
   started") -> SSH stops answering (link down) until the phase ends, as a real guest does (ADE reference:
@@ -32,6 +37,8 @@ class Bridge:
         self.sim, self.rg, self.names, self.interval = sim, rg, set(names), interval
         self.link = dict((n, True) for n in names)
         self.power = {}
+        self.os_disk = {}
+        self.snapdir = os.path.join(self.H.HOSTS, ".fleet-snapshots")
         self.seq = sim.call("GET", "/log", query={"since": 0, "kind": "arm"})["last_seq"]
         self.events = []
         self.counts = {"link_down": 0, "link_up": 0, "reboots": 0, "offline_os": 0}
@@ -90,6 +97,40 @@ class Bridge:
         self.counts["reboots"] += 1
         self.note(name, "reboot")
 
+    def snapshot(self, name, snap):
+        dst = os.path.join(self.snapdir, snap)
+        if os.path.exists(dst):
+            return
+        os.makedirs(self.snapdir, exist_ok=True)
+        subprocess.run(["cp", "-a", os.path.join(self.H.hdir(name), "upper"), dst], check=False)
+        self.counts["snapshots"] = self.counts.get("snapshots", 0) + 1
+        self.note(name, "files saved as " + snap)
+
+    def swapped(self, name, disk):
+        """The VM now has OS disk `disk`: restored from snapshot <vm>-<set>-os -> the guest's files are that copy."""
+        if not disk.endswith("-restored-os"):
+            return
+        src = os.path.join(self.snapdir, disk[:-len("-restored-os")] + "-os")
+        if not os.path.isdir(src):
+            self.note(name, "no saved files for " + disk)
+            return
+        init = self.H.ns_init_pid(self.H.read_state(name))
+        if init:
+            try:
+                os.kill(init, 9)
+            except OSError:
+                pass
+            time.sleep(0.3)
+        hd = self.H.hdir(name)
+        for sub in ("upper", "work"):
+            subprocess.run(["rm", "-rf", os.path.join(hd, sub)], check=False)
+        subprocess.run(["cp", "-a", src, os.path.join(hd, "upper")], check=False)
+        os.makedirs(os.path.join(hd, "work"))
+        if self.link.get(name):
+            self.set_link(name, False)   # boots again when the VM runs
+        self.counts["restored_files"] = self.counts.get("restored_files", 0) + 1
+        self.note(name, "files restored from " + os.path.basename(src))
+
     def loop(self):
         while not self._stop.is_set():
             try:
@@ -103,6 +144,9 @@ class Bridge:
         new = self.sim.call("GET", "/log", query={"since": self.seq, "kind": "arm"})
         self.seq = new["last_seq"]
         for e in new["entries"]:
+            m = re.search(r"/snapshots/((fleet-\d{3})-.+-os)$", e["path"], re.I)
+            if m and e["method"] == "PUT" and e["status"] in (200, 201, 202) and m.group(2).lower() in self.names:
+                self.snapshot(m.group(2).lower(), m.group(1).lower())
             m = re.search(r"/virtualMachines/([^/]+)/restart$", e["path"], re.I)
             if m and e["method"] == "POST" and e["status"] == 202 and m.group(1).lower() in self.names:
                 self.reboot(m.group(1).lower())
@@ -115,6 +159,10 @@ class Bridge:
                 if n not in self.names:
                     continue
                 power = vm["power_state"]
+                disk = vm["os_disk"]["name"].lower()
+                if self.os_disk.get(n, disk) != disk:
+                    self.swapped(n, disk)
+                self.os_disk[n] = disk
                 before = self.power.get(n, "running")
                 self.power[n] = power
                 msg = ""

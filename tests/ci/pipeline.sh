@@ -144,6 +144,7 @@ done
 for core in $CORES; do
   want e2e && ADE_CORE=$core script_step "e2e-$core" 1200 tests/integration/e2e.sh "$core"
   want e2e && ADE_CORE=$core script_step "status-$core" 600 tests/integration/status.sh "$core"   # R6.1 both ways + status.html in Chromium
+  want e2e && ADE_CORE=$core script_step "compat-e2e-$core" 300 tests/integration/compat_e2e.sh "$core"   # issue 7: Azure blockers / EAH refusal before the snapshot
 done
 # Chaos: its own fleet of 100 hosts + simulator, torn down by the step (tests/chaos/README.md); ~9-10 min on
 # an idle machine, so by default on one core line only (CHAOS_CORES="2.16 2.19" for both).

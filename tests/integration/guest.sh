@@ -4,6 +4,8 @@
 # 2.16 uses $ADE_WORK/hosts/inventory-py27.yml (Python 2.7 guests), 2.19 inventory-py3.yml.
 #  1. ansible-playbook tests/integration/guest-targets.yml over every host of the inventory: both targets,
 #     exact verdict per variant (tests/integration/targets/*/vars/main.yml);
+#     then tests/integration/guest-role-packages.yml: the role's packages task on pkgs-local (installs from the
+#     guest's local mirror, preflight ready after, packages purged again);
 #  2. ansible-test integration --target ssh:root@IP,python=... for one host (GUEST_AT_HOST, default app-mongod,
 #     a host no role test changes), the same targets the ansible-test way.
 # Exit non-zero on any failure, or when no test host is up (GUEST_ALLOW_NO_HOSTS=1: only a local smoke run).
@@ -52,6 +54,11 @@ if [ ! -s "$INV" ]; then
 fi
 
 step "ansible-playbook $ADE_CORE all hosts" ansible-playbook -i "$INV" tests/integration/guest-targets.yml
+if ansible-inventory -i "$INV" --host pkgs-local >/dev/null 2>&1; then
+  step "ansible-playbook $ADE_CORE role packages" ansible-playbook -i "$INV" tests/integration/guest-role-packages.yml
+else
+  fails=$((fails + 1)); echo "=== role packages: FAILED (no host pkgs-local in $INV: run tests/hosts/up.sh)"
+fi
 
 # ansible-test on one host: its address and interpreter from the inventory
 read -r AT_NAME AT_IP AT_PY < <(ansible-inventory -i "$INV" --list 2>/dev/null | python3 -c '

@@ -706,23 +706,29 @@ def wireserver_address(guest, override=None):
     return (parsers.parse_wireserver_endpoint(text) or DEFAULT_WIRESERVER), 80
 
 
-def probe_package_sources(packages, timeout, limit=3):
-    """TCP connect to the package proxy, else to up to `limit` distinct source hosts; None when nothing
-    is missing (no probe needed)."""
+def probe_package_sources(packages, timeout, limit=3, guest=None):
+    """TCP connect to the package proxy, else to up to `limit` distinct source hosts (a file: source on the guest
+    answers when its directory exists); None when nothing is missing (no probe needed)."""
     if not packages or not packages.get('missing'):
         return None
     targets = []
+    probed = []
     proxy = parsers.split_url(packages.get('proxy') or '') if packages.get('proxy') else None
     if proxy:
         targets.append(('proxy', proxy))
     else:
         for url in packages.get('sources') or []:
+            if url.startswith('file:') and guest is not None:
+                path = '/' + url[len('file:'):].lstrip('/')
+                ok = guest.isdir(path)
+                probed.append({'kind': 'local', 'url': url, 'endpoint': path, 'reachable': ok,
+                               'error': None if ok else 'no such directory'})
+                continue
             parsed = parsers.split_url(url)
             if parsed and all((parsed['host'], parsed['port']) != (t[1]['host'], t[1]['port']) for t in targets):
                 targets.append(('source', parsed))
             if len(targets) >= limit:
                 break
-    probed = []
     for kind, target in targets:
         result = probe_tcp(target['host'], target['port'], timeout)
         result['kind'] = kind
@@ -745,7 +751,7 @@ def gather_network(guest, agent, imds_endpoint=None, wireserver_endpoint=None, t
     imds_facts.update(identity or dict((k, None) for k in (
         'subscription_id', 'resource_group', 'name', 'location', 'vm_size', 'security_type', 'vm_id')))
     return {'imds': imds, 'wireserver': wire,
-            'package_sources': probe_package_sources(packages, timeout)}, imds_facts
+            'package_sources': probe_package_sources(packages, timeout, guest=guest)}, imds_facts
 
 
 # --------------------------------------------------------------------------- all together

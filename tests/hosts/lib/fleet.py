@@ -327,6 +327,7 @@ def cmd_down(owner=None):
         p = os.path.join(H.HOSTS, "inventory-fleet-%s.yml" % kind)
         if os.path.exists(p):
             os.unlink(p)
+    shutil.rmtree(os.path.join(H.HOSTS, ".fleet-snapshots"), ignore_errors=True)   # tests/chaos/guests.py
     save({"hosts": []})
     H.log("fleet: %d hosts down in %.1f s" % (len(specs), time.time() - t0))
 

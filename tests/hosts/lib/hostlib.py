@@ -531,6 +531,33 @@ def install_deb(root, filename):
         f.write("\n".join(p.rstrip("/") or "/." for p in files) + "\n")
 
 
+def build_apt_repo(target, packages):
+    """A local file-based apt repository (Packages index) of dummy packages [(name, version, [files])] that install
+    a stub at each file (a mirror inside the guest that answers, for the role's packages task)."""
+    os.makedirs(target, exist_ok=True)
+    work = os.path.join(os.path.dirname(target.rstrip("/")), ".aptrepo-build")
+    shutil.rmtree(work, ignore_errors=True)
+    for name, version, files in packages:
+        d = os.path.join(work, name)
+        os.makedirs(os.path.join(d, "DEBIAN"))
+        with open(os.path.join(d, "DEBIAN", "control"), "w") as f:
+            f.write("Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: azure_ade.linux tests "
+                    "<tests@example.invalid>\nSection: misc\nPriority: optional\nDescription: test stand-in of %s\n"
+                    % (name, version, name))
+        for path in files:
+            p = os.path.join(d, path.lstrip("/"))
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w") as f:
+                f.write("#!/bin/sh\n# azure_ade test stand-in installed from the local mirror\nexit 0\n")
+            os.chmod(p, 0o755)
+        run(["dpkg-deb", "--root-owner-group", "--build", d, os.path.join(target, "%s_%s_all.deb" % (name, version))],
+            stdout=subprocess.DEVNULL)
+    shutil.rmtree(work, ignore_errors=True)
+    with open(os.path.join(target, "Packages"), "w") as f:
+        subprocess.run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=target, stdout=f,
+                       stderr=subprocess.DEVNULL, check=True)
+
+
 def apply_layer(v, root):
     apply_ops(v, root, layer_ops(v))
     os.makedirs(os.path.join(hdir(v["name"]), "build"), exist_ok=True)
@@ -629,6 +656,8 @@ def apply_ops(v, root, ops):
             pass  # run by populate() with the rootfs' own depmod
         elif kind == "deb":
             install_deb(root, op[1])
+        elif kind == "aptrepo":
+            build_apt_repo(inroot(root, op[1]), op[2])
         elif kind == "fill":
             # fill the filesystem holding op[1] up to op[2] bytes left free (a full data volume)
             p = inroot(root, op[1])

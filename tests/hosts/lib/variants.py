@@ -639,6 +639,14 @@ WantedBy=multi-user.target
 """
 
 
+# What the local mirror of pkgs-local offers: the Ubuntu install_extras packages, each shipping a stub binary.
+LOCAL_MIRROR = [("at", "3.1.20-3.1ubuntu2", ["/usr/bin/at"]), ("cryptsetup-bin", "2:2.0.2-1ubuntu1.2", ["/sbin/cryptsetup"]),
+                ("grub-pc-bin", "2.02-2ubuntu8.26", ["/usr/lib/grub/i386-pc/.stub"]), ("lsscsi", "0.28-0.1", ["/usr/bin/lsscsi"]),
+                ("python3-parted", "3.11.1-1build3", ["/usr/lib/python3/dist-packages/parted/.stub"]),
+                ("python-six", "1.11.0-2", ["/usr/lib/python2.7/dist-packages/.six-stub"]),
+                ("psmisc", "23.1-1ubuntu0.1", ["/usr/bin/killall"]), ("nvme-cli", "1.5-1ubuntu1.2", ["/usr/sbin/nvme"])]
+
+
 def issue9_variants():
     return [
         # the packages ADE installs are missing and the package sources do not answer (isolated VM)
@@ -663,6 +671,10 @@ def issue9_variants():
                    extra_ops=[("fill", "/data1/archive.bin", MiB)]),
         # an xfs data volume: ADE cannot encrypt it in place
         ubuntu1804("data-xfs", 29, extra_devices=[_data_disk("xfs", 4 * GiB)]),
+        # the packages are missing and a local file mirror answers: the role's packages task installs them
+        ubuntu1804("pkgs-local", 31, packages_missing=True,
+                   extra_ops=[("file", "/etc/apt/sources.list", "deb [trusted=yes] file:/var/lib/ade-mirror ./\n", 0o644),
+                              ("aptrepo", "/var/lib/ade-mirror", LOCAL_MIRROR)]),
         # Debian's real waagent package (benchmarks/guest_preflight.py --limit agent-real)
         ubuntu1804("agent-real", 30, agent=REAL_AGENT),
     ]

@@ -437,3 +437,14 @@ def test_data_usage_and_fstab(tmpdir):
     assert facts['root_usage']['size_bytes'] > 0 and facts['firmware'] == {'uefi': False}
     check = [c for c in checks.evaluate(facts, check_network=False)['checks'] if c['id'] == 'data_fstab'][0]
     assert '/data30 (no nofail' in check['message'] and '/data3 (no /etc/fstab entry' in check['message']
+
+
+def test_package_sources_local_file_mirror(tmpdir):
+    root = str(tmpdir)
+    write(root, '/srv/mirror/Packages', '')
+    guest = gather.Guest(Runner({}), root=root)
+    pk = {'missing': ['lsscsi'], 'proxy': None, 'sources': ['file:/srv/mirror', 'file:///srv/gone']}
+    probe = gather.probe_package_sources(pk, 1.0, guest=guest)
+    assert probe['reachable'] is True
+    assert [(p['kind'], p['endpoint'], p['reachable']) for p in probe['probed']] == [
+        ('local', '/srv/mirror', True), ('local', '/srv/gone', False)]
