@@ -146,10 +146,13 @@ for core in $CORES; do
   want e2e && ADE_CORE=$core script_step "status-$core" 600 tests/integration/status.sh "$core"   # R6.1 both ways + status.html in Chromium
   want e2e && ADE_CORE=$core script_step "compat-e2e-$core" 300 tests/integration/compat_e2e.sh "$core"   # issue 7: Azure blockers / EAH refusal before the snapshot
 done
-# Chaos: its own fleet of 100 hosts + simulator, torn down by the step (tests/chaos/README.md); ~9-10 min on
-# an idle machine, so by default on one core line only (CHAOS_CORES="2.16 2.19" for both).
+# Chaos: its own fleet of hosts + simulator, torn down by the step (tests/chaos/README.md), on one core line by
+# default (CHAOS_CORES="2.16 2.19" for both). CI runs 40 VMs in 600 s of playbook runs: measured on a quiet
+# 2-core machine, 100 VMs do not converge within CI's budget (the two slices alone took > 318 s and the suite
+# itself drives the load to ~15), so the 100-VM run is `CHAOS_FLEET=100 CHAOS_TOTAL=1800 bash tests/chaos/run.sh`.
 for core in ${CHAOS_CORES:-2.19}; do
-  want chaos && ADE_CORE=$core script_step "chaos-$core" 720 tests/chaos/run.sh "$core"
+  want chaos && ADE_CORE=$core CHAOS_FLEET=${CHAOS_FLEET:-40} CHAOS_TOTAL=${CHAOS_TOTAL:-600} \
+    script_step "chaos-$core" 780 tests/chaos/run.sh "$core"
 done
 hosts_down
 want build && step build 300 bash "$ADE_REPO/tests/ci/build.sh"
