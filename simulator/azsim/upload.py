@@ -487,3 +487,20 @@ def admin_disk(world, method, p, body):
                  "ranges": data_of(d).ranges(), "disk_state": d.disk_state(), "blob_length": blob_length(d),
                  "create_option": (d.creation or {}).get("createOption"), "guest_encrypted": d.guest_encrypted,
                  "managed_by": d.managed_by.name if d.managed_by is not None else None}, {}
+
+
+@route("PATCH", DISKP)
+def patch_disk(req):
+    """Disks - Update (PATCH DiskUpdate {tags, ...}; azure-mgmt-compute DisksOperations.begin_update): tags only here."""
+    w = req.world
+    r = w.rg(req.g("sub"), req.g("rg"))
+    coll = r.disks if req.g("kind").lower() == "disks" else r.snapshots
+    d = coll.get(req.g("name").lower())
+    if d is None:
+        from .model import not_found
+        raise not_found("Microsoft.Compute/" + req.g("kind"), req.g("name"), req.g("rg"))
+    body = req.body if isinstance(req.body, dict) else {}
+    if isinstance(body.get("tags"), dict):
+        d.tags = dict(body["tags"])
+    op = w.new_op("DiskOperations", d.sub, d.location, 1, output=d.to_json)
+    return 200, d.to_json(), lro_headers(req, op)
