@@ -353,3 +353,30 @@ def swap_body(vm, mapping):
     props['storageProfile'] = storage
     body['properties'] = props
     return body
+
+
+def target(row):
+    """What the migrate playbook does with one vm_encryption_info row (with ``retirement`` and ``migration``). Pure.
+    -> dict(vm, action: migrate | verify | rebuild | skip, reason)."""
+    ret = (row or {}).get('retirement') or {}
+    stage = ((row or {}).get('migration') or {}).get('stage')
+    cat, path = ret.get('category'), ret.get('path')
+    name = (row or {}).get('name')
+
+    def out(action, reason):
+        return dict(vm=name, resource_group=(row or {}).get('resource_group'), action=action, reason=reason,
+                    stage=stage)
+    if cat == 'ade_os' or path == 'rebuild_vm':
+        return out('rebuild', 'ADE on the OS volume: the rebuild plan is written, the VM is not touched')
+    if cat == 'not_linux':
+        return out('skip', 'Windows VM: outside this collection')
+    if stage == 'verified':
+        return out('verify', 'migrated and verified earlier (old disks deleted only with ade_migrate_delete_old_disks)')
+    if stage in ('copying', 'swapped', 'restored'):
+        return out('migrate', 'resuming the migration (stage {0})'.format(stage))
+    if cat == 'encryption_at_host':
+        return out('skip', 'already uses encryption at host and has no migration record: nothing to do')
+    if cat == 'ade_data_only':
+        return out('migrate', 'ADE on data volumes only: disable, remove the extension, Upload-copy, encryption at host')
+    return out('migrate', 'no ADE visible; the UDE flag of a disk that once carried ADE is not visible in the API, so '
+                          'the disks are copied into Upload disks too (encryption at host cannot be refused then)')
