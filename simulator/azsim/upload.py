@@ -49,7 +49,7 @@ import urllib.parse
 import uuid
 from email.utils import formatdate
 
-from .arm import DISKP, RGP, lro_headers, ok, route
+from .arm import DISKP, RGP, lro_headers, route
 from .model import ArmError, stable_uuid
 
 PAGE = 512

@@ -15,15 +15,16 @@ FOUR_MIB = 4 * 1024 * 1024
 
 
 def scenario():
-    return {"subscriptions": [{"id": SUB, "features": {"Microsoft.Compute/EncryptionAtHost": "Registered"},
-                               "resource_groups": [{"name": RG, "location": "eastus", "vaults": [{"name": "kvu"}],
-                                                    "vms": [
+    vms = [
         {"name": "u-data", "size": "Standard_D4s_v3", "os_disk_name": "u-data-os",
          "data_disks": [{"lun": 0, "size_gb": 4, "name": "u-data-d0"}],
          "encryption": {"state": "encrypted", "volume_type": "Data", "vault": "kvu"}},
         {"name": "u-plain", "size": "Standard_D4s_v3", "os_disk_name": "u-plain-os",
          "data_disks": [{"lun": 0, "size_gb": 4, "name": "u-plain-d0"}]},
-    ]}]}]}
+    ]
+    rg = {"name": RG, "location": "eastus", "vaults": [{"name": "kvu"}], "vms": vms}
+    return {"subscriptions": [{"id": SUB, "features": {"Microsoft.Compute/EncryptionAtHost": "Registered"},
+                               "resource_groups": [rg]}]}
 
 
 @pytest.fixture
