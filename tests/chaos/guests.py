@@ -38,11 +38,12 @@ DOWN_STATES = ("stopping", "stopped", "deallocating", "deallocated")
 
 
 class Bridge:
-    def __init__(self, sim, rg, names, interval=0.3, files=True):
+    def __init__(self, sim, rg, names, interval=0.3, files=True, offline=True):
         import hostlib  # noqa: E402  pylint: disable=import-outside-toplevel
         self.H = hostlib
         self.sim, self.rg, self.names, self.interval, self.files = sim, rg, set(names), interval, files
         self.crypt = {}
+        self.offline = offline   # False: SSH stays up during ADE's offline OS phase (e2e steps that need the guest)
         self.link = dict((n, True) for n in names)
         self.power = {}
         self.os_disk = {}
@@ -179,7 +180,7 @@ class Bridge:
                 for e in vm["extensions"]:
                     if e["type"] == "AzureDiskEncryptionForLinux" and e.get("status"):
                         msg = e["status"].get("message") or ""
-                offline = power == "running" and any(m in msg for m in OFFLINE_MARKERS)
+                offline = self.offline and power == "running" and any(m in msg for m in OFFLINE_MARKERS)
                 want_up = power == "running" and not offline
                 if before in DOWN_STATES + ("starting",) and power == "running" and not self.link[n]:
                     self.reboot(n)
@@ -191,12 +192,14 @@ class Bridge:
 
 def main(argv):
     """Run the bridge for the fixed test hosts in e2e: guests.py WORKDIR RG NAME[,NAME...] (until SIGTERM).
-    files=False: the fixed hosts keep their files in disk images (restores of files are the fleet's)."""
+    files=False: the fixed hosts keep their files in disk images (restores of files are the fleet's);
+    offline only with BRIDGE_OFFLINE=1 (the e2e steps read the guest while ADE runs)."""
     import signal  # pylint: disable=import-outside-toplevel
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "simulator"))
     from azsim.admin import SimAdmin  # pylint: disable=import-outside-toplevel
     sim = SimAdmin(argv[0])
-    b = Bridge(sim, argv[1], [n.lower() for n in argv[2].split(",") if n], files=False)
+    b = Bridge(sim, argv[1], [n.lower() for n in argv[2].split(",") if n], files=False,
+               offline=os.environ.get("BRIDGE_OFFLINE", "0") == "1")
     signal.signal(signal.SIGTERM, lambda *_a: b._stop.set())  # pylint: disable=protected-access
     b.loop()
     b.stop()

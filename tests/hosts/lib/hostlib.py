@@ -7,6 +7,7 @@
   hostlib.py inventory           (re)write the inventories
   hostlib.py build [NAME...]     only build the disk images (what up does before starting)
   hostlib.py reset NAME...       stop + rebuild the disk images from the base rootfs
+  hostlib.py forget NAME...      drop the ADE view the bridge gave a host (crypt.json, boot-hang); boot again if shown
   hostlib.py reboot NAME...      restart the running host from outside (reboot(2) in its PID namespace, as a
                                  guest `reboot` does: the supervisor boots it again, new boot ID, boot loader's kernel)
 
@@ -1497,6 +1498,18 @@ def main(argv):
                 if os.path.exists(os.path.join(hdir(v["name"]), fn)):
                     os.unlink(os.path.join(hdir(v["name"]), fn))
             build(v, force=True)
+    elif cmd == "forget":   # drop what the bridge said about the VM; boot again if this boot showed it
+        for n in names:
+            hd = hdir(n)
+            for fn in (P.CRYPT_FILE, P.HANG_FILE, "link-hold"):
+                if os.path.exists(os.path.join(hd, fn)):
+                    os.unlink(os.path.join(hd, fn))
+            last = (boots(n) or [{}])[-1]
+            if last.get("crypt") or last.get("hang"):
+                before = len(boots(n))
+                reboot(n)
+                wait_boot(n, before)
+                log("%s: booted again without the ADE view" % n)
     elif cmd == "rebooted":
         sys.exit(rebooted(names[0]))
     elif cmd == "reboot":
