@@ -13,6 +13,8 @@ ADE_CORE=${1:-${ADE_CORE:-2.16}}
 export ADE_CORE
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
+# shellcheck source=tests/ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
 ade_mount_collection
 ade_activate
 HERE=$ADE_REPO/tests/integration/e2e
@@ -31,7 +33,7 @@ PASSED=0; FAILED=0
 ok() { PASSED=$((PASSED + 1)); echo "PASS: $*"; }
 ko() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
 finish() {
-  python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
+  ade_sim_stop "$SIM"
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
   exit $?
@@ -57,19 +59,7 @@ for vm in sub["resource_groups"][0]["vms"]:
         vm["size"] = "Standard_D4_v3"     # no encryption at host: new ADE is not discouraged there
 json.dump(doc, sys.stdout, indent=1)
 PY
-export PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH}
-python -m azsim serve --workdir "$SIM" --port 0 --time-scale 600 --scenario "$W/scenario.json" --daemon \
-  > "$W/endpoints.out" || { ko "simulator start"; exit; }
-eval "$(python3 - "$SIM/endpoints.json" <<'PY'
-import json, shlex, sys
-e = json.load(open(sys.argv[1]))
-for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_secret"]), ("AZURE_TENANT", e["tenant_id"]),
-             ("AZURE_SUBSCRIPTION_ID", e["subscription_id"]), ("AZURE_RESOURCE_MANAGER_URL", e["resource_manager"]),
-             ("AZURE_AUTHORITY_HOST", e["authority"]), ("AZURE_CA_BUNDLE", e["ca_bundle"])):
-    print("export %s=%s" % (k, shlex.quote(str(v))))
-PY
-)"
-export AZURE_ADE_LRO_POLLING_INTERVAL=0.2
+ade_sim_start "$SIM" --time-scale 600 --scenario "$W/scenario.json" || { ko "simulator start"; exit; }
 ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$CE_AZBLOCKED:$CE_EAH:$CE_DUAL" -e ade_key_vault=kv-ade-e2e \
   -e ade_volume_type=All -e ade_continue_on_failure=true -e ade_prefer_encryption_at_host=refuse -e ade_migrate_dual_pass=true \
   -e ade_report_dir="$W/report" > "$W/logs/encrypt.log" 2>&1

@@ -12,6 +12,7 @@ Internal: `boot NAME` runs as PID 1 of the host's new PID/mount/UTS namespace,
 `_populate NAME` fills the images inside a private mount namespace.
 State lives under $ADE_WORK/hosts (default /tmp/azure_ade/hosts).
 """
+import base64
 import ctypes
 import hashlib
 import json
@@ -31,6 +32,8 @@ LIB = os.path.dirname(os.path.abspath(__file__))
 WORK = os.environ.get("ADE_WORK", "/tmp/azure_ade")
 HOSTS = os.path.join(WORK, "hosts")
 BASE = os.path.join(WORK, "rootfs", "bullseye")
+BASE_RPM = os.path.join(WORK, "rootfs", "bullseye-rpm")   # + rpm, dnf, zypper (up.sh step 2b)
+RPMS = os.path.join(WORK, "rpms")                          # stub rpms, built once (build_rpm)
 KEY = os.path.join(HOSTS, "id_ed25519")
 ANSIBLE_TEST_KEY = os.path.expanduser("~/.ansible/test/id_rsa.pub")
 PY = "/usr/bin/python3"
@@ -431,7 +434,7 @@ def layer_ops(v):
         ops.append(("append", "/var/lib/dpkg/status", "\n" + stanzas))
         if v["kernel"] != "4.4.0-148-generic" and fam == "ubuntu1404":
             ops.append(("file", "/boot/vmlinuz-4.4.0-148-generic", "", 0o600))
-    else:
+    elif not v.get("rpm_tools"):
         ops.append(("file", "/usr/bin/rpm", RPM_QUERY % json.dumps(V.rpm_packages(v)), 0o755))
     # SELinux
     if v["selinux"]:
@@ -446,8 +449,105 @@ def layer_ops(v):
         if d["fs"]["content"] == "resource":
             ops.append(("file", d["fs"]["mountpoint"] + "/DATALOSS_WARNING_README.txt", DATALOSS, 0o644))
     ops += V.installed_package_ops(v)
+    if v.get("rpm_tools"):
+        ops += rpm_tool_ops(v)
     ops += v.get("extra_ops", [])
     return ops
+
+
+def base_of(v):
+    """The rootfs a host is built from: the rpm-family hosts with real package managers have their own."""
+    return BASE_RPM if v.get("rpm_tools") else BASE
+
+
+RPM_REPO = "/var/lib/ade-rpmrepo"
+
+
+def rpm_tool_ops(v):
+    """The real rpm database and package manager of an rpm-family host (base_of: Debian 11's rpm, dnf, zypper):
+    stub rpms for what the guest has installed (V.rpm_packages), a local repository (RPM_REPO, createrepo_c) with
+    the packages ADE installs and the agent (old + goal version), and the distribution's repo file pointing at it."""
+    fam, a = v["family"], v["agent"]
+    agent_pkg = V.rpm_packages(v)[0][0]
+    installed, repo, seen = [], [], set()
+    files = dict((name, paths) for name, _ver, _rel, paths in V.RPM_EXT_PACKAGES[fam])
+    for name, ver, rel, arch in V.rpm_packages(v):
+        if name == agent_pkg:
+            pkg_files = {"/usr/sbin/waagent": (waagent_script(v), 0o755)}
+        else:
+            pkg_files = dict((p, ("" if p.endswith(".py") else V.STUB_BINARY, 0o644 if p.endswith(".py") else 0o755))
+                             for p in files.get(name, ()) if p not in ("/usr/bin/ps", "/usr/bin/lsblk"))
+        pkg = (name, ver, rel, arch, sorted(pkg_files.items()))
+        if pkg[:4] in seen:
+            continue
+        seen.add(pkg[:4])
+        if name in files or name == agent_pkg:
+            repo.append(pkg)
+        if name not in files or not v.get("packages_missing"):
+            installed.append(pkg)
+    for old in V.RPM_AGENT_OLD:
+        if old != a["version"]:
+            ov = dict(v, agent=dict(a, version=old, goal=old))
+            repo.append((agent_pkg, old, V.rpm_packages(ov)[0][2], "noarch",
+                         [("/usr/sbin/waagent", (waagent_script(ov), 0o755))]))
+    ops = [("rpms", installed, repo)]
+    if fam == "sles12":
+        ops += [("file", "/etc/zypp/repos.d/ade-local.repo", V.RPM_REPO_FILE % {"repo": RPM_REPO, "zypper": "autorefresh=1\ntype=rpm-md\n"}, 0o644),
+                ("rm", "/usr/bin/dnf"), ("rm", "/usr/bin/dnf-3"), ("rm", "/usr/bin/createrepo_c")]
+    else:
+        ops += [("file", "/etc/yum.repos.d/ade-local.repo", V.RPM_REPO_FILE % {"repo": RPM_REPO, "zypper": ""}, 0o644),
+                ("file", "/etc/dnf/vars/releasever", "7Server\n" if fam == "rhel7" else "7\n", 0o644),
+                ("rm", "/usr/bin/zypper"), ("rm", "/usr/bin/createrepo_c")]
+    return ops
+
+
+def build_rpm(name, ver, rel, arch, files):
+    """A stub rpm (cached in $ADE_WORK/rpms by content), built with rpmbuild inside the rpm-family root."""
+    digest = hashlib.sha256(json.dumps([name, ver, rel, arch, files]).encode()).hexdigest()[:16]
+    out_dir = os.path.join(RPMS, digest)
+    path = os.path.join(out_dir, "%s-%s-%s.%s.rpm" % (name, ver, rel, arch))
+    if os.path.exists(path):
+        return path
+    top = "/tmp/ade-rpmbuild-" + digest
+    host_top = inroot(BASE_RPM, top)
+    shutil.rmtree(host_top, ignore_errors=True)
+    os.makedirs(os.path.join(host_top, "SPECS"))
+    install = "".join("mkdir -p %%{buildroot}%s\nbase64 -d > %%{buildroot}%s <<'EOF'\n%s\nEOF\nchmod %o %%{buildroot}%s\n" % (
+        os.path.dirname(p), p, base64.b64encode(content.encode()).decode(), mode, p) for p, (content, mode) in files)
+    with open(os.path.join(host_top, "SPECS", "stub.spec"), "w") as f:
+        f.write("Name: %s\nVersion: %s\nRelease: %s\nSummary: azure_ade test stand-in of %s\nLicense: GPLv3+\n"
+                "BuildArch: %s\nAutoReqProv: no\n\n%%description\nStand-in of %s built for the azure_ade test hosts.\n\n"
+                "%%install\n%s\n%%files\n%s\n" % (name, ver, rel, name, arch, name, install,
+                                                    "\n".join(p for p, _c in files)))
+    run(["chroot", BASE_RPM, "rpmbuild", "-bb", "--quiet", "--define", "_topdir " + top,
+         "--define", "debug_package %{nil}", "--define", "__os_install_post %{nil}", "--define", "_build_id_links none",
+         top + "/SPECS/stub.spec"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.makedirs(out_dir, exist_ok=True)
+    shutil.move(os.path.join(host_top, "RPMS", arch, os.path.basename(path)), path)
+    shutil.rmtree(host_top, ignore_errors=True)
+    return path
+
+
+def install_rpms(root, installed, repo):
+    """Install the stub rpms into the guest's rpm database (rpm -i, no scripts: the files are stubs) and lay out the
+    local repository with createrepo_c, both with the guest's own tools."""
+    tmp = inroot(root, "/var/tmp/ade-rpms")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    names = []
+    for pkg in installed:
+        src = build_rpm(*pkg)
+        shutil.copy(src, tmp)
+        names.append("/var/tmp/ade-rpms/" + os.path.basename(src))
+    if names:
+        run(["chroot", root, "rpm", "-i", "--nodeps", "--noscripts", "--nosignature"] + names,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.rmtree(tmp, ignore_errors=True)
+    repo_dir = inroot(root, RPM_REPO)
+    os.makedirs(os.path.join(repo_dir, "Packages"), exist_ok=True)
+    for pkg in repo:
+        shutil.copy(build_rpm(*pkg), os.path.join(repo_dir, "Packages"))
+    run(["chroot", root, "createrepo_c", "-q", RPM_REPO], stdout=subprocess.DEVNULL)
 
 
 def layer_digest(v):
@@ -460,7 +560,7 @@ def layer_digest(v):
     for f in ("lsblk_fake.py", "uname_preload.c", "waiter.c", "kmod_stub.c"):
         with open(os.path.join(LIB, f), "rb") as fh:
             h.update(fh.read())
-    base_stamp = os.path.join(WORK, "rootfs", "bullseye.stamp")
+    base_stamp = base_of(v) + ".stamp"
     if os.path.exists(base_stamp):
         with open(base_stamp, "rb") as fh:
             h.update(fh.read())
@@ -658,6 +758,8 @@ def apply_ops(v, root, ops):
             install_deb(root, op[1])
         elif kind == "aptrepo":
             build_apt_repo(inroot(root, op[1]), op[2])
+        elif kind == "rpms":
+            install_rpms(root, op[1], op[2])
         elif kind == "fill":
             # fill the filesystem holding op[1] up to op[2] bytes left free (a full data volume)
             p = inroot(root, op[1])
@@ -744,7 +846,7 @@ def populate(name):
         excl = []
         for e in EXCLUDES:
             excl += ["--exclude", e]
-        tar1 = subprocess.Popen(["tar", "-C", BASE, "--numeric-owner"] + excl + ["-cf", "-", "."], stdout=subprocess.PIPE)
+        tar1 = subprocess.Popen(["tar", "-C", base_of(v), "--numeric-owner"] + excl + ["-cf", "-", "."], stdout=subprocess.PIPE)
         run(["tar", "-C", m, "--numeric-owner", "-xpf", "-"], stdin=tar1.stdout)
         tar1.stdout.close()
         if tar1.wait() != 0:
