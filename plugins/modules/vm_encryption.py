@@ -168,8 +168,8 @@ options:
     default: warn
 notes:
   - Azure-side exclusions are checked first - encryption at host, ephemeral OS disk, Ultra Disk or Premium SSD v2,
-    unsupported sizes (Basic, A-series, v6 or newer, L family, HPC), confidential VMs, unmanaged disks, Windows,
-    M-series with Write Accelerator, SSE with customer-managed keys. Any of them refuses the enable before anything
+    unsupported sizes (Basic, A-series, v6 or newer, L family, HPC), the NVMe disk controller, confidential VMs,
+    unmanaged disks, Windows, M-series with Write Accelerator, SSE with customer-managed keys. Any of them refuses the enable before anything
     is written (RV(ade_blockers); see RV(azure_ade.linux.vm_encryption_info#module:vms[].ade_blockers)).
   - Take a snapshot of every disk first (M(azure_ade.linux.vm_snapshot)); the docs make it mandatory.
 seealso:
@@ -573,12 +573,10 @@ def run_migrate(module, session, p, vm, status, result, fail, finish):
             result['request'] = dual_pass.extension_body(vm, step)
         finish(status=status)
     while step in dual_pass.STEPS:
-        if step in ('stamp', 'single_pass'):
-            body = dual_pass.extension_body(vm, step)
-            call = lambda b=body: session.put_extension(rg, name, ade.EXTENSION_NAME, b)  # noqa: E731
-        else:
-            body = dual_pass.vm_body(vm, step, READ_ONLY_VM_PROPS)
-            call = lambda b=body: session.put_vm(rg, name, b)  # noqa: E731
+        def call(step=step, vm=vm):
+            if step in ('stamp', 'single_pass'):
+                return session.put_extension(rg, name, ade.EXTENSION_NAME, dual_pass.extension_body(vm, step))
+            return session.put_vm(rg, name, dual_pass.vm_body(vm, step, READ_ONLY_VM_PROPS))
         try:
             session.retry_conflicts(call, time.time() + max(p['busy_timeout'], 60),
                                     'migrating from dual pass ({0})'.format(step), interval=conflict_interval(p))

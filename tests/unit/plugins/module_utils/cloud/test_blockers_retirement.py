@@ -79,6 +79,16 @@ def test_vm_property_blockers():
     assert ids(F.vm(unmanaged=True)) == ['unmanaged_disks']
 
 
+def test_nvme_disk_controller():
+    vm = F.vm()
+    vm['properties']['storageProfile']['diskControllerType'] = 'NVMe'
+    assert ids(vm) == ['nvme_disk_controller']
+    msg = B.ade_blockers(vm)[0]['message']
+    assert 'diskControllerType=SCSI' in msg and 'encryption at host' in msg
+    vm['properties']['storageProfile']['diskControllerType'] = 'SCSI'
+    assert ids(vm) == []
+
+
 def test_disk_blockers_name_the_disks():
     vm = with_props(F.vm(), data=[data_disk(0, 'UltraSSD_LRS'), data_disk(1, 'PremiumV2_LRS'), data_disk(2)])
     bl = B.ade_blockers(vm)

@@ -28,8 +28,9 @@ def dp_settings(op='EnableEncryption', vt='OS', **extra):
     return s
 
 
-def dvm(version='0.1', settings=None, es=ES, message='https://kv-ade.vault.azure.net/secrets/x/y', power='running',
-        code='ProvisioningState/succeeded', level='Info'):
+def dvm(version='0.1', settings=None, es='default', message='https://kv-ade.vault.azure.net/secrets/x/y',
+        power='running', code='ProvisioningState/succeeded', level='Info'):
+    es = ES if es == 'default' else es
     return F.vm(power=power, resources=[F.ade_resource(settings=settings or dp_settings(), version=version)],
                 os_encryption_settings=es,
                 iv_extensions=[F.iv_extension(message, SUB, code=code, level=level,
