@@ -5,6 +5,7 @@ import re
 import urllib.parse
 
 from . import ade, dual_pass
+from . import boot
 from .model import ArmError, Disk, Extension, conflict, not_found, _fault_ctx
 
 SUB = r"^/subscriptions/(?P<sub>[^/]+)"
@@ -206,6 +207,7 @@ def vm_power(req):
             vm.power = target
             if target == "running":
                 ade.guest_booted(vm, o.end)     # a stripped-down guest boots its real root again
+                boot.booted(vm)                 # ... or hangs at the unlock of its encrypted root (boot.py)
                 refresh_ade_substatus(vm, o.end)
         vm.transition = None
     op = vm_op(req, vm, dur, done, transition=None if same else trans[action])

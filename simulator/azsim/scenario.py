@@ -9,7 +9,8 @@ from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension
 VM_KEYS = {"name", "count", "location", "size", "os", "memory_gb", "memory_kb", "os_disk_gb", "os_disk_name",
            "os_disk_sku", "data_disks", "power_state", "ade_behavior", "ade_timing", "existing_extensions",
            "encryption", "dual_pass", "unmanaged", "tags", "admin_username", "agent_version",
-           "os_mode", "ade_precheck_error", "agent_ready", "unmount_busy_attempts", "vm_id"} | compat.VM_SPEC_KEYS
+           "os_mode", "ade_precheck_error", "agent_ready", "unmount_busy_attempts", "vm_id",
+           "boot_hang_after_encryption"} | compat.VM_SPEC_KEYS
 BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memory", "stuck_after_stripdown")
 
 
