@@ -30,7 +30,6 @@ REJECT_MESSAGE = "An operation is already in progress. Please wait for it to com
 # VMRestartPending (DiskUtil.py get_encryption_status line 706-707: /dev/mapper/osencrypt exists, / not on it)
 RESTART_MESSAGE = "OS disk successfully encrypted, please reboot the VM"
 EXT_DIR = "/var/lib/waagent/Microsoft.Azure.Security.AzureDiskEncryptionForLinux-1.4.0.12/main/"
-HANDLE_PY = EXT_DIR
 
 # status codes (src: Common.py CommonVariables, lines 248-272)
 ENCRYPTION_FAILED = 19
@@ -222,11 +221,6 @@ def fatal_precheck(vm, s, vt):
                     "Exception: Moving from volume type %s to volume type %s is not allowed" % (
                         VT_CANON[rec.lower()], VT_CANON[vt]))
     return None
-
-
-def fatal_message(msg):
-    """Compatibility helper: a generic precheck traceback ending in ``Exception: msg``."""
-    return traceback_text([ENABLE_FRAME], "Exception: " + msg)
 
 
 def vault_problem(world, vm, s):

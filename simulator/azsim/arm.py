@@ -417,7 +417,6 @@ def upsert_extension(req, patch):
         ext.settings, ext.thv, ext.force_update_tag, ext.auto_upgrade = copy.deepcopy(settings), thv, ftag, auto
         ext.provisioning_state = "Updating"
     ext.settings = copy.deepcopy(settings)
-    ext.has_protected = bool(props.get("protectedSettings"))
     if ext.is_ade and vm.daemon_running():
         # ade-reference 4.1: settings rejected while the daemon runs; previous status kept, message replaced
         op = w.new_op("operations", vm.sub, vm.location, w.config["ext_noop_seconds"], vm=vm, ext=ext)

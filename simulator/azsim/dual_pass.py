@@ -97,7 +97,6 @@ def migrate_run(vm, run, s, T, P, report, dual, stamp_fn, config_error, unknown_
 
     def sp_migrate(t):
         # sp handle.py perform_migration (lines 1160-1190): config rewritten, nothing encrypted or stamped
-        vm.dp_migrated = True
         report("success", SP_DONE, t)
     run.add(P, sp_migrate, "single-pass migrate")
     return run

@@ -192,10 +192,6 @@ def ade_blockers(vm, disks=None):
     return out
 
 
-def blocker_ids(blockers):
-    return [b['id'] for b in blockers or []]
-
-
 def for_output(blockers):
     """The public shape: [{id, message, source}]."""
     return [dict(id=b['id'], message=b['message'], source=b['source']) for b in blockers or []]
