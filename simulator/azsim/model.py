@@ -277,7 +277,6 @@ class Extension:
         self.settings = settings or {}
         self.auto_upgrade = auto_upgrade
         self.force_update_tag = force_update_tag
-        self.has_protected = False
         self.provisioning_state = "Succeeded"
         self.handler_version = handler_version or (ADE_HANDLER_VERSION if self.is_ade and thv.startswith("1")
                                                    else _handler_version(thv))

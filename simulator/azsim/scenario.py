@@ -2,7 +2,7 @@
 
 import uuid
 
-from . import ade, compat
+from . import ade, compat, dual_pass
 from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension, ResourceGroup, VM, Vault,
                     VT_CANON, SUCCESS_MESSAGE)
 
@@ -233,6 +233,9 @@ def _vm_extensions(world, vm, vd):
         for d in vm.mounted_data():
             d.guest_encrypted = vt.lower() in ("data", "all")
         vm.os_disk.ade["volume_type"] = VT_CANON[vt.lower()]
+        if dp.get("format_all"):
+            s["EncryptionOperation"] = "EnableEncryptionFormatAll"
+        dual_pass.init_vm(vm, dp)
         e.set_status("success", secret, t)
     enc = vd.get("encryption")
     if enc:
