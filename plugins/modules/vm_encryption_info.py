@@ -258,7 +258,7 @@ vms:
         - Azure-side reasons the VM cannot take ADE ({id, message, source}); empty when none. Ids -
           C(windows_vm), C(encryption_at_host), C(confidential_vm), C(ephemeral_os_disk), C(unmanaged_disks),
           C(size_basic_tier), C(size_a_series), C(size_v6_or_newer), C(size_l_series), C(size_hpc_nvme),
-          C(ultra_disk), C(premium_ssd_v2), C(m_series_write_accelerator), C(sse_cmk).
+          C(nvme_disk_controller), C(ultra_disk), C(premium_ssd_v2), C(m_series_write_accelerator), C(sse_cmk).
           M(azure_ade.linux.vm_encryption) refuses to enable ADE while any is present.
       type: list
       elements: dict

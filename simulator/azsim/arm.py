@@ -4,7 +4,8 @@ import copy
 import re
 import urllib.parse
 
-from . import ade
+from . import ade, dual_pass
+from . import boot
 from .model import ArmError, Disk, Extension, conflict, not_found, _fault_ctx
 
 SUB = r"^/subscriptions/(?P<sub>[^/]+)"
@@ -209,6 +210,7 @@ def vm_power(req):
             vm.power = target
             if target == "running":
                 ade.guest_booted(vm, o.end)     # a stripped-down guest boots its real root again
+                boot.booted(vm)                 # ... or hangs at the unlock of its encrypted root (boot.py)
                 refresh_ade_substatus(vm, o.end)
         vm.transition = None
     op = vm_op(req, vm, dur, done, transition=None if same else trans[action])
@@ -251,6 +253,7 @@ def update_vm(req, patch):
     from . import compat
     apply_compat = compat.check_vm_update(w, vm, props)
     sp = props.get("storageProfile") or {}
+    apply_dual = dual_pass.check_vm_update(vm, sp.get("osDisk"), patch)
     new_os = None
     if "osDisk" in sp and not vm.unmanaged:
         d = _disk_ref(w, sp["osDisk"], vm)
@@ -312,6 +315,7 @@ def update_vm(req, patch):
     if "tags" in body and isinstance(body.get("tags"), dict):
         vm.tags = dict(body["tags"])
     apply_compat()
+    apply_dual()
     op = vm_op(req, vm, w.config["vm_update_seconds"], lambda o: None)
     return 200, vm.to_json(), lro_headers(req, op)
 
@@ -414,10 +418,11 @@ def upsert_extension(req, patch):
         ext.provisioning_state = "Creating"
     else:
         ext = existing
+        if thv != ext.thv:     # e.g. dual pass 0.1 -> 1.1 (-Migrate): the agent installs that handler
+            ext.handler_version = Extension(vm, name, publisher, typ, thv).handler_version
         ext.settings, ext.thv, ext.force_update_tag, ext.auto_upgrade = copy.deepcopy(settings), thv, ftag, auto
         ext.provisioning_state = "Updating"
     ext.settings = copy.deepcopy(settings)
-    ext.has_protected = bool(props.get("protectedSettings"))
     if ext.is_ade and vm.daemon_running():
         # ade-reference 4.1: settings rejected while the daemon runs; previous status kept, message replaced
         op = w.new_op("operations", vm.sub, vm.location, w.config["ext_noop_seconds"], vm=vm, ext=ext)

@@ -282,7 +282,6 @@ class Extension:
         self.settings = settings or {}
         self.auto_upgrade = auto_upgrade
         self.force_update_tag = force_update_tag
-        self.has_protected = False
         self.provisioning_state = "Succeeded"
         self.handler_version = handler_version or (ADE_HANDLER_VERSION if self.is_ade and thv.startswith("1")
                                                    else _handler_version(thv))
@@ -374,6 +373,9 @@ class VM:
         self.agent_ready = bool(spec.get("agent_ready", True))     # auto (by distro) | offline | online
         self.unmount_busy = int(spec.get("unmount_busy_attempts") or 0)   # failed `umount /oldroot` attempts (ADE)
         self.guest_state = "normal"    # ADE offline OS flow: normal | stripped_down (tmpfs root) | rebooting
+        #                                boot.py: boot_hung (root never unlocked at boot)
+        from . import boot
+        boot.configure(self, spec)
         self.ade_timing = dict(spec.get("ade_timing") or {})
         self.time_created = t
         self.busy = None           # VM-level operation in progress
@@ -406,7 +408,7 @@ class VM:
     def encryption_status(self):
         """DiskUtil.get_encryption_status (ade.py cites the source): in the stripped-down OS / is a tmpfs and the
         data volumes are unmounted; an encrypted OS disk there is VMRestartPending."""
-        stripped = self.guest_state != "normal"
+        stripped = self.guest_state not in ("normal", "boot_hung")
         os_state = "Encrypted" if self.os_disk.guest_encrypted and not stripped else "NotEncrypted"
         md = self.mounted_data()
         if not md or stripped:
@@ -530,7 +532,7 @@ class VM:
                                            "displayStatus": "Not Ready",
                                            "message": "VM status blob is found but not yet populated.",
                                            "time": iso(now)}]}
-        elif self.running and self.guest_state == "rebooting":
+        elif self.running and self.guest_state in ("rebooting", "boot_hung"):
             # open: how a guest reboot shows in the instance view; modelled pessimistically: the agent is
             # Not Ready and the extension statuses stay as last reported (stale)
             iv["vmAgent"] = {"vmAgentVersion": self.agent_version,

@@ -458,6 +458,8 @@ class Handler(BaseHTTPRequestHandler):
                                         go()
                         elif k == "memory_kb":
                             vm.memory_kb = int(v)
+                        elif k == "boot_hang_after_encryption":
+                            vm.boot_hang_after_encryption = bool(v)
                         elif k == "unmount_busy_attempts":
                             vm.unmount_busy = int(v)
                         elif k == "ade_timing":
@@ -566,7 +568,8 @@ def _vm_state(vm):
         exts.append(d)
     return {"id": vm.id, "name": vm.name, "location": vm.location, "power_state": vm.transition or vm.power,
             "distro": vm.distro, "version": vm.version, "memory_kb": vm.memory_kb, "ade_behavior": vm.ade_behavior,
-            "guest_state": vm.guest_state, "encryption_status": vm.encryption_status(), "ade_config": dict(vm.os_disk.ade),
+            "guest_state": vm.guest_state, "boot_hang_after_encryption": vm.boot_hang_after_encryption,
+            "encryption_status": vm.encryption_status(), "ade_config": dict(vm.os_disk.ade),
             "os_disk": {"name": vm.os_disk.name, "encrypted": vm.os_disk.guest_encrypted,
                         "stamped": bool(vm.os_disk.stamp)},
             "data_disks": [{"lun": lun, "name": d.name, "encrypted": d.guest_encrypted, "stamped": bool(d.stamp),

@@ -13,6 +13,8 @@ ADE_CORE=${1:-${ADE_CORE:-2.16}}
 export ADE_CORE
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
+# shellcheck source=tests/ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
 ade_mount_collection
 ade_activate
 HERE=$ADE_REPO/tests/chaos
@@ -26,7 +28,7 @@ case "$ADE_CORE" in 2.16) INV=$ADE_WORK/hosts/inventory-fleet-py27.yml ;; *) INV
 FAILED_SETUP=0
 # shellcheck disable=SC2317  # called by the EXIT trap
 finish() {
-  python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
+  ade_sim_stop "$SIM"
   # ssh control masters of our runs (killed controllers leave them): only ours, by pid
   for pid in $(pgrep -f "$W/cp/" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
   locked /usr/bin/python3 "$ADE_REPO/tests/hosts/lib/fleet.py" down --owner "$W" >>"$W/logs/fleet.log" 2>&1 || true
@@ -54,19 +56,8 @@ elif ! locked /usr/bin/python3 "$ADE_REPO/tests/hosts/lib/fleet.py" up "$N" --ow
 fi
 [ ! -f "$W/logs/fleet.log" ] || tail -1 "$W/logs/fleet.log"
 python3 "$HERE/scenario.py" "$ADE_WORK/hosts" "${CHAOS_FAIL_EVERY:-20}" > "$W/scenario.json" || { FAILED_SETUP=1; exit 1; }
-export PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH}
-python -m azsim serve --workdir "$SIM" --port 0 --time-scale "${CHAOS_TIME_SCALE:-600}" \
-  --scenario "$W/scenario.json" --daemon > "$W/endpoints.out" || { echo "FAIL: simulator start"; FAILED_SETUP=1; exit 1; }
-eval "$(python3 - "$SIM/endpoints.json" <<'PY'
-import json, shlex, sys
-e = json.load(open(sys.argv[1]))
-for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_secret"]), ("AZURE_TENANT", e["tenant_id"]),
-             ("AZURE_SUBSCRIPTION_ID", e["subscription_id"]), ("AZURE_RESOURCE_MANAGER_URL", e["resource_manager"]),
-             ("AZURE_AUTHORITY_HOST", e["authority"]), ("AZURE_CA_BUNDLE", e["ca_bundle"])):
-    print("export %s=%s" % (k, shlex.quote(str(v))))
-PY
-)"
-export AZURE_ADE_LRO_POLLING_INTERVAL=0.2
+ade_sim_start "$SIM" --time-scale "${CHAOS_TIME_SCALE:-600}" --scenario "$W/scenario.json" \
+  || { echo "FAIL: simulator start"; FAILED_SETUP=1; exit 1; }
 export ANSIBLE_SSH_CONTROL_PATH_DIR=$W/cp
 export ANSIBLE_PIPELINING=True   # one ssh command per guest task instead of three
 # shellcheck disable=SC2086  # CHAOS_ARGS: extra options, split on purpose

@@ -14,6 +14,8 @@ ADE_CORE=${DEMO_CORE:-2.16}
 export ADE_CORE
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=tests/ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SETUP_CORES=$ADE_CORE bash "$ADE_REPO/tests/ci/setup.sh"
 [ -f "$ADE_REPO/tests/hosts/up.sh" ] || { echo "MISSING tests/hosts/up.sh"; exit 1; }
 bash "$ADE_REPO/tests/hosts/up.sh"
@@ -56,24 +58,13 @@ OK=${DEMO_OK:-centos7-selinux} FAIL=${DEMO_FAIL:-ubuntu1804} BLOCKED=${DEMO_BLOC
 SIM=$out/sim
 export PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH}
 cleanup() {
-  python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
+  ade_sim_stop "$SIM"
   ansible-playbook -i "$inv" "$ADE_REPO/tests/integration/e2e/cleanup.yml" -e ade_hosts="$OK:$FAIL:$BLOCKED" \
     >"$out/cleanup.log" 2>&1 || echo "(putting the guests back failed: $out/cleanup.log)"
 }
 trap cleanup EXIT
 python3 "$ADE_REPO/tests/integration/e2e/scenario.py" "$inv" "$FAIL" >"$out/scenario.json"
-python -m azsim serve --workdir "$SIM" --port 0 --time-scale "${DEMO_TIME_SCALE:-60}" --scenario "$out/scenario.json" \
-  --daemon >"$out/simulator.out"
-eval "$(python3 - "$SIM/endpoints.json" <<'PY'
-import json, shlex, sys
-e = json.load(open(sys.argv[1]))
-for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_secret"]), ("AZURE_TENANT", e["tenant_id"]),
-             ("AZURE_SUBSCRIPTION_ID", e["subscription_id"]), ("AZURE_RESOURCE_MANAGER_URL", e["resource_manager"]),
-             ("AZURE_AUTHORITY_HOST", e["authority"]), ("AZURE_CA_BUNDLE", e["ca_bundle"])):
-    print("export %s=%s" % (k, shlex.quote(str(v))))
-PY
-)"
-export AZURE_ADE_LRO_POLLING_INTERVAL=0.2
+ade_sim_start "$SIM" --time-scale "${DEMO_TIME_SCALE:-60}" --scenario "$out/scenario.json"
 echo
 echo "== Azure simulator at $AZURE_RESOURCE_MANAGER_URL (one VM per test host; $FAIL's OS encryption fails part way)"
 echo "== ansible-playbook azure_ade.linux.encrypt -e ade_hosts=$OK:$FAIL:$BLOCKED  (snapshot first, restore on failure)"

@@ -41,3 +41,36 @@ ci_summary() {
   echo "$CI_PASSED passed, $CI_FAILED failed"
   [ "$CI_FAILED" -eq 0 ]
 }
+
+# Start the Azure simulator (simulator/azsim) in the background and export what the modules and the SDK read
+# (AZURE_* credentials/endpoints of the simulator, its CA bundle, SIM_ADMIN, a short LRO polling interval).
+#   ade_sim_start WORKDIR [serve options: --time-scale N --scenario FILE ...]
+# Writes WORKDIR/serve.out (endpoints) and WORKDIR/server.log; returns non-zero (server log tail shown) if it did
+# not start. Stop it with ade_sim_stop WORKDIR. The one simulator prelude of e2e.sh, compat_e2e.sh, status.sh,
+# azure.sh, demo.sh and tests/chaos/run.sh.
+ade_sim_start() {
+  local sim=$1 env_sh
+  shift
+  mkdir -p "$sim"
+  export PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH}
+  if ! python -m azsim serve --workdir "$sim" --port 0 "$@" --daemon > "$sim/serve.out"; then
+    echo "simulator did not start:" >&2; tail -20 "$sim/serve.out" "$sim/server.log" >&2 2>/dev/null
+    return 1
+  fi
+  env_sh=$(python3 - "$sim/endpoints.json" <<'PY'
+import json, shlex, sys
+e = json.load(open(sys.argv[1]))
+for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_secret"]), ("AZURE_TENANT", e["tenant_id"]),
+             ("AZURE_SUBSCRIPTION_ID", e["subscription_id"]), ("AZURE_RESOURCE_MANAGER_URL", e["resource_manager"]),
+             ("AZURE_AUTHORITY_HOST", e["authority"]), ("AZURE_CA_BUNDLE", e["ca_bundle"]),
+             ("SIM_ADMIN", e["resource_manager"] + "/_sim")):
+    print("export %s=%s" % (k, shlex.quote(str(v))))
+PY
+) || return 1
+  eval "$env_sh"
+  export AZURE_ADE_LRO_POLLING_INTERVAL=${AZURE_ADE_LRO_POLLING_INTERVAL:-0.2}
+}
+
+ade_sim_stop() {
+  PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH} python -m azsim stop --workdir "$1" >/dev/null 2>&1 || true
+}

@@ -9,6 +9,8 @@ PATTERN=${2:-[0-9][0-9]_*.yml}
 export ADE_CORE
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "$0")/../ci/env.sh"
+# shellcheck source=tests/ci/lib.sh
+. "$(dirname "$0")/../ci/lib.sh"
 : "${ADE_WORK:?}" "${ADE_COLL:?}" "${ADE_REPO:?}"
 ade_mount_collection
 ade_activate
@@ -16,28 +18,12 @@ ade_activate
 SIM_WORK=${ADE_SCRATCH:-$ADE_WORK}/azsim-it-$ADE_CORE
 rm -rf "$SIM_WORK"
 mkdir -p "$SIM_WORK"
-cd "$ADE_REPO/simulator" || exit 1
-if ! PYTHONPATH=$ADE_REPO/simulator python -m azsim serve --workdir "$SIM_WORK" --port 0 --time-scale 60 --daemon \
-    > "$SIM_WORK/serve.out"; then
-  echo "simulator did not start:"; cat "$SIM_WORK/serve.out" "$SIM_WORK/server.log" 2>/dev/null; exit 99
-fi
+ade_sim_start "$SIM_WORK" --time-scale 60 || exit 99
 # shellcheck disable=SC2317  # called through the EXIT trap
-stop_sim() { PYTHONPATH=$ADE_REPO/simulator python -m azsim stop --workdir "$SIM_WORK" >/dev/null 2>&1 || true; }
+stop_sim() { ade_sim_stop "$SIM_WORK"; }
 trap stop_sim EXIT
-eval "$(python - "$SIM_WORK/endpoints.json" <<'PY'
-import json, shlex, sys
-e = json.load(open(sys.argv[1]))
-env = dict(AZURE_CLIENT_ID=e['client_id'], AZURE_SECRET=e['client_secret'], AZURE_TENANT=e['tenant_id'],
-           AZURE_SUBSCRIPTION_ID=e['subscription_id'], AZURE_RESOURCE_MANAGER_URL=e['resource_manager'],
-           AZURE_AUTHORITY_HOST=e['authority'], AZURE_CA_BUNDLE=e['ca_bundle'],
-           SIM_ADMIN=e['resource_manager'] + '/_sim')
-for k, v in env.items():
-    print('export {0}={1}'.format(k, shlex.quote(v)))
-PY
-)"
 # The SDK must not find the machine's bundle instead of the simulator CA, nor the public cloud.
 unset REQUESTS_CA_BUNDLE AZURE_CLIENT_SECRET AZURE_TENANT_ID
-export AZURE_ADE_LRO_POLLING_INTERVAL=0.2
 export AZURE_ADE_KEYVAULT_ENDPOINT="$AZURE_RESOURCE_MANAGER_URL/_keyvault/{vault}"   # Key Vault data plane (KEK by name) in the simulator
 cd "$ADE_COLL/tests/integration/azure" || exit 1
 failed=0; passed=0; failures=""

@@ -18,6 +18,8 @@ ADE_CORE=${1:-${ADE_CORE:-2.16}}
 export ADE_CORE
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
+# shellcheck source=tests/ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
 ade_mount_collection
 ade_activate
 HERE=$ADE_REPO/tests/integration/e2e
@@ -43,7 +45,7 @@ ok() { PASSED=$((PASSED + 1)); echo "PASS: $*"; }
 ko() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else ko "$what"; fi; }
 finish() {
-  python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
+  ade_sim_stop "$SIM"
   timeout 120 ansible-playbook -i "$INV" "$HERE/cleanup.yml" -e ade_hosts="$E2E_OK:$E2E_FAIL:$E2E_BLOCKED:$E2E_DATA" \
     > "$W/logs/cleanup.log" 2>&1 || echo "(cleanup of the guests failed, see $W/logs/cleanup.log)"
   echo "$PASSED passed, $FAILED failed"
@@ -55,20 +57,8 @@ trap 'exit 143' TERM INT
 
 # ---- 1. simulator --------------------------------------------------------------------------------
 python3 "$HERE/scenario.py" "$INV" "$E2E_FAIL" > "$W/scenario.json" || { ko "scenario"; exit; }
-export PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH}
-python -m azsim serve --workdir "$SIM" --port 0 --time-scale "${E2E_TIME_SCALE:-600}" \
-  --scenario "$W/scenario.json" --daemon > "$W/endpoints.out" || { ko "simulator start"; exit; }
-ok "simulator started ($(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resource_manager"])' "$SIM/endpoints.json"))"
-eval "$(python3 - "$SIM/endpoints.json" <<'PY'
-import json, shlex, sys
-e = json.load(open(sys.argv[1]))
-for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_secret"]), ("AZURE_TENANT", e["tenant_id"]),
-             ("AZURE_SUBSCRIPTION_ID", e["subscription_id"]), ("AZURE_RESOURCE_MANAGER_URL", e["resource_manager"]),
-             ("AZURE_AUTHORITY_HOST", e["authority"]), ("AZURE_CA_BUNDLE", e["ca_bundle"])):
-    print("export %s=%s" % (k, shlex.quote(str(v))))
-PY
-)"
-export AZURE_ADE_LRO_POLLING_INTERVAL=0.2
+ade_sim_start "$SIM" --time-scale "${E2E_TIME_SCALE:-600}" --scenario "$W/scenario.json" || { ko "simulator start"; exit; }
+ok "simulator started ($AZURE_RESOURCE_MANAGER_URL)"
 sim_log() { python -m azsim log --workdir "$SIM" --json > "$W/simlog.json"; }
 
 play() {  # name expected_rc playbook args...

@@ -13,6 +13,8 @@ ADE_CORE=${1:-${ADE_CORE:-2.16}}
 export ADE_CORE
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
+# shellcheck source=tests/ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
 ade_mount_collection
 ade_activate
 case "$ADE_CORE" in
@@ -38,7 +40,7 @@ guest_mapper() {  # present|absent
 }
 finish() {
   guest_mapper absent || echo "(could not remove /dev/mapper/osencrypt on $ST_GUEST, see $W/logs/mapper.log)"
-  python -m azsim stop --workdir "$SIM" >/dev/null 2>&1 || true
+  ade_sim_stop "$SIM"
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
   exit $?
@@ -56,18 +58,7 @@ for vm in rg["vms"]:
     if vm["name"] == sys.argv[1]:
         vm["encryption"] = {"state": "encrypted", "volume_type": "All", "vault": rg["vaults"][0]["name"]}
 json.dump(doc, sys.stdout)' "$ST_PLATFORM" >"$W/scenario.json" || { ko "scenario"; exit; }
-export PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH}
-python -m azsim serve --workdir "$SIM" --port 0 --scenario "$W/scenario.json" --daemon >"$W/endpoints.out" \
-  || { ko "simulator start"; exit; }
-eval "$(python3 - "$SIM/endpoints.json" <<'PY'
-import json, shlex, sys
-e = json.load(open(sys.argv[1]))
-for k, v in (("AZURE_CLIENT_ID", e["client_id"]), ("AZURE_SECRET", e["client_secret"]), ("AZURE_TENANT", e["tenant_id"]),
-             ("AZURE_SUBSCRIPTION_ID", e["subscription_id"]), ("AZURE_RESOURCE_MANAGER_URL", e["resource_manager"]),
-             ("AZURE_AUTHORITY_HOST", e["authority"]), ("AZURE_CA_BUNDLE", e["ca_bundle"])):
-    print("export %s=%s" % (k, shlex.quote(str(v))))
-PY
-)"
+ade_sim_start "$SIM" --scenario "$W/scenario.json" || { ko "simulator start"; exit; }
 if guest_mapper present; then ok "$ST_GUEST shows /dev/mapper/osencrypt"; else ko "could not create /dev/mapper/osencrypt on $ST_GUEST"; fi
 
 ansible-playbook -i "$INV" azure_ade.linux.status -e ade_hosts="$ST_PLATFORM:$ST_GUEST:$ST_PLAIN" \

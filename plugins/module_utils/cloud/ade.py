@@ -192,8 +192,9 @@ def validate_enable(vm, vault, request, kek_vault=None):
                       "Microsoft.Azure.Security.AzureDiskEncryptionForLinux".format(vm_name))
     if is_dual_pass(vm):
         errors.append("VM {0} was encrypted with the dual-pass ADE (Azure AD application, extension 0.1, "
-                      "settings in the VM model); such a VM must stay on dual pass (or be migrated with "
-                      "MigrateFlag). This module only drives single-pass ADE 1.1 and refuses to mix them"
+                      "settings in the VM model); this module drives single-pass ADE 1.1 and refuses to mix them: set "
+                      "migrate_dual_pass: true to move it to single pass first (Set-AzVMDiskEncryptionExtension "
+                      "-Migrate), or leave it on dual pass"
                       .format(vm_name))
     ps = power_state(vm)
     if ps != 'running':

@@ -262,10 +262,6 @@ class EahContext:
 
 # ---- the migrate plan (disk-encryption-migrate.md), per VM ---------------------------------------------------------
 
-def _disks(vm_status_row):
-    return vm_status_row.get('disks') or []
-
-
 def migration_plan(row):
     """The documented steps for one vm_encryption_info row (with ``retirement``). Pure.
     Returns dict(vm, resource_group, path, automated (bool), steps [str], source)."""
