@@ -181,7 +181,7 @@ def main():
                     rg, name, (ext or {}).get('name') or ade.EXTENSION_NAME, body).result(),
                     time.time() + 600, 'putting the ADE extension into the scale-set model')
                 ss = to_dict(session.compute.virtual_machine_scale_sets.get(rg, name))
-        status = read(session, rg, ss)
+        status = vmss.read_status(session, rg, ss)
         if module.check_mode and action == 'put':
             # not sent: every instance would lack the new model in Manual mode
             manual = status['upgrade_mode'] == 'Manual'
@@ -194,7 +194,7 @@ def main():
                     ids = list(status['pending_upgrade'])
                     session.retry_conflicts(lambda: session.compute.virtual_machine_scale_sets.begin_update_instances(
                         rg, name, {'instanceIds': ids}).result(), time.time() + 600, 'updating the instances')
-                    status = read(session, rg, ss)
+                    status = vmss.read_status(session, rg, ss)
             else:
                 base.warn('scale set {0}: instance(s) {1} do not run the latest model (upgrade mode {2}), so they do '
                           'not run ADE yet; set upgrade_instances: true (or az vmss update-instances)'.format(
@@ -243,18 +243,12 @@ def settings_for(base, session, p, ss, result):
                                      kek_vault_id if kek else None, p['algorithm'])
 
 
-def read(session, rg, ss):
-    insts = [to_dict(i) for i in session.compute.virtual_machine_scale_set_vms.list(rg, ss['name'],
-                                                                                     expand='instanceView')]
-    return vmss.set_status(ss, insts)
-
-
 def wait(session, rg, ss, p, status):
     poller = Poller(p['timeout'], base_delay=min(p['poll_interval'], 5.0))
     while status['phase'] == 'in_progress':
         if not poller.pause(p['poll_interval']):
             break
-        status = poller.call(lambda: read(session, rg, ss), 'listing the instances')
+        status = poller.call(lambda: vmss.read_status(session, rg, ss), 'listing the instances')
     return status
 
 

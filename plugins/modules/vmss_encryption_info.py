@@ -80,7 +80,7 @@ scale_sets:
     instances:
       description:
         - Per instance - instance_id, name, latest_model_applied, power_state, phase, phase_reason, progress_message,
-          os_volume_encrypted, data_volumes_encrypted, data_disks_stamped, operation, sequence.
+          os_volume_encrypted, data_volumes_encrypted, os_disk_stamped, data_disks_stamped, operation, sequence.
       type: list
       elements: dict
     counts:
@@ -101,14 +101,6 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 
 
-def read_set(session, rg, ss):
-    """The scale set's status with its instances (one list request)."""
-    insts = [to_dict(i) for i in session.compute.virtual_machine_scale_set_vms.list(rg, ss['name'], expand='instanceView')]
-    out = vmss.set_status(ss, insts)
-    out['ade_blockers'] = vmss.blockers(ss)
-    return out
-
-
 def main():
     base = AzureModule(dict(resource_group=dict(type='str', required=True),
                             name=dict(type='str', aliases=['vmss_name'])), supports_check_mode=True)
@@ -119,7 +111,8 @@ def main():
             sets = [to_dict(session.compute.virtual_machine_scale_sets.get(p['resource_group'], p['name']))]
         else:
             sets = [to_dict(s) for s in session.compute.virtual_machine_scale_sets.list(p['resource_group'])]
-        base.exit(changed=False, scale_sets=[read_set(session, p['resource_group'], s) for s in sets])
+        rows = [dict(vmss.read_status(session, p['resource_group'], s), ade_blockers=vmss.blockers(s)) for s in sets]
+        base.exit(changed=False, scale_sets=rows)
     except Exception as exc:  # pylint: disable=broad-except
         base.fail_azure('vmss_encryption_info {0}/{1}'.format(p['resource_group'], p['name'] or '*'), exc)
 

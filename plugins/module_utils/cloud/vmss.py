@@ -2,7 +2,7 @@
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
-"""PURE: Azure Disk Encryption on Linux virtual machine scale sets (Uniform orchestration) - what may be asked,
+"""Azure Disk Encryption on Linux virtual machine scale sets (Uniform orchestration) - what may be asked,
 the extension in the scale-set model, per-instance status and one phase for the set.
 
 What the peers support for Linux scale sets (the rules here follow them):
@@ -17,6 +17,7 @@ What the peers support for Linux scale sets (the rules here follow them):
 - MicrosoftDocs disk-encryption-linux.md "Restrictions": "Encrypting the OS drive for Linux Virtual Machine Scale
   Sets" is not supported; scale-set encryption needs managed disks (disk-encryption-overview / VMSS ADE overview).
 Flexible scale sets hold ordinary VMs: vm_encryption handles those one VM at a time.
+Everything is pure except ``read_status`` (one list request through the session).
 """
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -25,6 +26,7 @@ import uuid
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import DISABLE_OP, settings_match
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import RESTRICTIONS, size_blocker
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.vm_shape import EXTENSION_TYPE, PUBLISHER
 
@@ -105,7 +107,8 @@ def instance_row(inst):
                 latest_model_applied=_props(inst).get('latestModelApplied'), power_state=st['power_state'],
                 phase=st['phase'], phase_reason=st['phase_reason'], progress_message=st['progress_message'],
                 os_volume_encrypted=st['os_volume_encrypted'], data_volumes_encrypted=st['data_volumes_encrypted'],
-                data_disks_stamped=st['data_disks_stamped'], operation=st['operation'],
+                os_disk_stamped=st['os_disk_stamped'], data_disks_stamped=st['data_disks_stamped'],
+                operation=st['operation'],
                 sequence=(st['extension'] or {}).get('settings', {}).get('SequenceVersion'))
 
 
@@ -153,3 +156,11 @@ def decide(ss, wanted):
         return 'none', 'the scale-set model already asks for this'
     return 'put', 'the scale-set model asks for something else ({0} {1})'.format(
         cur.get('EncryptionOperation'), cur.get('VolumeType'))
+
+
+def read_status(session, resource_group, ss):
+    """The scale set's status with its instances: one list request ($expand=instanceView), as az vmss encryption
+    show reads them."""
+    insts = [to_dict(i) for i in session.compute.virtual_machine_scale_set_vms.list(
+        resource_group, ss['name'], expand='instanceView')]
+    return set_status(ss, insts)
