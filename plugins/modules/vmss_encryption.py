@@ -28,6 +28,7 @@ author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
+  - azure_ade.linux.key_vault
   - azure_ade.linux.attributes
   - azure_ade.linux.attributes.actiongroup_azure
 attributes:
@@ -51,23 +52,6 @@ options:
     type: str
     choices: [encrypted, decrypted]
     default: encrypted
-  key_vault:
-    description: Key Vault - resource ID, or name in O(key_vault_resource_group). Required with O(state=encrypted).
-    type: str
-  key_vault_resource_group:
-    description: Resource group of O(key_vault) (and O(kek_vault)) when given by name. Default O(resource_group).
-    type: str
-  kek:
-    description: Key encryption key - name, unversioned or versioned URL (resolved and checked as in M(azure_ade.linux.vm_encryption)).
-    type: str
-  kek_vault:
-    description: Vault of O(kek). Default O(key_vault).
-    type: str
-  algorithm:
-    description: Key wrapping algorithm for O(kek).
-    type: str
-    choices: [RSA-OAEP, RSA-OAEP-256, RSA1_5]
-    default: RSA-OAEP
   volume_type:
     description: Only V(Data) is supported on Linux scale sets; V(OS) and V(All) are refused with the reason.
     type: str
@@ -149,15 +133,14 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller impor
 
 
 def main():
+    argument_spec = dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vmss_name']),
+                         state=dict(type='str', choices=['encrypted', 'decrypted'], default='encrypted'),
+                         volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES), default='Data'),
+                         upgrade_instances=dict(type='bool', default=False), wait=dict(type='bool', default=False),
+                         timeout=dict(type='int', default=86400), poll_interval=dict(type='float', default=30))
+    argument_spec.update(ade.KEY_VAULT_ARGSPEC)
     base = AzureModule(
-        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vmss_name']),
-             state=dict(type='str', choices=['encrypted', 'decrypted'], default='encrypted'),
-             key_vault=dict(type='str', no_log=False), key_vault_resource_group=dict(type='str', no_log=False),
-             kek=dict(type='str', no_log=False), kek_vault=dict(type='str'),
-             algorithm=dict(type='str', choices=list(ade.ALGORITHMS), default=ade.DEFAULT_ALGORITHM),
-             volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES), default='Data'),
-             upgrade_instances=dict(type='bool', default=False), wait=dict(type='bool', default=False),
-             timeout=dict(type='int', default=86400), poll_interval=dict(type='float', default=30)),
+        argument_spec,
         required_if=[('state', 'encrypted', ('key_vault',))],
         non_negative=('timeout',), positive=('poll_interval',), supports_check_mode=True)
     module, p = base.module, base.params

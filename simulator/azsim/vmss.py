@@ -210,6 +210,12 @@ def _inst(ss, iid):
     return inst
 
 
+def _not_busy(ss):
+    if ss.busy is not None:
+        raise ArmError(409, "OperationNotAllowed", "Operation 'PUT' is not allowed on VM scale set '%s' since "
+                       "another operation is in progress." % ss.name)
+
+
 def _op(req, ss):
     w = req.world
     op = w.new_op("operations", ss.sub, ss.location, w.config["vm_update_seconds"])
@@ -235,9 +241,7 @@ def get_set(req):
 
 def _update(req, patch):
     ss = _ss(req)
-    if ss.busy is not None:
-        raise ArmError(409, "OperationNotAllowed", "Operation 'PUT' is not allowed on VM scale set '%s' since "
-                       "another operation is in progress." % ss.name)
+    _not_busy(ss)
     _body, props = body_props(req)
     vp = props.get("virtualMachineProfile") or {}
     mode = (props.get("upgradePolicy") or {}).get("mode")
@@ -280,9 +284,7 @@ def get_set_ext(req):
 def put_set_ext(req):
     """Az PowerShell Set-AzVmssDiskEncryptionExtension (VirtualMachineScaleSetExtensionsClient.CreateOrUpdate)."""
     ss = _ss(req)
-    if ss.busy is not None:
-        raise ArmError(409, "OperationNotAllowed", "Operation 'PUT' is not allowed on VM scale set '%s' since "
-                       "another operation is in progress." % ss.name)
+    _not_busy(ss)
     body, props = body_props(req)
     name = req.g("ext")
     new = {"name": name, "properties": {k: v for k, v in props.items() if k != "provisioningState"}}
