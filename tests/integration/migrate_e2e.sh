@@ -5,6 +5,8 @@
 #     middle of the copy (Put Page slowed by a fault); the re-run converges; a third run writes nothing; a fourth with
 #     ade_migrate_delete_old_disks=true deletes the old disks (only then).
 #   - $ME_OS's VM has ADE on its OS volume: the rebuild plan only, no write for it.
+#   - $ME_FAIL's VM: its start after the swap fails (LRO fault): the playbook puts it back on its old disks
+#     (vm_migrate state=restored), fails with a message saying so, and keeps the new disks.
 # Guest side: the test hosts do not show dm-crypt mappings after simulated ADE and do not see their disks swapped
 # (tests/hosts README), so "no mapping / same filesystems and UUIDs" is read from guest_facts as the hosts are.
 #   bash tests/integration/migrate_e2e.sh [2.16|2.19]      (run under: flock /work/coord/hosts.lock)
@@ -24,6 +26,7 @@ esac
 [ -f "$INV" ] || { echo "no $INV: start the test hosts first (tests/hosts/up.sh)"; echo "0 passed, 1 failed"; exit 1; }
 ME_DATA=${ME_DATA:-ubuntu1804}
 ME_OS=${ME_OS:-rhel7-rootvg}
+ME_FAIL=${ME_FAIL:-nested-mnt}
 RG=rg-ade-test
 W=${ADE_SCRATCH:-$ADE_WORK}/migrate-e2e-$ADE_CORE
 rm -rf "$W"; mkdir -p "$W/report" "$W/logs"
@@ -41,18 +44,18 @@ trap finish EXIT
 trap 'exit 143' TERM INT
 
 python3 "$HERE/scenario.py" "$INV" none > "$W/base.json" || { ko "scenario"; exit; }
-python3 - "$W/base.json" "$ME_DATA" "$ME_OS" > "$W/scenario.json" <<'PY' || { ko "scenario"; exit; }
+python3 - "$W/base.json" "$ME_DATA" "$ME_OS" "$ME_FAIL" > "$W/scenario.json" <<'PY' || { ko "scenario"; exit; }
 import json, sys
 doc = json.load(open(sys.argv[1]))
 doc["config"] = {"disk_access_seconds": 2}
 sub = doc["subscriptions"][0]
 sub["features"] = {"Microsoft.Compute/EncryptionAtHost": "Registered"}
 rg = sub["resource_groups"][0]
-rg["vms"] = [vm for vm in rg["vms"] if vm["name"] in sys.argv[2:4]]
+rg["vms"] = [vm for vm in rg["vms"] if vm["name"] in sys.argv[2:5]]
 for vm in rg["vms"]:
     vm["size"] = "Standard_D4s_v3"
     vm["encryption"] = {"state": "encrypted", "vault": "kv-ade-e2e",
-                        "volume_type": "Data" if vm["name"] == sys.argv[2] else "All"}
+                        "volume_type": "All" if vm["name"] == sys.argv[3] else "Data"}
 json.dump(doc, sys.stdout, indent=1)
 PY
 export PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH}
@@ -77,8 +80,8 @@ import json, sys
 sys.exit(0 if any(sys.argv[1] in e['path'] for e in json.load(sys.stdin)) else 1)" "$1"; }
 run_migrate() {  # $1 = log name, rest = extra args
   local name=$1; shift
-  ansible-playbook -i "$INV" azure_ade.linux.migrate -e ade_hosts="$ME_DATA:$ME_OS" -e ade_migrate_resource_group=$RG \
-    -e "{\"ade_migrate_vms\": [\"$ME_DATA\", \"$ME_OS\"]}" -e ade_migrate_execute=true -e ade_poll_interval=1 \
+  ansible-playbook -i "$INV" azure_ade.linux.migrate -e ade_hosts="${HOSTS:-$ME_DATA:$ME_OS}" -e ade_migrate_resource_group=$RG \
+    -e "{\"ade_migrate_vms\": [${VMS:-\"$ME_DATA\", \"$ME_OS\"}]}" -e ade_migrate_execute=true -e ade_poll_interval=1 \
     -e ade_migrate_decrypt_poll=2 -e ade_migrate_decrypt_timeout=120 -e ade_report_dir="$W/report" "$@" > "$W/logs/$name.log" 2>&1
 }
 
@@ -105,6 +108,30 @@ python -m azsim log --workdir "$SIM" --json > "$W/simlog3.json"
 # 4. the documented switch deletes the old disks (only after verification)
 if run_migrate run4 -e ade_migrate_delete_old_disks=true; then ok "delete run rc 0"; else ko "delete run rc $?"; tail -40 "$W/logs/run4.log"; fi
 python -m azsim log --workdir "$SIM" --json > "$W/simlog4.json"
+
+# 5. a failure after the swap: the playbook restores the old disks and stops
+sim_fault POST "{\"method\": \"POST\", \"path\": \"/virtualMachines/$ME_FAIL/start\$\", \"action\": \"lro_fail\", \"count\": 1}"
+if HOSTS=$ME_FAIL VMS="\"$ME_FAIL\"" run_migrate run5 -e ade_report_dir="$W/report5"; then ko "failing run rc 0"; else ok "failing run failed (rc $?)"; fi
+sim_fault DELETE
+if grep -q "was put back on its old disks" "$W/logs/run5.log"; then ok "failure message says the VM is back on its old disks"
+else ko "failure message"; tail -40 "$W/logs/run5.log"; fi
+if python3 - "$ME_FAIL" "$SIM" "$RG" <<'PY' > "$W/logs/assert5.out" 2>&1; then ok "failed VM back on its old disks, running, encryption at host off, new disks kept"; else ko "restore after failure"; cat "$W/logs/assert5.out"; fi
+import sys
+from azsim.admin import SimAdmin
+vmname, sim, rg = sys.argv[1:4]
+adm = SimAdmin(sim)
+c = adm.compute_client()
+vm = c.virtual_machines.get(rg, vmname, expand="instanceView")
+sp = vm.properties.storage_profile
+names = [sp.os_disk.name] + [d.name for d in sp.data_disks]
+print(names, vm.tags)
+assert not any(n.endswith("-eah") for n in names), names
+assert not vm.properties.security_profile or not vm.properties.security_profile.encryption_at_host
+assert any(s.code == "PowerState/running" for s in vm.properties.instance_view.statuses)
+assert vm.tags["azure_ade_migrate_stage"] == "restored", vm.tags
+for n in names:
+    assert adm.disk(rg, n + "-eah")["create_option"] == "Upload"
+PY
 
 if python3 - "$W" "$ME_DATA" "$ME_OS" "$HERE" "$SIM" "$RG" <<'PY' > "$W/logs/assert.out" 2>&1; then ok "migrated VM verified; order; OS-ADE VM untouched; no write once done; old disks deleted only by the switch"; else ko "assertions"; cat "$W/logs/assert.out"; fi
 import json, sys
