@@ -69,6 +69,12 @@ options:
     description: Fail when O(timeout) passes before every VM is done (the status read last is still returned).
     type: bool
     default: true
+  ignore_missing:
+    description:
+      - With O(names), leave VMs that do not exist out of RV(vms) instead of failing (the encrypt playbook reads a
+        whole wave at once and lets each host fail on its own VM).
+    type: bool
+    default: false
   bulk_threshold:
     description:
       - When at least this many VMs named in O(names) live in one resource group, read that group with one list
@@ -309,6 +315,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller, PollTimeout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.wave import needs_full_read
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import (
     TERMINAL, StatusClock, compute_status, next_poll_interval, summarise)
 
@@ -338,8 +345,10 @@ def select_targets(params):
     return 'subscription', None
 
 
-def fetch(session, mode, targets, bulk_threshold):
-    """One round of reads. Returns {(rg_lower, name_lower): vm dict} for the targets (missing VMs absent)."""
+def fetch(session, mode, targets, bulk_threshold, waiting=False):
+    """One round of reads. Returns {(rg_lower, name_lower): vm dict} for the targets (missing VMs absent).
+    A VM read from a list lacks its extension resources (ADE settings): it is read again with a GET when they
+    matter (wave.needs_full_read)."""
     found = {}
 
     def key(vm):
@@ -347,8 +356,9 @@ def fetch(session, mode, targets, bulk_threshold):
         return ((p.get('resource_group') or '').lower(), (vm.get('name') or '').lower())
 
     def complete(vm):
-        # Some list answers may lack the instance view: then one GET for that VM.
-        if not ((vm.get('properties') or {}).get('instanceView')):
+        # Some list answers may lack the instance view: then one GET for that VM. Lists never carry the
+        # extension resources: one GET when this run's SequenceVersion must be compared.
+        if not ((vm.get('properties') or {}).get('instanceView')) or needs_full_read(vm, waiting):
             p = parse_resource_id(vm['id'])
             vm = session.get_vm(p['resource_group'], vm['name']) or vm
         return vm
@@ -384,6 +394,7 @@ def main():
              wait_for=dict(type='str', choices=['none', 'completed'], default='none'),
              timeout=dict(type='int', default=86400), poll_interval=dict(type='float', default=30),
              fail_on_timeout=dict(type='bool', default=True), bulk_threshold=dict(type='int', default=10),
+             ignore_missing=dict(type='bool', default=False),
              query=dict(type='str'), retirement=dict(type='bool', default=True)),
         mutually_exclusive=[('name', 'names')],
         non_negative=('timeout',), positive=('poll_interval',),
@@ -414,7 +425,7 @@ def main():
             if p['wait_for'] == 'completed':
                 # A wait rides out dropped connections, 5xx and throttling until its deadline (back-off, Retry-After).
                 try:
-                    found = poller.call(lambda: fetch(session, mode, pending_targets, p['bulk_threshold']),
+                    found = poller.call(lambda: fetch(session, mode, pending_targets, p['bulk_threshold'], waiting=True),
                                         'reading VM status')
                 except PollTimeout as exc:
                     if not statuses:
@@ -427,7 +438,7 @@ def main():
             reads_per_poll = session.stats.total - before
             if mode == 'names':
                 missing = [(rg, n) for rg, n in pending_targets if (rg.lower(), n.lower()) not in found]
-                if missing:
+                if missing and not p['ignore_missing']:
                     base.fail('VM(s) not found: {0}'.format(', '.join('{0}/{1}'.format(*m) for m in missing)))
             now = time.time()
             for k, vm in found.items():
