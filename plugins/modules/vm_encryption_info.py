@@ -245,7 +245,8 @@ vms:
         - While waiting (O(wait_for=completed)), set when the VM has shown the same phase and message for longer
           than its disk sizes make plausible (16 h for the OS phase of a 30 GB disk plus 2 min per further GB; data
           2 h plus 2 min per GB) - C(held_seconds), C(plausible_seconds), C(message) with the guide's advice (R4.1,
-          do not reboot). A report and a warning, never a failure; null otherwise.
+          do not reboot). A report and a warning, never a failure; null otherwise. E(AZURE_ADE_STALL_FACTOR) on the
+          control node scales what is plausible (e.g. V(2) for slow disks).
       type: dict
       returned: always
     history:
@@ -309,13 +310,14 @@ import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import parse_resource_id
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import ade_blockers, for_output
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout import disk_sizes, parse_record, stall_report
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout import disk_sizes, parse_record, stall_factor, stall_report
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import JMESPATH_IMPORT_ERROR
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller, PollTimeout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.wave import needs_full_read
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.consistency import StaleGuard
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import (
     TERMINAL, StatusClock, compute_status, next_poll_interval, summarise)
 
@@ -417,6 +419,8 @@ def main():
     timed_out = False
     pending_targets = targets
     clock = StatusClock()
+    guard = StaleGuard()
+    stall_f = stall_factor()
     poller = Poller(p['timeout'], base_delay=min(p['poll_interval'], 5.0))
     try:
         while True:
@@ -443,12 +447,19 @@ def main():
             now = time.time()
             for k, vm in found.items():
                 st = compute_status(vm)
+                if p['wait_for'] == 'completed':
+                    # Right after this run's PUT a read can still show the VM as before it (stale read): while the
+                    # rollout record's SequenceVersion / pre-PUT status say so, the VM is not done (bounded).
+                    rec = parse_record(vm.get('tags'))
+                    if rec['stage'] in ('enabling', 'encrypting') and guard.holds(k, st, rec['seq'], rec['prev'], now):
+                        st = dict(st, phase='in_progress', stale_read=True,
+                                  phase_reason='read older than this run (stale read right after the PUT); reading again')
                 held = clock.held(k, st, now) if p['wait_for'] == 'completed' else 0.0
                 if p['wait_for'] == 'completed':
                     st = clock.apply(k, st, now)
                 st['vm_id'] = (vm.get('properties') or {}).get('vmId')
                 st['rollout'] = parse_record(vm.get('tags'))
-                st['stall_report'] = stall_report(st, held, *disk_sizes(vm))
+                st['stall_report'] = stall_report(st, held, *disk_sizes(vm), factor=stall_f)
                 statuses[k] = st
                 vms_read[k] = vm
                 record_history(history.setdefault(k, []), st, now)

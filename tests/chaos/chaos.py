@@ -54,6 +54,9 @@ FAULTS = [
     ("503 on writes", {"method": "PUT", "path": "/", "action": "503", "count": 3, "retry_after": 1}),
     ("409 on start (restore interrupted)", {"method": "POST", "path": "/start$", "action": "409", "count": 4}),
     ("500 on deallocate", {"method": "POST", "path": "/deallocate$", "action": "500", "count": 2}),
+    # right after an extension PUT, reads show the VM as before it (simulator/azsim/stale.py)
+    ("stale reads after the extension PUT", {"method": "PUT", "path": "/extensions/", "action": "stale_reads",
+                                             "seconds": 3, "view": "all", "count": 6}),
 ]
 
 
