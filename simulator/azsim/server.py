@@ -119,11 +119,17 @@ class Handler(BaseHTTPRequestHandler):
         status, body, headers = 500, None, {}
         _fault_ctx.lro_fail = None
         try:
+            stale_fault = None
             if kind != "admin":
                 with w.lock:
                     for f in w.faults:
-                        if f.matches(method, path, raw_query):
+                        if f.action != "stale_reads" and f.matches(method, path, raw_query):
                             fault = f
+                            break
+                    # stale_reads rules combine with the others (a standing behaviour, azsim/stale.py)
+                    for f in w.faults:
+                        if f.action == "stale_reads" and method != "GET" and f.matches(method, path, raw_query):
+                            stale_fault = f
                             break
             if fault is not None and fault.action == "drop":
                 self._drop()
@@ -152,7 +158,6 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 if fault is not None and fault.action == "lro_fail":
                     _fault_ctx.lro_fail = fault.message or "The operation failed (injected fault)."
-                stale_fault = fault if fault is not None and fault.action == "stale_reads" else None
                 status, body, headers = self.arm(method, path, query, raw, stale_fault)
         except ArmError as e:
             status, body, headers = e.status, e.to_body(), dict(e.headers)

@@ -340,6 +340,11 @@ def main():
         bridge = Bridge(sim, RG, names).start()
     t_chaos = time.time()
     faults_used = []
+    # ARM's eventual consistency as a standing behaviour (not a random fault): every extension PUT of the chaos
+    # phase and of the slices is followed by 2 s of reads showing the VM as before it (simulator/azsim/stale.py).
+    stale_rule = {"method": "PUT", "path": "/extensions/", "action": "stale_reads", "seconds": 2, "view": "all",
+                  "count": -1}
+    sim.add_fault(**stale_rule)
     # ---- chaos phase: faults + the control node killed at a random point, again and again
     while len([r for r in runs.history if r["killed"]]) < args.max_kills and time.time() - t_chaos < args.budget \
             and time.time() < args.deadline - 60:
@@ -348,10 +353,13 @@ def main():
             sim.add_fault(**rule)
             faults_used.append(label)
         if rnd.random() < 0.25:
-            trigger = ("time", round(rnd.uniform(3, 40), 1))
+            trigger = ("time", round(max(3.0, min(rnd.uniform(3, 40), args.budget - (time.time() - t_chaos))), 1))
         else:
             what, method, rx = rnd.choice(KILL_POINTS)
-            trigger = (what, method, rx, rnd.randint(1, 12), round(rnd.uniform(20, 150), 1))
+            # the fallback kill time never runs past the chaos budget (the same draws: CHAOS_SEED reproduces the plan)
+            nth, fallback = rnd.randint(1, 12), round(rnd.uniform(20, 150), 1)
+            left = args.budget - (time.time() - t_chaos)
+            trigger = (what, method, rx, nth, round(max(10.0, min(fallback, left)), 1))
         rec = runs.run(trigger, label="-chaos")
         rec["faults"] = faults_used[-3:]
         if not rec["killed"] and rec["rc"] == 0:
@@ -360,7 +368,9 @@ def main():
     chaos_seconds = time.time() - t_chaos
     slices_info = None
     if args.slices > 1:
+        sim.add_fault(**stale_rule)
         slices_info = run_slices(args, runs, sim, env, names)
+        sim.clear_faults()
     # ---- convergence: run again, undisturbed, until a run sends no write
     converged = False
     for _i in range(args.converge_runs):
@@ -456,6 +466,11 @@ def main():
         # (4) SELinux
         if n in selinux_hosts:
             cfg, enf = selinux_now(args.hosts_dir, n)
+            for _i in range(20):   # a host the bridge just rebooted may still be booting (no selinuxfs yet)
+                if enf is not None:
+                    break
+                time.sleep(0.5)
+                cfg, enf = selinux_now(args.hosts_dir, n)
             cfg0, enf0 = selinux0[n]
             if (cfg is not None and cfg != cfg0) or enf != enf0:
                 selinux_bad.append("%s: config %s, runtime enforce %s (was %s)" % (
