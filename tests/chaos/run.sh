@@ -15,8 +15,7 @@ export ADE_CORE
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
 # shellcheck source=tests/ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
-ade_mount_collection
-ade_activate
+ade_hosts_env fleet
 HERE=$ADE_REPO/tests/chaos
 LOCK=${CHAOS_LOCK:-/work/coord/hosts.lock}
 locked() { if [ -e "$(dirname "$LOCK")" ]; then flock "$LOCK" "$@"; else "$@"; fi; }
@@ -24,7 +23,6 @@ W=${ADE_SCRATCH:-$ADE_WORK/chaos-$ADE_CORE}
 rm -rf "$W"; mkdir -p "$W/logs"
 SIM=$W/sim
 N=${CHAOS_FLEET:-100}
-case "$ADE_CORE" in 2.16) INV=$ADE_WORK/hosts/inventory-fleet-py27.yml ;; *) INV=$ADE_WORK/hosts/inventory-fleet-py3.yml ;; esac
 FAILED_SETUP=0
 # shellcheck disable=SC2317  # called by the EXIT trap
 finish() {
