@@ -78,11 +78,15 @@ def pick(results, vm):
 def needs_full_read(vm, waiting, terminal_phases=('not_started', 'succeeded', 'failed', 'restart_pending')):
     """A VM read from a list has no extension resources, so no ADE settings (SequenceVersion, operation,
     VolumeType): the rollout cannot tell this run's encryption from an earlier one without them. True when
-    such a VM shows the ADE extension in its instance view and its settings matter now: always for a single
-    read (the plan compares the SequenceVersion), and while waiting only once its phase is terminal (one GET
-    at the end per VM instead of one per poll)."""
+    such a VM carries a rollout record whose SequenceVersion must be compared (stage enabling/encrypting), shows
+    the ADE extension in its instance view, and its settings matter now: always for a single read (the plan),
+    and while waiting only once its phase is terminal (one GET at the end per VM instead of one per poll).
+    A status read of a fleet without rollout records stays one list call."""
     from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import status as S  # pylint: disable=import-outside-toplevel
+    from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout as R  # pylint: disable=import-outside-toplevel
     if vm.get('resources') or S.find_ade_extension(vm) is not None:
+        return False
+    if R.parse_record(vm.get('tags')).get('stage') not in ('enabling', 'encrypting'):
         return False
     if S._ade_instance_extension(S.instance_view(vm)) is None:  # pylint: disable=protected-access
         return False

@@ -96,12 +96,17 @@ def _vm(resources=None, iv_ext=True, message='Encryption succeeded for all volum
 
 
 def test_a_listed_vm_with_ade_is_read_again_when_its_settings_matter():
+    assert W.needs_full_read(_vm(), waiting=False) is False           # no rollout record: a status read stays a list
     listed = _vm()
+    listed['tags'] = {'azure_ade_snapshot_set': 'r1', 'azure_ade_rollout_stage': 'encrypting', 'azure_ade_rollout_seq': 'S'}
     assert W.needs_full_read(listed, waiting=False) is True          # the plan compares the SequenceVersion
     assert W.needs_full_read(listed, waiting=True) is True           # terminal: this run's or an earlier one's?
     running = _vm(message='Encrypting data volume 1/1: 50%')
+    running['tags'] = listed['tags']
     assert W.needs_full_read(running, waiting=True) is False          # still running: the list read is enough
-    assert W.needs_full_read(_vm(iv_ext=False), waiting=False) is False   # no ADE: nothing to compare
+    no_ade = _vm(iv_ext=False)
+    no_ade['tags'] = listed['tags']
+    assert W.needs_full_read(no_ade, waiting=False) is False          # no ADE: nothing to compare
     full = _vm(resources=[{'name': 'AzureDiskEncryptionForLinux', 'properties': {
         'publisher': 'Microsoft.Azure.Security', 'type': 'AzureDiskEncryptionForLinux', 'settings': {'SequenceVersion': 'x'}}}])
     assert W.needs_full_read(full, waiting=False) is False            # a GET already carries the settings
