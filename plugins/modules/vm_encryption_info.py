@@ -249,6 +249,12 @@ vms:
           control node scales what is plausible (e.g. V(2) for slow disks).
       type: dict
       returned: always
+    stall_seen:
+      description:
+        - While waiting, the last stall report (as RV(vms[].stall_report)) of a VM that stalled and then moved on;
+          reported as a warning too. Absent otherwise.
+      type: dict
+      returned: when a VM stalled during the wait and later changed
     history:
       description: Progress seen while waiting ({time, phase, message, os, data}), one entry per change.
       type: list
@@ -421,6 +427,7 @@ def main():
     clock = StatusClock()
     guard = StaleGuard()
     stall_f = stall_factor()
+    stalls_seen = {}
     poller = Poller(p['timeout'], base_delay=min(p['poll_interval'], 5.0))
     try:
         while True:
@@ -460,6 +467,8 @@ def main():
                 st['vm_id'] = (vm.get('properties') or {}).get('vmId')
                 st['rollout'] = parse_record(vm.get('tags'))
                 st['stall_report'] = stall_report(st, held, *disk_sizes(vm), factor=stall_f)
+                if st['stall_report']:
+                    stalls_seen[k] = st['stall_report']
                 statuses[k] = st
                 vms_read[k] = vm
                 record_history(history.setdefault(k, []), st, now)
@@ -504,6 +513,12 @@ def main():
     for v in vms:
         if v.get('stall_report'):
             module.warn('STALLED? (reported, not failed) ' + v['stall_report']['message'])
+        else:
+            seen = stalls_seen.get(((v.get('resource_group') or '').lower(), (v.get('name') or '').lower()))
+            if seen:   # stalled during the wait, moved on since: still reported (R4.1)
+                v['stall_seen'] = seen
+                module.warn('STALLED? (reported, not failed; it moved on later, now {0}) {1}'.format(
+                    v.get('phase'), seen['message']))
     if timed_out and p['fail_on_timeout']:
         not_done = ['{0} ({1}: {2})'.format(v['name'], v['phase'], v['progress_message']) for v in vms
                     if v['phase'] not in TERMINAL]

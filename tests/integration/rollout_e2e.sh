@@ -53,8 +53,9 @@ AZURE_ADE_STALL_FACTOR=0.0002 ansible-playbook -i "$INV" azure_ade.linux.encrypt
   -e ade_snapshot_set=stall1 -e ade_report_dir="$W/report-stall" > "$W/logs/encrypt-stall.log" 2>&1
 rc=$?
 check "stall: encrypt rc=0 (a stall is reported, never a failure on its own), rc=$rc" test "$rc" -eq 0
-check "stall: the wait warned STALLED? (reported, not failed)" grep -q "STALLED? (reported, not failed)" "$W/logs/encrypt-stall.log"
-check "stall: the warning carries the guide's advice (R4.1: do not reboot)" grep -q "Do not reboot, stop or resize the VM" "$W/logs/encrypt-stall.log"
+tr '\n' ' ' < "$W/logs/encrypt-stall.log" | tr -s ' ' > "$W/logs/encrypt-stall.flat"   # warnings may be wrapped
+check "stall: the wait warned STALLED? (reported, not failed)" grep -qF "STALLED? (reported, not failed" "$W/logs/encrypt-stall.flat"
+check "stall: the warning carries the guide's advice (R4.1: do not reboot)" grep -qF "Do not reboot, stop or resize the VM" "$W/logs/encrypt-stall.flat"
 check "stall: $RE_HOST still ends encrypted" python3 -c "
 import json, sys
 rows = {r['host']: r for r in json.load(open('$W/report-stall/encrypt.json'))}
@@ -62,6 +63,9 @@ sys.exit(0 if rows['$RE_HOST']['outcome'] == 'encrypted' else 1)"
 
 # ---- 2. restore interrupted between its steps (after the OS-disk swap), then run again ------------------------
 python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+# the start that ends the restore is refused (409) until the first run is killed: it stops between the swap and the start
+python -m azsim fault --workdir "$SIM" '{"method": "POST", "path": "/start$", "action": "409", "count": 100000}' > /dev/null \
+  || ko "inject 409 on start"
 setsid ansible-playbook -i "$INV" azure_ade.linux.restore -e ade_hosts="$RE_HOST" -e ade_poll_interval=0.2 \
   > "$W/logs/restore-killed.log" 2>&1 &
 KILLED_PID=$!
@@ -71,14 +75,15 @@ for _ in $(seq 1 600); do
 import json, re, sys
 log = json.load(open(sys.argv[1]))
 vm = sys.argv[2].lower()
-sys.exit(0 if any(e.get("method") == "PUT" and re.search(r"/virtualmachines/%s$" % re.escape(vm), e["path"].lower())
-                  and e["status"] < 300 for e in log) else 1)
+sys.exit(0 if any(e.get("method") == "POST" and e["path"].lower().endswith("/virtualmachines/%s/start" % vm)
+                  and e["status"] == 409 for e in log) else 1)
 PY
   then break; fi
   sleep 0.2
 done
 kill -KILL -- "-$KILLED_PID" 2>/dev/null; wait "$KILLED_PID" 2>/dev/null
-check "restore: the first run was killed after the OS-disk swap" bash -c "! grep -q 'PLAY RECAP' '$W/logs/restore-killed.log'"
+curl -sf --cacert "$AZURE_CA_BUNDLE" -X DELETE "$AZURE_RESOURCE_MANAGER_URL/_sim/faults" > /dev/null || ko "clear the faults"
+check "restore: the first run was killed after the OS-disk swap, while its start was refused" bash -c "! grep -q 'PLAY RECAP' '$W/logs/restore-killed.log'"
 python -m azsim state --workdir "$SIM" > "$W/state-killed.json" 2>/dev/null
 check "restore: the killed run left the VM deallocated (stopped half way)" python3 -c "
 import json, sys
@@ -96,9 +101,11 @@ import json, re, sys
 w, vm = sys.argv[1], sys.argv[2]
 st = json.load(open(w + "/state-end.json"))
 v = [x for s in st["subscriptions"] for r in s["resource_groups"] for x in r["vms"] if x["name"] == vm][0]
-print("power", v["power_state"], "tags", v.get("tags"))
+from azsim.admin import SimAdmin
+tags = SimAdmin(w + "/sim").compute_client().virtual_machines.get("rg-ade-test", vm).tags or {}
+print("power", v["power_state"], "tags", tags)
 assert v["power_state"] == "running", v["power_state"]
-assert (v.get("tags") or {}).get("azure_ade_rollout_stage") == "restored", v.get("tags")
+assert tags.get("azure_ade_rollout_stage") == "restored", tags
 log = [e for e in json.load(open(w + "/simlog.json")) if e.get("kind") == "arm"]
 swaps = [e for e in log if e["method"] == "PUT" and re.search(r"/virtualmachines/%s$" % vm, e["path"].lower()) and e["status"] < 300]
 disks = [e for e in log if e["method"] == "PUT" and "/disks/" in e["path"].lower() and "restored" in e["path"].lower()
