@@ -299,6 +299,19 @@ def failure_outcome(stage, guest_unreachable=False, reboot_required=False, repla
     return 'failed'
 
 
+# ---- hang at boot after encryption (issue 6 item 7) -------------------------------------------------
+# The VM's restart succeeded at ARM but the guest never reported again: it most likely waits at boot for its
+# encrypted root (the initramfs could not unlock it: BEK volume / key). Microsoft's advice for a VM that cannot
+# unlock its encrypted disk at boot (troubleshoot-bitlocker-boot-error; Linux: the serial console shows the
+# passphrase prompt): look at boot diagnostics, stop-deallocate and start once (the platform attaches the key
+# volume again), else restore from the backup/snapshot taken before encryption (R4.3).
+BOOT_HANG_ADVICE = ("Look at its boot diagnostics (serial log / screenshot: a passphrase prompt or a wait for the "
+                    "root device means the encrypted volumes were not unlocked). Do not re-run the encryption. Stop "
+                    "(deallocate) and start it once so that the platform attaches its key volume again; if it still "
+                    "does not come back, restore it from the snapshot set taken before encryption "
+                    "(ansible-playbook azure_ade.linux.restore -l <host>), which is kept")
+
+
 # ---- stalls (issue 6 item 8, R4.1) ------------------------------------------------------------------
 # Docs: "3 to 16 hours to finish on a stock gallery image" (about 30 GB); "If you add multiterabyte-sized data
 # disks, the process might take days". So: 16 h for the OS phase of a 30 GB OS disk, plus 2 min per GB beyond;
