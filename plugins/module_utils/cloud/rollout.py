@@ -399,9 +399,10 @@ def _dev_name(path):
     return path[len('/dev/'):] if path.startswith('/dev/') else path
 
 
-def guest_unlocked(facts, volume_type):
+def guest_unlocked(facts, volume_type, format_all=False):
     """After a restart: are the volumes ADE encrypted unlocked on dm-crypt? Reads azure_ade facts (guest_facts).
-    Returns a list of problems (empty = verified). Pure."""
+    The resource (temp) disk counts only with EncryptFormatAll: ADE encrypts it (resourceencrypt) in that mode only
+    (handle.py enable_encryption, ade-sp-release-1.4.0.12). Returns a list of problems (empty = verified). Pure."""
     facts = facts or {}
     devices = facts.get('block_devices')
     if devices is None:
@@ -412,7 +413,10 @@ def guest_unlocked(facts, volume_type):
         if not ((facts.get('crypt') or {}).get('osencrypt') or _on_crypt(devices, _dev_name(root))):
             problems.append('the root file system ({0}) is not on dm-crypt after the restart'.format(root))
     if volume_type in ('Data', 'All'):
+        resource = facts.get('resource_disk_mountpoint')
         for m in facts.get('data_mounts') or []:
+            if resource and m.get('mountpoint') == resource and not format_all:
+                continue
             if not _on_crypt(devices, _dev_name(m.get('source'))):
                 problems.append('data volume {0} ({1}) is not on dm-crypt after the restart'.format(
                     m.get('mountpoint'), m.get('source')))
