@@ -10,15 +10,15 @@ import variants as V  # noqa: E402
 
 CFG = """set default="0"
 menuentry 'Ubuntu' --class ubuntu $menuentry_id_option 'gnulinux-simple-abc' {
-	linux	/boot/vmlinuz-4.15.0-1113-azure root=UUID=abc ro
+    linux    /boot/vmlinuz-4.15.0-1113-azure root=UUID=abc ro
 }
 submenu 'Advanced options for Ubuntu' $menuentry_id_option 'gnulinux-advanced-abc' {
-	menuentry 'Ubuntu, with Linux 4.15.0-1113-azure' $menuentry_id_option 'gnulinux-4.15.0-1113-azure-advanced-abc' {
-		linux	/boot/vmlinuz-4.15.0-1113-azure root=UUID=abc ro
-	}
-	menuentry 'Ubuntu, with Linux 4.4.0-148-generic' $menuentry_id_option 'gnulinux-4.4.0-148-generic-advanced-abc' {
-		linux	/boot/vmlinuz-4.4.0-148-generic root=UUID=abc ro
-	}
+    menuentry 'Ubuntu, with Linux 4.15.0-1113-azure' $menuentry_id_option 'gnulinux-4.15.0-1113-azure-advanced-abc' {
+        linux    /boot/vmlinuz-4.15.0-1113-azure root=UUID=abc ro
+    }
+    menuentry 'Ubuntu, with Linux 4.4.0-148-generic' $menuentry_id_option 'gnulinux-4.4.0-148-generic-advanced-abc' {
+        linux    /boot/vmlinuz-4.4.0-148-generic root=UUID=abc ro
+    }
 }
 """
 
