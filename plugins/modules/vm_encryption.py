@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.key_vault
   - azure_ade.linux.attributes
   - azure_ade.linux.attributes.actiongroup_azure
 attributes:
@@ -49,33 +50,6 @@ options:
     type: str
     choices: [encrypted, decrypted, restarted, verified]
     default: encrypted
-  key_vault:
-    description:
-      - Key Vault for the disk encryption secrets - its resource ID, or its name in O(key_vault_resource_group).
-      - Required with O(state=encrypted).
-    type: str
-  key_vault_resource_group:
-    description: Resource group of O(key_vault) (and O(kek_vault)) when given by name. Default O(resource_group).
-    type: str
-  kek:
-    description:
-      - Key encryption key - a key name in O(kek_vault) (default O(key_vault)), an unversioned key URL
-        C(https://<vault>.vault.azure.net/keys/<name>) or a versioned one (C(.../keys/<name>/<version>)); no port.
-      - A name or unversioned URL is resolved to the key's current version on the Key Vault data plane (as
-        C(az vm encryption enable --key-encryption-key) does); every form is checked - the key exists, is enabled
-        and is RSA - before anything is written. Needs permission to read the key (C(get) on keys, or the
-        C(Key Vault Crypto User) role).
-    type: str
-    aliases: [kek_url]
-  kek_vault:
-    description: Vault of O(kek) (resource ID or name). Default O(key_vault).
-    type: str
-  algorithm:
-    description: Key wrapping algorithm for O(kek).
-    type: str
-    choices: [RSA-OAEP, RSA-OAEP-256, RSA1_5]
-    default: RSA-OAEP
-    aliases: [kek_algorithm]
   volume_type:
     description:
       - Volumes to encrypt. Once set on a VM it can only stay the same or widen to V(All).
@@ -287,21 +261,20 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.snapshots im
 
 
 def main():
+    argument_spec = dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
+                         state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified'], default='encrypted'),
+                         volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
+                         encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
+                         passphrase=dict(type='str', no_log=True),
+                         wait=dict(type='bool', default=False), timeout=dict(type='int', default=86400),
+                         poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
+                         remove_extension=dict(type='bool', default=True), rollout_run=dict(type='str'),
+                         expected_vm_id=dict(type='str'),
+                         prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
+                         encryption_identity=dict(type='str'), migrate_dual_pass=dict(type='bool', default=False))
+    argument_spec.update(ade.KEY_VAULT_ARGSPEC)
     base = AzureModule(
-        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
-             state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified'], default='encrypted'),
-             key_vault=dict(type='str', no_log=False), key_vault_resource_group=dict(type='str', no_log=False),
-             kek=dict(type='str', no_log=False, aliases=['kek_url']), kek_vault=dict(type='str'),
-             algorithm=dict(type='str', choices=list(ade.ALGORITHMS), default=ade.DEFAULT_ALGORITHM, aliases=['kek_algorithm']),
-             volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
-             encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
-             passphrase=dict(type='str', no_log=True),
-             wait=dict(type='bool', default=False), timeout=dict(type='int', default=86400),
-             poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
-             remove_extension=dict(type='bool', default=True), rollout_run=dict(type='str'),
-             expected_vm_id=dict(type='str'),
-             prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
-             encryption_identity=dict(type='str'), migrate_dual_pass=dict(type='bool', default=False)),
+        argument_spec,
         required_if=[('state', 'verified', ('rollout_run',))],
         non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',),
         supports_check_mode=True,

@@ -2,7 +2,7 @@
 
 import uuid
 
-from . import ade, compat, dual_pass
+from . import ade, compat, dual_pass, vmss
 from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension, ResourceGroup, VM, Vault,
                     VT_CANON, SUCCESS_MESSAGE)
 
@@ -16,7 +16,7 @@ BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memo
 
 TOP_KEYS = {"config", "ade_timing", "snapshot_unsupported_regions", "subscriptions", "vaults", "_replace"}
 SUB_KEYS = {"id", "name", "resource_groups"} | compat.SUB_SPEC_KEYS
-RG_KEYS = {"name", "location", "vms", "vaults", "disks"}
+RG_KEYS = {"name", "location", "vms", "vaults", "disks", "scale_sets"}
 
 
 class ScenarioError(ValueError):
@@ -71,6 +71,11 @@ def load(world, doc, replace=False):
                     for vm, vd in _vms(world, s.id, r, vdoc):
                         pending.append((vm, vd))
                         counts["vms"] += 1
+                for sdoc2 in rdoc.get("scale_sets") or []:      # issue 7: azsim/vmss.py
+                    try:
+                        vmss.seed(world, s.id, r, sdoc2, world.clock.now())
+                    except ValueError as exc:
+                        raise ScenarioError(str(exc))
         for vdoc in doc.get("vaults") or []:
             sid = vdoc.get("subscription") or world.default_sub
             s = world.ensure_sub(sid)

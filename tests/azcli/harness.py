@@ -36,12 +36,19 @@ VMS = [
     {"name": "az-eph", "ephemeral_os": True},
     {"name": "az-v6", "size": "Standard_D4ds_v6"},
 ]
+# scale sets (simulator/azsim/vmss.py): az vmss encryption enable/show, az vmss update-instances
+SCALE_SETS = [
+    {"name": "azss-man", "capacity": 2, "upgrade_policy": "Manual", "data_disks": [{"lun": 0}]},
+]
 
 # ---- the plan. Actions:
 #   ("check", [vms], {vm: expected info phase})       az show vs vm_encryption_info on those VMs
 #   ("az", vm, argv, {"rc": 0|"nonzero", "stderr": text})  one az command (clock running meanwhile)
 #   ("until", vm, step label | None)                  advance the simulated clock to that step of the run (None: end)
 #   ("no_put", vm)                                    the simulator's request log has no extension PUT for vm
+#   ("vmss_check", scale set, phase)                  az vmss encryption show vs vmss_encryption_info, instance by
+#                                                     instance (stamped disks), and vmss_encryption_info's phase
+#   ("advance", seconds)                              move the simulated clock
 #   ("blocked", vm, blocker id)                       az show and vm_encryption_info agree (not enabled), the info
 #                                                     names the blocker, vm_encryption refuses with it and sends no
 #                                                     PUT, then az vm encryption enable sends its PUT anyway
@@ -81,6 +88,15 @@ PLAN = [
     ("blocked", "az-nvme", "nvme_disk_controller"),
     ("blocked", "az-eph", "ephemeral_os_disk"),
     ("blocked", "az-v6", "size_v6_or_newer"),
+    ("vmss_check", "azss-man", "not_started"),
+    ("az", "azss-man", ["vmss", "encryption", "enable", "--disk-encryption-keyvault", KV, "--volume-type", "ALL"],
+     {"rc": "nonzero", "stderr": "OS disk encyrption is not yet supported for Linux VM scale sets"}),
+    ("az", "azss-man", ["vmss", "encryption", "enable", "--disk-encryption-keyvault", KV],
+     {"rc": 0, "stderr": "az vmss update-instances"}),
+    ("vmss_check", "azss-man", "pending_upgrade"),
+    ("az", "azss-man", ["vmss", "update-instances", "--instance-ids", "*"], {"rc": 0}),
+    ("advance", 7200),
+    ("vmss_check", "azss-man", "succeeded"),
 ]
 
 
@@ -273,6 +289,29 @@ class Harness(object):
                     "%s: az vm encryption enable checks no Azure-side blocker and sends the extension PUT" % name,
                     json.dumps(puts)[:300])
 
+    def vmss_check(self, name, want_phase):
+        res = self.playbook("    - azure_ade.linux.vmss_encryption_info:\n        resource_group: %s\n"
+                            "        name: %s\n" % (RG, name), os.path.join(self.workdir, "vmss.json"))
+        if not self.expect(not res.get("failed"), "%s: vmss_encryption_info runs" % name, str(res.get("msg"))):
+            return
+        ours = res["scale_sets"][0]
+        self.expect(ours["phase"] == want_phase, "%s: vmss_encryption_info phase %s" % (name, want_phase),
+                    "got %s (%s)" % (ours["phase"], ours["counts"]))
+        rc, out, err, _unused = self.az(["vmss", "encryption", "show", "-g", RG, "-n", name])
+        if not self.expect(rc == 0, "%s: az vmss encryption show rc 0" % name, err[-400:]):
+            return
+        shown = json.loads(out) if out.strip() else []
+        az_view = {}
+        for inst in shown:
+            az_view[inst["id"].rsplit("/", 1)[-1]] = sorted(
+                d["name"] for d in inst["disks"] if any(s["code"] == "EncryptionState/encrypted" for s in d["statuses"]))
+        our_view = dict((r["instance_id"], sorted(r["data_disks_stamped"] + (
+            [n for n in az_view.get(r["instance_id"], []) if "OsDisk" in n] if r["os_disk_stamped"] else [])))
+            for r in ours["instances"])
+        self.expect(az_view == our_view, "%s: az vmss encryption show and vmss_encryption_info agree per instance "
+                    "(stamped disks %s)" % (name, sorted((k, len(v)) for k, v in az_view.items())),
+                    json.dumps({"az": az_view, "ours": our_view})[:600])
+
     def no_put(self, name, who="az refused"):
         entries = self.sim.log()
         puts = [e for e in entries if e["method"] == "PUT" and ("/virtualMachines/%s/" % name).lower() in
@@ -286,7 +325,7 @@ def scenario():
             "subscriptions": [{"id": SUB, "resource_groups": [{
                 "name": RG, "location": "eastus",
                 "vaults": [{"name": "kvaz"}, {"name": "kvazoff", "enabled_for_disk_encryption": False}],
-                "vms": VMS}]}]}
+                "vms": VMS, "scale_sets": SCALE_SETS}]}]}
 
 
 def main():
@@ -320,6 +359,10 @@ def main():
                         h.no_put(step[1])
                     elif kind == "blocked":
                         h.blocked(step[1], step[2])
+                    elif kind == "vmss_check":
+                        h.vmss_check(step[1], step[2])
+                    elif kind == "advance":
+                        sim.advance(step[1])
                 except Exception as exc:  # pylint: disable=broad-except
                     h.ko("%s %s" % (kind, step[1]), "%s: %s" % (exc.__class__.__name__, exc))
     finally:

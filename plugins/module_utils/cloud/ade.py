@@ -28,6 +28,11 @@ SINGLE_PASS_VERSION = '1.1'
 ALGORITHMS = ('RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5')
 DEFAULT_ALGORITHM = 'RSA-OAEP'
 VOLUME_TYPES = ('OS', 'Data', 'All')
+# The Key Vault / KEK options of vm_encryption and vmss_encryption (documented by doc fragment key_vault).
+KEY_VAULT_ARGSPEC = dict(
+    key_vault=dict(type='str', no_log=False), key_vault_resource_group=dict(type='str', no_log=False),
+    kek=dict(type='str', no_log=False, aliases=['kek_url']), kek_vault=dict(type='str'),
+    algorithm=dict(type='str', choices=list(ALGORITHMS), default=DEFAULT_ALGORITHM, aliases=['kek_algorithm']))
 ENABLE_OPS = ('EnableEncryption', 'EnableEncryptionFormatAll', 'EnableEncryptionFormat')
 DISABLE_OP = 'DisableEncryption'
 
