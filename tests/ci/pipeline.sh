@@ -146,6 +146,7 @@ for core in $CORES; do
   want e2e && ADE_CORE=$core script_step "status-$core" 600 tests/integration/status.sh "$core"   # R6.1 both ways + status.html in Chromium
   want e2e && ADE_CORE=$core script_step "compat-e2e-$core" 300 tests/integration/compat_e2e.sh "$core"   # issue 7: Azure blockers / EAH refusal before the snapshot
   want e2e && ADE_CORE=$core script_step "rollout-e2e-$core" 600 tests/integration/rollout_e2e.sh "$core"   # issue 6: stall report, restore killed between steps
+  want e2e && ADE_CORE=$core script_step "migrate-e2e-$core" 420 tests/integration/migrate_e2e.sh "$core"   # issue 7: migrate off ADE (killed mid-copy, re-run converges)
 done
 # Chaos: its own fleet of hosts + simulator, torn down by the step (tests/chaos/README.md), on one core line by
 # default (CHAOS_CORES="2.16 2.19" for both). 100 VMs: 90 s of killed runs, two slices, convergence, all playbook

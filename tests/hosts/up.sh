@@ -9,7 +9,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 export ADE_WORK=${ADE_WORK:-/tmp/azure_ade}
 HOSTS=$ADE_WORK/hosts
 BASE=$ADE_WORK/rootfs/bullseye
-INCLUDE=python2.7,python3,openssh-server,util-linux,procps,iproute2,kmod
+# python3-apt: ansible.builtin.apt imports apt; under /usr/bin/python2.7 (core 2.16) it re-spawns under python3 for it
+INCLUDE=python2.7,python3,python3-apt,openssh-server,util-linux,procps,iproute2,kmod
+# the rpm-family hosts' own root (rootfs/bullseye-rpm = the base + Debian's rpm, dnf, zypper; see README)
+RPM_BASE=$ADE_WORK/rootfs/bullseye-rpm
+RPM_PKGS="rpm dnf python3-dnf createrepo-c zypper"
 T0=$(date +%s.%N)
 
 [ "$(id -u)" = 0 ] || { echo "up.sh: must run as root (netns, mounts, loop devices)" >&2; exit 1; }
@@ -40,6 +44,31 @@ if [ ! -f "$BASE.stamp" ] || [ "$(cat "$BASE.stamp")" != "$STAMP" ]; then
   mv "$BASE.tmp" "$BASE"
   echo "$STAMP" > "$BASE.stamp"
   printf '[hosts] base rootfs ready after %.1f s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" >&2
+fi
+
+# 2b. the rpm-family hosts' root (cached): the base + the real package managers from Debian 11, rpm's database at
+# /var/lib/rpm (Debian's rpm keeps it under ~/.rpmdb)
+RPM_STAMP="$STAMP + $RPM_PKGS"
+if [ ! -f "$RPM_BASE.stamp" ] || [ "$(cat "$RPM_BASE.stamp")" != "$RPM_STAMP" ]; then
+  T1=$(date +%s.%N)
+  rm -rf "$RPM_BASE.tmp"
+  cp -a --reflink=auto "$BASE" "$RPM_BASE.tmp"
+  cp /etc/resolv.conf "$RPM_BASE.tmp/etc/resolv.conf"
+  # shellcheck disable=SC2016  # $1/$2 expand in the inner sh, not here
+  unshare --mount --propagation private sh -c '
+    mount -t proc proc "$1/proc" && chroot "$1" sh -c "
+      export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+      apt-get update -q && apt-get install -y -q --no-install-recommends $2 && apt-get clean"' \
+    sh "$RPM_BASE.tmp" "$RPM_PKGS" >"$ADE_WORK/rootfs/rpm-base.log" 2>&1 || {
+    tail -20 "$ADE_WORK/rootfs/rpm-base.log" >&2; exit 1; }
+  cp "$BASE/etc/resolv.conf" "$RPM_BASE.tmp/etc/resolv.conf" 2>/dev/null || rm -f "$RPM_BASE.tmp/etc/resolv.conf"
+  rm -rf "$RPM_BASE.tmp"/var/lib/apt/lists/*
+  mkdir -p "$RPM_BASE.tmp/etc/rpm"
+  printf '%%_dbpath /var/lib/rpm\n' > "$RPM_BASE.tmp/etc/rpm/macros"
+  rm -rf "$RPM_BASE"
+  mv "$RPM_BASE.tmp" "$RPM_BASE"
+  echo "$RPM_STAMP" > "$RPM_BASE.stamp"
+  printf '[hosts] rpm-family root ready after %.1f s\n' "$(echo "$(date +%s.%N) - $T1" | bc)" >&2
 fi
 
 # 3. keys: ours, and ansible-test's (so `ansible-test integration --target ssh:root@IP` works)

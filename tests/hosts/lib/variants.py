@@ -689,15 +689,22 @@ REAL_AGENT = {"version": "2.7.3.0", "goal": "2.7.3.0", "python": "3.9.2", "distr
                             "waagent_2.7.3.0-4.1_all.deb"]}
 
 
+def _rpm_tools(v):
+    """The fixed rpm-family hosts carry Debian 11's rpm + dnf (RHEL/CentOS) or zypper (SLES) with a real rpm database and
+    a local repository (the fleet's centos7 kind keeps the rpm query stand-in: cheap, read-only)."""
+    v["rpm_tools"] = True
+    return v
+
+
 def variants():
     v = [
         ubuntu1404("ubuntu1404-k44", 11, "4.4.0-148-generic"),
         ubuntu1404("ubuntu1404-k415", 12, "4.15.0-1113-azure"),
         ubuntu1804("ubuntu1804", 13),
-        rhel7_rootvg(),
-        rhel7_lvm(),
-        centos7_selinux(),
-        sles12(),
+        _rpm_tools(rhel7_rootvg()),
+        _rpm_tools(rhel7_lvm()),
+        _rpm_tools(centos7_selinux()),
+        _rpm_tools(sles12()),
         ubuntu1804("lowmem-4g", 18, mem_kb=4030312, vm_size="Standard_B2s", res_gb=8),
         ubuntu1804("nested-mnt", 19, extra_devices=[_nested_disks]),
         ubuntu1804("app-mongod", 20,
@@ -793,6 +800,16 @@ RPM_EXT_PACKAGES = {
     "centos7": _EL7_EXT + [("pyparted", "3.9", "15.el7", ["/usr/lib64/python2.7/site-packages/parted/__init__.py"])],
     "sles12": [("cryptsetup", "1.7.0", "7.1", ["/sbin/cryptsetup"]), ("lsscsi", "0.28", "1.24", ["/usr/bin/lsscsi"])],
 }
+# rpm-family hosts with the real package managers (hostlib.rpm_tool_ops): the agent versions their local repository
+# offers besides the installed one (the role's agent update runs from the old one in molecule agent_rpm).
+RPM_AGENT_OLD = ["2.2.32"]
+RPM_REPO_FILE = """# azure_ade test host: a local repository (built with createrepo_c at host-build time)
+[ade-local]
+name=azure_ade test host local repository
+baseurl=file://%(repo)s
+enabled=1
+gpgcheck=0
+%(zypper)s"""
 STUB_BINARY = "#!/bin/sh\n# azure_ade test host: stands for the file the package installs\nexit 0\n"
 
 
