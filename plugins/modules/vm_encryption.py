@@ -352,8 +352,8 @@ def run_restart(module, session, p, vm, status, result, deadline, fail, finish):
             break
         if not waiter.pause(p['poll_interval']):
             fail('{0} did not come back (power {1}, agent not Ready) within {2}s after the restart; it may hang at '
-                 'boot (volumes not unlocked). Look at the boot diagnostics serial log; the snapshot set is kept'
-                 .format(p['name'], ade.power_state(vm), p['timeout']), status=compute_status(vm))
+                 'boot (volumes not unlocked). {3}'.format(p['name'], ade.power_state(vm), p['timeout'],
+                                                           rollout.BOOT_HANG_ADVICE), status=compute_status(vm))
     finish(status=compute_status(vm))
 
 

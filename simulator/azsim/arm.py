@@ -199,6 +199,9 @@ def vm_power(req):
     if action == "restart" and vm.power != "running":
         raise ArmError(409, "OperationNotAllowed",
                        "Operation 'restart' is not allowed on VM '%s' since the VM is not running." % vm.name)
+    if target == "running":
+        for d in vm.all_disks():
+            _upload.check_usable(d, "starting VM '%s'" % vm.name)
     same = vm.power == target and action != "restart"
     dur = 5 if same else w.config["vm_power_seconds"]
 
@@ -265,6 +268,7 @@ def update_vm(req, patch):
             if d.location.lower() != vm.location.lower():
                 raise ArmError(400, "InvalidParameter", "Disk '%s' is in location '%s', the VM in '%s'."
                                % (d.name, d.location, vm.location))
+            _upload.check_usable(d, "attaching")
             new_os = d
     new_data = None
     if "dataDisks" in sp and not vm.unmanaged:
@@ -292,6 +296,8 @@ def update_vm(req, patch):
                                % (d.name, d.managed_by.id))
             if d is (new_os or vm.os_disk):
                 raise ArmError(400, "InvalidParameter", "Disk '%s' is already the OS disk." % d.name)
+            if d.managed_by is not vm:
+                _upload.check_usable(d, "attaching")
             new_data.append((lun, d, e.get("caching") or "None"))
     # apply
     if new_os is not None:
@@ -598,6 +604,8 @@ def put_disk(req):
     elif kind == "snapshots":
         raise ArmError(400, "InvalidParameter",
                        "Snapshots support createOption 'Copy' or 'CopyStart' in this simulator.")
+    elif opt.lower() == "upload":
+        return _upload.create_upload_disk(req, r, coll, name, body, props, location)
     elif opt.lower() != "empty":
         raise ArmError(400, "InvalidParameter", "createOption '%s' is not simulated for disks." % opt)
     if kind == "snapshots" and location.replace(" ", "").lower() in w.snapshot_unsupported_regions:
@@ -653,6 +661,7 @@ def delete_disk(req):
         return 204, None, {}
     if d.managed_by is not None:
         raise ArmError(409, "OperationNotAllowed", "Disk %s is attached to VM %s." % (d.name, d.managed_by.id))
+    _upload.check_usable(d, "delete")
     d.provisioning_state = "Deleting"
 
     def done(o):
@@ -714,3 +723,4 @@ def list_resources(req):
 
 
 from . import compat as _compat  # noqa: E402,F401  (registers the issue-7 routes: features, resource SKUs)
+from . import upload as _upload  # noqa: E402  (issue 7 item 4: Upload disks, disk SAS, page-blob endpoint)

@@ -34,6 +34,7 @@ DEFAULT_CONFIG = {
     "snapshot_seconds": 30,
     "disk_create_seconds": 60,
     "delete_seconds": 20,
+    "disk_access_seconds": 2,      # disk beginGetAccess / endGetAccess (upload.py)
     "log_admin": False,
     # ARM subscription token buckets (wall seconds, per documented ARM limits); remaining counts are always
     # reported in x-ms-ratelimit-remaining-subscription-reads/-writes; 429s only with enforce_arm_limits
@@ -194,8 +195,12 @@ class Disk:
         self.ade = copy.deepcopy(other.ade)
         self.mounted = other.mounted
         self.os_type = other.os_type
+        from . import upload       # the data travels with snapshots and Copy (and so does the UDE flag above)
+        upload.copy_data(self, other)
 
     def disk_state(self):
+        if getattr(self, "access_state", None):   # upload / SAS states (upload.py)
+            return self.access_state
         if self.kind == "snapshot":
             return "Unattached"
         if self.managed_by is None:

@@ -312,5 +312,5 @@ def migration_plan(row):
     elif path == 'prepare_encryption_at_host':
         steps = ['Prerequisite: ' + r for r in pre] + [
             'Then: deallocate, az vm update --set securityProfile.encryptionAtHost=true, start']
-    return dict(vm=name, resource_group=rg, path=path, category=ret.get('category'), automated=False,
+    return dict(vm=name, resource_group=rg, path=path, category=ret.get('category'), automated=path == 'migrate',
                 message=ret.get('message'), steps=steps, source=MIGRATE_DOC)
