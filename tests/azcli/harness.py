@@ -198,6 +198,7 @@ class Harness(object):
         warnings = res.get("warnings") or []
         for name in names:
             self.compare(name, info[name], phases.get(name), warnings)
+        return info
 
     def compare(self, name, st, want_phase, warnings):
         state = self.sim.vm(RG, name)
@@ -273,8 +274,7 @@ class Harness(object):
 
     def blocked(self, name, blocker):
         """A VM Azure does not support ADE on: what az does (nothing checked, PUT sent) vs what we do (refused)."""
-        self.check([name], {name: "not_started"})
-        info, _unused = self.info([name])
+        info = self.check([name], {name: "not_started"})
         found = [b["id"] for b in info[name].get("ade_blockers") or []]
         self.expect(blocker in found, "%s: vm_encryption_info ade_blockers names %s" % (name, blocker), str(found))
         res = self.playbook("    - azure_ade.linux.vm_encryption:\n        resource_group: %s\n        name: %s\n"
