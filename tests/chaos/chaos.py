@@ -133,7 +133,7 @@ class Runs:
             time.sleep(0.25)
             tick += 1
             if self.names and tick % 4 == 0:   # the guests' first changes, about once a second
-                self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange)
+                self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange, self.args.t_start)
             if time.time() > deadline:
                 killed = "run timeout" if deadline < self.args.deadline else "suite deadline (CHAOS_TOTAL)"
                 break
@@ -161,7 +161,7 @@ class Runs:
             kill_tree(p.pid)
         rc = p.wait()
         if self.names:
-            self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange)
+            self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange, self.args.t_start)
         last = rawlog(self.sim, 0)["last_seq"]
         rec = {"run": self.n, "label": label, "rc": rc, "killed": killed, "seconds": round(time.time() - t0, 1),
                "first_seq": since + 1, "last_seq": last, "log": logf}
@@ -228,7 +228,7 @@ class Checks:
         sys.stdout.flush()
 
 
-def guest_changes(fleet_hosts_dir, names, seen=None):
+def guest_changes(fleet_hosts_dir, names, seen=None, since=0.0):
     """Wall time of the first change the rollout made inside each guest: the prerequisites role's saved
     state under /var/lib/azure_ade, a changed /etc/selinux/config, read from the host's upper dir (the guest's
     own writes). ctime, not mtime: overlayfs keeps the lower file's mtime when it copies a file up on its
@@ -244,6 +244,7 @@ def guest_changes(fleet_hosts_dir, names, seen=None):
                 times.append(os.stat(p).st_ctime)
                 if os.path.isdir(p):
                     times += [os.stat(os.path.join(p, f)).st_ctime for f in os.listdir(p)]
+        times = [t for t in times if t >= since]   # a reused fleet: changes before this suite are not its own
         if times:
             out[n] = min(times + ([out[n]] if n in out else []))
     return out
@@ -290,6 +291,7 @@ def main():
                     "follow their VMs (stopped -> unreachable, restart -> reboot, offline OS encryption -> no SSH)")
     args = ap.parse_args()
     args.deadline = time.time() + args.total
+    args.t_start = time.time()
     seed = args.seed or random.SystemRandom().randrange(1, 1 << 30)
     rnd = random.Random(seed)
     os.makedirs(os.path.join(args.work, "logs"), exist_ok=True)
@@ -396,7 +398,7 @@ def main():
         n = vm_of(e["path"])
         if n:
             by_vm.setdefault(n, []).append(e)
-    gchange = guest_changes(args.hosts_dir, names, runs.gchange)
+    gchange = guest_changes(args.hosts_dir, names, runs.gchange, args.t_start)
 
     no_snap, snap_after, restore_after, dealloc, outcome_bad, selinux_bad = [], [], [], [], [], []
     outcomes = {}
@@ -548,7 +550,7 @@ def run_slices(args, runs, sim, env, names):
         except subprocess.TimeoutExpired:
             kill_tree(p.pid)
             rcs[s] = "timeout"
-    runs.gchange = guest_changes(args.hosts_dir, names, runs.gchange)
+    runs.gchange = guest_changes(args.hosts_dir, names, runs.gchange, args.t_start)
     last = rawlog(sim, 0)["last_seq"]
     secs = round(time.time() - t0, 1)
     for s, p, logf in procs:   # the slices ran at once: their wall time counts once
