@@ -111,11 +111,12 @@ swaps = [e for e in log if e["method"] == "PUT" and re.search(r"/virtualmachines
 disks = [e for e in log if e["method"] == "PUT" and "/disks/" in e["path"].lower() and "restored" in e["path"].lower()
          and e["status"] < 300]
 starts = [e for e in log if e["method"] == "POST" and e["path"].lower().endswith("/virtualmachines/%s/start" % vm)]
-print("swaps", len(swaps), "restored-disk PUTs", len(disks), "starts", len(starts))
+deallocs = [e for e in log if e["method"] == "POST" and e["path"].lower().endswith("/virtualmachines/%s/deallocate" % vm)]
+print("swaps", len(swaps), "restored-disk PUTs", len(disks), "starts", len(starts), "deallocates", len(deallocs))
+assert len(deallocs) == 1, ("the re-run resumed: it did not begin the restore again", deallocs)
 assert len(swaps) == 1, ("one OS-disk swap over both runs", swaps)
 assert len(set(e["path"].lower() for e in disks)) == len(disks), ("each restored disk created once", disks)
 assert starts and starts[-1]["seq"] > swaps[0]["seq"], starts
 PY
-then ok "restore: VM running on the restored disks, record 'restored', one swap and each restored disk made once over both runs"
+then ok "restore: resumed, not begun again - VM running on the restored disks, record 'restored', one deallocate, one swap and each restored disk made once over both runs"
 else ko "restore: state after the re-run"; cat "$W/logs/assert-restore.out"; fi
-check "restore: the re-run reported the restore as resumed/finished" grep -qiE "resum|finish|already" "$W/logs/restore-resume.log"
