@@ -17,7 +17,8 @@ description:
     the VM's region and subscription; the vault name matches its URL; a KEK URL is versioned and has no port;
     the volume type only stays or widens to V(All); the VM is running; the deprecated
     C(Microsoft.OSTCExtensions.AzureDiskEncryptionForLinux) is absent; no other extension operation is in
-    progress (it waits up to O(busy_timeout) for it); the VM is not dual-pass (AAD, 0.1).
+    progress (it waits up to O(busy_timeout) for it); the VM is not dual-pass (AAD, 0.1) - unless
+    O(migrate_dual_pass=true), which moves it to single pass first.
   - Idempotent - a VM already encrypted as asked, or with that encryption in progress, is not changed.
   - O(state=decrypted) disables data volumes only, refuses when the OS volume is encrypted (Linux cannot
     decrypt it), waits for the decryption to succeed and only then removes the extension (disable, then
@@ -28,6 +29,7 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.key_vault
   - azure_ade.linux.attributes
   - azure_ade.linux.attributes.actiongroup_azure
 attributes:
@@ -48,33 +50,6 @@ options:
     type: str
     choices: [encrypted, decrypted, restarted, verified]
     default: encrypted
-  key_vault:
-    description:
-      - Key Vault for the disk encryption secrets - its resource ID, or its name in O(key_vault_resource_group).
-      - Required with O(state=encrypted).
-    type: str
-  key_vault_resource_group:
-    description: Resource group of O(key_vault) (and O(kek_vault)) when given by name. Default O(resource_group).
-    type: str
-  kek:
-    description:
-      - Key encryption key - a key name in O(kek_vault) (default O(key_vault)), an unversioned key URL
-        C(https://<vault>.vault.azure.net/keys/<name>) or a versioned one (C(.../keys/<name>/<version>)); no port.
-      - A name or unversioned URL is resolved to the key's current version on the Key Vault data plane (as
-        C(az vm encryption enable --key-encryption-key) does); every form is checked - the key exists, is enabled
-        and is RSA - before anything is written. Needs permission to read the key (C(get) on keys, or the
-        C(Key Vault Crypto User) role).
-    type: str
-    aliases: [kek_url]
-  kek_vault:
-    description: Vault of O(kek) (resource ID or name). Default O(key_vault).
-    type: str
-  algorithm:
-    description: Key wrapping algorithm for O(kek).
-    type: str
-    choices: [RSA-OAEP, RSA-OAEP-256, RSA1_5]
-    default: RSA-OAEP
-    aliases: [kek_algorithm]
   volume_type:
     description:
       - Volumes to encrypt. Once set on a VM it can only stay the same or widen to V(All).
@@ -139,6 +114,23 @@ options:
         need not be enabled for disk encryption (the identity needs access to the vault instead); region and
         subscription checks stay.
     type: str
+  migrate_dual_pass:
+    description:
+      - A VM encrypted with dual-pass ADE (Azure AD application, extension C(0.1), settings in the VM model) is refused
+        unless this is V(true); then it is first migrated to single pass as Az PowerShell
+        C(Set-AzVMDiskEncryptionExtension -Migrate) does - extension PUT at its dual-pass version with C(MigrateFlag)
+        (the extension stamps the disks), VM model C(encryptionSettings.enabled=false), extension PUT at C(1.1) without
+        the Azure AD settings, VM model settings cleared. No volume is re-encrypted. Each step is read back from Azure,
+        so an interrupted run resumes at the step it stopped (the cmdlet cannot).
+      - Refused before anything is written when the data volumes were encrypted in place by dual pass (detached LUKS
+        header - the dual-pass extension refuses those), when the VM is not running, or when dual pass was disabled.
+      - O(key_vault) and O(volume_type) may then be omitted - the VM keeps the vault, KEK and volume type it has (also
+        on a re-run, once the VM was migrated).
+        When given, the usual single-pass enable follows the migration (and may re-stamp or widen as usual).
+      - Ignored for VMs that are not dual pass.
+    type: bool
+    default: false
+    version_added: 0.3.0
   prefer_encryption_at_host:
     description:
       - Before NEW ADE on a VM (no ADE extension yet) whose subscription has the C(EncryptionAtHost) feature
@@ -150,8 +142,8 @@ options:
     default: warn
 notes:
   - Azure-side exclusions are checked first - encryption at host, ephemeral OS disk, Ultra Disk or Premium SSD v2,
-    unsupported sizes (Basic, A-series, v6 or newer, L family, HPC), confidential VMs, unmanaged disks, Windows,
-    M-series with Write Accelerator, SSE with customer-managed keys. Any of them refuses the enable before anything
+    unsupported sizes (Basic, A-series, v6 or newer, L family, HPC), the NVMe disk controller, confidential VMs,
+    unmanaged disks, Windows, M-series with Write Accelerator, SSE with customer-managed keys. Any of them refuses the enable before anything
     is written (RV(ade_blockers); see RV(azure_ade.linux.vm_encryption_info#module:vms[].ade_blockers)).
   - Take a snapshot of every disk first (M(azure_ade.linux.vm_snapshot)); the docs make it mandatory.
 seealso:
@@ -178,6 +170,11 @@ EXAMPLES = r'''
     kek: https://kv1.vault.azure.net/keys/ade-kek/4f1c0e2d9b8a4c7e8f6a5b4c3d2e1f00
     volume_type: Data
 
+- name: Move a dual-pass VM to single pass (keeps its vault, KEK and volume type)
+  azure_ade.linux.vm_encryption:
+    resource_group: rg-app
+    name: vm-legacy
+    migrate_dual_pass: true
 - name: Disable data-volume encryption, then remove the extension
   azure_ade.linux.vm_encryption:
     resource_group: rg-app
@@ -192,8 +189,8 @@ changed:
   type: bool
 actions:
   description:
-    - What was (check mode - would be) done, in order - C(set_encryption_identity), C(put_extension), C(disable),
-      C(remove_extension).
+    - What was (check mode - would be) done, in order - C(migrate_dual_pass), C(set_encryption_identity),
+      C(put_extension), C(disable), C(remove_extension).
   returned: always
   type: list
   elements: str
@@ -201,6 +198,12 @@ reason:
   description: Why that decision.
   returned: always
   type: str
+migration:
+  description:
+    - Dual pass -> single pass (O(migrate_dual_pass=true)) - C(steps) done (check mode - to do) out of C(stamp),
+      C(disable_model), C(single_pass), C(clear_model); C(from_step) where this run started.
+  returned: when the VM was (or is being) migrated from dual pass
+  type: dict
 request:
   description: The extension PUT body sent (or that would be sent); protected settings masked.
   returned: when a PUT is (or would be) sent
@@ -247,32 +250,32 @@ encryption_at_host_advice:
 
 import time
 
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat, keyvault
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat, dual_pass, keyvault
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history, wait_for_phase
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.snapshots import READ_ONLY_VM_PROPS
 
 
 def main():
+    argument_spec = dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
+                         state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified'], default='encrypted'),
+                         volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
+                         encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
+                         passphrase=dict(type='str', no_log=True),
+                         wait=dict(type='bool', default=False), timeout=dict(type='int', default=86400),
+                         poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
+                         remove_extension=dict(type='bool', default=True), rollout_run=dict(type='str'),
+                         expected_vm_id=dict(type='str'),
+                         prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
+                         encryption_identity=dict(type='str'), migrate_dual_pass=dict(type='bool', default=False))
+    argument_spec.update(ade.KEY_VAULT_ARGSPEC)
     base = AzureModule(
-        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
-             state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified'], default='encrypted'),
-             key_vault=dict(type='str', no_log=False), key_vault_resource_group=dict(type='str', no_log=False),
-             kek=dict(type='str', no_log=False, aliases=['kek_url']), kek_vault=dict(type='str'),
-             algorithm=dict(type='str', choices=list(ade.ALGORITHMS), default=ade.DEFAULT_ALGORITHM, aliases=['kek_algorithm']),
-             volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
-             encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
-             passphrase=dict(type='str', no_log=True),
-             wait=dict(type='bool', default=False), timeout=dict(type='int', default=86400),
-             poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
-             remove_extension=dict(type='bool', default=True), rollout_run=dict(type='str'),
-             expected_vm_id=dict(type='str'),
-             prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
-             encryption_identity=dict(type='str')),
-        required_if=[('state', 'encrypted', ('key_vault', 'volume_type')), ('state', 'verified', ('rollout_run',))],
+        argument_spec,
+        required_if=[('state', 'verified', ('rollout_run',))],
         non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',),
         supports_check_mode=True,
     )
@@ -349,8 +352,8 @@ def run_restart(module, session, p, vm, status, result, deadline, fail, finish):
             break
         if not waiter.pause(p['poll_interval']):
             fail('{0} did not come back (power {1}, agent not Ready) within {2}s after the restart; it may hang at '
-                 'boot (volumes not unlocked). Look at the boot diagnostics serial log; the snapshot set is kept'
-                 .format(p['name'], ade.power_state(vm), p['timeout']), status=compute_status(vm))
+                 'boot (volumes not unlocked). {3}'.format(p['name'], ade.power_state(vm), p['timeout'],
+                                                           rollout.BOOT_HANG_ADVICE), status=compute_status(vm))
     finish(status=compute_status(vm))
 
 
@@ -385,6 +388,16 @@ def agent_ready(vm):
 
 
 def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
+    if ade.is_dual_pass(vm) and p['migrate_dual_pass']:
+        vm, status = run_migrate(module, session, p, vm, status, result, fail, finish)
+    if p['migrate_dual_pass'] and not p['key_vault'] and not p['volume_type'] and dual_pass.was_migrated(vm):
+        # migrated now or by an earlier run: keep the VM's own vault, KEK and volume type (a re-run changes nothing)
+        own = dual_pass.own_settings(vm)
+        p.update(key_vault=own['vault_id'], volume_type=own['volume_type'], kek=own['kek'],
+                 kek_vault=own['kek_vault_id'], algorithm=own['algorithm'] or p['algorithm'])
+    if not p['key_vault'] or not p['volume_type']:
+        fail('state=encrypted needs key_vault and volume_type (both may be omitted only with migrate_dual_pass=true '
+             'on a dual-pass VM, or one migrated from dual pass, which keeps its own)')
     # Azure-side exclusions (issue 7): refuse before any Key Vault read or write when ADE would be new.
     new_ade = ade.find_ade_extension(vm) is None
     msg, result['ade_blockers'] = compat.blocked(vm, new_ade)
@@ -511,6 +524,49 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
                                            history)
         check_final(status, timed_out, p, fail)
     finish(status=status)
+
+
+def run_migrate(module, session, p, vm, status, result, fail, finish):
+    """Dual pass -> single pass (module_utils/cloud/dual_pass.py), step by step, each read back from Azure.
+    Returns the VM and status once it is single pass; in check mode finishes with the steps it would take."""
+    rg, name = p['resource_group'], p['name']
+    step, reason, err = dual_pass.next_step(vm)
+    if err:
+        fail('refusing to migrate {0} from dual pass: {1}'.format(name, err), status=status)
+    errors = dual_pass.preconditions(vm, step)
+    if errors:
+        fail('refusing to migrate {0} from dual pass: {1}'.format(name, ' | '.join(errors)), errors=errors,
+             status=status)
+    migration = result['migration'] = dict(from_step=step, steps=[], reason=reason)
+    if module.check_mode:
+        todo = list(dual_pass.STEPS[dual_pass.STEPS.index(step):]) if step in dual_pass.STEPS else []
+        migration['steps'] = todo
+        result.update(changed=bool(todo), actions=['migrate_dual_pass'] if todo else [])
+        if step in ('stamp', 'single_pass'):
+            result['request'] = dual_pass.extension_body(vm, step)
+        finish(status=status)
+    while step in dual_pass.STEPS:
+        def call(step=step, vm=vm):
+            if step in ('stamp', 'single_pass'):
+                return session.put_extension(rg, name, ade.EXTENSION_NAME, dual_pass.extension_body(vm, step))
+            return session.put_vm(rg, name, dual_pass.vm_body(vm, step, READ_ONLY_VM_PROPS))
+        try:
+            session.retry_conflicts(call, time.time() + max(p['busy_timeout'], 60),
+                                    'migrating from dual pass ({0})'.format(step), interval=conflict_interval(p))
+        except Exception:  # pylint: disable=broad-except
+            vm = session.get_vm(rg, name) or vm
+            err = dual_pass.next_step(vm)[2]
+            fail('migrating {0} from dual pass: step {1} failed: {2}'.format(name, step, err or 'see the status'),
+                 status=compute_status(vm))
+        migration['steps'].append(step)
+        result.update(changed=True, actions=['migrate_dual_pass'])
+        vm = session.get_vm(rg, name)
+        nxt, reason, err = dual_pass.next_step(vm)
+        if err or nxt == step:
+            fail('migrating {0} from dual pass: after step {1}: {2}'.format(name, step, err or 'no progress'),
+                 status=compute_status(vm))
+        step = nxt
+    return vm, compute_status(vm)
 
 
 def conflict_interval(p):

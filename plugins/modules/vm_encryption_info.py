@@ -234,6 +234,12 @@ vms:
           when the VM carries none. See docs/architecture.md "Rollout record".
       type: dict
       returned: always
+    migration:
+      description:
+        - The VM's migration record off ADE from its tags (C(stage) copying, swapped, verified or restored, C(at),
+          C(fs)); C(stage) is null when the VM carries none. See M(azure_ade.linux.vm_migrate).
+      type: dict
+      returned: always
     stall_report:
       description:
         - While waiting (O(wait_for=completed)), set when the VM has shown the same phase and message for longer
@@ -252,7 +258,7 @@ vms:
         - Azure-side reasons the VM cannot take ADE ({id, message, source}); empty when none. Ids -
           C(windows_vm), C(encryption_at_host), C(confidential_vm), C(ephemeral_os_disk), C(unmanaged_disks),
           C(size_basic_tier), C(size_a_series), C(size_v6_or_newer), C(size_l_series), C(size_hpc_nvme),
-          C(ultra_disk), C(premium_ssd_v2), C(m_series_write_accelerator), C(sse_cmk).
+          C(nvme_disk_controller), C(ultra_disk), C(premium_ssd_v2), C(m_series_write_accelerator), C(sse_cmk).
           M(azure_ade.linux.vm_encryption) refuses to enable ADE while any is present.
       type: list
       elements: dict
@@ -307,6 +313,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout impo
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import JMESPATH_IMPORT_ERROR
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller, PollTimeout
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.migrate import record as migrate_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import (
@@ -437,6 +444,7 @@ def main():
                     st = clock.apply(k, st, now)
                 st['vm_id'] = (vm.get('properties') or {}).get('vmId')
                 st['rollout'] = parse_record(vm.get('tags'))
+                st['migration'] = migrate_record(vm)
                 st['stall_report'] = stall_report(st, held, *disk_sizes(vm))
                 statuses[k] = st
                 vms_read[k] = vm

@@ -13,6 +13,7 @@ import re
 import uuid
 
 from .model import SUCCESS_MESSAGE, VT_CANON, DISTRO_DISPLAY, version_supported_for_os
+from . import dual_pass
 
 SOURCE_COMMIT = "affba5a94405b9d0d59a3124ae4ab6981dfa15fc"
 ENABLE_OPS = ("EnableEncryption", "EnableEncryptionFormat", "EnableEncryptionFormatAll")
@@ -29,7 +30,6 @@ REJECT_MESSAGE = "An operation is already in progress. Please wait for it to com
 # VMRestartPending (DiskUtil.py get_encryption_status line 706-707: /dev/mapper/osencrypt exists, / not on it)
 RESTART_MESSAGE = "OS disk successfully encrypted, please reboot the VM"
 EXT_DIR = "/var/lib/waagent/Microsoft.Azure.Security.AzureDiskEncryptionForLinux-1.4.0.12/main/"
-HANDLE_PY = EXT_DIR
 
 # status codes (src: Common.py CommonVariables, lines 248-272)
 ENCRYPTION_FAILED = 19
@@ -221,11 +221,6 @@ def fatal_precheck(vm, s, vt):
                     "Exception: Moving from volume type %s to volume type %s is not allowed" % (
                         VT_CANON[rec.lower()], VT_CANON[vt]))
     return None
-
-
-def fatal_message(msg):
-    """Compatibility helper: a generic precheck traceback ending in ``Exception: msg``."""
-    return traceback_text([ENABLE_FRAME], "Exception: " + msg)
 
 
 def vault_problem(world, vm, s):
@@ -489,7 +484,8 @@ def build_run(world, vm, ext, op, now):
         return fn
 
     run.add(0, status("transitioning", ""), "transitioning")
-    fatal = fatal_precheck(vm, s, vt)
+    # src: handle.py enable (line 805; dp line 613): no fatal prechecks for a migrate operation
+    fatal = None if dual_pass.is_migrate(s) else fatal_precheck(vm, s, vt)
     P = T["precheck"]
     if fatal:
         def fail(t):
@@ -498,6 +494,9 @@ def build_run(world, vm, ext, op, now):
         run.add(P, fail, "fatal precheck: " + fatal.rstrip().rsplit("\n", 1)[-1])
         return run
 
+    if opn in ENABLE_OPS and dual_pass.is_migrate(s):
+        # dual pass -> single pass (Set-AzVMDiskEncryptionExtension -Migrate): azsim/dual_pass.py cites the source
+        return dual_pass.migrate_run(vm, run, s, T, P, report, dual, make_stamp, CONFIGURATION_ERROR, UNKNOWN_ERROR)
     if opn in ENABLE_OPS:
         return _enable_run(world, vm, ext, run, s, T, P, opn, vt, dual, report, status, finish)
     if opn == "DisableEncryption":

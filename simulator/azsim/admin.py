@@ -109,6 +109,15 @@ class SimAdmin:
         return self.call("POST", "/vms/%s/%s/%s" % (subscription or self.endpoints["subscription_id"], rg, name),
                          kw)
 
+    def disk(self, rg, name, subscription=None, writes=None):
+        """Data view of a disk (upload.py): ude, fs_uuid, sha256, ranges, disk_state; ``writes`` [(offset, bytes)]."""
+        path = "/disks/%s/%s/%s" % (subscription or self.endpoints["subscription_id"], rg, name)
+        if writes:
+            import base64
+            return self.call("POST", path, {"writes": [{"offset": o, "b64": base64.b64encode(b).decode()}
+                                                       for o, b in writes]})
+        return self.call("GET", path)
+
     def shutdown(self):
         return self.call("POST", "/shutdown", {})
 

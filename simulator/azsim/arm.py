@@ -4,7 +4,8 @@ import copy
 import re
 import urllib.parse
 
-from . import ade
+from . import ade, dual_pass
+from . import boot
 from .model import ArmError, Disk, Extension, conflict, not_found, _fault_ctx
 
 SUB = r"^/subscriptions/(?P<sub>[^/]+)"
@@ -198,6 +199,9 @@ def vm_power(req):
     if action == "restart" and vm.power != "running":
         raise ArmError(409, "OperationNotAllowed",
                        "Operation 'restart' is not allowed on VM '%s' since the VM is not running." % vm.name)
+    if target == "running":
+        for d in vm.all_disks():
+            _upload.check_usable(d, "starting VM '%s'" % vm.name)
     same = vm.power == target and action != "restart"
     dur = 5 if same else w.config["vm_power_seconds"]
 
@@ -206,6 +210,7 @@ def vm_power(req):
             vm.power = target
             if target == "running":
                 ade.guest_booted(vm, o.end)     # a stripped-down guest boots its real root again
+                boot.booted(vm)                 # ... or hangs at the unlock of its encrypted root (boot.py)
                 refresh_ade_substatus(vm, o.end)
         vm.transition = None
     op = vm_op(req, vm, dur, done, transition=None if same else trans[action])
@@ -248,6 +253,7 @@ def update_vm(req, patch):
     from . import compat
     apply_compat = compat.check_vm_update(w, vm, props)
     sp = props.get("storageProfile") or {}
+    apply_dual = dual_pass.check_vm_update(vm, sp.get("osDisk"), patch)
     new_os = None
     if "osDisk" in sp and not vm.unmanaged:
         d = _disk_ref(w, sp["osDisk"], vm)
@@ -262,6 +268,7 @@ def update_vm(req, patch):
             if d.location.lower() != vm.location.lower():
                 raise ArmError(400, "InvalidParameter", "Disk '%s' is in location '%s', the VM in '%s'."
                                % (d.name, d.location, vm.location))
+            _upload.check_usable(d, "attaching")
             new_os = d
     new_data = None
     if "dataDisks" in sp and not vm.unmanaged:
@@ -289,6 +296,8 @@ def update_vm(req, patch):
                                % (d.name, d.managed_by.id))
             if d is (new_os or vm.os_disk):
                 raise ArmError(400, "InvalidParameter", "Disk '%s' is already the OS disk." % d.name)
+            if d.managed_by is not vm:
+                _upload.check_usable(d, "attaching")
             new_data.append((lun, d, e.get("caching") or "None"))
     # apply
     if new_os is not None:
@@ -306,6 +315,7 @@ def update_vm(req, patch):
     if "tags" in body and isinstance(body.get("tags"), dict):
         vm.tags = dict(body["tags"])
     apply_compat()
+    apply_dual()
     op = vm_op(req, vm, w.config["vm_update_seconds"], lambda o: None)
     return 200, vm.to_json(), lro_headers(req, op)
 
@@ -408,10 +418,11 @@ def upsert_extension(req, patch):
         ext.provisioning_state = "Creating"
     else:
         ext = existing
+        if thv != ext.thv:     # e.g. dual pass 0.1 -> 1.1 (-Migrate): the agent installs that handler
+            ext.handler_version = Extension(vm, name, publisher, typ, thv).handler_version
         ext.settings, ext.thv, ext.force_update_tag, ext.auto_upgrade = copy.deepcopy(settings), thv, ftag, auto
         ext.provisioning_state = "Updating"
     ext.settings = copy.deepcopy(settings)
-    ext.has_protected = bool(props.get("protectedSettings"))
     if ext.is_ade and vm.daemon_running():
         # ade-reference 4.1: settings rejected while the daemon runs; previous status kept, message replaced
         op = w.new_op("operations", vm.sub, vm.location, w.config["ext_noop_seconds"], vm=vm, ext=ext)
@@ -593,6 +604,8 @@ def put_disk(req):
     elif kind == "snapshots":
         raise ArmError(400, "InvalidParameter",
                        "Snapshots support createOption 'Copy' or 'CopyStart' in this simulator.")
+    elif opt.lower() == "upload":
+        return _upload.create_upload_disk(req, r, coll, name, body, props, location)
     elif opt.lower() != "empty":
         raise ArmError(400, "InvalidParameter", "createOption '%s' is not simulated for disks." % opt)
     if kind == "snapshots" and location.replace(" ", "").lower() in w.snapshot_unsupported_regions:
@@ -648,6 +661,7 @@ def delete_disk(req):
         return 204, None, {}
     if d.managed_by is not None:
         raise ArmError(409, "OperationNotAllowed", "Disk %s is attached to VM %s." % (d.name, d.managed_by.id))
+    _upload.check_usable(d, "delete")
     d.provisioning_state = "Deleting"
 
     def done(o):
@@ -709,3 +723,4 @@ def list_resources(req):
 
 
 from . import compat as _compat  # noqa: E402,F401  (registers the issue-7 routes: features, resource SKUs)
+from . import upload as _upload  # noqa: E402  (issue 7 item 4: Upload disks, disk SAS, page-blob endpoint)

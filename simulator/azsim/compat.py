@@ -42,7 +42,7 @@ EAH_FEATURE = "microsoft.compute/encryptionathost"
 DEFAULT_FEATURE_STATE = "NotRegistered"
 FEATURE_REGISTER_SECONDS = 300          # simulated seconds from 'Registering' to 'Registered'
 VM_SPEC_KEYS = {"encryption_at_host", "security_type", "os_type", "ephemeral_os", "disk_encryption_set",
-                "identities", "encryption_identity"}
+                "identities", "encryption_identity", "disk_controller"}
 SUB_SPEC_KEYS = {"features"}
 
 # name -> (family, vCPUs, MemoryGB, EncryptionAtHostSupported, EphemeralOSDiskSupported, PremiumIO)
@@ -81,6 +81,7 @@ def init_vm(vm, spec):
     vm.disk_encryption_set = spec.get("disk_encryption_set")
     vm.identities = list(spec.get("identities") or [])      # user-assigned identity resource IDs
     vm.encryption_identity = spec.get("encryption_identity")
+    vm.disk_controller = spec.get("disk_controller")         # SCSI | NVMe (storageProfile.diskControllerType)
     vm.write_accelerated_luns = set(int(d.get("lun", j)) for j, d in enumerate(spec.get("data_disks") or [])
                                     if d.get("write_accelerator"))
 
@@ -98,6 +99,8 @@ def decorate_vm_json(vm, props):
     if sp:
         props["securityProfile"] = sp
     storage = props.get("storageProfile") or {}
+    if getattr(vm, "disk_controller", None):
+        storage["diskControllerType"] = vm.disk_controller
     od = storage.get("osDisk") or {}
     od["osType"] = getattr(vm, "os_type", "Linux")
     if getattr(vm, "ephemeral_os", False):

@@ -34,6 +34,7 @@ DEFAULT_CONFIG = {
     "snapshot_seconds": 30,
     "disk_create_seconds": 60,
     "delete_seconds": 20,
+    "disk_access_seconds": 2,      # disk beginGetAccess / endGetAccess (upload.py)
     "log_admin": False,
     # ARM subscription token buckets (wall seconds, per documented ARM limits); remaining counts are always
     # reported in x-ms-ratelimit-remaining-subscription-reads/-writes; 429s only with enforce_arm_limits
@@ -194,8 +195,12 @@ class Disk:
         self.ade = copy.deepcopy(other.ade)
         self.mounted = other.mounted
         self.os_type = other.os_type
+        from . import upload       # the data travels with snapshots and Copy (and so does the UDE flag above)
+        upload.copy_data(self, other)
 
     def disk_state(self):
+        if getattr(self, "access_state", None):   # upload / SAS states (upload.py)
+            return self.access_state
         if self.kind == "snapshot":
             return "Unattached"
         if self.managed_by is None:
@@ -277,7 +282,6 @@ class Extension:
         self.settings = settings or {}
         self.auto_upgrade = auto_upgrade
         self.force_update_tag = force_update_tag
-        self.has_protected = False
         self.provisioning_state = "Succeeded"
         self.handler_version = handler_version or (ADE_HANDLER_VERSION if self.is_ade and thv.startswith("1")
                                                    else _handler_version(thv))
@@ -369,6 +373,9 @@ class VM:
         self.agent_ready = bool(spec.get("agent_ready", True))     # auto (by distro) | offline | online
         self.unmount_busy = int(spec.get("unmount_busy_attempts") or 0)   # failed `umount /oldroot` attempts (ADE)
         self.guest_state = "normal"    # ADE offline OS flow: normal | stripped_down (tmpfs root) | rebooting
+        #                                boot.py: boot_hung (root never unlocked at boot)
+        from . import boot
+        boot.configure(self, spec)
         self.ade_timing = dict(spec.get("ade_timing") or {})
         self.time_created = t
         self.busy = None           # VM-level operation in progress
@@ -401,7 +408,7 @@ class VM:
     def encryption_status(self):
         """DiskUtil.get_encryption_status (ade.py cites the source): in the stripped-down OS / is a tmpfs and the
         data volumes are unmounted; an encrypted OS disk there is VMRestartPending."""
-        stripped = self.guest_state != "normal"
+        stripped = self.guest_state not in ("normal", "boot_hung")
         os_state = "Encrypted" if self.os_disk.guest_encrypted and not stripped else "NotEncrypted"
         md = self.mounted_data()
         if not md or stripped:
@@ -525,7 +532,7 @@ class VM:
                                            "displayStatus": "Not Ready",
                                            "message": "VM status blob is found but not yet populated.",
                                            "time": iso(now)}]}
-        elif self.running and self.guest_state == "rebooting":
+        elif self.running and self.guest_state in ("rebooting", "boot_hung"):
             # open: how a guest reboot shows in the instance view; modelled pessimistically: the agent is
             # Not Ready and the extension statuses stay as last reported (stale)
             iv["vmAgent"] = {"vmAgentVersion": self.agent_version,

@@ -2,20 +2,21 @@
 
 import uuid
 
-from . import ade, compat
+from . import ade, compat, dual_pass, vmss
 from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension, ResourceGroup, VM, Vault,
                     VT_CANON, SUCCESS_MESSAGE)
 
 VM_KEYS = {"name", "count", "location", "size", "os", "memory_gb", "memory_kb", "os_disk_gb", "os_disk_name",
            "os_disk_sku", "data_disks", "power_state", "ade_behavior", "ade_timing", "existing_extensions",
            "encryption", "dual_pass", "unmanaged", "tags", "admin_username", "agent_version",
-           "os_mode", "ade_precheck_error", "agent_ready", "unmount_busy_attempts", "vm_id"} | compat.VM_SPEC_KEYS
+           "os_mode", "ade_precheck_error", "agent_ready", "unmount_busy_attempts", "vm_id",
+           "boot_hang_after_encryption"} | compat.VM_SPEC_KEYS
 BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memory", "stuck_after_stripdown")
 
 
 TOP_KEYS = {"config", "ade_timing", "snapshot_unsupported_regions", "subscriptions", "vaults", "_replace"}
 SUB_KEYS = {"id", "name", "resource_groups"} | compat.SUB_SPEC_KEYS
-RG_KEYS = {"name", "location", "vms", "vaults", "disks"}
+RG_KEYS = {"name", "location", "vms", "vaults", "disks", "scale_sets"}
 
 
 class ScenarioError(ValueError):
@@ -70,6 +71,11 @@ def load(world, doc, replace=False):
                     for vm, vd in _vms(world, s.id, r, vdoc):
                         pending.append((vm, vd))
                         counts["vms"] += 1
+                for sdoc2 in rdoc.get("scale_sets") or []:      # issue 7: azsim/vmss.py
+                    try:
+                        vmss.seed(world, s.id, r, sdoc2, world.clock.now())
+                    except ValueError as exc:
+                        raise ScenarioError(str(exc))
         for vdoc in doc.get("vaults") or []:
             sid = vdoc.get("subscription") or world.default_sub
             s = world.ensure_sub(sid)
@@ -232,6 +238,9 @@ def _vm_extensions(world, vm, vd):
         for d in vm.mounted_data():
             d.guest_encrypted = vt.lower() in ("data", "all")
         vm.os_disk.ade["volume_type"] = VT_CANON[vt.lower()]
+        if dp.get("format_all"):
+            s["EncryptionOperation"] = "EnableEncryptionFormatAll"
+        dual_pass.init_vm(vm, dp)
         e.set_status("success", secret, t)
     enc = vd.get("encryption")
     if enc:

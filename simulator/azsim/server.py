@@ -11,7 +11,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import arm, scenario
+from . import arm, scenario, upload
 from .clock import Clock, iso
 from .model import ArmError, DEFAULT_ADE_TIMING, World, _fault_ctx
 
@@ -113,7 +113,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         method = self.command.upper()
-        kind = "admin" if path.startswith("/_sim") else ("login" if _is_login(path) else "arm")
+        kind = "admin" if path.startswith("/_sim") else ("login" if _is_login(path) else
+                                                         "blob" if upload.is_blob_path(path) else "arm")
         fault = None
         status, body, headers = 500, None, {}
         _fault_ctx.lro_fail = None
@@ -148,6 +149,8 @@ class Handler(BaseHTTPRequestHandler):
                 status, body, headers = self.admin(method, path, query, raw)
             elif kind == "login":
                 status, body, headers = self.login(method, path, query, raw)
+            elif kind == "blob":     # disk SAS page-blob endpoint (upload.py), no bearer token: the SAS decides
+                status, body, headers = upload.handle_blob(w, method, path, query, self.headers, raw)
             else:
                 if fault is not None and fault.action == "lro_fail":
                     _fault_ctx.lro_fail = fault.message or "The operation failed (injected fault)."
@@ -188,7 +191,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             if data:
                 self.send_header("Content-Type", headers.pop("Content-Type", "application/json; charset=utf-8"))
-            if status != 204:
+            if status != 204 and "Content-Length" not in headers:
                 self.send_header("Content-Length", str(len(data)))
             self.send_header("x-ms-request-id", str(uuid.uuid4()))
             for k, v in headers.items():
@@ -455,6 +458,8 @@ class Handler(BaseHTTPRequestHandler):
                                         go()
                         elif k == "memory_kb":
                             vm.memory_kb = int(v)
+                        elif k == "boot_hang_after_encryption":
+                            vm.boot_hang_after_encryption = bool(v)
                         elif k == "unmount_busy_attempts":
                             vm.unmount_busy = int(v)
                         elif k == "ade_timing":
@@ -469,6 +474,9 @@ class Handler(BaseHTTPRequestHandler):
                             return 400, {"error": {"code": "InvalidVmPatch", "message": "unknown key %s" % k}}, {}
                     w.wake(vm)
                 return 200, _vm_state(vm), {}
+            disk = upload.admin_disk(w, method, p, body)
+            if disk is not None:
+                return disk
             if p == "/shutdown" and method == "POST":
                 threading.Thread(target=self.server.shutdown, daemon=True).start()
                 return 200, {"ok": True}, {}
@@ -560,7 +568,8 @@ def _vm_state(vm):
         exts.append(d)
     return {"id": vm.id, "name": vm.name, "location": vm.location, "power_state": vm.transition or vm.power,
             "distro": vm.distro, "version": vm.version, "memory_kb": vm.memory_kb, "ade_behavior": vm.ade_behavior,
-            "guest_state": vm.guest_state, "encryption_status": vm.encryption_status(), "ade_config": dict(vm.os_disk.ade),
+            "guest_state": vm.guest_state, "boot_hang_after_encryption": vm.boot_hang_after_encryption,
+            "encryption_status": vm.encryption_status(), "ade_config": dict(vm.os_disk.ade),
             "os_disk": {"name": vm.os_disk.name, "encrypted": vm.os_disk.guest_encrypted,
                         "stamped": bool(vm.os_disk.stamp)},
             "data_disks": [{"lun": lun, "name": d.name, "encrypted": d.guest_encrypted, "stamped": bool(d.stamp),

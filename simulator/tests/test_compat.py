@@ -25,6 +25,7 @@ def scenario(features=None):
         {"name": "c-ultra", "data_disks": [{"lun": 0, "sku": "UltraSSD_LRS"}, {"lun": 1, "sku": "PremiumV2_LRS"}]},
         {"name": "c-wa", "size": "Standard_M64ms", "data_disks": [{"lun": 0, "write_accelerator": True}]},
         {"name": "c-cmk", "disk_encryption_set": DES},
+        {"name": "c-nvme", "size": "Standard_D4s_v3", "disk_controller": "NVMe"},
         {"name": "c-ade", "size": "Standard_D4s_v3", "power_state": "running", "data_disks": [{"lun": 0}]},
     ]}]}
     if features is not None:
@@ -66,6 +67,8 @@ def test_vm_model_shapes(csim, client):
     assert client.virtual_machines.get("rgc", "c-wa").storage_profile.data_disks[0].write_accelerator_enabled
     cmk = client.virtual_machines.get("rgc", "c-cmk").storage_profile.os_disk.managed_disk
     assert cmk.disk_encryption_set.id.endswith("/des1")
+    assert client.virtual_machines.get("rgc", "c-nvme").storage_profile.disk_controller_type == "NVMe"
+    assert client.virtual_machines.get("rgc", "c-cmk").storage_profile.disk_controller_type is None
     # the disk resource carries the SKU too
     d = client.disks.get("rgc", ultra.storage_profile.data_disks[1].name)
     assert d.sku.name == "PremiumV2_LRS"

@@ -30,6 +30,15 @@ VMS = [
     {"name": "az-skip", "data_disks": [{"lun": 0}, {"lun": 1, "mounted": False}]},
     {"name": "az-all", "data_disks": [{"lun": 0}], "ade_timing": {"restart_pending": 900}},
     {"name": "az-fail", "ade_behavior": "fail_os_unmount"},
+    # Azure-side ADE blockers (issue 7, cloud/blockers.py): az checks none of them (disk_encryption.py encrypt_vm
+    # validates only the vault, the volume type and the identity) and sends the extension PUT; we refuse first.
+    {"name": "az-nvme", "disk_controller": "NVMe"},
+    {"name": "az-eph", "ephemeral_os": True},
+    {"name": "az-v6", "size": "Standard_D4ds_v6"},
+]
+# scale sets (simulator/azsim/vmss.py): az vmss encryption enable/show, az vmss update-instances
+SCALE_SETS = [
+    {"name": "azss-man", "capacity": 2, "upgrade_policy": "Manual", "data_disks": [{"lun": 0}]},
 ]
 
 # ---- the plan. Actions:
@@ -37,6 +46,12 @@ VMS = [
 #   ("az", vm, argv, {"rc": 0|"nonzero", "stderr": text})  one az command (clock running meanwhile)
 #   ("until", vm, step label | None)                  advance the simulated clock to that step of the run (None: end)
 #   ("no_put", vm)                                    the simulator's request log has no extension PUT for vm
+#   ("vmss_check", scale set, phase)                  az vmss encryption show vs vmss_encryption_info, instance by
+#                                                     instance (stamped disks), and vmss_encryption_info's phase
+#   ("advance", seconds)                              move the simulated clock
+#   ("blocked", vm, blocker id)                       az show and vm_encryption_info agree (not enabled), the info
+#                                                     names the blocker, vm_encryption refuses with it and sends no
+#                                                     PUT, then az vm encryption enable sends its PUT anyway
 PLAN = [
     ("check", ["az-none", "az-enc"], {"az-none": "not_started", "az-enc": "succeeded"}),
     ("az", "az-data", ["vm", "encryption", "enable", "--disk-encryption-keyvault", KV, "--volume-type", "DATA"],
@@ -70,6 +85,18 @@ PLAN = [
     ("az", "az-none", ["vm", "encryption", "enable", "--disk-encryption-keyvault", KV_OFF, "--volume-type", "OS"],
      {"rc": "nonzero", "stderr": "is not enabled for disk encryption"}),
     ("no_put", "az-none"),
+    ("blocked", "az-nvme", "nvme_disk_controller"),
+    ("blocked", "az-eph", "ephemeral_os_disk"),
+    ("blocked", "az-v6", "size_v6_or_newer"),
+    ("vmss_check", "azss-man", "not_started"),
+    ("az", "azss-man", ["vmss", "encryption", "enable", "--disk-encryption-keyvault", KV, "--volume-type", "ALL"],
+     {"rc": "nonzero", "stderr": "OS disk encyrption is not yet supported for Linux VM scale sets"}),
+    ("az", "azss-man", ["vmss", "encryption", "enable", "--disk-encryption-keyvault", KV],
+     {"rc": 0, "stderr": "az vmss update-instances"}),
+    ("vmss_check", "azss-man", "pending_upgrade"),
+    ("az", "azss-man", ["vmss", "update-instances", "--instance-ids", "*"], {"rc": 0}),
+    ("advance", 7200),
+    ("vmss_check", "azss-man", "succeeded"),
 ]
 
 
@@ -138,27 +165,31 @@ class Harness(object):
         return self.expect(rc == 0 and out.strip() == SUB, "az account show: the simulator's subscription",
                            out + err)
 
-    # ---- vm_encryption_info
-    def info(self, names):
-        """One vm_encryption_info run (Ansible, this core line) for these VMs; its result as a dict."""
-        out = os.path.join(self.workdir, "info.json")
-        play = os.path.join(self.workdir, "info.yml")
+    # ---- Ansible
+    def playbook(self, task, out):
+        """Run one task of this collection (Ansible, this core line), register r, return r as a dict."""
+        play = os.path.join(self.workdir, "play.yml")
         with open(play, "w") as f:
-            f.write("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-                    "    - azure_ade.linux.vm_encryption_info:\n        resource_group: %s\n        names: %s\n"
-                    "      register: r\n"
-                    "    - ansible.builtin.copy: {content: '{{ r | to_json }}', dest: '%s', mode: '0600'}\n"
-                    % (RG, json.dumps(names), out))
+            f.write("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + task +
+                    "      register: r\n      ignore_errors: true\n"
+                    "    - ansible.builtin.copy: {content: '{{ r | to_json }}', dest: '%s', mode: '0600'}\n" % out)
         if os.path.exists(out):
             os.unlink(out)
         p = subprocess.run(["ansible-playbook", "-c", "local", "-i", "localhost,", play,
                             "-e", "ansible_python_interpreter=" + sys.executable],
                            env=self.ansible_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            universal_newlines=True, timeout=300, check=False)
-        if p.returncode != 0 or not os.path.exists(out):
-            raise RuntimeError("vm_encryption_info failed: %s" % p.stdout[-1000:])
+        if not os.path.exists(out):
+            raise RuntimeError("ansible-playbook failed: %s" % p.stdout[-1000:])
         with open(out) as f:
-            res = json.load(f)
+            return json.load(f)
+
+    def info(self, names):
+        """One vm_encryption_info run (Ansible, this core line) for these VMs; its result as a dict."""
+        res = self.playbook("    - azure_ade.linux.vm_encryption_info:\n        resource_group: %s\n"
+                            "        names: %s\n" % (RG, json.dumps(names)), os.path.join(self.workdir, "info.json"))
+        if res.get("failed"):
+            raise RuntimeError("vm_encryption_info failed: %s" % res.get("msg"))
         return dict((v["name"], v) for v in res["vms"]), res
 
     # ---- actions
@@ -167,6 +198,7 @@ class Harness(object):
         warnings = res.get("warnings") or []
         for name in names:
             self.compare(name, info[name], phases.get(name), warnings)
+        return info
 
     def compare(self, name, st, want_phase, warnings):
         state = self.sim.vm(RG, name)
@@ -219,7 +251,7 @@ class Harness(object):
         seq = entries[-1]["seq"] if entries else 0
         rc, out, err, secs = self.az(args + ["-g", RG, "-n", name], clock_running=True)
         what = "az %s -n %s (%.1fs)" % (" ".join(a if "/" not in a else a.rsplit("/", 1)[-1] for a in args), name, secs)
-        rc_ok = rc == 0 if want["rc"] == 0 else rc != 0
+        rc_ok = True if want["rc"] == "any" else (rc == 0 if want["rc"] == 0 else rc != 0)
         self.expect(rc_ok and want.get("stderr", "") in err, what + " -> rc %s" % want["rc"],
                     "rc=%s %s" % (rc, (err or out)[-500:]))
         puts = [e for e in self.sim.log(since=seq) if e["method"] == "PUT"]
@@ -240,11 +272,51 @@ class Harness(object):
         if label is not None:
             self.ko("%s: run never reached %r" % (name, label))
 
-    def no_put(self, name):
+    def blocked(self, name, blocker):
+        """A VM Azure does not support ADE on: what az does (nothing checked, PUT sent) vs what we do (refused)."""
+        info = self.check([name], {name: "not_started"})
+        found = [b["id"] for b in info[name].get("ade_blockers") or []]
+        self.expect(blocker in found, "%s: vm_encryption_info ade_blockers names %s" % (name, blocker), str(found))
+        res = self.playbook("    - azure_ade.linux.vm_encryption:\n        resource_group: %s\n        name: %s\n"
+                            "        key_vault: kvaz\n        volume_type: Data\n" % (RG, name),
+                            os.path.join(self.workdir, "enable.json"))
+        self.expect(res.get("failed") and "[%s]" % blocker in (res.get("msg") or "") and not res.get("changed"),
+                    "%s: vm_encryption refuses it (%s) before any write" % (name, blocker), (res.get("msg") or "")[:300])
+        self.no_put(name, "vm_encryption refused")
+        puts = self.run_az(name, ["vm", "encryption", "enable", "--disk-encryption-keyvault", KV, "--volume-type",
+                                  "DATA"], {"rc": "any"})
+        self.expect(any(("/virtualMachines/%s/extensions/" % name).lower() in e["path"].lower() for e in puts),
+                    "%s: az vm encryption enable checks no Azure-side blocker and sends the extension PUT" % name,
+                    json.dumps(puts)[:300])
+
+    def vmss_check(self, name, want_phase):
+        res = self.playbook("    - azure_ade.linux.vmss_encryption_info:\n        resource_group: %s\n"
+                            "        name: %s\n" % (RG, name), os.path.join(self.workdir, "vmss.json"))
+        if not self.expect(not res.get("failed"), "%s: vmss_encryption_info runs" % name, str(res.get("msg"))):
+            return
+        ours = res["scale_sets"][0]
+        self.expect(ours["phase"] == want_phase, "%s: vmss_encryption_info phase %s" % (name, want_phase),
+                    "got %s (%s)" % (ours["phase"], ours["counts"]))
+        rc, out, err, _unused = self.az(["vmss", "encryption", "show", "-g", RG, "-n", name])
+        if not self.expect(rc == 0, "%s: az vmss encryption show rc 0" % name, err[-400:]):
+            return
+        shown = json.loads(out) if out.strip() else []
+        az_view = {}
+        for inst in shown:
+            az_view[inst["id"].rsplit("/", 1)[-1]] = sorted(
+                d["name"] for d in inst["disks"] if any(s["code"] == "EncryptionState/encrypted" for s in d["statuses"]))
+        our_view = dict((r["instance_id"], sorted(r["data_disks_stamped"] + (
+            [n for n in az_view.get(r["instance_id"], []) if "OsDisk" in n] if r["os_disk_stamped"] else [])))
+            for r in ours["instances"])
+        self.expect(az_view == our_view, "%s: az vmss encryption show and vmss_encryption_info agree per instance "
+                    "(stamped disks %s)" % (name, sorted((k, len(v)) for k, v in az_view.items())),
+                    json.dumps({"az": az_view, "ours": our_view})[:600])
+
+    def no_put(self, name, who="az refused"):
         entries = self.sim.log()
         puts = [e for e in entries if e["method"] == "PUT" and ("/virtualMachines/%s/" % name).lower() in
                 e["path"].lower()]
-        self.expect(not puts, "%s: az refused before sending anything (no PUT in the request log)" % name,
+        self.expect(not puts, "%s: %s before sending anything (no PUT in the request log)" % (name, who),
                     json.dumps(puts)[:300])
 
 
@@ -253,7 +325,7 @@ def scenario():
             "subscriptions": [{"id": SUB, "resource_groups": [{
                 "name": RG, "location": "eastus",
                 "vaults": [{"name": "kvaz"}, {"name": "kvazoff", "enabled_for_disk_encryption": False}],
-                "vms": VMS}]}]}
+                "vms": VMS, "scale_sets": SCALE_SETS}]}]}
 
 
 def main():
@@ -285,6 +357,12 @@ def main():
                         h.until(step[1], step[2])
                     elif kind == "no_put":
                         h.no_put(step[1])
+                    elif kind == "blocked":
+                        h.blocked(step[1], step[2])
+                    elif kind == "vmss_check":
+                        h.vmss_check(step[1], step[2])
+                    elif kind == "advance":
+                        sim.advance(step[1])
                 except Exception as exc:  # pylint: disable=broad-except
                     h.ko("%s %s" % (kind, step[1]), "%s: %s" % (exc.__class__.__name__, exc))
     finally:

@@ -5,6 +5,13 @@ Polls the simulator's state (GET /_sim/state) and drives the fleet hosts (tests/
   and everything else unreachable, as for a stopped VM); running again -> the host boots again: its
   namespace is restarted (a new PID 1, sshd, a new /proc/sys/kernel/random/boot_id), files kept.
 * ARM restart (a POST .../restart the simulator accepted, from its request log) -> the host reboots the same way.
+  Every reboot and power-on goes through hostlib.reboot (reboot(2) in the host's PID namespace, the host's
+  supervisor boots it again: one mechanism for guest-initiated and Azure-initiated restarts).
+* Volumes the simulator shows encrypted (guest_encrypted: ADE finished them) -> `crypt.json` in the host's dir:
+  from its next boot the host shows root/data on dm-crypt (tests/hosts/lib/power.py crypt_view). A VM with the
+  simulator behaviour boot_hang_after_encryption and an encrypted OS disk -> `boot-hang`: its next boot stops
+  before the root is unlocked (no SSH, no agent), as the simulator's instance view shows it (agent Not Ready).
+  A restored OS disk (pre-encryption snapshot) drops both.
 * The OS disk goes with the guest's files: when the simulator takes a snapshot of a VM's OS disk, the
   host's own files (its upper dir) are copied as that snapshot's content; when the VM's OS disk is swapped
   for a disk restored from that snapshot, the host is stopped, its files become the snapshot's copy, and it
@@ -31,10 +38,12 @@ DOWN_STATES = ("stopping", "stopped", "deallocating", "deallocated")
 
 
 class Bridge:
-    def __init__(self, sim, rg, names, interval=0.3):
+    def __init__(self, sim, rg, names, interval=0.3, files=True, offline=True):
         import hostlib  # noqa: E402  pylint: disable=import-outside-toplevel
         self.H = hostlib
-        self.sim, self.rg, self.names, self.interval = sim, rg, set(names), interval
+        self.sim, self.rg, self.names, self.interval, self.files = sim, rg, set(names), interval, files
+        self.crypt = {}
+        self.offline = offline   # False: SSH stays up during ADE's offline OS phase (e2e steps that need the guest)
         self.link = dict((n, True) for n in names)
         self.power = {}
         self.os_disk = {}
@@ -62,40 +71,41 @@ class Bridge:
         self.events.append((round(time.time(), 2), name, what))
 
     def set_link(self, name, up):
-        v = self.H.spec(name)
-        subprocess.run(["ip", "-n", self.H.netns(v), "link", "set", "eth0", "up" if up else "down"],
-                       stderr=subprocess.DEVNULL, check=False)
+        self.H.hold_link(name, not up)
+        self.H.set_link(self.H.spec(name), up)
         self.link[name] = up
         self.counts["link_up" if up else "link_down"] += 1
         self.note(name, "link up" if up else "link down")
 
     def reboot(self, name):
-        """A new boot of the host: its namespace is stopped and started again (upper dir kept)."""
-        v = self.H.spec(name)
-        init = self.H.ns_init_pid(self.H.read_state(name))
-        if init:
-            try:
-                os.kill(init, 9)
-            except OSError:
-                pass
-        unshare_pid = self.H.read_state(name).get("unshare_pid")
-        for _i in range(40):
-            if not unshare_pid or not self.H.alive(unshare_pid):
-                break
-            time.sleep(0.05)
-        # the netns (and the shared IMDS's sockets in it) stay: only PID 1 and its namespaces are new
-        p = subprocess.Popen(["ip", "netns", "exec", self.H.netns(v), "unshare", "--mount", "--pid", "--uts", "--ipc",
-                              "--fork", "--kill-child", "--propagation", "private", self.H.PY,
-                              os.path.join(self.H.LIB, "hostlib.py"), "boot", name],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True, close_fds=True)
-        st = self.H.read_state(name)
-        st["unshare_pid"] = p.pid
-        with open(os.path.join(self.H.hdir(name), "state.json"), "w") as f:
-            import json  # pylint: disable=import-outside-toplevel
-            json.dump(st, f)
+        """A new boot of the host (files kept): hostlib.reboot, as a guest `reboot` (or power-on if it is off)."""
+        how = self.H.reboot(name)
         self.counts["reboots"] += 1
-        self.note(name, "reboot")
+        self.note(name, how)
+
+    def guest_disks(self, name, vm):
+        """What the next boot of the host shows of ADE: crypt.json / boot-hang from the simulator's disk state."""
+        want = {"os": bool(vm["os_disk"].get("encrypted")),
+                "data": any(d.get("encrypted") for d in vm.get("data_disks") or [])}
+        hang = bool(vm.get("boot_hang_after_encryption")) and want["os"]
+        key = (want["os"], want["data"], hang)
+        if self.crypt.get(name) == key:
+            return
+        self.crypt[name] = key
+        hd = self.H.hdir(name)
+        cp, hp = os.path.join(hd, "crypt.json"), os.path.join(hd, "boot-hang")
+        if want["os"] or want["data"]:
+            with open(cp, "w") as f:
+                import json  # pylint: disable=import-outside-toplevel
+                json.dump(want, f)
+        elif os.path.exists(cp):
+            os.unlink(cp)
+        if hang:
+            open(hp, "w").close()
+        elif os.path.exists(hp):
+            os.unlink(hp)
+        self.note(name, "next boot: os %s, data %s%s" % ("dm-crypt" if want["os"] else "plain",
+                                                         "dm-crypt" if want["data"] else "plain", ", hangs" if hang else ""))
 
     def snapshot(self, name, snap):
         dst = os.path.join(self.snapdir, snap)
@@ -108,7 +118,7 @@ class Bridge:
 
     def swapped(self, name, disk):
         """The VM now has OS disk `disk`: restored from snapshot <vm>-<set>-os -> the guest's files are that copy."""
-        if not disk.endswith("-restored-os"):
+        if not disk.endswith("-restored-os") or not self.files:
             return
         src = os.path.join(self.snapdir, disk[:-len("-restored-os")] + "-os")
         if not os.path.isdir(src):
@@ -145,7 +155,7 @@ class Bridge:
         self.seq = new["last_seq"]
         for e in new["entries"]:
             m = re.search(r"/snapshots/((fleet-\d{3})-.+-os)$", e["path"], re.I)
-            if m and e["method"] == "PUT" and e["status"] in (200, 201, 202) and m.group(2).lower() in self.names:
+            if m and self.files and e["method"] == "PUT" and e["status"] in (200, 201, 202) and m.group(2).lower() in self.names:
                 self.snapshot(m.group(2).lower(), m.group(1).lower())
             m = re.search(r"/virtualMachines/([^/]+)/restart$", e["path"], re.I)
             if m and e["method"] == "POST" and e["status"] == 202 and m.group(1).lower() in self.names:
@@ -163,13 +173,14 @@ class Bridge:
                 if self.os_disk.get(n, disk) != disk:
                     self.swapped(n, disk)
                 self.os_disk[n] = disk
+                self.guest_disks(n, vm)
                 before = self.power.get(n, "running")
                 self.power[n] = power
                 msg = ""
                 for e in vm["extensions"]:
                     if e["type"] == "AzureDiskEncryptionForLinux" and e.get("status"):
                         msg = e["status"].get("message") or ""
-                offline = power == "running" and any(m in msg for m in OFFLINE_MARKERS)
+                offline = self.offline and power == "running" and any(m in msg for m in OFFLINE_MARKERS)
                 want_up = power == "running" and not offline
                 if before in DOWN_STATES + ("starting",) and power == "running" and not self.link[n]:
                     self.reboot(n)
@@ -177,3 +188,24 @@ class Bridge:
                     self.counts["offline_os"] += 1
                 if want_up != self.link[n]:
                     self.set_link(n, want_up)
+
+
+def main(argv):
+    """Run the bridge for the fixed test hosts in e2e: guests.py WORKDIR RG NAME[,NAME...] (until SIGTERM).
+    files=False: the fixed hosts keep their files in disk images (restores of files are the fleet's);
+    offline only with BRIDGE_OFFLINE=1 (the e2e steps read the guest while ADE runs)."""
+    import signal  # pylint: disable=import-outside-toplevel
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "simulator"))
+    from azsim.admin import SimAdmin  # pylint: disable=import-outside-toplevel
+    sim = SimAdmin(argv[0])
+    b = Bridge(sim, argv[1], [n.lower() for n in argv[2].split(",") if n], files=False,
+               offline=os.environ.get("BRIDGE_OFFLINE", "0") == "1")
+    signal.signal(signal.SIGTERM, lambda *_a: b._stop.set())  # pylint: disable=protected-access
+    b.loop()
+    b.stop()
+    for e in b.events:
+        print("%.2f %s %s" % e, flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -145,6 +145,7 @@ for core in $CORES; do
   want e2e && ADE_CORE=$core script_step "e2e-$core" 1200 tests/integration/e2e.sh "$core"
   want e2e && ADE_CORE=$core script_step "status-$core" 600 tests/integration/status.sh "$core"   # R6.1 both ways + status.html in Chromium
   want e2e && ADE_CORE=$core script_step "compat-e2e-$core" 300 tests/integration/compat_e2e.sh "$core"   # issue 7: Azure blockers / EAH refusal before the snapshot
+  want e2e && ADE_CORE=$core script_step "migrate-e2e-$core" 420 tests/integration/migrate_e2e.sh "$core"   # issue 7: migrate off ADE (killed mid-copy, re-run converges)
 done
 # Chaos: its own fleet of hosts + simulator, torn down by the step (tests/chaos/README.md), on one core line by
 # default (CHAOS_CORES="2.16 2.19" for both). CI runs 40 VMs in 600 s of playbook runs: measured on a quiet

@@ -4,6 +4,8 @@
 #   - $CE_EAH's VM could use encryption at host (feature Registered, size supports it) and the run sets
 #     ade_prefer_encryption_at_host=refuse: outcome blocked, never snapshotted.
 # Both are refused after the preflight and before the snapshot; the request log shows no write for either.
+#   - $CE_DUAL's VM is on dual-pass ADE and the run sets ade_migrate_dual_pass=true: migrated to single pass with the
+#     four writes of Set-AzVMDiskEncryptionExtension -Migrate, no snapshot (outcome already_encrypted).
 #   bash tests/integration/compat_e2e.sh [2.16|2.19]      (run under: flock /work/coord/hosts.lock)
 # Last line: "N passed, N failed".
 set -uo pipefail
@@ -23,6 +25,7 @@ esac
 [ -f "$INV" ] || { echo "no $INV: start the test hosts first (tests/hosts/up.sh)"; echo "0 passed, 1 failed"; exit 1; }
 CE_AZBLOCKED=${CE_AZBLOCKED:-ubuntu1804}
 CE_EAH=${CE_EAH:-rhel7-rootvg}
+CE_DUAL=${CE_DUAL:-ubuntu1404-k415}
 W=${ADE_SCRATCH:-$ADE_WORK}/compat-e2e-$ADE_CORE
 rm -rf "$W"; mkdir -p "$W/report" "$W/logs"
 SIM=$W/sim
@@ -39,7 +42,7 @@ trap finish EXIT
 trap 'exit 143' TERM INT
 
 python3 "$HERE/scenario.py" "$INV" none > "$W/base.json" || { ko "scenario"; exit; }
-python3 - "$W/base.json" "$CE_AZBLOCKED" "$CE_EAH" > "$W/scenario.json" <<'PY' || { ko "scenario"; exit; }
+python3 - "$W/base.json" "$CE_AZBLOCKED" "$CE_EAH" "$CE_DUAL" > "$W/scenario.json" <<'PY' || { ko "scenario"; exit; }
 import json, sys
 doc = json.load(open(sys.argv[1]))
 sub = doc["subscriptions"][0]
@@ -49,13 +52,16 @@ for vm in sub["resource_groups"][0]["vms"]:
         vm["size"] = "Standard_D4ds_v6"
     elif vm["name"] == sys.argv[3]:
         vm["size"] = "Standard_D4s_v3"
+    elif vm["name"] == sys.argv[4]:
+        vm["size"] = "Standard_D4_v3"
+        vm["dual_pass"] = {"vault": "kv-ade-e2e", "volume_type": "OS"}
     else:
         vm["size"] = "Standard_D4_v3"     # no encryption at host: new ADE is not discouraged there
 json.dump(doc, sys.stdout, indent=1)
 PY
 ade_sim_start "$SIM" --time-scale 600 --scenario "$W/scenario.json" || { ko "simulator start"; exit; }
-ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$CE_AZBLOCKED:$CE_EAH" -e ade_key_vault=kv-ade-e2e \
-  -e ade_volume_type=All -e ade_continue_on_failure=true -e ade_prefer_encryption_at_host=refuse \
+ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$CE_AZBLOCKED:$CE_EAH:$CE_DUAL" -e ade_key_vault=kv-ade-e2e \
+  -e ade_volume_type=All -e ade_continue_on_failure=true -e ade_prefer_encryption_at_host=refuse -e ade_migrate_dual_pass=true \
   -e ade_report_dir="$W/report" > "$W/logs/encrypt.log" 2>&1
 echo "encrypt rc=$?"
 python -m azsim log --workdir "$SIM" --json > "$W/simlog.json"
@@ -76,4 +82,16 @@ for vm in sys.argv[2:4]:
     writes = vm_requests(log, vm, methods=('PUT', 'PATCH', 'POST', 'DELETE'))
     snaps = [e for e in log if '/snapshots/' in e['path'].lower() and vm.lower() in e['path'].lower()]
     assert not writes and not snaps, (vm, writes, snaps)
+PY
+if python3 - "$W" "$CE_DUAL" "$HERE" <<'PY' > "$W/logs/assert3.out" 2>&1; then ok "dual pass migrated: -Migrate's four writes, no snapshot"; else ko "dual pass"; cat "$W/logs/assert3.out"; fi
+import json, sys
+sys.path.insert(0, sys.argv[3])
+from simlog import entries, vm_requests
+row = {r['host']: r for r in json.load(open(sys.argv[1] + '/report/encrypt.json'))}[sys.argv[2]]
+assert row['outcome'] == 'already_encrypted' and 'migrated from dual pass' in row['message'], row
+log = entries(sys.argv[1] + '/simlog.json')
+writes = vm_requests(log, sys.argv[2], methods=('PUT', 'PATCH', 'POST', 'DELETE'))
+kinds = [('ext' if '/extensions/' in w.lower() else 'vm') for w in writes]
+assert kinds == ['ext', 'vm', 'ext', 'vm'], writes
+assert not [e for e in log if '/snapshots/' in e['path'].lower() and sys.argv[2].lower() in e['path'].lower()]
 PY

@@ -28,6 +28,11 @@ SINGLE_PASS_VERSION = '1.1'
 ALGORITHMS = ('RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5')
 DEFAULT_ALGORITHM = 'RSA-OAEP'
 VOLUME_TYPES = ('OS', 'Data', 'All')
+# The Key Vault / KEK options of vm_encryption and vmss_encryption (documented by doc fragment key_vault).
+KEY_VAULT_ARGSPEC = dict(
+    key_vault=dict(type='str', no_log=False), key_vault_resource_group=dict(type='str', no_log=False),
+    kek=dict(type='str', no_log=False, aliases=['kek_url']), kek_vault=dict(type='str'),
+    algorithm=dict(type='str', choices=list(ALGORITHMS), default=DEFAULT_ALGORITHM, aliases=['kek_algorithm']))
 ENABLE_OPS = ('EnableEncryption', 'EnableEncryptionFormatAll', 'EnableEncryptionFormat')
 DISABLE_OP = 'DisableEncryption'
 
@@ -192,8 +197,9 @@ def validate_enable(vm, vault, request, kek_vault=None):
                       "Microsoft.Azure.Security.AzureDiskEncryptionForLinux".format(vm_name))
     if is_dual_pass(vm):
         errors.append("VM {0} was encrypted with the dual-pass ADE (Azure AD application, extension 0.1, "
-                      "settings in the VM model); such a VM must stay on dual pass (or be migrated with "
-                      "MigrateFlag). This module only drives single-pass ADE 1.1 and refuses to mix them"
+                      "settings in the VM model); this module drives single-pass ADE 1.1 and refuses to mix them: set "
+                      "migrate_dual_pass: true to move it to single pass first (Set-AzVMDiskEncryptionExtension "
+                      "-Migrate), or leave it on dual pass"
                       .format(vm_name))
     ps = power_state(vm)
     if ps != 'running':

@@ -13,6 +13,12 @@ and the public source the rule follows. Sources (MicrosoftDocs/azure-compute-doc
   Ultra disks; Premium SSD v2.
 - OVERVIEW = articles/virtual-machines/linux/disk-encryption-overview.md "Supported VMs" (ms.date 2026-02-20):
   not available on Basic, A-series, v6-series, v7-series or newer sizes.
+- NVMe disk controller: RESTRICTIONS lists "NVMe disks such as those on High performance computing VM sizes or
+  Storage optimized VM sizes"; a VM whose ``storageProfile.diskControllerType`` is ``NVMe`` (compute REST API
+  2022-08-01+, DiskControllerTypes SCSI|NVMe; the default of v6 and newer sizes, articles/virtual-machines/
+  nvme-overview.md) presents its managed disks, OS disk included, as NVMe namespaces instead of SCSI LUNs - and the
+  extension stamps disks by SCSI controller and LUN only (azure-linux-extensions@affba5a9
+  VMEncryption/main/EncryptionSettingsUtil.py get_settings_data lines 250-275: "ControllerType": "SCSI").
 - EAH = articles/virtual-machines/includes/virtual-machines-disks-encryption-at-host-restrictions.md:
   "Azure Disk Encryption can't be enabled on disks that have encryption at host enabled".
 - Confidential VMs: the extension itself refuses VolumeType OS on a ConfidentialVM
@@ -142,6 +148,11 @@ def ade_blockers(vm, disks=None):
         add('unmanaged_disks', "VM {0} uses unmanaged (VHD page blob) disks; this collection needs a managed-disk "
             "snapshot of every disk before any change, and unmanaged disks are retired: migrate the VM to "
             "managed disks first (az vm convert)".format(name), UNMANAGED)
+    if (sp.get('diskControllerType') or '').lower() == 'nvme':
+        add('nvme_disk_controller', "VM {0} uses the NVMe disk controller (storageProfile.diskControllerType NVMe): "
+            "its disks are NVMe disks, which ADE does not support. Switch it to SCSI where the size allows it "
+            "(deallocate, az vm update --set storageProfile.diskControllerType=SCSI), or use encryption at host"
+            .format(name), RESTRICTIONS)
     sb = size_blocker((props.get('hardwareProfile') or {}).get('vmSize'))
     if sb:
         add(*sb)
@@ -179,10 +190,6 @@ def ade_blockers(vm, disks=None):
             "be applied to such a VM. Keep SSE + CMK (and add encryption at host) instead".format(
                 name, ', '.join(cmk)), RESTRICTIONS)
     return out
-
-
-def blocker_ids(blockers):
-    return [b['id'] for b in blockers or []]
 
 
 def for_output(blockers):

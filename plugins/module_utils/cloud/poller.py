@@ -83,7 +83,6 @@ class Poller:
         self.max_delay = float(max_delay)
         self.kinds = kinds          # None: every transient kind; else a subset (e.g. ('conflict',))
         self.history = []           # [{time, what, kind, error, delay}] of every failure ridden out
-        self.retries = 0
 
     def remaining(self):
         return max(0.0, self.deadline - self.clock())
@@ -109,7 +108,6 @@ class Poller:
                                       .format(what, attempt, self.clock() - self.start, short(exc)), last=exc)
                 self.history.append(dict(time=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.clock())),
                                          what=what, kind=kind, error=short(exc), delay=round(delay, 3)))
-                self.retries += 1
                 self.sleep(delay)
                 attempt += 1
 

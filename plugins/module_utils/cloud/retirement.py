@@ -262,10 +262,6 @@ class EahContext:
 
 # ---- the migrate plan (disk-encryption-migrate.md), per VM ---------------------------------------------------------
 
-def _disks(vm_status_row):
-    return vm_status_row.get('disks') or []
-
-
 def migration_plan(row):
     """The documented steps for one vm_encryption_info row (with ``retirement``). Pure.
     Returns dict(vm, resource_group, path, automated (bool), steps [str], source)."""
@@ -316,5 +312,5 @@ def migration_plan(row):
     elif path == 'prepare_encryption_at_host':
         steps = ['Prerequisite: ' + r for r in pre] + [
             'Then: deallocate, az vm update --set securityProfile.encryptionAtHost=true, start']
-    return dict(vm=name, resource_group=rg, path=path, category=ret.get('category'), automated=False,
+    return dict(vm=name, resource_group=rg, path=path, category=ret.get('category'), automated=path == 'migrate',
                 message=ret.get('message'), steps=steps, source=MIGRATE_DOC)

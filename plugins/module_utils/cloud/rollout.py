@@ -299,6 +299,19 @@ def failure_outcome(stage, guest_unreachable=False, reboot_required=False, repla
     return 'failed'
 
 
+# ---- hang at boot after encryption (issue 6 item 7) -------------------------------------------------
+# The VM's restart succeeded at ARM but the guest never reported again: it most likely waits at boot for its
+# encrypted root (the initramfs could not unlock it: BEK volume / key). Microsoft's advice for a VM that cannot
+# unlock its encrypted disk at boot (troubleshoot-bitlocker-boot-error; Linux: the serial console shows the
+# passphrase prompt): look at boot diagnostics, stop-deallocate and start once (the platform attaches the key
+# volume again), else restore from the backup/snapshot taken before encryption (R4.3).
+BOOT_HANG_ADVICE = ("Look at its boot diagnostics (serial log / screenshot: a passphrase prompt or a wait for the "
+                    "root device means the encrypted volumes were not unlocked). Do not re-run the encryption. Stop "
+                    "(deallocate) and start it once so that the platform attaches its key volume again; if it still "
+                    "does not come back, restore it from the snapshot set taken before encryption "
+                    "(ansible-playbook azure_ade.linux.restore -l <host>), which is kept")
+
+
 # ---- stalls (issue 6 item 8, R4.1) ------------------------------------------------------------------
 # Docs: "3 to 16 hours to finish on a stock gallery image" (about 30 GB); "If you add multiterabyte-sized data
 # disks, the process might take days". So: 16 h for the OS phase of a 30 GB OS disk, plus 2 min per GB beyond;
@@ -386,9 +399,10 @@ def _dev_name(path):
     return path[len('/dev/'):] if path.startswith('/dev/') else path
 
 
-def guest_unlocked(facts, volume_type):
+def guest_unlocked(facts, volume_type, format_all=False):
     """After a restart: are the volumes ADE encrypted unlocked on dm-crypt? Reads azure_ade facts (guest_facts).
-    Returns a list of problems (empty = verified). Pure."""
+    The resource (temp) disk counts only with EncryptFormatAll: ADE encrypts it (resourceencrypt) in that mode only
+    (handle.py enable_encryption, ade-sp-release-1.4.0.12). Returns a list of problems (empty = verified). Pure."""
     facts = facts or {}
     devices = facts.get('block_devices')
     if devices is None:
@@ -399,7 +413,10 @@ def guest_unlocked(facts, volume_type):
         if not ((facts.get('crypt') or {}).get('osencrypt') or _on_crypt(devices, _dev_name(root))):
             problems.append('the root file system ({0}) is not on dm-crypt after the restart'.format(root))
     if volume_type in ('Data', 'All'):
+        resource = facts.get('resource_disk_mountpoint')
         for m in facts.get('data_mounts') or []:
+            if resource and m.get('mountpoint') == resource and not format_all:
+                continue
             if not _on_crypt(devices, _dev_name(m.get('source'))):
                 problems.append('data volume {0} ({1}) is not on dm-crypt after the restart'.format(
                     m.get('mountpoint'), m.get('source')))

@@ -209,13 +209,13 @@ def restored_disk_ok(disk, snapshot_id):
     return state == 'succeeded' and (tags.get(TAG_RESTORED_FROM) or '').lower() == (snapshot_id or '').lower()
 
 
-_READ_ONLY_VM_PROPS = ('instanceView', 'provisioningState', 'vmId', 'timeCreated')
+READ_ONLY_VM_PROPS = ('instanceView', 'provisioningState', 'vmId', 'timeCreated')
 
 
 def swapped_vm_body(vm, plan, new_ids):
     """The VM PUT body with OS and data disks swapped to ``new_ids`` {(role, lun): (name, id)}. Pure."""
     body = {k: v for k, v in vm.items() if k not in ('resources', 'etag')}
-    props = {k: v for k, v in (vm.get('properties') or {}).items() if k not in _READ_ONLY_VM_PROPS}
+    props = {k: v for k, v in (vm.get('properties') or {}).items() if k not in READ_ONLY_VM_PROPS}
     storage = dict(props.get('storageProfile') or {})
     os_disk = dict(storage.get('osDisk') or {})
     if ('os', None) in new_ids:

@@ -41,6 +41,7 @@ RESTART_MESSAGE = 'OS disk successfully encrypted, please reboot the VM'
 BUSY_MESSAGE = 'An operation is already in progress'
 # handle.py update_encryption_settings: an enable with a new vault/KEK on encrypted volumes ends with this message
 UPDATED_MESSAGE = 'Encryption settings updated'
+MIGRATED_MESSAGE = 'Migration Succeeded'   # handle.py perform_migration (single pass, MigrateFlag)
 # Seconds a waiting loop accepts before it acts (see apply_time_limits).
 TRANSIENT_ERROR_LIMIT = 1800.0
 RESTART_PENDING_GRACE = 1800.0
@@ -242,8 +243,11 @@ def _phase(out, state, message, model_ext):
         return 'restart_pending', 'OS volume encrypted; the VM must be restarted to finish', False
     if state == 'transitioning' or 'InProgress' in os_s or 'InProgress' in data_s:
         return 'in_progress', msg, False
-    if out['encryption_mode'] == 'dual_pass' and state == 'success':
-        # dual pass reports the secret URL as its message; only the substatus tells completion
+    migrated = state == 'success' and msg == MIGRATED_MESSAGE and \
+        ((out.get('extension') or {}).get('settings') or {}).get('MigrateFlag') == 'Migrate'
+    if (out['encryption_mode'] == 'dual_pass' or migrated) and state == 'success':
+        # dual pass reports the secret URL as its message, a dual -> single pass migration (-Migrate) "Migration
+        # Succeeded" (handle.py perform_migration): only the substatus tells completion
         want_os = vt in ('OS', 'All')
         want_data = vt in ('Data', 'All')
         if (not want_os or os_s == 'Encrypted') and (not want_data or data_s in ('Encrypted', 'NotMounted')):

@@ -525,8 +525,6 @@ CHECKS = (
     _check('ade_state', 'R4.4, R6.1', 'warning', (OS, DATA), None,
            'ADE ran here before: check vm_encryption_info and the guest state before retrying', _ade_state),
 )
-CHECK_IDS = tuple(c['id'] for c in CHECKS)
-NETWORK_CHECKS = tuple(c['id'] for c in CHECKS if c['network'])
 
 
 def _options(volume_type='All', encrypt_format_all=False, min_memory_kb=None, check_network=True):

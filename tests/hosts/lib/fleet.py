@@ -143,7 +143,8 @@ def host_spec(i, kind, rg, layer):
     name = "fleet-%03d" % i
     v = KINDS[kind](name)
     v.update({"fleet": True, "fleet_kind": kind, "fleet_layer": layer, "n": 1000 + i,
-              "subnet": "10.204.%d" % i, "netns": "adefleet-%03d" % i, "veths": ("adfh%d" % i, "adfg%d" % i)})
+              "subnet": "10.204.%d" % i, "netns": "adefleet-%03d" % i, "veths": ("adfh%d" % i, "adfg%d" % i),
+              "reboot_seconds": 0.5})   # off the network between shutdown and boot (hostlib.rebooted): short in chaos
     imds = v["imds"]
     vm_id = sim_vm_id(V.SUBSCRIPTION, rg, name)
     imds.update({"vmId": vm_id, "resourceGroupName": rg,

@@ -7,6 +7,9 @@
   hostlib.py inventory           (re)write the inventories
   hostlib.py build [NAME...]     only build the disk images (what up does before starting)
   hostlib.py reset NAME...       stop + rebuild the disk images from the base rootfs
+  hostlib.py forget NAME...      drop the ADE view the bridge gave a host (crypt.json, boot-hang); boot again if shown
+  hostlib.py reboot NAME...      restart the running host from outside (reboot(2) in its PID namespace, as a
+                                 guest `reboot` does: the supervisor boots it again, new boot ID, boot loader's kernel)
 
 Internal: `boot NAME` runs as PID 1 of the host's new PID/mount/UTS namespace,
 `_populate NAME` fills the images inside a private mount namespace.
@@ -27,6 +30,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import variants as V  # noqa: E402
+import power as P  # noqa: E402
 
 LIB = os.path.dirname(os.path.abspath(__file__))
 WORK = os.environ.get("ADE_WORK", "/tmp/azure_ade")
@@ -133,7 +137,8 @@ def root_dev(v):
 
 def kernel_info(v):
     key = v.get("kernel_key", v["kernel"])
-    version, proc_mid, ko = V.KERNELS[key]
+    version, proc_mid, ko = V.KERNELS.get(key) or V.KERNELS.get(v["kernel"]) or (
+        "#1 SMP Mon Jan 1 00:00:00 UTC 2024", "(buildd@azure-ade-test) (gcc version 4.8.4) ", "ko")
     return version, "Linux version %s %s%s\n" % (v["kernel"], proc_mid, version), ko
 
 
@@ -363,7 +368,7 @@ def layer_ops(v):
         ("file", "/etc/ld.so.preload", "/usr/lib/x86_64-linux-gnu/libade_uname.so\n", 0o644),
         ("lsblk", "/usr/bin/lsblk"),
         ("waiter", v["pid1"]["path"]),
-    ]
+    ] + P.layer_ops(v)
     if v["pid1"]["path"] != "/sbin/init":
         ops.append(("symlink", "/sbin/init", "../lib/systemd/systemd"))
     if v.get("python_link"):
@@ -557,7 +562,7 @@ def layer_digest(v):
     spec = dict(v)
     spec.pop("imds", None)
     h.update(json.dumps(spec, sort_keys=True, default=str).encode())
-    for f in ("lsblk_fake.py", "uname_preload.c", "waiter.c", "kmod_stub.c"):
+    for f in ("lsblk_fake.py", "uname_preload.c", "waiter.c", "kmod_stub.c", "power.py"):
         with open(os.path.join(LIB, f), "rb") as fh:
             h.update(fh.read())
     base_stamp = base_of(v) + ".stamp"
@@ -979,14 +984,14 @@ def fake_sysfs_block(v, base):
             write(os.path.join(dd, "partition"), "%d\n" % d["partnum"])
             write(os.path.join(dd, "start"), "2048\n")
             os.symlink("../" + d["kname"], os.path.join(cls, d["parents"][0], d["kname"]))
-        if d["type"] == "lvm":
+        if d["type"] in ("lvm", "crypt"):
             os.makedirs(os.path.join(dd, "dm"), exist_ok=True)
             write(os.path.join(dd, "dm", "name"), d["dm_name"] + "\n")
             write(os.path.join(dd, "dm", "uuid"), d["dm_uuid"] + "\n")
             write(os.path.join(dd, "dm", "suspended"), "0\n")
             os.symlink("../class/block/" + d["kname"], os.path.join(blk, d["kname"]))
         for p in d.get("parents") or []:
-            if d["type"] == "lvm":
+            if d["type"] in ("lvm", "crypt"):
                 pk = [x for x in v["devices"] if x["name"] == p][0]["kname"]
                 os.symlink("../../" + pk, os.path.join(dd, "slaves", pk))
                 os.symlink("../../" + d["kname"], os.path.join(cls, pk, "holders", d["kname"]))
@@ -1027,6 +1032,15 @@ def boot(name):
     hd = hdir(name)
     with open(os.path.join(hd, "state.json")) as f:
         st = json.load(f)
+    # after ADE (the bridge wrote crypt.json from the simulator): root/data on dm-crypt from this boot on
+    crypt = {}
+    if os.path.exists(os.path.join(hd, P.CRYPT_FILE)) and v["family"] != "debian11":
+        with open(os.path.join(hd, P.CRYPT_FILE)) as f:
+            crypt = json.load(f)
+        v = P.crypt_view(v, crypt)
+    hang = os.path.exists(os.path.join(hd, P.HANG_FILE))
+    if hang:   # no network either: SSH times out as on a VM stuck at its passphrase prompt
+        subprocess.run(["ip", "link", "set", "eth0", "down"], check=False)
     socket.sethostname(name)
     R = os.path.join(hd, "root")
     stage = os.path.join(hd, "stage")
@@ -1049,13 +1063,15 @@ def boot(name):
         os.makedirs("/dev/" + p, exist_ok=True)
     loops = st.get("loops", {})
     if v["family"] != "debian11":
-        mknod("/dev/mapper/control", stat.S_IFCHR, 10, 236, 0o600) if any(d["type"] == "lvm" for d in v["devices"]) else None
+        mknod("/dev/mapper/control", stat.S_IFCHR, 10, 236, 0o600) if any(d["type"] in ("lvm", "crypt") for d in v["devices"]) else None
         for d in v["devices"]:
-            if d["name"] in loops:
-                ma, mi = loops[d["name"]]["majmin"]
+            if d.get("backing", d["name"]) in loops:
+                ma, mi = loops[d.get("backing", d["name"])]["majmin"]
             else:
                 ma, mi = [int(x) for x in d["majmin"].split(":")]
             mknod("/dev/" + d["kname"], stat.S_IFBLK, ma, mi, 0o660 if d["type"] != "rom" else 0o660)
+            if d["type"] == "crypt":
+                os.symlink("../" + d["kname"], "/dev/mapper/" + d["dm_name"])
             if d["type"] == "lvm":
                 os.symlink("../" + d["kname"], "/dev/mapper/" + d["dm_name"])
                 os.makedirs("/dev/" + d["vg"], exist_ok=True)
@@ -1101,21 +1117,29 @@ def boot(name):
     write(os.path.join(sshdir, "authorized_keys"), keys, 0o600)
     # /proc with the guest's kernel/memory/disk view
     mount("proc", inroot(R, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    boot_rec = {"at": time.time(), "boot_id": str(uuid.uuid4()), "crypt": crypt, "hang": hang}
     if v["family"] != "debian11":
+        # the kernel the guest's boot loader picks from its /boot (grub.cfg default, else the newest image)
+        krel, why = P.pick_kernel(R, v["kernel"])
+        if krel != v["kernel"]:
+            v = dict(v, kernel=krel)
+            v.pop("kernel_key", None)
+        boot_rec.update(kernel=krel, why=why)
         proc_version = kernel_info(v)[1]
         rd = root_dev(v)
         files = {"meminfo": meminfo(v["mem_kb"]), "version": proc_version, "osrelease": v["kernel"] + "\n",
+                 "kversion": kernel_info(v)[0] + "\n",
                  "cmdline": v["cmdline"].format(root_uuid=rd["uuid"], root_partuuid=rd.get("partuuid", "")) + "\n",
                  "partitions": partitions(v)}
         if v.get("swaps"):
             files["swaps"] = "Filename\t\t\t\tType\t\tSize\tUsed\tPriority\n" + "".join(
                 "%s                               partition\t%s\t0\t-2\n" % tuple(s.split()) for s in v["swaps"])
-        if v.get("fleet"):   # each boot of a fleet host is a new boot: its own boot ID
-            files["boot_id"] = str(uuid.uuid4()) + "\n"
+        files["boot_id"] = boot_rec["boot_id"] + "\n"   # each boot is a new boot: its own boot ID
         for fn, text in files.items():
             write(os.path.join(stage, fn), text, 0o444)
         for fn in files:
-            target = {"osrelease": "/proc/sys/kernel/osrelease", "boot_id": "/proc/sys/kernel/random/boot_id"}.get(fn, "/proc/" + fn)
+            target = {"osrelease": "/proc/sys/kernel/osrelease", "boot_id": "/proc/sys/kernel/random/boot_id",
+                      "kversion": "/proc/sys/kernel/version"}.get(fn, "/proc/" + fn)
             mount(os.path.join(stage, fn), inroot(R, target), None, MS_BIND)
             mount(None, inroot(R, target), None, MS_BIND | MS_REMOUNT | MS_RDONLY)
     # /sys: real sysfs of this netns, with the guest's block devices and SELinux state
@@ -1143,8 +1167,14 @@ def boot(name):
     if v["family"] != "debian11":
         rc = inroot(R, "/run/ade-rc.sh")
         write(rc, rc_script(v), 0o700)
+        # this boot's device table for the lsblk stand-in (differs from the built-in one after ADE)
+        os.makedirs(inroot(R, "/run/azure-ade-test"), exist_ok=True)
+        write(inroot(R, "/run/azure-ade-test/lsblk-devices.json"),
+              json.dumps([dict((k, x) for k, x in d.items() if k not in ("fs",)) for d in v["devices"]]), 0o644)
     else:
         os.makedirs(inroot(R, "/run/sshd"), exist_ok=True)
+    with open(os.path.join(hd, "boots.log"), "a") as f:
+        f.write(json.dumps(boot_rec) + "\n")
     # become the guest: pivot_root into it and drop every mount of the test machine
     os.chdir(R)
     if libc.syscall(155, b".", b".") != 0:
@@ -1157,7 +1187,8 @@ def boot(name):
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     if v["family"] == "debian11":
         os.execve("/usr/sbin/sshd", ["/usr/sbin/sshd", "-D"], env)
-    env["ADE_RC"] = "/run/ade-rc.sh"
+    if not hang:   # hang: luksOpen never completes, the initramfs waits for ever (no sshd, no agent)
+        env["ADE_RC"] = "/run/ade-rc.sh"
     env["ADE_COMM"] = v["pid1"]["comm"]
     os.execve(v["pid1"]["path"], v["pid1"]["argv"], env)
 
@@ -1179,18 +1210,43 @@ def read_state(name):
     return {}
 
 
-def ns_init_pid(st):
-    pid = st.get("unshare_pid")
-    if not pid or not alive(pid):
-        return None
+def _children(pid):
+    kids = []
     try:
         for tid in os.listdir("/proc/%d/task" % pid):
             with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                kids = f.read().split()
-            if kids:
-                return int(kids[0])
+                kids += [int(k) for k in f.read().split()]
     except OSError:
+        pass
+    return kids
+
+
+def _is_ns_init(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    ids = line.split()[1:]
+                    return len(ids) > 1 and ids[-1] == "1"
+    except OSError:
+        pass
+    return False
+
+
+def ns_init_pid(st):
+    """PID (as the test machine sees it) of the host's PID 1: below its supervisor (super.c) and unshare."""
+    pid = st.get("unshare_pid")
+    if not pid or not alive(pid):
         return None
+    level = [pid]
+    for _depth in range(4):
+        nxt = []
+        for p in level:
+            for k in _children(p):
+                if _is_ns_init(k):
+                    return k
+                nxt.append(k)
+        level = nxt
     return None
 
 
@@ -1276,10 +1332,10 @@ def start(v):
             st["loops"][d["name"]] = {"dev": dev, "majmin": [os.major(rdev), os.minor(rdev)]}
     with open(os.path.join(hd, "state.json"), "w") as f:
         json.dump(st, f)
-    logf = open(os.path.join(hd, "boot.log"), "w")
-    p = subprocess.Popen(["ip", "netns", "exec", netns(v), "unshare", "--mount", "--pid", "--uts", "--ipc", "--fork",
-                          "--kill-child", "--propagation", "private", PY, os.path.abspath(__file__), "boot", name],
-                         stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, close_fds=True)
+    for fn in ("boots.log", "link-hold"):
+        if os.path.exists(os.path.join(hd, fn)):
+            os.unlink(os.path.join(hd, fn))
+    p = spawn(v, "w")
     st["unshare_pid"] = p.pid
     if v["azure"] and not v.get("fleet"):   # fleet hosts share one IMDS process (fleet.py)
         cfg = os.path.join(hd, "imds.json")
@@ -1296,6 +1352,83 @@ def start(v):
     with open(os.path.join(hd, "state.json"), "w") as f:
         json.dump(st, f)
     return p
+
+
+def spawn(v, mode="a"):
+    """Power on: the host's supervisor (super.c) runs its namespace (`boot`) and boots it again after each reboot.
+    The netns (and the IMDS sockets in it) must exist. `unshare_pid` in state.json is the supervisor's PID."""
+    name = v["name"]
+    logf = open(os.path.join(hdir(name), "boot.log"), mode)
+    me = os.path.abspath(__file__)
+    return subprocess.Popen([os.path.join(HOSTS, ".bin", "super"), PY, me, "rebooted", name, "--",
+                             "ip", "netns", "exec", netns(v), "unshare", "--mount", "--pid", "--uts", "--ipc", "--fork",
+                             "--kill-child", "--propagation", "private", PY, me, "boot", name],
+                            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, close_fds=True)
+
+
+REBOOT_SECONDS = float(os.environ.get("ADE_HOST_REBOOT_SECONDS", "3"))
+
+
+def set_link(v, up):
+    subprocess.run(["ip", "-n", netns(v), "link", "set", "eth0", "up" if up else "down"],
+                   stderr=subprocess.DEVNULL, check=False)
+
+
+def hold_link(name, hold):
+    """The bridge keeps a host's link down (VM stopped, offline OS encryption): reboots then leave it down."""
+    p = os.path.join(hdir(name), "link-hold")
+    if hold:
+        open(p, "w").close()
+    elif os.path.exists(p):
+        os.unlink(p)
+
+
+def rebooted(name):
+    """Supervisor hook after the guest rebooted (its PID namespace ended with SIGHUP): off the network for a moment,
+    like a VM between shutdown and the next boot's sshd, then the supervisor boots it again."""
+    v = spec(name)
+    set_link(v, False)
+    time.sleep(float(v.get("reboot_seconds", REBOOT_SECONDS)))
+    if not os.path.exists(os.path.join(hdir(name), "link-hold")):
+        set_link(v, True)
+    return 0
+
+
+def boots(name):
+    p = os.path.join(hdir(name), "boots.log")
+    if not os.path.exists(p):
+        return []
+    with open(p) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def reboot(name):
+    """Restart a host from outside, the way the guest does it: reboot(2) in its PID namespace (the supervisor boots
+    it again). A host that is off (its namespace ended) is powered on. Does not wait."""
+    v = spec(name)
+    init = ns_init_pid(read_state(name))
+    if init:
+        subprocess.run(["nsenter", "-t", str(init), "-p", "--", PY, "-c",
+                        "import ctypes, os; os.sync(); ctypes.CDLL(None).reboot(ctypes.c_uint(0x01234567))"],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        return "rebooted"
+    st = read_state(name)
+    p = spawn(v)
+    st["unshare_pid"] = p.pid
+    with open(os.path.join(hdir(name), "state.json"), "w") as f:
+        json.dump(st, f)
+    return "powered on"
+
+
+def wait_boot(name, n_before, timeout=120):
+    """Wait until boot number n_before+1 has sshd answering; returns seconds waited."""
+    v = spec(name)
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if len(boots(name)) > n_before and tcp_ok(vm_ip(v), 22, 0.3):
+            return time.time() - t0
+        time.sleep(0.1)
+    raise RuntimeError("%s did not boot again within %d s (see %s/boot.log)" % (name, timeout, hdir(name)))
 
 
 def wait_up(v, proc, timeout=30):
@@ -1319,6 +1452,14 @@ def stop(v, quiet=False):
         return
     st = read_state(name)
     init = ns_init_pid(st)
+    sup = st.get("unshare_pid")
+    if sup and alive(sup):   # the supervisor first, so that it does not boot the host again
+        try:
+            with open("/proc/%d/cmdline" % sup) as f:
+                if "super" in f.read().split("\0")[0]:
+                    os.kill(sup, 9)
+        except OSError:
+            pass
     if init:
         os.kill(init, 9)
     if st.get("unshare_pid") and alive(st["unshare_pid"]):
@@ -1400,10 +1541,11 @@ def select(names):
 
 def ensure_bins():
     os.makedirs(os.path.join(HOSTS, ".bin"), exist_ok=True)
-    waiter = os.path.join(HOSTS, ".bin", "waiter")
-    src = os.path.join(LIB, "waiter.c")
-    if not os.path.exists(waiter) or os.path.getmtime(waiter) < os.path.getmtime(src):
-        run(["gcc", "-O2", "-static", "-o", waiter, src])
+    for b in ("waiter", "super"):
+        binp = os.path.join(HOSTS, ".bin", b)
+        src = os.path.join(LIB, b + ".c")
+        if not os.path.exists(binp) or os.path.getmtime(binp) < os.path.getmtime(src):
+            run(["gcc", "-O2", "-static", "-o", binp, src])
 
 
 def cmd_up(names):
@@ -1454,7 +1596,34 @@ def main(argv):
         ensure_bins()
         for v in select(names):
             stop(v, quiet=True)
+            for fn in (P.CRYPT_FILE, P.HANG_FILE, "link-hold"):   # what the bridge said about the VM
+                if os.path.exists(os.path.join(hdir(v["name"]), fn)):
+                    os.unlink(os.path.join(hdir(v["name"]), fn))
             build(v, force=True)
+    elif cmd == "forget":   # drop what the bridge said about the VM; boot again if this boot showed it
+        for n in names:
+            hd = hdir(n)
+            for fn in (P.CRYPT_FILE, P.HANG_FILE, "link-hold"):
+                if os.path.exists(os.path.join(hd, fn)):
+                    os.unlink(os.path.join(hd, fn))
+            last = (boots(n) or [{}])[-1]
+            if last.get("crypt") or last.get("hang"):
+                before = len(boots(n))
+                reboot(n)
+                wait_boot(n, before)
+                log("%s: booted again without the ADE view" % n)
+    elif cmd == "rebooted":
+        sys.exit(rebooted(names[0]))
+    elif cmd == "reboot":
+        for n in names:
+            before = len(boots(n))
+            t0 = time.time()
+            how = reboot(n)
+            waited = wait_boot(n, before)
+            b = boots(n)[-1]
+            log("%s: %s in %.1f s (ssh back); boot %d, kernel %s (%s), boot_id %s" % (
+                n, how, time.time() - t0, len(boots(n)), b.get("kernel", "-"), b.get("why", ""), b["boot_id"]))
+            del waited
     elif cmd == "status":
         cmd_status(names)
     elif cmd == "inventory":

@@ -18,6 +18,14 @@ UTIL_LINUX = "2.31.1"
 DEVICES = []  # list of dicts, in the order the guest's lsblk prints them
 
 VER = tuple(int(x) for x in UTIL_LINUX.split(".")[:2])
+# the device table of this boot (written by hostlib.py boot; after ADE it has the dm-crypt devices)
+_BOOT_DEVICES = "/run/azure-ade-test/lsblk-devices.json"
+if os.path.exists(_BOOT_DEVICES):
+    try:
+        with open(_BOOT_DEVICES) as _f:
+            DEVICES = json.load(_f)
+    except (IOError, OSError, ValueError):
+        pass
 
 # columns known by each util-linux line (lsblk --help "Available columns")
 _COLS_220 = ["NAME", "KNAME", "MAJ:MIN", "FSTYPE", "MOUNTPOINT", "LABEL", "UUID", "RO", "RM",

@@ -33,6 +33,23 @@ d=$WORK/linux-azure-$KVER
 mkdir -p "$d/boot" "$d/lib/modules/$KVER"
 printf 'dummy kernel image %s\n' "$KVER" > "$d/boot/vmlinuz-$KVER"
 printf 'kernel/fs/fat/vfat.ko\n' > "$d/lib/modules/$KVER/modules.builtin"
+# like linux-image-*: the maintainer scripts run depmod and update-grub (/etc/kernel/postinst.d/zz-update-grub),
+# so the next boot's GRUB menu has the new kernel first (the test hosts' boot loader model reads grub.cfg)
+mkdir -p "$d/DEBIAN"
+cat > "$d/DEBIAN/postinst" <<SH
+#!/bin/sh
+set -e
+depmod -a $KVER 2>/dev/null || true
+if [ -x /usr/sbin/update-grub ]; then update-grub; fi
+SH
+cat > "$d/DEBIAN/postrm" <<SH
+#!/bin/sh
+set -e
+if [ "\$1" = remove ] || [ "\$1" = purge ]; then
+  if [ -x /usr/sbin/update-grub ]; then update-grub; fi
+fi
+SH
+chmod 0755 "$d/DEBIAN/postinst" "$d/DEBIAN/postrm"
 mkpkg linux-azure "$(echo "$KVER" | sed 's/-azure$//; s/-/./').1" "Complete Linux kernel for Azure (test dummy, $KVER)" "$d"
 
 # walinuxagent OLD and NEW

@@ -30,8 +30,12 @@ def with_props(vm, size=None, security=None, os_extra=None, data=None):
     return vm
 
 
+def blocker_ids(blockers):
+    return [b['id'] for b in blockers or []]
+
+
 def ids(vm):
-    return B.blocker_ids(B.ade_blockers(vm))
+    return blocker_ids(B.ade_blockers(vm))
 
 
 def data_disk(lun, sku='Premium_LRS', **extra):
@@ -79,10 +83,20 @@ def test_vm_property_blockers():
     assert ids(F.vm(unmanaged=True)) == ['unmanaged_disks']
 
 
+def test_nvme_disk_controller():
+    vm = F.vm()
+    vm['properties']['storageProfile']['diskControllerType'] = 'NVMe'
+    assert ids(vm) == ['nvme_disk_controller']
+    msg = B.ade_blockers(vm)[0]['message']
+    assert 'diskControllerType=SCSI' in msg and 'encryption at host' in msg
+    vm['properties']['storageProfile']['diskControllerType'] = 'SCSI'
+    assert ids(vm) == []
+
+
 def test_disk_blockers_name_the_disks():
     vm = with_props(F.vm(), data=[data_disk(0, 'UltraSSD_LRS'), data_disk(1, 'PremiumV2_LRS'), data_disk(2)])
     bl = B.ade_blockers(vm)
-    assert B.blocker_ids(bl) == ['ultra_disk', 'premium_ssd_v2']
+    assert blocker_ids(bl) == ['ultra_disk', 'premium_ssd_v2']
     assert 'd0 (data disk LUN 0)' in bl[0]['message'] and 'd1 (data disk LUN 1)' in bl[1]['message']
     wa = with_props(F.vm(), size='Standard_M64ms', data=[data_disk(0, writeAcceleratorEnabled=True)])
     assert ids(wa) == ['m_series_write_accelerator']
@@ -96,7 +110,7 @@ def test_sse_cmk_from_model_or_disk_resource():
     assert ids(vm) == ['sse_cmk']
     vm2 = with_props(F.vm(), data=[data_disk(0)])
     disk = {'properties': {'encryption': {'type': 'EncryptionAtRestWithCustomerKey'}}}
-    assert B.blocker_ids(B.ade_blockers(vm2, disks={data_disk(0)['managedDisk']['id'].lower(): disk})) == ['sse_cmk']
+    assert blocker_ids(B.ade_blockers(vm2, disks={data_disk(0)['managedDisk']['id'].lower(): disk})) == ['sse_cmk']
 
 
 def test_several_blockers_and_public_shape():

