@@ -23,14 +23,8 @@ export ADE_CORE
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
 # shellcheck source=tests/ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
-ade_mount_collection
-ade_activate
+ade_hosts_env guests || { echo "0 passed, 1 failed"; exit 1; }   # INV: Python 2.7 guests need core 2.16
 HERE=$ADE_REPO/tests/integration/e2e
-case "$ADE_CORE" in
-  2.16) INV=$ADE_WORK/hosts/inventory-py27.yml ;;   # Python 2.7 guests need core 2.16
-  *) INV=$ADE_WORK/hosts/inventory-py3.yml ;;
-esac
-[ -f "$INV" ] || { echo "no $INV: start the test hosts first (tests/hosts/up.sh)"; echo "0 passed, 1 failed"; exit 1; }
 
 # The three guests of the encrypt run, the data-only guest, and what we expect of them.
 E2E_OK=${E2E_OK:-centos7-selinux}       # encrypts (SELinux saved, made permissive, restored)

@@ -36,9 +36,9 @@ def st(phase='not_started', seq=None, op='EnableEncryption', os='NotEncrypted', 
 # ---- parse / tags ---------------------------------------------------------------------------------
 
 def test_parse_empty_and_full():
-    assert R.parse_record(None) == dict(snapshot_set=None, stage=None, seq=None, at=None)
+    assert R.parse_record(None) == dict(snapshot_set=None, stage=None, seq=None, at=None, prev=None)
     r = R.parse_record({R.TAG_RUN: 'r', R.TAG_STAGE: 'restoring', R.TAG_SEQ: SEQ, R.TAG_AT: 't', 'owner': 'x'})
-    assert r == dict(snapshot_set='r', stage='restoring', seq=SEQ, at='t')
+    assert r == dict(snapshot_set='r', stage='restoring', seq=SEQ, at='t', prev=None)
 
 
 def test_merged_tags_keep_user_tags_and_drop_stale_record_tags():
