@@ -8,6 +8,9 @@
 #    (restored from its snapshot set), one is blocked by the preflight (never snapshotted nor encrypted:
 #    checked in the simulator's request log); SELinux saved/restored byte for byte on the SELinux guest;
 #    check mode; a failure stops the rollout; killed while waiting and run again (resumes, no new snapshot)
+#    3g (e2e/reboot.sh): R2 inside encrypt on ubuntu1404-k44: the role reboots into linux-azure, and the restart check
+#    passes for real (the host reboots through the simulator bridge into its dm-crypt view); 3h (E2E_HANG_LINES): a VM
+#    that hangs at boot after encryption -> verify_failed with the guide's advice, set kept, rollout stopped
 # 4. a data-only encryption, then azure_ade.linux.disable (disable before extension removal, request log)
 # 5. ansible-playbook azure_ade.linux.status (mismatch: the platform says encrypted, the guests have no dm-crypt)
 # 6. azure_ade.linux.restore from a snapshot set
