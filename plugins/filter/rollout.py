@@ -33,8 +33,8 @@ def rollout_failure_outcome(stage, guest_unreachable=False, reboot_required=Fals
     return rollout.failure_outcome(stage, bool(guest_unreachable), bool(reboot_required), replan_action, restore)
 
 
-def rollout_unlocked(facts, volume_type):
-    return rollout.guest_unlocked(facts, volume_type)
+def rollout_unlocked(facts, volume_type, format_all=False):
+    return rollout.guest_unlocked(facts, volume_type, bool(format_all))
 
 
 def rollout_stop(outcome, changed_anything, continue_on_failure=False):

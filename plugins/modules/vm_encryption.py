@@ -212,12 +212,18 @@ sequence_version:
   description: SequenceVersion of the request.
   returned: when a PUT is (or would be) sent
   type: str
+stale_reads:
+  description:
+    - Reads right after the PUT that still showed the VM as before it (another or no SequenceVersion, or the
+      previous run's very status) and were therefore not taken as this run's result; the module read again.
+  returned: when a PUT was sent
+  type: int
 status:
   description: ADE status after the run (see RV(azure_ade.linux.vm_encryption_info#module:vms)).
   returned: always
   type: dict
 rollout:
-  description: The VM's rollout record after the run (snapshot_set, stage, seq, at); see docs/architecture.md.
+  description: The VM's rollout record after the run (snapshot_set, stage, seq, at, prev); see docs/architecture.md.
   returned: with O(state=encrypted)
   type: dict
 history:
@@ -255,6 +261,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollo
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import consistency
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history, wait_for_phase
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.snapshots import READ_ONLY_VM_PROPS
@@ -352,8 +359,8 @@ def run_restart(module, session, p, vm, status, result, deadline, fail, finish):
             break
         if not waiter.pause(p['poll_interval']):
             fail('{0} did not come back (power {1}, agent not Ready) within {2}s after the restart; it may hang at '
-                 'boot (volumes not unlocked). Look at the boot diagnostics serial log; the snapshot set is kept'
-                 .format(p['name'], ade.power_state(vm), p['timeout']), status=compute_status(vm))
+                 'boot (volumes not unlocked). {3}'.format(p['name'], ade.power_state(vm), p['timeout'],
+                                                           rollout.BOOT_HANG_ADVICE), status=compute_status(vm))
     finish(status=compute_status(vm))
 
 
@@ -489,11 +496,14 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
         result.update(changed=True, actions=result['actions'] + ['put_extension'])
         finish(status=status)
     busy_deadline = time.time() + p['busy_timeout']
+    # The status before the PUT: a read after it showing exactly this is stale (cloud/consistency.py).
+    before = consistency.fingerprint(status)
     if p['rollout_run']:
         # Intent first: if the control node dies after the PUT, the re-run compares this SequenceVersion with the
         # extension's to know whether ARM took it.
         result['rollout'] = rollout.parse_record(write_record(
-            session, p['resource_group'], p['name'], vm, 'enabling', busy_deadline + 60, seq=settings['SequenceVersion']))
+            session, p['resource_group'], p['name'], vm, 'enabling', busy_deadline + 60, seq=settings['SequenceVersion'],
+            prev=before))
     poller = session.retry_conflicts(
         lambda: session.begin_put_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME, body),
         busy_deadline, 'enabling ADE', interval=conflict_interval(p))
@@ -514,8 +524,8 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
     prov = ((ext or {}).get('properties') or {}).get('provisioningState')
     if prov != 'Succeeded':
         fail("the ADE extension was not provisioned correctly (provisioningState {0})".format(prov))
-    vm = session.get_vm(p['resource_group'], p['name'])
-    status = compute_status(vm)
+    status, stale = settle(session, p, settings['SequenceVersion'], before)
+    result['stale_reads'] = stale
     record_history(history, status, time.time())
     if status['phase'] == 'failed':
         fail('ADE failed on {0}: {1}'.format(p['name'], status['progress_message']), status=status)
@@ -524,6 +534,20 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
                                            history)
         check_final(status, timed_out, p, fail)
     finish(status=status)
+
+
+def settle(session, p, seq, before, sleep=time.sleep, now=time.time):
+    """Read the VM until the read shows this PUT (SequenceVersion ``seq``, a status other than ``before``):
+    right after the PUT, ARM can still show the previous run's status or the VM as before the PUT. At most
+    consistency.stale_grace() seconds; returns (status, number of stale reads)."""
+    guard = consistency.StaleGuard()
+    key = (p['resource_group'].lower(), p['name'].lower())
+    while True:
+        vm = session.get_vm(p['resource_group'], p['name'])
+        status = compute_status(vm)
+        if not guard.holds(key, status, seq, before, now()):
+            return status, guard.count.get(key, 0)
+        sleep(max(0.2, min(p['poll_interval'], 5.0)))
 
 
 def run_migrate(module, session, p, vm, status, result, fail, finish):

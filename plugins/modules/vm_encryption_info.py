@@ -69,6 +69,12 @@ options:
     description: Fail when O(timeout) passes before every VM is done (the status read last is still returned).
     type: bool
     default: true
+  ignore_missing:
+    description:
+      - With O(names), leave VMs that do not exist out of RV(vms) instead of failing (the encrypt playbook reads a
+        whole wave at once and lets each host fail on its own VM).
+    type: bool
+    default: false
   bulk_threshold:
     description:
       - When at least this many VMs named in O(names) live in one resource group, read that group with one list
@@ -245,9 +251,16 @@ vms:
         - While waiting (O(wait_for=completed)), set when the VM has shown the same phase and message for longer
           than its disk sizes make plausible (16 h for the OS phase of a 30 GB disk plus 2 min per further GB; data
           2 h plus 2 min per GB) - C(held_seconds), C(plausible_seconds), C(message) with the guide's advice (R4.1,
-          do not reboot). A report and a warning, never a failure; null otherwise.
+          do not reboot). A report and a warning, never a failure; null otherwise. E(AZURE_ADE_STALL_FACTOR) on the
+          control node scales what is plausible (e.g. V(2) for slow disks).
       type: dict
       returned: always
+    stall_seen:
+      description:
+        - While waiting, the last stall report (as RV(vms[].stall_report)) of a VM that stalled and then moved on;
+          reported as a warning too. Absent otherwise.
+      type: dict
+      returned: when a VM stalled during the wait and later changed
     history:
       description: Progress seen while waiting ({time, phase, message, os, data}), one entry per change.
       type: list
@@ -309,13 +322,15 @@ import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import parse_resource_id
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import ade_blockers, for_output
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout import disk_sizes, parse_record, stall_report
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout import disk_sizes, parse_record, stall_factor, stall_report
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import JMESPATH_IMPORT_ERROR
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller, PollTimeout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.migrate import record as migrate_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.wave import needs_full_read
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.consistency import StaleGuard
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import (
     TERMINAL, StatusClock, compute_status, next_poll_interval, summarise)
 
@@ -345,8 +360,10 @@ def select_targets(params):
     return 'subscription', None
 
 
-def fetch(session, mode, targets, bulk_threshold):
-    """One round of reads. Returns {(rg_lower, name_lower): vm dict} for the targets (missing VMs absent)."""
+def fetch(session, mode, targets, bulk_threshold, waiting=False):
+    """One round of reads. Returns {(rg_lower, name_lower): vm dict} for the targets (missing VMs absent).
+    A VM read from a list lacks its extension resources (ADE settings): it is read again with a GET when they
+    matter (wave.needs_full_read)."""
     found = {}
 
     def key(vm):
@@ -354,8 +371,9 @@ def fetch(session, mode, targets, bulk_threshold):
         return ((p.get('resource_group') or '').lower(), (vm.get('name') or '').lower())
 
     def complete(vm):
-        # Some list answers may lack the instance view: then one GET for that VM.
-        if not ((vm.get('properties') or {}).get('instanceView')):
+        # Some list answers may lack the instance view: then one GET for that VM. Lists never carry the
+        # extension resources: one GET when this run's SequenceVersion must be compared.
+        if not ((vm.get('properties') or {}).get('instanceView')) or needs_full_read(vm, waiting):
             p = parse_resource_id(vm['id'])
             vm = session.get_vm(p['resource_group'], vm['name']) or vm
         return vm
@@ -391,6 +409,7 @@ def main():
              wait_for=dict(type='str', choices=['none', 'completed'], default='none'),
              timeout=dict(type='int', default=86400), poll_interval=dict(type='float', default=30),
              fail_on_timeout=dict(type='bool', default=True), bulk_threshold=dict(type='int', default=10),
+             ignore_missing=dict(type='bool', default=False),
              query=dict(type='str'), retirement=dict(type='bool', default=True)),
         mutually_exclusive=[('name', 'names')],
         non_negative=('timeout',), positive=('poll_interval',),
@@ -413,6 +432,9 @@ def main():
     timed_out = False
     pending_targets = targets
     clock = StatusClock()
+    guard = StaleGuard()
+    stall_f = stall_factor()
+    stalls_seen = {}
     poller = Poller(p['timeout'], base_delay=min(p['poll_interval'], 5.0))
     try:
         while True:
@@ -421,7 +443,7 @@ def main():
             if p['wait_for'] == 'completed':
                 # A wait rides out dropped connections, 5xx and throttling until its deadline (back-off, Retry-After).
                 try:
-                    found = poller.call(lambda: fetch(session, mode, pending_targets, p['bulk_threshold']),
+                    found = poller.call(lambda: fetch(session, mode, pending_targets, p['bulk_threshold'], waiting=True),
                                         'reading VM status')
                 except PollTimeout as exc:
                     if not statuses:
@@ -434,18 +456,27 @@ def main():
             reads_per_poll = session.stats.total - before
             if mode == 'names':
                 missing = [(rg, n) for rg, n in pending_targets if (rg.lower(), n.lower()) not in found]
-                if missing:
+                if missing and not p['ignore_missing']:
                     base.fail('VM(s) not found: {0}'.format(', '.join('{0}/{1}'.format(*m) for m in missing)))
             now = time.time()
             for k, vm in found.items():
                 st = compute_status(vm)
+                if p['wait_for'] == 'completed':
+                    # Right after this run's PUT a read can still show the VM as before it (stale read): while the
+                    # rollout record's SequenceVersion / pre-PUT status say so, the VM is not done (bounded).
+                    rec = parse_record(vm.get('tags'))
+                    if rec['stage'] in ('enabling', 'encrypting') and guard.holds(k, st, rec['seq'], rec['prev'], now):
+                        st = dict(st, phase='in_progress', stale_read=True,
+                                  phase_reason='read older than this run (stale read right after the PUT); reading again')
                 held = clock.held(k, st, now) if p['wait_for'] == 'completed' else 0.0
                 if p['wait_for'] == 'completed':
                     st = clock.apply(k, st, now)
                 st['vm_id'] = (vm.get('properties') or {}).get('vmId')
                 st['rollout'] = parse_record(vm.get('tags'))
                 st['migration'] = migrate_record(vm)
-                st['stall_report'] = stall_report(st, held, *disk_sizes(vm))
+                st['stall_report'] = stall_report(st, held, *disk_sizes(vm), factor=stall_f)
+                if st['stall_report']:
+                    stalls_seen[k] = st['stall_report']
                 statuses[k] = st
                 vms_read[k] = vm
                 record_history(history.setdefault(k, []), st, now)
@@ -490,6 +521,12 @@ def main():
     for v in vms:
         if v.get('stall_report'):
             module.warn('STALLED? (reported, not failed) ' + v['stall_report']['message'])
+        else:
+            seen = stalls_seen.get(((v.get('resource_group') or '').lower(), (v.get('name') or '').lower()))
+            if seen:   # stalled during the wait, moved on since: still reported (R4.1)
+                v['stall_seen'] = seen
+                module.warn('STALLED? (reported, not failed; it moved on later, now {0}) {1}'.format(
+                    v.get('phase'), seen['message']))
     if timed_out and p['fail_on_timeout']:
         not_done = ['{0} ({1}: {2})'.format(v['name'], v['phase'], v['progress_message']) for v in vms
                     if v['phase'] not in TERMINAL]

@@ -11,13 +11,13 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import arm, scenario, upload
+from . import arm, scenario, stale, upload
 from .clock import Clock, iso
 from .model import ArmError, DEFAULT_ADE_TIMING, World, _fault_ctx
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 FAULT_ACTIONS = ("429", "500", "503", "409", "drop", "drop_response", "lro_fail", "expire_tokens", "delay",
-                 "status")
+                 "status", "stale_reads")
 
 
 class Fault:
@@ -37,6 +37,7 @@ class Fault:
         self.code = doc.get("code")
         self.message = doc.get("message")
         self.seconds = float(doc.get("seconds", 0))
+        self.view = doc.get("view") or "instance"     # stale_reads: instance | all (azsim/stale.py)
         self.seen = 0
         self.hits = 0
 
@@ -119,11 +120,17 @@ class Handler(BaseHTTPRequestHandler):
         status, body, headers = 500, None, {}
         _fault_ctx.lro_fail = None
         try:
+            stale_fault = None
             if kind != "admin":
                 with w.lock:
                     for f in w.faults:
-                        if f.matches(method, path, raw_query):
+                        if f.action != "stale_reads" and f.matches(method, path, raw_query):
                             fault = f
+                            break
+                    # stale_reads rules combine with the others (a standing behaviour, azsim/stale.py)
+                    for f in w.faults:
+                        if f.action == "stale_reads" and method != "GET" and f.matches(method, path, raw_query):
+                            stale_fault = f
                             break
             if fault is not None and fault.action == "drop":
                 self._drop()
@@ -154,7 +161,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 if fault is not None and fault.action == "lro_fail":
                     _fault_ctx.lro_fail = fault.message or "The operation failed (injected fault)."
-                status, body, headers = self.arm(method, path, query, raw)
+                status, body, headers = self.arm(method, path, query, raw, stale_fault)
         except ArmError as e:
             status, body, headers = e.status, e.to_body(), dict(e.headers)
         except Exception as e:  # pragma: no cover - keep the server alive, report the bug
@@ -317,7 +324,7 @@ class Handler(BaseHTTPRequestHandler):
                 "token_type": "Bearer"}
 
     # ------------------------------------------------------------------ ARM
-    def arm(self, method, path, query, raw):
+    def arm(self, method, path, query, raw, stale_fault=None):
         w = self.server.world
         with w.lock:
             bad = w.check_token(self.headers.get("Authorization"))
@@ -347,7 +354,13 @@ class Handler(BaseHTTPRequestHandler):
         with w.lock:
             w.tick()
             req = arm.Req(w, method, path, query, body, api, w.base_url)
-            return arm.dispatch(req)
+            before = stale.capture(w, path) if stale_fault is not None and method != "GET" else None
+            result = arm.dispatch(req)
+            if before is not None:
+                stale.remember(w, before, stale_fault, result[0])
+            elif method == "GET":
+                result = stale.rewrite(w, path, query, result)
+            return result
 
     # ------------------------------------------------------------------ admin
     def admin(self, method, path, query, raw):

@@ -54,6 +54,9 @@ FAULTS = [
     ("503 on writes", {"method": "PUT", "path": "/", "action": "503", "count": 3, "retry_after": 1}),
     ("409 on start (restore interrupted)", {"method": "POST", "path": "/start$", "action": "409", "count": 4}),
     ("500 on deallocate", {"method": "POST", "path": "/deallocate$", "action": "500", "count": 2}),
+    # right after an extension PUT, reads show the VM as before it (simulator/azsim/stale.py)
+    ("stale reads after the extension PUT", {"method": "PUT", "path": "/extensions/", "action": "stale_reads",
+                                             "seconds": 3, "view": "all", "count": 6}),
 ]
 
 
@@ -130,7 +133,7 @@ class Runs:
             time.sleep(0.25)
             tick += 1
             if self.names and tick % 4 == 0:   # the guests' first changes, about once a second
-                self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange)
+                self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange, self.args.t_start)
             if time.time() > deadline:
                 killed = "run timeout" if deadline < self.args.deadline else "suite deadline (CHAOS_TOTAL)"
                 break
@@ -158,7 +161,7 @@ class Runs:
             kill_tree(p.pid)
         rc = p.wait()
         if self.names:
-            self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange)
+            self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange, self.args.t_start)
         last = rawlog(self.sim, 0)["last_seq"]
         rec = {"run": self.n, "label": label, "rc": rc, "killed": killed, "seconds": round(time.time() - t0, 1),
                "first_seq": since + 1, "last_seq": last, "log": logf}
@@ -225,7 +228,7 @@ class Checks:
         sys.stdout.flush()
 
 
-def guest_changes(fleet_hosts_dir, names, seen=None):
+def guest_changes(fleet_hosts_dir, names, seen=None, since=0.0):
     """Wall time of the first change the rollout made inside each guest: the prerequisites role's saved
     state under /var/lib/azure_ade, a changed /etc/selinux/config, read from the host's upper dir (the guest's
     own writes). ctime, not mtime: overlayfs keeps the lower file's mtime when it copies a file up on its
@@ -241,6 +244,7 @@ def guest_changes(fleet_hosts_dir, names, seen=None):
                 times.append(os.stat(p).st_ctime)
                 if os.path.isdir(p):
                     times += [os.stat(os.path.join(p, f)).st_ctime for f in os.listdir(p)]
+        times = [t for t in times if t >= since]   # a reused fleet: changes before this suite are not its own
         if times:
             out[n] = min(times + ([out[n]] if n in out else []))
     return out
@@ -287,6 +291,7 @@ def main():
                     "follow their VMs (stopped -> unreachable, restart -> reboot, offline OS encryption -> no SSH)")
     args = ap.parse_args()
     args.deadline = time.time() + args.total
+    args.t_start = time.time()
     seed = args.seed or random.SystemRandom().randrange(1, 1 << 30)
     rnd = random.Random(seed)
     os.makedirs(os.path.join(args.work, "logs"), exist_ok=True)
@@ -337,6 +342,11 @@ def main():
         bridge = Bridge(sim, RG, names).start()
     t_chaos = time.time()
     faults_used = []
+    # ARM's eventual consistency as a standing behaviour (not a random fault): every extension PUT of the chaos
+    # phase and of the slices is followed by 2 s of reads showing the VM as before it (simulator/azsim/stale.py).
+    stale_rule = {"method": "PUT", "path": "/extensions/", "action": "stale_reads", "seconds": 2, "view": "all",
+                  "count": -1}
+    sim.add_fault(**stale_rule)
     # ---- chaos phase: faults + the control node killed at a random point, again and again
     while len([r for r in runs.history if r["killed"]]) < args.max_kills and time.time() - t_chaos < args.budget \
             and time.time() < args.deadline - 60:
@@ -345,10 +355,13 @@ def main():
             sim.add_fault(**rule)
             faults_used.append(label)
         if rnd.random() < 0.25:
-            trigger = ("time", round(rnd.uniform(3, 40), 1))
+            trigger = ("time", round(max(3.0, min(rnd.uniform(3, 40), args.budget - (time.time() - t_chaos))), 1))
         else:
             what, method, rx = rnd.choice(KILL_POINTS)
-            trigger = (what, method, rx, rnd.randint(1, 12), round(rnd.uniform(20, 150), 1))
+            # the fallback kill time never runs past the chaos budget (the same draws: CHAOS_SEED reproduces the plan)
+            nth, fallback = rnd.randint(1, 12), round(rnd.uniform(20, 150), 1)
+            left = args.budget - (time.time() - t_chaos)
+            trigger = (what, method, rx, nth, round(max(10.0, min(fallback, left)), 1))
         rec = runs.run(trigger, label="-chaos")
         rec["faults"] = faults_used[-3:]
         if not rec["killed"] and rec["rc"] == 0:
@@ -357,7 +370,9 @@ def main():
     chaos_seconds = time.time() - t_chaos
     slices_info = None
     if args.slices > 1:
+        sim.add_fault(**stale_rule)
         slices_info = run_slices(args, runs, sim, env, names)
+        sim.clear_faults()
     # ---- convergence: run again, undisturbed, until a run sends no write
     converged = False
     for _i in range(args.converge_runs):
@@ -383,7 +398,7 @@ def main():
         n = vm_of(e["path"])
         if n:
             by_vm.setdefault(n, []).append(e)
-    gchange = guest_changes(args.hosts_dir, names, runs.gchange)
+    gchange = guest_changes(args.hosts_dir, names, runs.gchange, args.t_start)
 
     no_snap, snap_after, restore_after, dealloc, outcome_bad, selinux_bad = [], [], [], [], [], []
     outcomes = {}
@@ -453,6 +468,11 @@ def main():
         # (4) SELinux
         if n in selinux_hosts:
             cfg, enf = selinux_now(args.hosts_dir, n)
+            for _i in range(20):   # a host the bridge just rebooted may still be booting (no selinuxfs yet)
+                if enf is not None:
+                    break
+                time.sleep(0.5)
+                cfg, enf = selinux_now(args.hosts_dir, n)
             cfg0, enf0 = selinux0[n]
             if (cfg is not None and cfg != cfg0) or enf != enf0:
                 selinux_bad.append("%s: config %s, runtime enforce %s (was %s)" % (
@@ -530,7 +550,7 @@ def run_slices(args, runs, sim, env, names):
         except subprocess.TimeoutExpired:
             kill_tree(p.pid)
             rcs[s] = "timeout"
-    runs.gchange = guest_changes(args.hosts_dir, names, runs.gchange)
+    runs.gchange = guest_changes(args.hosts_dir, names, runs.gchange, args.t_start)
     last = rawlog(sim, 0)["last_seq"]
     secs = round(time.time() - t0, 1)
     for s, p, logf in procs:   # the slices ran at once: their wall time counts once

@@ -15,8 +15,7 @@ export ADE_CORE
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
 # shellcheck source=tests/ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
-ade_mount_collection
-ade_activate
+ade_hosts_env fleet
 HERE=$ADE_REPO/tests/chaos
 LOCK=${CHAOS_LOCK:-/work/coord/hosts.lock}
 locked() { if [ -e "$(dirname "$LOCK")" ]; then flock "$LOCK" "$@"; else "$@"; fi; }
@@ -24,14 +23,14 @@ W=${ADE_SCRATCH:-$ADE_WORK/chaos-$ADE_CORE}
 rm -rf "$W"; mkdir -p "$W/logs"
 SIM=$W/sim
 N=${CHAOS_FLEET:-100}
-case "$ADE_CORE" in 2.16) INV=$ADE_WORK/hosts/inventory-fleet-py27.yml ;; *) INV=$ADE_WORK/hosts/inventory-fleet-py3.yml ;; esac
 FAILED_SETUP=0
 # shellcheck disable=SC2317  # called by the EXIT trap
 finish() {
   ade_sim_stop "$SIM"
   # ssh control masters of our runs (killed controllers leave them): only ours, by pid
   for pid in $(pgrep -f "$W/cp/" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-  locked /usr/bin/python3 "$ADE_REPO/tests/hosts/lib/fleet.py" down --owner "$W" >>"$W/logs/fleet.log" 2>&1 || true
+  # a reused fleet stays up for its owner (no wait for the hosts lock either)
+  [ -n "${REUSED:-}" ] || locked /usr/bin/python3 "$ADE_REPO/tests/hosts/lib/fleet.py" down --owner "$W" >>"$W/logs/fleet.log" 2>&1 || true
   if [ "$FAILED_SETUP" -ne 0 ]; then echo "0 passed, 1 failed"; exit 1; fi
 }
 trap finish EXIT
@@ -50,6 +49,7 @@ print(json.dumps(d))
 PY
 then
   echo "[chaos] reusing the running fleet of $N hosts"
+  REUSED=1
 elif ! locked /usr/bin/python3 "$ADE_REPO/tests/hosts/lib/fleet.py" up "$N" --owner "$W" --kinds "${CHAOS_KINDS:-ubuntu1804=9,centos7=1}" \
     > "$W/fleet-up.json" 2> "$W/logs/fleet.log"; then
   tail -20 "$W/logs/fleet.log"; echo "FAIL: fleet of $N hosts did not start"; FAILED_SETUP=1; exit 1

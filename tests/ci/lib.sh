@@ -74,3 +74,19 @@ PY
 ade_sim_stop() {
   PYTHONPATH=$ADE_REPO/simulator${PYTHONPATH:+:$PYTHONPATH} python -m azsim stop --workdir "$1" >/dev/null 2>&1 || true
 }
+
+# Prepare a script that drives the test hosts: the collection mounted, the core line's venv active, INV set to the
+# hosts' inventory of that line (Python 2.7 guests need core 2.16; "fleet" = the chaos fleet's). Returns 1 (with a
+# message) when the hosts are not up.
+ade_hosts_env() {  # guests | fleet
+  local kind=
+  [ "${1:-guests}" != fleet ] || kind=fleet-
+  ade_mount_collection
+  ade_activate
+  case "$ADE_CORE" in
+    2.16) INV=$ADE_WORK/hosts/inventory-${kind}py27.yml ;;
+    *) INV=$ADE_WORK/hosts/inventory-${kind}py3.yml ;;
+  esac
+  export INV
+  [ -n "$kind" ] || [ -f "$INV" ] || { echo "no $INV: start the test hosts first (tests/hosts/up.sh)"; return 1; }
+}

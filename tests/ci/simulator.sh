@@ -28,7 +28,9 @@ case $cmd in
     # shellcheck source=tests/ci/lib.sh
     . "$ADE_REPO/tests/ci/lib.sh"
     [ -d tests ] || { echo "MISSING simulator/tests"; exit 1; }
-    ci_run pytest "simulator tests" "$ADE_VENV/bin/python" -m pytest -q -p no:cacheprovider tests
+    # + the test hosts' reboot model (pure: GRUB default, kernel choice, dm-crypt view; tests/hosts/lib/power.py)
+    ci_run pytest "simulator tests" "$ADE_VENV/bin/python" -m pytest -q -p no:cacheprovider tests \
+      "$ADE_REPO/tests/hosts/test_power.py"
     ci_need_tests "simulator tests"
     ci_summary
     ;;

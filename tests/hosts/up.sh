@@ -54,6 +54,7 @@ if [ ! -f "$RPM_BASE.stamp" ] || [ "$(cat "$RPM_BASE.stamp")" != "$RPM_STAMP" ];
   rm -rf "$RPM_BASE.tmp"
   cp -a --reflink=auto "$BASE" "$RPM_BASE.tmp"
   cp /etc/resolv.conf "$RPM_BASE.tmp/etc/resolv.conf"
+  # shellcheck disable=SC2016  # $1/$2 expand in the inner sh, not here
   unshare --mount --propagation private sh -c '
     mount -t proc proc "$1/proc" && chroot "$1" sh -c "
       export DEBIAN_FRONTEND=noninteractive LC_ALL=C

@@ -15,14 +15,8 @@ export ADE_CORE
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
 # shellcheck source=tests/ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
-ade_mount_collection
-ade_activate
+ade_hosts_env guests || { echo "0 passed, 1 failed"; exit 1; }
 HERE=$ADE_REPO/tests/integration/e2e
-case "$ADE_CORE" in
-  2.16) INV=$ADE_WORK/hosts/inventory-py27.yml ;;
-  *) INV=$ADE_WORK/hosts/inventory-py3.yml ;;
-esac
-[ -f "$INV" ] || { echo "no $INV: start the test hosts first (tests/hosts/up.sh)"; echo "0 passed, 1 failed"; exit 1; }
 CE_AZBLOCKED=${CE_AZBLOCKED:-ubuntu1804}
 CE_EAH=${CE_EAH:-rhel7-rootvg}
 CE_DUAL=${CE_DUAL:-ubuntu1404-k415}

@@ -15,13 +15,7 @@ export ADE_CORE
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/env.sh"
 # shellcheck source=tests/ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../ci/lib.sh"
-ade_mount_collection
-ade_activate
-case "$ADE_CORE" in
-  2.16) INV=$ADE_WORK/hosts/inventory-py27.yml ;;
-  *) INV=$ADE_WORK/hosts/inventory-py3.yml ;;
-esac
-[ -f "$INV" ] || { echo "no $INV: start the test hosts first (tests/hosts/up.sh)"; echo "0 passed, 1 failed"; exit 1; }
+ade_hosts_env guests || { echo "0 passed, 1 failed"; exit 1; }
 ST_PLATFORM=${ST_PLATFORM:-rhel7-rootvg}
 ST_GUEST=${ST_GUEST:-nested-mnt}
 ST_PLAIN=${ST_PLAIN:-ubuntu1804}

@@ -38,7 +38,10 @@ TAG_RUN = 'azure_ade_snapshot_set'
 TAG_STAGE = 'azure_ade_rollout_stage'
 TAG_SEQ = 'azure_ade_rollout_seq'
 TAG_AT = 'azure_ade_rollout_at'
-TAGS = (TAG_RUN, TAG_STAGE, TAG_SEQ, TAG_AT)
+# Digest of the extension status read before this run's PUT (cloud/consistency.py): a later read showing the
+# very same status is a stale read, not this run's result.
+TAG_PREV = 'azure_ade_rollout_prev'
+TAGS = (TAG_RUN, TAG_STAGE, TAG_SEQ, TAG_AT, TAG_PREV)
 
 STAGES = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'restoring', 'restored')
 # Stages after which the VM's disks may already be changed by ADE: no new snapshot set, ever.
@@ -73,14 +76,14 @@ def parse_record(tags):
     when the VM carries no record. An unknown stage value is kept as is (``plan`` reports it)."""
     tags = tags or {}
     return dict(snapshot_set=tags.get(TAG_RUN) or None, stage=tags.get(TAG_STAGE) or None,
-                seq=tags.get(TAG_SEQ) or None, at=tags.get(TAG_AT) or None)
+                seq=tags.get(TAG_SEQ) or None, at=tags.get(TAG_AT) or None, prev=tags.get(TAG_PREV) or None)
 
 
 def now_iso(now=None):
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() if now is None else now))
 
 
-def transition(record, stage, snapshot_set=None, seq=None, now=None):
+def transition(record, stage, snapshot_set=None, seq=None, now=None, prev=None):
     """The tags of the record after the transition to ``stage``. Raises RolloutError on a transition
     that is not in TRANSITIONS (e.g. a new snapshot set after the encryption began)."""
     cur = (record or {}).get('stage')
@@ -100,10 +103,15 @@ def transition(record, stage, snapshot_set=None, seq=None, now=None):
         if not seq:
             raise RolloutError('rollout record: stage enabling needs the SequenceVersion of the PUT')
         tags[TAG_SEQ] = seq
+        if prev:
+            tags[TAG_PREV] = prev
     elif stage in ('encrypting', 'verified', 'restoring', 'restored'):
         keep = seq or (record or {}).get('seq')
         if keep:
             tags[TAG_SEQ] = keep
+        keep_prev = prev or (record or {}).get('prev')
+        if keep_prev and stage == 'encrypting':
+            tags[TAG_PREV] = keep_prev
     return tags
 
 
@@ -299,6 +307,19 @@ def failure_outcome(stage, guest_unreachable=False, reboot_required=False, repla
     return 'failed'
 
 
+# ---- hang at boot after encryption (issue 6 item 7) -------------------------------------------------
+# The VM's restart succeeded at ARM but the guest never reported again: it most likely waits at boot for its
+# encrypted root (the initramfs could not unlock it: BEK volume / key). Microsoft's advice for a VM that cannot
+# unlock its encrypted disk at boot (troubleshoot-bitlocker-boot-error; Linux: the serial console shows the
+# passphrase prompt): look at boot diagnostics, stop-deallocate and start once (the platform attaches the key
+# volume again), else restore from the backup/snapshot taken before encryption (R4.3).
+BOOT_HANG_ADVICE = ("Look at its boot diagnostics (serial log / screenshot: a passphrase prompt or a wait for the "
+                    "root device means the encrypted volumes were not unlocked). Do not re-run the encryption. Stop "
+                    "(deallocate) and start it once so that the platform attaches its key volume again; if it still "
+                    "does not come back, restore it from the snapshot set taken before encryption "
+                    "(ansible-playbook azure_ade.linux.restore -l <host>), which is kept")
+
+
 # ---- stalls (issue 6 item 8, R4.1) ------------------------------------------------------------------
 # Docs: "3 to 16 hours to finish on a stock gallery image" (about 30 GB); "If you add multiterabyte-sized data
 # disks, the process might take days". So: 16 h for the OS phase of a 30 GB OS disk, plus 2 min per GB beyond;
@@ -327,12 +348,24 @@ def plausible_seconds(status, os_gb=0, data_gb=0):
     return EARLY_PLAUSIBLE
 
 
-def stall_report(status, held_seconds, os_gb=0, data_gb=0):
+def stall_factor(environ=None):
+    """E(AZURE_ADE_STALL_FACTOR): scales what is plausible (operators with faster or slower disks; tests whose
+    simulated time runs faster than the wall clock). 1.0 when unset or not a positive number."""
+    import os  # pylint: disable=import-outside-toplevel
+    env = os.environ if environ is None else environ
+    try:
+        f = float(env.get('AZURE_ADE_STALL_FACTOR', 1.0))
+    except (TypeError, ValueError):
+        return 1.0
+    return f if f > 0 else 1.0
+
+
+def stall_report(status, held_seconds, os_gb=0, data_gb=0, factor=1.0):
     """None, or {held_seconds, plausible_seconds, message} when an in-progress VM has shown the same phase and
-    message for longer than its disk sizes make plausible. A report, never a failure. Pure."""
+    message for longer than its disk sizes make plausible (times ``factor``). A report, never a failure. Pure."""
     if (status or {}).get('phase') != 'in_progress':
         return None
-    limit = plausible_seconds(status, os_gb, data_gb)
+    limit = plausible_seconds(status, os_gb, data_gb) * (factor if factor and factor > 0 else 1.0)
     if held_seconds <= limit:
         return None
     return dict(held_seconds=int(held_seconds), plausible_seconds=int(limit),
@@ -386,9 +419,10 @@ def _dev_name(path):
     return path[len('/dev/'):] if path.startswith('/dev/') else path
 
 
-def guest_unlocked(facts, volume_type):
+def guest_unlocked(facts, volume_type, format_all=False):
     """After a restart: are the volumes ADE encrypted unlocked on dm-crypt? Reads azure_ade facts (guest_facts).
-    Returns a list of problems (empty = verified). Pure."""
+    The resource (temp) disk counts only with EncryptFormatAll: ADE encrypts it (resourceencrypt) in that mode only
+    (handle.py enable_encryption, ade-sp-release-1.4.0.12). Returns a list of problems (empty = verified). Pure."""
     facts = facts or {}
     devices = facts.get('block_devices')
     if devices is None:
@@ -399,7 +433,10 @@ def guest_unlocked(facts, volume_type):
         if not ((facts.get('crypt') or {}).get('osencrypt') or _on_crypt(devices, _dev_name(root))):
             problems.append('the root file system ({0}) is not on dm-crypt after the restart'.format(root))
     if volume_type in ('Data', 'All'):
+        resource = facts.get('resource_disk_mountpoint')
         for m in facts.get('data_mounts') or []:
+            if resource and m.get('mountpoint') == resource and not format_all:
+                continue
             if not _on_crypt(devices, _dev_name(m.get('source'))):
                 problems.append('data volume {0} ({1}) is not on dm-crypt after the restart'.format(
                     m.get('mountpoint'), m.get('source')))

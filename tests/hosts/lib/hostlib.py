@@ -523,7 +523,7 @@ def build_rpm(name, ver, rel, arch, files):
         f.write("Name: %s\nVersion: %s\nRelease: %s\nSummary: azure_ade test stand-in of %s\nLicense: GPLv3+\n"
                 "BuildArch: %s\nAutoReqProv: no\n\n%%description\nStand-in of %s built for the azure_ade test hosts.\n\n"
                 "%%install\n%s\n%%files\n%s\n" % (name, ver, rel, name, arch, name, install,
-                                                    "\n".join(p for p, _c in files)))
+                                                  "\n".join(p for p, _c in files)))
     run(["chroot", BASE_RPM, "rpmbuild", "-bb", "--quiet", "--define", "_topdir " + top,
          "--define", "debug_package %{nil}", "--define", "__os_install_post %{nil}", "--define", "_build_id_links none",
          top + "/SPECS/stub.spec"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

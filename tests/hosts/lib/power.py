@@ -5,8 +5,8 @@
   else the newest /boot/vmlinuz-* (what grub-mkconfig's 10_linux puts first), else the host's spec kernel.
   `grub-mkconfig` / `update-grub` in the Ubuntu guests are stand-ins that write grub.cfg the way 10_linux orders it
   (newest first), so installing or purging a kernel package changes what the next boot runs.
-* Power commands in the guest (`reboot`, `shutdown -r|-h|-P|-c [TIME] [MSG]`, `halt`, `poweroff`, and
-  `systemctl reboot|poweroff|halt` on the systemd guests) call reboot(2); in the host's PID namespace the kernel
+* Power commands in the guest (`reboot`, `shutdown -r|-h|-P|-c [TIME] [MSG]`, `halt`, `poweroff`) call reboot(2);
+  in the host's PID namespace the kernel
   ends the namespace with SIGHUP (restart) or SIGINT (power off), which the host's supervisor (super.c) sees.
 * After ADE: when the simulator shows a VM's volumes encrypted, the bridge (tests/chaos/guests.py) writes
   `crypt.json` in the host's dir; the next boot shows root (and data) on dm-crypt the way ADE leaves a guest:
@@ -297,8 +297,8 @@ def layer_ops(v):
     ops = [("file", POWER_PATH, POWER, 0o755)]
     for n in ("reboot", "shutdown", "halt", "poweroff"):
         ops.append(("symlink", "/sbin/" + n, POWER_PATH))
-    if fam != "ubuntu1404":   # upstart on 14.04; systemd elsewhere
-        ops.append(("symlink", "/bin/systemctl", POWER_PATH))
+    # no /bin/systemctl: the hosts run no systemd, and a systemctl that answers would change what Ansible's
+    # service modules and the role's handlers do there (the power script still answers `systemctl reboot` if linked)
     if fam.startswith("ubuntu"):
         rels = [v["kernel"]] + (["4.4.0-148-generic"] if fam == "ubuntu1404" and v["kernel"] != "4.4.0-148-generic" else [])
         ops += [("file", "/usr/sbin/grub-mkconfig", grub_mkconfig_script(), 0o755),

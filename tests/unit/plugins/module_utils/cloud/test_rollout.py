@@ -36,9 +36,9 @@ def st(phase='not_started', seq=None, op='EnableEncryption', os='NotEncrypted', 
 # ---- parse / tags ---------------------------------------------------------------------------------
 
 def test_parse_empty_and_full():
-    assert R.parse_record(None) == dict(snapshot_set=None, stage=None, seq=None, at=None)
+    assert R.parse_record(None) == dict(snapshot_set=None, stage=None, seq=None, at=None, prev=None)
     r = R.parse_record({R.TAG_RUN: 'r', R.TAG_STAGE: 'restoring', R.TAG_SEQ: SEQ, R.TAG_AT: 't', 'owner': 'x'})
-    assert r == dict(snapshot_set='r', stage='restoring', seq=SEQ, at='t')
+    assert r == dict(snapshot_set='r', stage='restoring', seq=SEQ, at='t', prev=None)
 
 
 def test_merged_tags_keep_user_tags_and_drop_stale_record_tags():
@@ -320,6 +320,10 @@ def test_guest_unlocked():
     assert len(probs) == 1 and '/data' in probs[0]
     assert R.guest_unlocked(dict(_facts(root_on_crypt=False), crypt={'osencrypt': True}), 'OS') == []
     assert 'lsblk' in R.guest_unlocked({'block_devices': None}, 'OS')[0]
+    # the resource disk is encrypted by EncryptFormatAll only: a plain one passes unless the run used it
+    res = dict(_facts(data_on_crypt=False), resource_disk_mountpoint='/data')
+    assert R.guest_unlocked(res, 'All') == []
+    assert len(R.guest_unlocked(res, 'All', format_all=True)) == 1
 
 
 def test_platform_verified():

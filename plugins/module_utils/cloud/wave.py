@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: azure_ade.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
+"""PURE: Azure reads of one wave at once.
+
+The encrypt playbook reads the rollout record / ADE status of every VM of a wave, and waits for their
+encryption, with ONE vm_encryption_info call per subscription (``run_once``) instead of one per host: a
+resource group of >= 10 VMs is then one paged list call per poll instead of one GET per VM, and the wait
+no longer holds one Ansible fork per VM (with the default forks=5 a wave of 100 VMs waited 5 at a time).
+These helpers pick the wave's VMs from the hosts' variables and hand each host its own VM's entry. Pure.
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+VM_ID = '/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Compute/virtualMachines/{2}'
+
+
+class WaveError(ValueError):
+    pass
+
+
+def wave_vms(batch, hostvars, stage):
+    """The VMs of the hosts in ``batch`` whose ``ade_stage`` is ``stage``, grouped per subscription.
+
+    Returns [{'subscription_id': sub or None, 'names': [VM name or resource ID, ...], 'hosts': [...],
+    'timeout': max ade_wait_timeout}] sorted by subscription (None: the credentials' default subscription)."""
+    groups = {}
+    for host in batch or []:
+        hv = hostvars[host] if host in hostvars else {}
+        if (hv.get('ade_stage') if hasattr(hv, 'get') else None) != stage:
+            continue
+        vm = hv.get('ade_vm') or {}
+        if not vm.get('name') or not vm.get('resource_group'):
+            continue
+        sub = vm.get('subscription_id') or None
+        g = groups.setdefault(sub or '', {'subscription_id': sub, 'vms': [], 'hosts': [], 'timeout': 0})
+        g['vms'].append((vm['resource_group'], vm['name']))
+        g['hosts'].append(host)
+        try:
+            g['timeout'] = max(g['timeout'], int(hv.get('ade_wait_timeout') or 0))
+        except (TypeError, ValueError):
+            pass
+    out = []
+    for key in sorted(groups):
+        g = groups[key]
+        names = [names_for(g['subscription_id'], rg, name) for rg, name in g['vms']]
+        out.append({'subscription_id': g['subscription_id'], 'names': names, 'hosts': g['hosts'],
+                    'timeout': g['timeout']})
+    return out
+
+
+def names_for(subscription_id, resource_group, name):
+    """How vm_encryption_info's ``names`` names one VM: a resource ID (the subscription part is only
+    informational there: the call's subscription_id is the group's)."""
+    return VM_ID.format(subscription_id or '-', resource_group, name)
+
+
+def pick(results, vm):
+    """This host's entry out of the wave call's registered result (a loop result: {'results': [...]}, or one
+    module result). Returns {'vms': [entry], 'timed_out': bool, 'found': bool}; entry {} when the VM is not
+    in the answer (the host then fails its own check, not the whole wave)."""
+    vm = vm or {}
+    want = ((vm.get('resource_group') or '').lower(), (vm.get('name') or '').lower())
+    parts = (results or {}).get('results') if isinstance(results, dict) and 'results' in results else [results or {}]
+    timed_out = False
+    for part in parts or []:
+        if not isinstance(part, dict) or part.get('skipped'):
+            continue
+        for entry in part.get('vms') or []:
+            key = ((entry.get('resource_group') or '').lower(), (entry.get('name') or '').lower())
+            if key == want:
+                return {'vms': [entry], 'timed_out': bool(part.get('timed_out')), 'found': True}
+        timed_out = timed_out or bool(part.get('timed_out'))
+    return {'vms': [{}], 'timed_out': timed_out, 'found': False}
+
+
+def needs_full_read(vm, waiting, terminal_phases=('not_started', 'succeeded', 'failed', 'restart_pending')):
+    """A VM read from a list has no extension resources, so no ADE settings (SequenceVersion, operation,
+    VolumeType): the rollout cannot tell this run's encryption from an earlier one without them. True when
+    such a VM carries a rollout record whose SequenceVersion must be compared (stage enabling/encrypting), shows
+    the ADE extension in its instance view, and its settings matter now: always for a single read (the plan),
+    and while waiting only once its phase is terminal (one GET at the end per VM instead of one per poll).
+    A status read of a fleet without rollout records stays one list call."""
+    from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import status as S  # pylint: disable=import-outside-toplevel
+    from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout as R  # pylint: disable=import-outside-toplevel
+    if vm.get('resources') or S.find_ade_extension(vm) is not None:
+        return False
+    if R.parse_record(vm.get('tags')).get('stage') not in ('enabling', 'encrypting'):
+        return False
+    if S._ade_instance_extension(S.instance_view(vm)) is None:  # pylint: disable=protected-access
+        return False
+    if not waiting:
+        return True
+    return S.compute_status(vm)['phase'] in terminal_phases

@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+"""Reading a whole wave at once: which hosts' VMs go into the one call, and each host's entry back out."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import sys
+
+import pytest
+
+if sys.version_info < (3, 10):
+    pytest.skip('controller code: Python 3.10+', allow_module_level=True)
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import wave as W
+
+SUB_A = '11111111-1111-1111-1111-111111111111'
+SUB_B = '22222222-2222-2222-2222-222222222222'
+
+
+def hv(stage, rg='rg1', name=None, sub=None, timeout=None):
+    d = {'ade_stage': stage, 'ade_vm': {'resource_group': rg, 'name': name, 'subscription_id': sub}}
+    if timeout is not None:
+        d['ade_wait_timeout'] = timeout
+    return d
+
+
+def test_only_hosts_at_the_stage_with_a_known_vm():
+    hostvars = {'a': hv('wait', name='vm-a', timeout=100), 'b': hv('plan', name='vm-b'),
+                'c': hv('wait', name=None), 'd': hv('wait', name='vm-d', timeout='300'), 'e': {}}
+    out = W.wave_vms(['a', 'b', 'c', 'd', 'e', 'not-in-hostvars'], hostvars, 'wait')
+    assert len(out) == 1
+    assert out[0]['subscription_id'] is None
+    assert out[0]['hosts'] == ['a', 'd']
+    assert out[0]['timeout'] == 300
+    assert out[0]['names'] == [W.names_for(None, 'rg1', 'vm-a'), W.names_for(None, 'rg1', 'vm-d')]
+
+
+def test_one_group_per_subscription_sorted():
+    hostvars = {'a': hv('plan', name='vm-a', sub=SUB_B), 'b': hv('plan', name='vm-b', sub=SUB_A),
+                'c': hv('plan', name='vm-c', rg='rg2', sub=SUB_B), 'd': hv('plan', name='vm-d')}
+    out = W.wave_vms(['a', 'b', 'c', 'd'], hostvars, 'plan')
+    assert [g['subscription_id'] for g in out] == [None, SUB_A, SUB_B]
+    assert out[2]['hosts'] == ['a', 'c']
+    assert out[2]['names'][1] == '/subscriptions/%s/resourceGroups/rg2/providers/Microsoft.Compute/virtualMachines/vm-c' % SUB_B
+
+
+def test_nobody_at_the_stage_gives_no_call():
+    assert W.wave_vms(['a'], {'a': hv('identity', name='vm-a')}, 'plan') == []
+    assert W.wave_vms(None, {}, 'plan') == []
+
+
+def test_names_parse_back_to_resource_group_and_name():
+    from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.resource_ids import parse_resource_id
+    p = parse_resource_id(W.names_for(None, 'rg-x', 'vm-1'))
+    assert (p['resource_group'], p['name'], p['type']) == ('rg-x', 'vm-1', 'virtualMachines')
+
+
+def entry(rg, name, phase='succeeded'):
+    return {'resource_group': rg, 'name': name, 'phase': phase}
+
+
+def test_pick_from_a_loop_result_case_insensitive():
+    res = {'results': [{'skipped': True},
+                       {'vms': [entry('RG1', 'VM-A'), entry('rg1', 'vm-b', 'failed')], 'timed_out': True},
+                       {'vms': [entry('rg2', 'vm-a')], 'timed_out': False}]}
+    got = W.pick(res, {'resource_group': 'rg1', 'name': 'vm-b'})
+    assert got == {'vms': [entry('rg1', 'vm-b', 'failed')], 'timed_out': True, 'found': True}
+    got = W.pick(res, {'resource_group': 'rg2', 'name': 'VM-A'})
+    assert got['found'] and got['vms'][0]['resource_group'] == 'rg2' and got['timed_out'] is False
+
+
+def test_pick_a_vm_not_in_the_answer_is_not_found():
+    got = W.pick({'results': [{'vms': [entry('rg1', 'vm-a')], 'timed_out': True}]}, {'resource_group': 'rg1', 'name': 'vm-z'})
+    assert got == {'vms': [{}], 'timed_out': True, 'found': False}
+    assert W.pick(None, None)['found'] is False
+
+
+def test_pick_from_a_single_result():
+    got = W.pick({'vms': [entry('rg1', 'vm-a')]}, {'resource_group': 'rg1', 'name': 'vm-a'})
+    assert got['found'] and got['vms'][0]['name'] == 'vm-a'
+
+
+def _vm(resources=None, iv_ext=True, message='Encryption succeeded for all volumes', level='Info'):
+    exts = []
+    if iv_ext:
+        exts.append({'name': 'AzureDiskEncryptionForLinux', 'type': 'Microsoft.Azure.Security.AzureDiskEncryptionForLinux',
+                     'typeHandlerVersion': '1.4.0.12',
+                     'statuses': [{'code': 'ProvisioningState/succeeded', 'level': level, 'displayStatus': 'Provisioning succeeded',
+                                   'message': message}],
+                     'substatuses': [{'code': 'ComponentStatus/EncryptionStatus/succeeded', 'level': 'Info',
+                                      'message': '{"os": "Encrypted", "data": "Encrypted"}'}]})
+    vm = {'name': 'vm1', 'id': '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1',
+          'properties': {'instanceView': {'extensions': exts, 'statuses': []}, 'storageProfile': {'osDisk': {'name': 'os'}}}}
+    if resources is not None:
+        vm['resources'] = resources
+    return vm
+
+
+def test_a_listed_vm_with_ade_is_read_again_when_its_settings_matter():
+    assert W.needs_full_read(_vm(), waiting=False) is False           # no rollout record: a status read stays a list
+    listed = _vm()
+    listed['tags'] = {'azure_ade_snapshot_set': 'r1', 'azure_ade_rollout_stage': 'encrypting', 'azure_ade_rollout_seq': 'S'}
+    assert W.needs_full_read(listed, waiting=False) is True          # the plan compares the SequenceVersion
+    assert W.needs_full_read(listed, waiting=True) is True           # terminal: this run's or an earlier one's?
+    running = _vm(message='Encrypting data volume 1/1: 50%')
+    running['tags'] = listed['tags']
+    assert W.needs_full_read(running, waiting=True) is False          # still running: the list read is enough
+    no_ade = _vm(iv_ext=False)
+    no_ade['tags'] = listed['tags']
+    assert W.needs_full_read(no_ade, waiting=False) is False          # no ADE: nothing to compare
+    full = _vm(resources=[{'name': 'AzureDiskEncryptionForLinux', 'properties': {
+        'publisher': 'Microsoft.Azure.Security', 'type': 'AzureDiskEncryptionForLinux', 'settings': {'SequenceVersion': 'x'}}}])
+    assert W.needs_full_read(full, waiting=False) is False            # a GET already carries the settings
