@@ -318,10 +318,15 @@ def copy_disk(session, p, rg, item, result, deadline):
     old_rid = ade.parse_resource_id(item['old_id'])
     old = session.get_disk(old_rid['resource_group'], old_rid['name'])
     new = session.get_disk(rg, item['new_name'])
-    if new is not None and (new.get('properties') or {}).get('diskState') not in ('ReadyToUpload', 'ActiveUpload'):
-        # an upload that was closed before its copy was verified cannot be written again: make it anew
+    if new is not None and (new.get('properties') or {}).get('diskState') != 'ReadyToUpload':
+        # a copy an earlier (interrupted) run began and did not verify: close its access and make the disk anew,
+        # so that no SAS of that run is in play (an upload once closed cannot be written again anyway)
+        if (new.get('properties') or {}).get('diskState') in mig.ACCESS_STATES:
+            revoke(session, result, deadline, rg, item['new_name'])
         act(session, result, deadline, 'delete_unverified_copy', lambda: session.delete_disk(rg, item['new_name']))
         new = None
+    if (old.get('properties') or {}).get('diskState') in mig.ACCESS_STATES:
+        revoke(session, result, deadline, old_rid['resource_group'], old_rid['name'])
     if new is None:
         body = mig.upload_body(old, item['role'])
         new = act(session, result, deadline, 'create_upload_disks', lambda: session.put_disk(rg, item['new_name'], body))
