@@ -8,13 +8,14 @@ from azure.core.exceptions import HttpResponseError
 
 from conftest import ADE, SUB, ade_iv
 
-SCENARIO = {"subscriptions": [{"id": SUB, "resource_groups": [{"name": "rgd", "location": "eastus",
-                                                                 "vaults": [{"name": "kvd"}], "vms": [
+VMS = [
     {"name": "dp-os", "dual_pass": {"vault": "kvd", "volume_type": "OS"}, "data_disks": [{"lun": 0}]},
     {"name": "dp-efa", "dual_pass": {"vault": "kvd", "volume_type": "All", "format_all": True},
      "data_disks": [{"lun": 0}]},
     {"name": "dp-inplace", "dual_pass": {"vault": "kvd", "volume_type": "All"}, "data_disks": [{"lun": 0}]},
-]}]}]}
+]
+SCENARIO = {"subscriptions": [{"id": SUB, "resource_groups": [
+    {"name": "rgd", "location": "eastus", "vaults": [{"name": "kvd"}], "vms": VMS}]}]}
 VAULT = "/subscriptions/%s/resourceGroups/rgd/providers/Microsoft.KeyVault/vaults/kvd" % SUB
 
 

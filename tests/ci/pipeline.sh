@@ -139,7 +139,7 @@ done
 # azure-cli from PyPI against the simulator, compared with vm_encryption_info (one core line: the last one)
 want azure && ADE_CORE=${CORES##* } script_step azcli 600 tests/ci/azcli.sh "${CORES##* }"
 for core in $CORES; do
-  want molecule && ADE_CORE=$core step "molecule-$core" 900 bash "$ADE_REPO/tests/ci/molecule.sh" "$core"
+  want molecule && ADE_CORE=$core step "molecule-$core" 1200 bash "$ADE_REPO/tests/ci/molecule.sh" "$core"
 done
 for core in $CORES; do
   want e2e && ADE_CORE=$core script_step "e2e-$core" 1200 tests/integration/e2e.sh "$core"
