@@ -15,25 +15,55 @@ export ADE_CORE
 ade_mount_collection
 ade_activate
 # ADE_SCRATCH: parent of the simulator work dir (default $ADE_WORK), so that parallel checkouts do not collide.
-SIM_WORK=${ADE_SCRATCH:-$ADE_WORK}/azsim-it-$ADE_CORE
-rm -rf "$SIM_WORK"
-mkdir -p "$SIM_WORK"
-ade_sim_start "$SIM_WORK" --time-scale 60 || exit 99
-# shellcheck disable=SC2317  # called through the EXIT trap
-stop_sim() { ade_sim_stop "$SIM_WORK"; }
-trap stop_sim EXIT
-# The SDK must not find the machine's bundle instead of the simulator CA, nor the public cloud.
+# The playbooks spend most of their wall time waiting on the simulator's clock (the machine stays idle), so they run
+# in AZURE_LANES lanes (default 2), each with its own simulator (every playbook replaces the scenario of its
+# simulator, so two playbooks never share one); each lane's output is printed whole after the lane ends.
+LANES=${AZURE_LANES:-2}
+SIM_BASE=${ADE_SCRATCH:-$ADE_WORK}/azsim-it-$ADE_CORE
+rm -rf "$SIM_BASE"
+mkdir -p "$SIM_BASE"
 unset REQUESTS_CA_BUNDLE AZURE_CLIENT_SECRET AZURE_TENANT_ID
-export AZURE_ADE_KEYVAULT_ENDPOINT="$AZURE_RESOURCE_MANAGER_URL/_keyvault/{vault}"   # Key Vault data plane (KEK by name) in the simulator
 cd "$ADE_COLL/tests/integration/azure" || exit 1
-failed=0; passed=0; failures=""
-for pb in $PATTERN; do
-  echo "=== $pb (ansible-core $ADE_CORE)"
-  if ansible-playbook -i localhost, -c local -e "ansible_python_interpreter=$(command -v python)" "$pb"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1)); failures="$failures $pb"
-  fi
+# shellcheck disable=SC2206  # the glob is meant to expand here
+PLAYBOOKS=($PATTERN)
+
+run_lane() {  # LANE PLAYBOOK...: one simulator, the playbooks in order; writes lane-N.failed (names) and .passed
+  local lane=$1 pb passed=0 failures=""
+  shift
+  LANE_SIM=$SIM_BASE/lane-$lane   # global: the EXIT trap of the lane's subshell reads it after the function returned
+  ade_sim_start "$LANE_SIM" --time-scale 60 || { echo "$*" >"$SIM_BASE/lane-$lane.failed"; return 0; }
+  trap 'ade_sim_stop "$LANE_SIM"' EXIT
+  export AZURE_ADE_KEYVAULT_ENDPOINT="$AZURE_RESOURCE_MANAGER_URL/_keyvault/{vault}"   # Key Vault data plane (KEK by name)
+  for pb in "$@"; do
+    echo "=== $pb (ansible-core $ADE_CORE, lane $lane)"
+    if ansible-playbook -i localhost, -c local -e "ansible_python_interpreter=$(command -v python)" "$pb"; then
+      passed=$((passed + 1))
+    else
+      failures="$failures $pb"
+    fi
+  done
+  echo "$passed" >"$SIM_BASE/lane-$lane.passed"
+  echo "$failures" >"$SIM_BASE/lane-$lane.failed"
+}
+
+pids=()
+for ((lane = 0; lane < LANES; lane++)); do
+  mine=()
+  for ((i = lane; i < ${#PLAYBOOKS[@]}; i += LANES)); do mine+=("${PLAYBOOKS[$i]}"); done
+  [ "${#mine[@]}" -gt 0 ] || continue
+  (run_lane "$lane" "${mine[@]}") >"$SIM_BASE/lane-$lane.log" 2>&1 &
+  pids+=($!)
 done
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+failed=0; passed=0; failures=""
+for ((lane = 0; lane < LANES; lane++)); do
+  [ -f "$SIM_BASE/lane-$lane.log" ] || continue
+  cat "$SIM_BASE/lane-$lane.log"
+  passed=$((passed + $(cat "$SIM_BASE/lane-$lane.passed" 2>/dev/null || echo 0)))
+  lane_failed=()
+  read -r -a lane_failed <"$SIM_BASE/lane-$lane.failed" || true
+  for pb in "${lane_failed[@]}"; do failed=$((failed + 1)); failures="$failures $pb"; done
+done
+[ $((passed + failed)) -eq "${#PLAYBOOKS[@]}" ] || { echo "a lane ended early: $((passed + failed)) of ${#PLAYBOOKS[@]} playbooks accounted for"; failed=$((failed + 1)); }
 echo "azure integration (core $ADE_CORE): $passed passed, $failed failed${failures:+ ($failures )}"
 exit $failed
