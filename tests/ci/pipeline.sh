@@ -150,10 +150,10 @@ for core in $CORES; do
 done
 # Chaos: its own fleet of hosts + simulator, torn down by the step (tests/chaos/README.md), on one core line by
 # default (CHAOS_CORES="2.16 2.19" for both). 100 VMs: 90 s of killed runs, two slices, convergence, all playbook
-# runs within 660 s (the encrypt playbook reads and waits per wave, not per host: see tests/chaos/README.md).
+# runs within 900 s (the encrypt playbook reads and waits per wave, not per host: see tests/chaos/README.md).
 for core in ${CHAOS_CORES:-2.19}; do
-  want chaos && ADE_CORE=$core CHAOS_FLEET=${CHAOS_FLEET:-100} CHAOS_TOTAL=${CHAOS_TOTAL:-660} CHAOS_BUDGET=${CHAOS_BUDGET:-90} \
-    script_step "chaos-$core" 840 tests/chaos/run.sh "$core"
+  want chaos && ADE_CORE=$core CHAOS_FLEET=${CHAOS_FLEET:-100} CHAOS_TOTAL=${CHAOS_TOTAL:-900} CHAOS_BUDGET=${CHAOS_BUDGET:-90} \
+    script_step "chaos-$core" 1080 tests/chaos/run.sh "$core"
 done
 hosts_down
 want build && step build 300 bash "$ADE_REPO/tests/ci/build.sh"
