@@ -13,12 +13,12 @@ VENV := $(ADE_WORK)/venv-$(CORE)
 SIM_DIR := $(ADE_WORK)/sim
 
 .PHONY: help setup lint sanity units hosts hosts-down integration-guest simulator simulator-stop simulator-tests \
-	integration-azure molecule e2e bench demo test build clean distclean
+	integration-azure molecule e2e bench demo ee test build clean distclean
 
 help:
 	@sed -n 's/^#   //p' Makefile
 	@echo "targets: setup lint sanity units hosts hosts-down integration-guest simulator simulator-stop simulator-tests"
-	@echo "         integration-azure molecule e2e bench demo test build clean distclean   (CORE=2.16|2.21)"
+	@echo "         integration-azure molecule e2e bench demo ee test build clean distclean   (CORE=2.16|2.21)"
 
 setup:
 	bash tests/ci/setup.sh
@@ -68,6 +68,11 @@ bench: setup
 # then the rollout on three guests against the simulator (encrypted, failed+restored, blocked) and the reports.
 demo:
 	bash tests/ci/demo.sh
+
+# The execution environment: ansible-builder + podman build it from a local base image (cached in $(ADE_WORK)/ee by
+# its dependencies), then the encrypt rollout runs inside it through ansible-runner's container mode (as AWX does).
+ee: setup
+	bash tests/ci/ee.sh
 
 test:
 	CORES="$(CORES)" bash tests/ci/pipeline.sh

@@ -38,7 +38,9 @@ def read(*parts):
 # ---------------------------------------------------------------- CI steps from pipeline.sh
 STEP_RE = re.compile(r'(?:^|&&|;)\s*(?:[A-Z_]+=\S+\s+)*(script_step|step)\s+"?([\w.$-]+)"?\s+(\d+)\s+(.*)$')
 LANE_RE = re.compile(r'^(lane_(\w+))\(\)\s*\{')
-HELPER_RE = re.compile(r'^((hosts)_\w+)\(\)\s*\{')   # hosts_down(): a step of the hosts lane, run at its end
+# helper functions whose steps run at the end of a lane: hosts_down() (hosts lane), chaos_steps() (sim lane by default)
+HELPERS = {'hosts_down': 'hosts', 'chaos_steps': 'sim'}
+HELPER_RE = re.compile(r'^(%s)\(\)\s*\{' % '|'.join(HELPERS))
 
 
 def pipeline_steps():
@@ -46,9 +48,13 @@ def pipeline_steps():
     rows, late, lane, helper = [], [], 'main', False
     for line in read('tests', 'ci', 'pipeline.sh').splitlines():
         s = line.strip()
-        m = LANE_RE.match(s) or HELPER_RE.match(s)
+        m = LANE_RE.match(s)
         if m:
-            lane, helper = m.group(2), bool(HELPER_RE.match(s))
+            lane, helper = m.group(2), False
+            continue
+        m = HELPER_RE.match(s)
+        if m:
+            lane, helper = HELPERS[m.group(1)], True
             continue
         if line.startswith('}'):
             lane, helper = 'main', False

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The execution environment (EE), built and run, as AWX runs playbooks (issue 18 item 6). `make ee`; CI step `ee`.
 #   bash tests/ci/ee.sh            build the image (cached) and run the encrypt rollout inside it
-#   bash tests/ci/ee.sh build      only the image
+#   bash tests/ci/ee.sh build      only the image (CI: step ee-build in the sim lane)
+#   bash tests/ci/ee.sh run        only the run, with the image built before (CI: step ee in the hosts lane)
 #   EE_REBUILD=1 bash tests/ci/ee.sh    build even when the cached image matches
 #   EE_CORE=2.16                   the ansible-core line inside the EE (default: the old line, $ADE_CORE_OLD; the EE's
 #                                  Python is Debian 12's 3.11, too old for the newest line)
@@ -93,12 +94,22 @@ fi
 cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/certs/ca-certificates.crt"
 printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\ndisable-pip-version-check = 1\n' >"$ROOTFS/etc/pip.conf"
 install -m 0755 "$ADE_REPO/tests/ee/pkgmgr.sh" "$ROOTFS/usr/local/bin/ade-pkgmgr"
-BASE_KEY=$( (echo "$BASE_STAMP"; cat "$ROOTFS/etc/ssl/certs/ca-certificates.crt" "$ROOTFS/etc/pip.conf" \
+# pip for the system Python (Debian disables ensurepip there, which ansible-builder would call): from the pip wheel
+# python3-venv brought along, no network (the EE definition sets skip_pip_install)
+if ! chroot "$ROOTFS" python3 -m pip --version >/dev/null 2>&1; then
+  whl=$(cd "$ROOTFS" && find usr/share/python-wheels -name 'pip-*.whl' | head -n 1)
+  chroot "$ROOTFS" python3 "/$whl/pip" install -q --no-index --break-system-packages "/$whl" >"$ADE_LOGS/ee-pip.log" 2>&1 \
+    || { tail -20 "$ADE_LOGS/ee-pip.log"; exit 1; }
+fi
+BASE_KEY=$( (echo "$BASE_STAMP"; chroot "$ROOTFS" python3 -m pip --version; cat "$ROOTFS/etc/ssl/certs/ca-certificates.crt" "$ROOTFS/etc/pip.conf" \
   "$ROOTFS/usr/local/bin/ade-pkgmgr") | sha256sum | cut -c1-12)
 BASE_IMAGE=localhost/azure-ade-ee-base:$BASE_KEY
 if ! podman image exists "$BASE_IMAGE"; then
   log "podman import -> $BASE_IMAGE"
   tar -C "$ROOTFS" -c . | podman import - "$BASE_IMAGE" >/dev/null
+  for old in $(podman images --format '{{.Repository}}:{{.Tag}}' | grep '^localhost/azure-ade-ee-base:' | grep -v ":$BASE_KEY$" || true); do
+    podman rmi -f "$old" >/dev/null 2>&1 || true
+  done
 fi
 
 # ---- 3. the EE image (cached by its dependencies) ----------------------------------------------------------------
@@ -108,7 +119,11 @@ KEY=$( (echo "$BASE_IMAGE $EE_CORE $BUILDER_VERSION"
           echo "== $f"; cat "$ADE_REPO/$f" 2>/dev/null || true
         done) | sha256sum | cut -c1-12)
 IMAGE=localhost/azure-ade-ee:$KEY
-if [ "${EE_REBUILD:-0}" = 1 ] || ! podman image exists "$IMAGE"; then
+if [ "$MODE" = run ] && ! podman image exists "$IMAGE"; then
+  ko "no EE image $IMAGE for these dependencies: bash tests/ci/ee.sh build (CI: the ee-build step failed?)"
+  ci_summary
+  exit 1
+elif [ "${EE_REBUILD:-0}" = 1 ] || ! podman image exists "$IMAGE"; then
   CTX=$EE/build-$KEY
   rm -rf "$CTX" && mkdir -p "$CTX/tarball"
   ade_activate

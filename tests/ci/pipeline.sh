@@ -8,11 +8,11 @@
 #
 # After setup the steps run in three lanes at once (steps that share no state; each lane in order):
 #   checks: lint, sanity + units per core line, build (CPU-bound, short)
-#   sim:    simulator tests, azure integration per core line, azcli, report (the simulator-only steps: mostly
-#           waiting on the simulator's clock, each with its own simulator)
-#   hosts:  hosts up, guest per core line (read-only), then the steps that change hosts (molecule, e2e, status,
-#           compat-e2e, rollout-e2e, migrate-e2e), chaos (its own fleet), hosts down
-# The hosts lane is the longest; the other two fill the time its steps wait. Each step: its own timeout, its log
+#   sim:    the EE image build, simulator tests, azure integration per core line, azcli, report (each with its own
+#           simulator), then chaos (its own fleet of hosts and simulator; it waits for hosts-up's root filesystem)
+#   hosts:  hosts up, guest per core line (read-only), molecule, the encrypt rollout inside the EE (after ee-build),
+#           then the steps that change hosts (e2e, status, compat-e2e, rollout-e2e, migrate-e2e), hosts down
+# The hosts and sim lanes are about as long; the checks lane fills the time their steps wait. Each step: its own timeout, its log
 # in $ADE_LOGS/<step>.log (the errors and the tail are printed when it fails), its counts (see count.py: a step's own
 # last "N passed, N failed" line, else pytest summaries, else PLAY RECAP, else the step counts as one). A step whose
 # script does not exist yet prints "MISSING <script>" and counts as failed: CI is never green on a missing part.
@@ -24,7 +24,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 CORES=${CORES:-$ADE_CORES}
 NEWEST=${CORES##* }
-STEPS=${STEPS:-"lint sanity units hosts guest azure molecule e2e chaos build report"}
+STEPS=${STEPS:-"lint sanity units hosts guest azure molecule ee e2e chaos build report"}
 BUDGET=${PIPELINE_BUDGET:-4800}    # seconds for the whole run (CI's hard limit is 5400)
 LANES=${PIPELINE_LANES:-3}
 T0=$(date +%s)
@@ -143,6 +143,10 @@ lane_checks() {
 }
 
 lane_sim() {
+  if want ee; then   # the EE image (cached by its dependencies in $ADE_WORK/ee); the hosts lane runs it later
+    ADE_CORE=$ADE_CORE_OLD script_step ee-build 1200 tests/ci/ee.sh build   # ansible-builder + podman, from a local base image
+    lane_mark ee-build
+  fi
   want azure && step simulator-tests 600 bash "$ADE_REPO/tests/ci/simulator.sh" test
   for core in $CORES; do
     want azure && ADE_CORE=$core script_step "azure-$core" 900 tests/integration/azure.sh "$core"
@@ -150,7 +154,22 @@ lane_sim() {
   # azure-cli from PyPI against the simulator, compared with vm_encryption_info (one core line: the newest)
   want azure && ADE_CORE=$NEWEST script_step azcli 600 tests/ci/azcli.sh "$NEWEST"   # azure-cli vs vm_encryption_info (newest line)
   want report && step report 600 bash "$ADE_REPO/tests/ci/report.sh" "$NEWEST"   # the HTML report in headless Chromium
+  [ "${CHAOS_LANE:-sim}" != sim ] || chaos_steps
   return 0
+}
+
+# Chaos: its own fleet of hosts (netns adefleet-*, apart from the fixed hosts) + its own simulator, torn down by the
+# step (tests/chaos/README.md), so it runs in the sim lane beside the fixed-host steps (CHAOS_LANE=hosts: at the end
+# of the hosts lane, as before). The fleet is made from the hosts' root filesystem: it waits for hosts-up.
+# On one core line by default (CHAOS_CORES="2.16 2.21" for both). 100 VMs: 90 s of killed runs, two slices,
+# convergence, all playbook runs within 900 s (the encrypt playbook reads and waits per wave: tests/chaos/README.md).
+chaos_steps() {
+  want chaos || return 0
+  lane_wait hosts-up
+  for core in ${CHAOS_CORES:-$NEWEST}; do
+    ADE_CORE=$core CHAOS_FLEET=${CHAOS_FLEET:-100} CHAOS_TOTAL=${CHAOS_TOTAL:-900} CHAOS_BUDGET=${CHAOS_BUDGET:-90} \
+      script_step "chaos-$core" 1080 tests/chaos/run.sh "$core"   # CHAOS_CORES (default: the newest line): 100 VMs, kills, slices
+  done
 }
 
 HOSTS_UP=
@@ -164,12 +183,22 @@ hosts_down() {
   fi
 }
 
+# One lane waits for a step of another: lane_mark NAME after the step, lane_wait NAME before the dependent one (at
+# most 20 min; the dependent step then fails on its own if what it needs is missing). Seconds waited: NAME.waited.
+lane_mark() { echo "$STEP_RC" >"$ADE_LOGS/$1.done"; }
+lane_wait() {
+  local n=0
+  while [ ! -f "$ADE_LOGS/$1.done" ] && [ "$n" -lt 1200 ]; do sleep 2; n=$((n + 2)); done
+  echo "$n" >"$ADE_LOGS/$1.waited"
+}
+
 lane_hosts() {
   trap 'hosts_down >/dev/null 2>&1 || true' EXIT
   if want hosts || want guest || want molecule || want e2e || want chaos; then
     INFRA=1 script_step hosts-up 1200 tests/hosts/up.sh
     [ "$STEP_RC" -ne 0 ] || HOSTS_UP=1
   fi
+  lane_mark hosts-up
   # Read-only checks of the hosts first (guest), then the steps that change hosts (molecule, e2e).
   for core in $CORES; do
     want guest && ADE_CORE=$core script_step "guest-$core" 900 tests/integration/guest.sh "$core"   # read-only
@@ -177,6 +206,10 @@ lane_hosts() {
   for core in $CORES; do
     want molecule && ADE_CORE=$core step "molecule-$core" 1200 bash "$ADE_REPO/tests/ci/molecule.sh" "$core"
   done
+  if want ee; then   # the encrypt rollout inside the EE (ansible-runner container mode), once ee-build has ended
+    lane_wait ee-build
+    ADE_CORE=$ADE_CORE_OLD script_step ee 900 tests/ci/ee.sh run   # encrypt in the EE: encrypted / failed+restored / blocked
+  fi
   for core in $CORES; do
     want e2e && ADE_CORE=$core script_step "e2e-$core" 1200 tests/integration/e2e.sh "$core"
     want e2e && ADE_CORE=$core script_step "status-$core" 600 tests/integration/status.sh "$core"   # R6.1 both ways + status.html in Chromium
@@ -184,13 +217,7 @@ lane_hosts() {
     want e2e && ADE_CORE=$core script_step "rollout-e2e-$core" 600 tests/integration/rollout_e2e.sh "$core"   # issue 6: stall report, restore killed between steps
     want e2e && ADE_CORE=$core script_step "migrate-e2e-$core" 420 tests/integration/migrate_e2e.sh "$core"   # issue 7: migrate off ADE (killed mid-copy, re-run converges)
   done
-  # Chaos: its own fleet of hosts + simulator, torn down by the step (tests/chaos/README.md), on one core line by
-  # default (CHAOS_CORES="2.16 2.19" for both). 100 VMs: 90 s of killed runs, two slices, convergence, all playbook
-  # runs within 900 s (the encrypt playbook reads and waits per wave, not per host: see tests/chaos/README.md).
-  for core in ${CHAOS_CORES:-$NEWEST}; do
-    want chaos && ADE_CORE=$core CHAOS_FLEET=${CHAOS_FLEET:-100} CHAOS_TOTAL=${CHAOS_TOTAL:-900} CHAOS_BUDGET=${CHAOS_BUDGET:-90} \
-      script_step "chaos-$core" 1080 tests/chaos/run.sh "$core"   # CHAOS_CORES (default: the newest line): 100 VMs, kills, slices
-  done
+  [ "${CHAOS_LANE:-sim}" != hosts ] || chaos_steps
   hosts_down
   trap - EXIT
   return 0
@@ -217,9 +244,10 @@ stop_lanes() {
   done
 }
 trap 'stop_lanes; restore_mount || true' EXIT
-rm -f "$ADE_LOGS"/lane-*.rc "$ADE_LOGS"/lane-*.end
-if [ "$LANES" -le 1 ]; then
-  run_lane checks; run_lane hosts; run_lane sim          # the old order
+rm -f "$ADE_LOGS"/lane-*.rc "$ADE_LOGS"/lane-*.end "$ADE_LOGS"/*.done "$ADE_LOGS"/*.waited
+if [ "$LANES" -le 1 ]; then   # one after the other: ee-build (sim) before ee (hosts), chaos at the end of hosts
+  CHAOS_LANE=hosts
+  run_lane checks; run_lane sim; run_lane hosts
 else
   run_lane hosts; run_lane sim; run_lane checks
 fi
