@@ -384,9 +384,8 @@ RESTORED = {'changed': True, 'snapshot_set': 'ade-r1'}
 
 
 def test_failure_report_restored():
-    rep = R.failure_report('wait', '  Encryption of vm1:\n restore  ', replan={'action': 'restore', 'reason': 'it failed',
-                                                                            'restore_from': 'ade-r1'},
-                           restore=RESTORED, host='h1')
+    replan = {'action': 'restore', 'reason': 'it failed', 'restore_from': 'ade-r1'}
+    rep = R.failure_report('wait', '  Encryption of vm1:\n restore  ', replan=replan, restore=RESTORED, host='h1')
     assert rep['outcome'] == 'failed_restored' and rep['restore'] == 'ok'
     assert rep['message'] == 'stage wait: Encryption of vm1: restore | it failed | restored from snapshot set ade-r1'
 

@@ -93,9 +93,9 @@ SUB = '11111111-1111-1111-1111-111111111111'
 
 
 def test_status_identity_host_vars_before_imds():
+    imds_a = {'subscription_id': SUB, 'resource_group': 'x', 'name': 'y'}
     hv = {'a': {'azure_resource_group': 'RG1', 'azure_vm_name': 'vm-a',
-                'ade_guest': {'ansible_facts': {'azure_ade': {'imds': {'subscription_id': SUB, 'resource_group': 'x',
-                                                                        'name': 'y'}}}}},
+                'ade_guest': {'ansible_facts': {'azure_ade': {'imds': imds_a}}}},
           'b': {'ade_guest': {'ansible_facts': {'azure_ade': {'imds': None}}}},
           'c': {'ade_guest': {'ansible_facts': {'azure_ade': {'imds': {'resource_group': 'rg2', 'name': 'vm-c'}}}}}}
     vms = F.status_vms(['a', 'b', 'c'], hv)
