@@ -52,14 +52,14 @@ options:
     description:
       - Azure Resource Manager endpoint, for example V(https://management.azure.com).
       - With a named O(cloud_environment) (or one from E(AZURE_CLOUD_ENVIRONMENT) or the profile) it must be that
-        cloud's own endpoint, else the module fails before any login: the cloud's access token is sent only to its
-        own hosts. Any other endpoint needs a custom cloud (O(cloud_environment=custom) or none, with both
+        cloud's own endpoint, else the module fails before any login (the cloud's access token is sent only to its
+        own hosts). Any other endpoint needs a custom cloud (O(cloud_environment=custom) or none, with both
         O(resource_manager_url) and O(authority_url)).
       - Falls back to E(AZURE_RESOURCE_MANAGER_URL).
     type: str
   authority_url:
     description:
-      - Microsoft Entra ID authority host, for example V(https://login.microsoftonline.com). Overrides the cloud's.
+      - Microsoft Entra ID authority host, for example V(https://login.microsoftonline.com).
         Instance discovery is turned off for any authority that is not a public Azure one.
       - With a named O(cloud_environment) it must be that cloud's own authority (the client secret goes there);
         any other authority needs a custom cloud, as for O(resource_manager_url).
