@@ -13,6 +13,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import validate
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.auth import (
     AZURE_AUTH_ARGSPEC, AuthError, resolve_auth)
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import (
@@ -57,7 +58,7 @@ class AzureModule:
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self.session = None
-        errors = number_errors(self.params, non_negative, positive)
+        errors = number_errors(self.params, non_negative, positive) + validate.param_errors(self.params)
         if errors:
             self.module.fail_json(msg='; '.join(errors) + '. Nothing was sent to Azure.')
 
