@@ -181,6 +181,14 @@ kept:
   description: With O(state=absent), why the set was kept (not verified, or too young); absent when it was deleted.
   returned: when a set was kept
   type: str
+not_deleted:
+  description:
+    - With O(state=absent), snapshots tagged as members of the set that were left alone - not in the VM's record of
+      the set (tag C(azure_ade_snapshot_ids)) or, without a record, not taken from the VM's own disks. A cleanup
+      deletes only what its own run created.
+  returned: when such snapshots exist
+  type: list
+  elements: str
 rollout:
   description: The VM's rollout record after the run (snapshot_set, stage, seq, at); see docs/architecture.md.
   returned: always
@@ -343,7 +351,11 @@ def snapshot_failure(item, exc, vm):
 
 
 def run_absent(module, session, p, vm, existing, snap_rg, result):
-    members = snap.snapshot_set(existing, vm['id'], p['snapshot_set'])
+    tagged = snap.snapshot_set(existing, vm['id'], p['snapshot_set'])
+    members = own_members(vm, tagged, p['snapshot_set'])
+    foreign = [s.get('name') for s in tagged if s not in members]
+    if foreign:
+        result['not_deleted'] = foreign
     record = rollout.parse_record(vm.get('tags'))
     result['rollout'] = record
     if members:
@@ -369,6 +381,20 @@ def run_absent(module, session, p, vm, existing, snap_rg, result):
     result['changed'] = bool(members)
     result['snapshots'] = out
     result['snapshot_ids'] = [d['id'] for d in out]
+
+
+def own_members(vm, tagged, snapshot_set):
+    """The snapshots a cleanup may delete: the ones the VM's record names for this set, else those taken from the
+    VM's own disks (ARM's sourceResourceId) - never one that only carries the set's tags (provenance.py)."""
+    tags = vm.get('tags') or {}
+    record = prov.parse_value(tags.get(prov.TAG_IDS)) if tags.get(rollout.TAG_RUN) == snapshot_set else None
+    if record is not None:
+        names = set(snap.snapshot_name(vm['name'], snapshot_set, dict(role='os' if k == 'os' else 'data',
+                                                                         lun=None if k == 'os' else int(k))).lower()
+                    for k in record[1])
+        return [s for s in tagged if (s.get('name') or '').lower() in names]
+    own = set(d['id'].lower() for d in snap.vm_disks(vm))
+    return [s for s in tagged if prov.source_of(s).lower() in own]
 
 
 def parse_time(text):
