@@ -44,8 +44,10 @@ def recorded_vm(snaps, **kw):
 
 
 def name_of(vm):
-    return lambda key: S.snapshot_name(vm['name'], 'set1', dict(role='os' if key == 'os' else 'data',
-                                                                   lun=None if key == 'os' else int(key)))
+    def name(key):
+        disk = dict(role='os' if key == 'os' else 'data', lun=None if key == 'os' else int(key))
+        return S.snapshot_name(vm['name'], 'set1', disk)
+    return name
 
 
 def select(vm, snaps, restored=None):
