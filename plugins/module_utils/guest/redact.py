@@ -42,7 +42,7 @@ def url(value):
     """A URL (or a schemeless ``user:pw@host:port``) without userinfo, query string and fragment. None -> None."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = (value if isinstance(value, _STRING_TYPES) else str(value)).strip()  # no str() of py2 unicode
     match = _SCHEME_RE.match(text)
     scheme, rest = (match.group('scheme'), match.group('rest')) if match else ('', text)
     if not match and '@' not in text:

@@ -28,6 +28,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.guest import redac
     ('cdrom:[Ubuntu 18.04 LTS]/', 'cdrom:[Ubuntu 18.04 LTS]/'),
     ('mirror+file:/etc/apt/mirrors.txt', 'mirror+file:/etc/apt/mirrors.txt'),
     ('http://azure.archive.ubuntu.com/ubuntu/', 'http://azure.archive.ubuntu.com/ubuntu/'),
+    (u'http://u:p\u00e9@mirror.example/d\u00e9p\u00f4t/?k=v', u'http://mirror.example/d\u00e9p\u00f4t/'),
     (None, None),
 ])
 def test_url(url, want):
