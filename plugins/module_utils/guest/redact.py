@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """No secret leaves a guest (issue 15). Pure; Python 2.7 and 3.6+, stdlib only.
 
 What the guest modules report goes into controller logs, AWX job events and the fleet reports, so facts are built
