@@ -389,9 +389,8 @@ def own_members(vm, tagged, snapshot_set):
     tags = vm.get('tags') or {}
     record = prov.parse_value(tags.get(prov.TAG_IDS)) if tags.get(rollout.TAG_RUN) == snapshot_set else None
     if record is not None:
-        names = set(snap.snapshot_name(vm['name'], snapshot_set, dict(role='os' if k == 'os' else 'data',
-                                                                         lun=None if k == 'os' else int(k))).lower()
-                    for k in record[1])
+        disks = [dict(role='os' if k == 'os' else 'data', lun=None if k == 'os' else int(k)) for k in record[1]]
+        names = set(snap.snapshot_name(vm['name'], snapshot_set, d).lower() for d in disks)
         return [s for s in tagged if (s.get('name') or '').lower() in names]
     own = set(d['id'].lower() for d in snap.vm_disks(vm))
     return [s for s in tagged if prov.source_of(s).lower() in own]
