@@ -72,8 +72,8 @@ class Image:
 
     @property
     def id(self):
-        return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/images/%s" % (self.sub, self.rg,
-                                                                                            self.name)
+        return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/images/%s" % (
+            self.sub, self.rg, self.name)
 
     def to_json(self):
         od = {"osType": "Linux", "osState": self.os_state, "caching": "ReadWrite", "diskSizeGB": self.size_gb,
@@ -145,8 +145,8 @@ def seed_rg(w, r, rdoc):
     for cdoc in rdoc.get("copies") or []:       # snapshots / Copy disks of seeded disks (they keep ADE state + UDE)
         src = r.disks.get((cdoc.get("source") or "").lower()) or r.snapshots.get((cdoc.get("source") or "").lower())
         if src is None:
-            raise ValueError("copy %r: source %r is not a disk or snapshot of %s" % (cdoc.get("name"),
-                                                                                   cdoc.get("source"), r.name))
+            raise ValueError("copy %r: source %r is not a disk or snapshot of %s"
+                             % (cdoc.get("name"), cdoc.get("source"), r.name))
         kind = cdoc.get("kind", "snapshot")
         d = Disk(r.sub, r.name, cdoc["name"], src.location, src.size_gb, kind=kind, os_type=src.os_type,
                  creation={"createOption": "Copy", "sourceResourceId": src.id, "sourceUniqueId": src.unique_id}, t=t)

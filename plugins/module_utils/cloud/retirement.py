@@ -395,8 +395,8 @@ def ade_inventory(vm_rows, scale_sets=(), disks=(), snapshots=(), images=(), res
         elif path == 'migrate':
             action = 'migrate: disable ADE on data volumes, Upload copies of the disks, encryption at host (migrate)'
         else:
-            action = 'nothing for ADE' + ('' if plan.get('path') in (None, 'none') else
-                                         ' (next: {0})'.format(plan.get('path')))
+            nxt = plan.get('path')
+            action = 'nothing for ADE' + ('' if nxt in (None, 'none') else ' (next: {0})'.format(nxt))
         items.append(_item('vm', row, carries, action, plan.get('message') or '', days, path=path,
                            category=plan.get('category')))
     # disks and snapshots: ADE settings, lineage (Copy / snapshot keep the UDE flag), owner VM with ADE
@@ -507,7 +507,6 @@ def _vmss_ade_extension(ss):
                 _lower(p.get('type')) in ('azurediskencryptionforlinux', 'azurediskencryption'):
             return dict(name=e.get('name'), settings=p.get('settings') or {})
     return None
-
 
 
 def migrate_page_row(plan, row=None):

@@ -352,9 +352,8 @@ def render(vms, title='Azure Disk Encryption', kind='status', generated=None, ru
                            ('Retirement path', r['retirement']), ('Retirement', r['retirement_detail'])):
             if val:
                 out.append('<tr><th>%s</th><td>%s</td></tr>' % (label, _esc(val)))
-        for label, items in (('Blockers', r['blockers']), ('Mismatch', r['mismatch']), ('Kept until confirmed',
-                                                                                           r['kept']),
-                             ('Left to confirm', r['to_confirm'])):
+        for label, items in (('Blockers', r['blockers']), ('Mismatch', r['mismatch']),
+                             ('Kept until confirmed', r['kept']), ('Left to confirm', r['to_confirm'])):
             if items:
                 out.append('<tr><th>%s</th><td>%s</td></tr>' % (label, _cell_list(items)))
         for k in sorted(r['extra']):
