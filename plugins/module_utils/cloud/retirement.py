@@ -538,3 +538,43 @@ def migrate_page_row(plan, row=None):
                 outcome=stage or ('planned' if path not in ('none', 'unknown') else 'done'),
                 phase=path, retirement=path, message=plan.get('message') or '', steps=steps, kept=kept,
                 to_confirm=confirm)
+
+
+# ---- the encrypt report, read after the last change (issue 17) --------------------------------------------------
+
+def read_again_groups(hosts, hostvars):
+    """[{subscription_id, resource_group, names}] of the VMs the run waited on (one read per resource group). Pure."""
+    groups = {}
+    order = []
+    for h in hosts or []:
+        hv = hostvars.get(h) if hasattr(hostvars, 'get') else None
+        hv = hv if hasattr(hv, 'get') else {}
+        vm = hv.get('ade_vm') if hasattr(hv.get('ade_vm'), 'get') else {}
+        if not vm or not vm.get('name') or not vm.get('resource_group') or hv.get('ade_wait') is None:
+            continue
+        key = ((vm.get('subscription_id') or '').lower(), vm['resource_group'].lower())
+        if key not in groups:
+            groups[key] = dict(subscription_id=vm.get('subscription_id'), resource_group=vm['resource_group'], names=[])
+            order.append(key)
+        if vm['name'] not in groups[key]['names']:
+            groups[key]['names'].append(vm['name'])
+    return [groups[k] for k in order]
+
+
+def read_again(rows, results, hosts, hostvars):
+    """The encrypt rows with each VM's ``retirement`` from the read after the run's last change (a restore puts a
+    VM back on its pre-encryption disks: the read of the wait, before it, said 'ADE on its OS volume'). Pure."""
+    now = {}
+    for r in results or []:
+        for v in (r or {}).get('vms') or []:
+            now[((v.get('resource_group') or '').lower(), (v.get('name') or '').lower())] = v
+    out = []
+    for row in rows or []:
+        row = dict(row)
+        hv = hostvars.get(row.get('host')) if hasattr(hostvars, 'get') else None
+        vm = (hv.get('ade_vm') if hasattr(hv, 'get') else None) or {}
+        v = now.get(((vm.get('resource_group') or '').lower(), (vm.get('name') or '').lower())) if vm else None
+        if v is not None and v.get('retirement') is not None:
+            row['retirement'] = v['retirement']
+        out.append(row)
+    return out
