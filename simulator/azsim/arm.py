@@ -244,8 +244,8 @@ def update_vm(req, patch):
         vm = w.vm(req.g("sub"), req.g("rg"), req.g("vm"))
     except ArmError as e:
         if e.code == "ResourceNotFound" and not patch:
-            raise ArmError(400, "InvalidParameter",
-                           "Creating VMs is not simulated; seed VM '%s' through the scenario." % req.g("vm"))
+            from . import create      # issue 17: VM create from an image reference (create.py)
+            return create.create_vm(req)
         raise
     if vm.busy_reason():
         raise conflict("PUT" if not patch else "PATCH", vm.name)

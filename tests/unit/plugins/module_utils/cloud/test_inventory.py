@@ -142,3 +142,18 @@ def test_images_restore_points_scale_sets():
     assert 'encryptionAtHost' in s['action'] and ('scale_set', 'ss2') not in by
     assert inv['summary']['scale_set'] == 1 and inv['summary']['image'] == 1
     assert inv['summary']['restore_point'] == 2
+
+
+def test_encrypt_report_read_again_after_the_last_change():
+    hv = {'a': {'ade_vm': {'subscription_id': 's', 'resource_group': 'RG', 'name': 'a'}, 'ade_wait': {}},
+          'b': {'ade_vm': {'subscription_id': 's', 'resource_group': 'rg', 'name': 'b'}, 'ade_wait': {}},
+          'c': {'ade_vm': {'subscription_id': 's', 'resource_group': 'rg2', 'name': 'c'}},     # never waited on
+          'd': {}}
+    assert R.read_again_groups(['a', 'b', 'c', 'd'], hv) == [
+        {'subscription_id': 's', 'resource_group': 'RG', 'names': ['a', 'b']}]
+    rows = [{'host': 'a', 'retirement': {'path': 'rebuild_vm'}}, {'host': 'b', 'retirement': {'path': 'migrate'}},
+            {'host': 'd', 'retirement': None}]
+    results = [{'vms': [{'name': 'a', 'resource_group': 'rg', 'retirement': {'path': 'migrate'}}]}]
+    out = R.read_again(rows, results, ['a', 'b', 'd'], hv)
+    assert [r['retirement'] for r in out] == [{'path': 'migrate'}, {'path': 'migrate'}, None]
+    assert rows[0]['retirement'] == {'path': 'rebuild_vm'}          # input unchanged
