@@ -80,8 +80,8 @@ def distro_of(w, ref):
                 if m:
                     return distro, m.group(1)
     raise ArmError(404, "PlatformImageNotFound", "The platform image '%s:%s:%s:%s' is not available. Verify that all "
-                   "fields in the storage profile are correct." % (ref.get("publisher"), ref.get("offer"),
-                                                                    ref.get("sku"), ref.get("version")))
+                   "fields in the storage profile are correct."
+                   % (ref.get("publisher"), ref.get("offer"), ref.get("sku"), ref.get("version")))
 
 
 def create_vm(req):

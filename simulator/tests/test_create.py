@@ -7,14 +7,15 @@ from azure.core.exceptions import HttpResponseError
 from conftest import SUB
 
 RG = "/subscriptions/%s/resourceGroups/rgc/providers/" % SUB
-SCENARIO = {"subscriptions": [{"id": SUB, "features": {"Microsoft.Compute/EncryptionAtHost": "Registered"},
-                               "resource_groups": [{
+RGDOC = {
     "name": "rgc", "location": "eastus",
     "vnets": [{"name": "v", "address_prefixes": ["10.9.0.0/16"], "subnets": [{"name": "s", "prefix": "10.9.0.0/24"}]}],
     "vms": [{"name": "old", "zone": 2, "availability_set": "as1", "proximity_placement_group": "ppg1",
              "boot_diagnostics": True, "os": {"distro": "redhat", "version": "7.9"},
              "data_disks": [{"lun": 0, "size_gb": 16, "caching": "ReadOnly"}], "network": {"private_ip": "10.9.0.10"}},
-            {"name": "noeah", "size": "Standard_F4"}]}]}]}
+            {"name": "noeah", "size": "Standard_F4"}]}
+SCENARIO = {"subscriptions": [{"id": SUB, "features": {"Microsoft.Compute/EncryptionAtHost": "Registered"},
+                               "resource_groups": [RGDOC]}]}
 
 
 @pytest.fixture
@@ -80,8 +81,8 @@ def test_create_refusals(csim):
         c.virtual_machines.begin_create_or_update("rgc", "x", body(old, n.id, size="Standard_F4")).result()
     assert "does not support encryption at host" in str(e.value)
     b = body(old, n.id)
-    b["properties"]["storageProfile"]["imageReference"] = {"publisher": "Nobody", "offer": "x", "sku": "y",
-                                                          "version": "latest"}
+    b["properties"]["storageProfile"]["imageReference"] = {
+        "publisher": "Nobody", "offer": "x", "sku": "y", "version": "latest"}
     with pytest.raises(HttpResponseError) as e:
         c.virtual_machines.begin_create_or_update("rgc", "x", b).result()
     assert e.value.error.code == "PlatformImageNotFound"
