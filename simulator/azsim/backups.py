@@ -47,8 +47,7 @@ def store(r):
 
 
 def _rgs(w, sid):
-    for r in w.sub(sid).rgs.values():
-        yield r
+    yield from w.sub(sid).rgs.values()
 
 
 def _disk_settings(d):
