@@ -225,8 +225,13 @@ class Handler(BaseHTTPRequestHandler):
             w.log_seq += 1
             w.log.append({"seq": w.log_seq, "wall": t0, "wall_iso": iso(t0), "sim": w.clock.now(),
                           "method": method, "path": path, "query": query, "status": status, "bytes": nbytes,
-                          "kind": kind, "fault": fault.id if fault else None,
+                          "kind": kind, "fault": fault.id if fault else None, "client": _client_tag(self.headers),
+                          "tags_changed": None,
                           "ms": round((time.time() - t0) * 1000, 2)})
+            extra = getattr(self, "_log_extra", None)
+            if extra:
+                w.log[-1].update(extra)
+                self._log_extra = None
             if len(w.log) > int(w.config.get("log_max") or 200000):
                 del w.log[:len(w.log) // 10]
 
@@ -353,9 +358,12 @@ class Handler(BaseHTTPRequestHandler):
                                "deserialized.")
         with w.lock:
             w.tick()
-            req = arm.Req(w, method, path, query, body, api, w.base_url)
+            req = arm.Req(w, method, path, query, body, api, w.base_url, headers=self.headers)
             before = stale.capture(w, path) if stale_fault is not None and method != "GET" else None
-            result = arm.dispatch(req)
+            try:
+                result = arm.dispatch(req)
+            finally:
+                self._log_extra = req.log_extra
             if before is not None:
                 stale.remember(w, before, stale_fault, result[0])
             elif method == "GET":
@@ -512,6 +520,16 @@ def _aad_error(err, code, desc):
             "error_uri": "https://login.microsoftonline.com/error?code=%d" % code}
 
 
+_CLIENT_RE = re.compile(r"azure_ade-lease/(\w+)")
+
+
+def _client_tag(headers):
+    """The lease token a module of azure_ade.linux puts in its User-Agent (base.py), or None: lets the request log
+    tell the writes of two runs apart (tests/integration/e2e/simlog.py)."""
+    m = _CLIENT_RE.search((headers or {}).get("User-Agent") or "")
+    return m.group(1) if m else None
+
+
 def _fault_response(f):
     headers = {}
     if f.action == "429":
@@ -587,7 +605,8 @@ def _vm_state(vm):
                         "stamped": bool(vm.os_disk.stamp)},
             "data_disks": [{"lun": lun, "name": d.name, "encrypted": d.guest_encrypted, "stamped": bool(d.stamp),
                             "mounted": d.mounted} for lun, d, _unused in vm.data_disks],
-            "extensions": exts, "busy": vm.busy.id if vm.busy else None, "failed": vm.failed}
+            "extensions": exts, "busy": vm.busy.id if vm.busy else None, "failed": vm.failed,
+            "tags": dict(vm.tags), "etag": vm.etag()}
 
 
 def _state(w, query):

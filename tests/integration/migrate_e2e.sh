@@ -2,8 +2,11 @@
 # Issue 7 item 4 end to end: the migrate playbook (ade_migrate_execute=true) on real test hosts against the simulator.
 #   - $ME_DATA's VM has ADE on its data volume: snapshot, disable + remove the extension, Upload disks + page-blob
 #     copy (azure-storage-blob), swap, encryption at host, start, verify both sides. The first run is SIGKILLed in the
-#     middle of the copy (Put Page slowed by a fault); the re-run converges; a third run writes nothing; a fourth with
-#     ade_migrate_delete_old_disks=true deletes the old disks (only then).
+#     middle of the copy (Put Page slowed by a fault) the way a user's cancel kills it - the process group of
+#     ansible-playbook - so its vm_migrate, started by a worker that called setsid, lives on (issue 14: the "orphaned
+#     module"); the re-run, started while it is alive, waits for its lease (ade_lease_wait) and converges, with no
+#     write of the two runs interleaved (simulator request log, User-Agent lease tokens); a third run writes nothing;
+#     a fourth with ade_migrate_delete_old_disks=true deletes the old disks (only then).
 #   - $ME_OS's VM has ADE on its OS volume: the rebuild plan only, no write for it.
 #   - $ME_FAIL's VM: its start after the swap fails (LRO fault): the playbook puts it back on its old disks
 #     (vm_migrate state=restored), fails with a message saying so, and keeps the new disks.
@@ -85,9 +88,11 @@ run_migrate() {  # $1 = log name, rest = extra args
     -e ade_migrate_decrypt_poll=2 -e ade_migrate_decrypt_timeout=120 -e ade_report_dir="$W/report" "$@" > "$W/logs/$name.log" 2>&1
 }
 
-# 1. interrupted: Put Page slowed (5 s each), the playbook SIGKILLed once the copy has begun
+# 1. interrupted: Put Page slowed (5 s each), the playbook's process group SIGKILLed once the copy has begun (what a
+#    user's cancel kills); its vm_migrate module lives on (Ansible's workers call setsid): the orphan
 sim_fault POST '{"method": "PUT", "path": "^/md-", "query": "comp=page", "action": "delay", "seconds": 5, "count": -1}'
-setsid bash -c "$(declare -f run_migrate); INV=$INV ME_DATA=$ME_DATA ME_OS=$ME_OS RG=$RG W=$W run_migrate run1" &
+MARK1=migrate-e2e-$$-run1
+ADE_RUN_MARK=$MARK1 setsid bash -c "$(declare -f run_migrate); INV=$INV ME_DATA=$ME_DATA ME_OS=$ME_OS RG=$RG W=$W run_migrate run1" &
 PG=$!
 for _ in $(seq 1 600); do
   sim_log_has "/beginGetAccess" && break
@@ -97,10 +102,15 @@ done
 if kill -0 "$PG" 2>/dev/null; then kill -9 -- "-$PG" 2>/dev/null; wait "$PG" 2>/dev/null; ok "run 1 killed during the copy"
 else ko "run 1 ended before the copy began (see $W/logs/run1.log)"; tail -30 "$W/logs/run1.log"; fi
 sim_fault DELETE
+if python3 "$HERE/runproc.py" list "$MARK1" AnsiballZ_vm_migrate > "$W/orphan.pids"; then
+  ok "the kill of the playbook's process group left its vm_migrate alive (orphan PID $(head -1 "$W/orphan.pids"))"
+else ko "no orphaned vm_migrate after the kill (the test no longer reproduces issue 14)"; fi
 python -m azsim log --workdir "$SIM" --json > "$W/simlog1.json"
 
-# 2. re-run converges
-if run_migrate run2; then ok "re-run after the kill converged (rc 0)"; else ko "re-run rc $?"; tail -60 "$W/logs/run2.log"; fi
+# 2. re-run, started while the orphan is alive: waits for the orphan's lease, then converges
+if run_migrate run2 -e ade_lease_wait=300; then ok "re-run started while the orphan was alive converged (rc 0)"
+else ko "re-run rc $?"; tail -60 "$W/logs/run2.log"; fi
+python3 "$HERE/runproc.py" kill "$MARK1"
 python -m azsim log --workdir "$SIM" --json > "$W/simlog2.json"
 # 3. once done, no write
 if run_migrate run3; then ok "third run rc 0"; else ko "third run rc $?"; tail -40 "$W/logs/run3.log"; fi
@@ -137,7 +147,7 @@ if python3 - "$W" "$ME_DATA" "$ME_OS" "$HERE" "$SIM" "$RG" <<'PY' > "$W/logs/ass
 import json, sys
 w, data, osvm, here, sim, rg = sys.argv[1:7]
 sys.path.insert(0, here)
-from simlog import entries, vm_requests
+from simlog import entries, interleaved, vm_requests, writers
 from azsim.admin import SimAdmin
 adm = SimAdmin(sim)
 c = adm.compute_client()
@@ -157,6 +167,8 @@ w1 = ["%s %s" % (e["method"], e["path"]) for e in log1 if data.lower() in e["pat
 assert any(x.endswith("/beginGetAccess") for x in w1), w1               # killed once the copy had begun ...
 assert not any(x.startswith("PUT") and x.lower().endswith("/virtualmachines/" + data.lower()) for x in w1), w1  # ... before the swap
 log2 = entries(w + "/simlog2.json")
+bad = interleaved(log2, data)
+assert not bad, ("writes of two runs interleaved on the VM", bad, writers(log2, data))
 writes = [e for e in log2 if e["method"] in ("PUT", "PATCH", "POST", "DELETE") and data.lower() in e["path"].lower()]
 def idx(pred):
     return next(i for i, e in enumerate(writes) if pred(e))
