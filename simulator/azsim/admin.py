@@ -135,3 +135,11 @@ class SimAdmin:
         kw.setdefault("polling_interval", 0.05)
         return ComputeManagementClient(credential or self.credential(), e["subscription_id"],
                                        base_url=e["resource_manager"], connection_verify=e["ca_bundle"], **kw)
+
+    def network_client(self, credential=None, **kw):
+        """The real azure-mgmt-network client against the simulator (network.py)."""
+        from azure.mgmt.network import NetworkManagementClient
+        e = self.endpoints
+        kw.setdefault("polling_interval", 0.05)
+        return NetworkManagementClient(credential or self.credential(), e["subscription_id"],
+                                       base_url=e["resource_manager"], connection_verify=e["ca_bundle"], **kw)
