@@ -17,7 +17,7 @@ from .model import ArmError, DEFAULT_ADE_TIMING, World, _fault_ctx
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 FAULT_ACTIONS = ("429", "500", "503", "409", "drop", "drop_response", "lro_fail", "expire_tokens", "delay",
-                 "status", "stale_reads")
+                 "status", "stale_reads", "hold")
 
 
 class Fault:
@@ -40,6 +40,7 @@ class Fault:
         self.view = doc.get("view") or "instance"     # stale_reads: instance | all (azsim/stale.py)
         self.seen = 0
         self.hits = 0
+        self.released = threading.Event()    # hold: the held requests go on once the rule is deleted
 
     def matches(self, method, path, query):
         if self.count == 0:
@@ -138,6 +139,10 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if fault is not None and fault.action == "delay":
                 time.sleep(fault.seconds)
+            if fault is not None and fault.action == "hold":
+                # a test's stand-in for "this call takes as long as the test needs" (e.g. a module that stalls
+                # while another run acts): the request waits until the rule is deleted (at most `seconds`, 120)
+                fault.released.wait(fault.seconds or 120)
             if fault is not None and fault.action == "expire_tokens":
                 with w.lock:
                     w.expire_tokens()
@@ -432,11 +437,16 @@ class Handler(BaseHTTPRequestHandler):
                         return 400, {"error": {"code": "InvalidFault", "message": str(e)}}, {}
                     return 200, {"rules": out}, {}
                 if method == "DELETE":
+                    for f in w.faults:
+                        f.released.set()
                     w.faults = []
                     return 200, {"ok": True}, {}
                 return 200, {"rules": [f.to_json() for f in w.faults]}, {}
             m = re.match(r"^/faults/([^/]+)$", p)
             if m and method == "DELETE":
+                for f in w.faults:
+                    if f.id == m.group(1):
+                        f.released.set()
                 w.faults = [f for f in w.faults if f.id != m.group(1)]
                 return 200, {"ok": True}, {}
             if p == "/log":
