@@ -29,6 +29,6 @@ options:
   lease_run:
     description:
       - Name of this run in the lease (shown to a run that finds it), e.g. the AWX job ID. Default the PID of the
-        module's parent process. Env C(AZURE_ADE_LEASE_RUN).
+        C(ansible-playbook) process the module runs under (C(ansible-playbook-<PID>)). Env C(AZURE_ADE_LEASE_RUN).
     type: str
 '''

@@ -79,9 +79,9 @@ class AzureModule:
         self.check_mode = self.module.check_mode
         self.session = None
         self.lease = None
-        # per module process: the lease token, also sent in the User-Agent so that the simulator's request log
-        # (tests) can tell the writes of two runs apart
-        self.token = uuid.uuid4().hex[:12]
+        # the run's lease token (every module of one ansible-playbook run shares it), also sent in the User-Agent so
+        # that the simulator's request log (tests) can tell the writes of two runs apart
+        self.token, self.run_label = run_token()
         if lease:
             for key, val in LEASE_DEFAULTS.items():
                 if self.params.get(key) is None:
@@ -174,7 +174,7 @@ class AzureModule:
             ls['busy'] = False
 
     def _value(self, ls, now):
-        return lease_rules.format_lease(self.token, self.params.get('lease_run') or 'pid-{0}'.format(os.getppid()),
+        return lease_rules.format_lease(self.token, self.params.get('lease_run') or self.run_label,
                                         socket.gethostname(), os.getpid(), ls['ttl'], now)
 
     def _take(self, ls, now):
@@ -223,8 +223,8 @@ class AzureModule:
             raise lease_rules.LeaseError('VM {0}: another run took the lease at the same time ({1}); nothing was '
                                          'written by this run'.format(ls['name'], d['reason']))
 
-    def _patch(self, ls, tags, etag):
-        deadline = time.time() + 300
+    def _patch(self, ls, tags, etag, conflict_wait=300):
+        deadline = time.time() + conflict_wait
         self.session.retry_conflicts(lambda: self.session.patch_vm_tags_if_match(ls['rg'], ls['name'], tags, etag),
                                      deadline, 'VM lease', interval=5.0)
 
@@ -242,10 +242,15 @@ class AzureModule:
                 if lease_rules.decide(vm.get('tags'), self.token, time.time(), ls['ttl'])['action'] != 'ours':
                     return
                 try:
-                    self._patch(ls, lease_rules.with_lease(vm.get('tags'), None), vm.get('etag'))
+                    # an operation this run started may still run (e.g. the extension): Azure refuses the PATCH
+                    # (409) until it ends; then the lease is left - the next module of this run takes it as its
+                    # own, any other run once it expired
+                    self._patch(ls, lease_rules.with_lease(vm.get('tags'), None), vm.get('etag'), conflict_wait=30)
                     return
                 except ResourceModifiedError:
                     continue
+        except ConflictTimeout:
+            pass
         except Exception as exc:  # pylint: disable=broad-except
             self.warn('VM {0}: the lease of this run could not be removed ({1}); it expires by itself'.format(
                 ls['name'], azure_error_text(exc)))
@@ -253,6 +258,35 @@ class AzureModule:
     def fail_azure(self, what, exc, **result):
         """Fail with the Azure error condensed to one line."""
         self.fail('{0}: {1}'.format(what, azure_error_text(exc)), **result)
+
+
+def run_token(proc='/proc'):
+    """The lease token of this module's run: derived from the ansible-playbook (or ansible) process it descends from
+    (PID + start time + host), so every module of one run shares it and a re-run or another job differs; a random
+    token when there is none (a module started by async_wrapper, which detaches, or outside Ansible).
+    -> (token, run label for the lease when lease_run is not set)"""
+    import hashlib  # pylint: disable=import-outside-toplevel
+    pid = os.getpid()
+    top = None
+    try:
+        for _unused in range(16):
+            with open('{0}/{1}/stat'.format(proc, pid)) as f:
+                stat = f.read()
+            fields = stat[stat.rindex(')') + 2:].split()
+            ppid, start = int(fields[1]), fields[19]
+            with open('{0}/{1}/cmdline'.format(proc, pid), 'rb') as f:
+                argv = f.read().split(b'\0')
+            if any(os.path.basename(a) in (b'ansible-playbook', b'ansible') for a in argv[:2]):
+                top = (pid, start)     # the workers are forks of it with the same command line: keep the topmost
+            if ppid <= 1:
+                break
+            pid = ppid
+    except (IOError, OSError, ValueError, IndexError):
+        pass
+    if top is not None:
+        seed = '{0}:{1}:{2}'.format(socket.gethostname(), top[0], top[1])
+        return hashlib.sha256(seed.encode('utf-8')).hexdigest()[:12], 'ansible-playbook-{0}'.format(top[0])
+    return uuid.uuid4().hex[:12], 'module-{0}'.format(os.getpid())
 
 
 def write_record(session, resource_group, name, vm, stage, deadline, **kw):

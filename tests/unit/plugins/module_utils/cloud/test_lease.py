@@ -104,3 +104,34 @@ def test_wait_delay_bounded():
     assert L.wait_delay(2, 1000) == 2.0
     assert L.wait_delay(100, 0.2) == 0.7
     assert L.wait_delay(0, 0) == 0.5
+
+
+def _proc(tmp_path, pid, ppid, argv, start=1000):
+    d = tmp_path / str(pid)
+    d.mkdir()
+    (d / 'stat').write_text('{0} (x y) S {1} '.format(pid, ppid) + ' '.join(['0'] * 17 + [str(start)] + ['0'] * 30))
+    (d / 'cmdline').write_bytes(b'\0'.join(a.encode() for a in argv) + b'\0')
+
+
+def test_run_token_is_shared_by_the_modules_of_one_run(tmp_path, monkeypatch):
+    from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import base
+    _proc(tmp_path, 100, 1, ['/usr/bin/python3', '/venv/bin/ansible-playbook', 'site.yml'], start=555)
+    _proc(tmp_path, 200, 100, ['/usr/bin/python3', '/venv/bin/ansible-playbook', 'site.yml'])   # a setsid worker
+    _proc(tmp_path, 300, 200, ['/bin/sh', '-c', 'python3 AnsiballZ_vm_migrate.py'])
+    _proc(tmp_path, 301, 300, ['python3', 'AnsiballZ_vm_migrate.py'])
+    _proc(tmp_path, 302, 300, ['python3', 'AnsiballZ_vm_snapshot.py'])
+    monkeypatch.setattr(base.os, 'getpid', lambda: 301)
+    tok1, label = base.run_token(str(tmp_path))
+    monkeypatch.setattr(base.os, 'getpid', lambda: 302)
+    tok2, _unused = base.run_token(str(tmp_path))
+    # the worker (200, one per task) has ansible-playbook's command line too: the topmost one counts
+    assert tok1 == tok2 and len(tok1) == 12 and label == 'ansible-playbook-100'
+    _proc(tmp_path, 201, 100, ['/usr/bin/python3', '/venv/bin/ansible-playbook', 'site.yml'])   # the next task's worker
+    _proc(tmp_path, 303, 201, ['python3', 'AnsiballZ_vm_restore.py'])
+    monkeypatch.setattr(base.os, 'getpid', lambda: 303)
+    assert base.run_token(str(tmp_path))[0] == tok1
+    # an orphan (its run killed, reparented to init) or an async_wrapper-detached module: a token of its own
+    _proc(tmp_path, 400, 1, ['python3', 'AnsiballZ_vm_snapshot.py'])
+    monkeypatch.setattr(base.os, 'getpid', lambda: 400)
+    tok3, label3 = base.run_token(str(tmp_path))
+    assert tok3 != tok1 and label3 == 'module-400'
