@@ -15,13 +15,17 @@ def first(log, pred):
     return None
 
 
-def vm_requests(log, vm, methods=("PUT", "PATCH", "POST", "DELETE")):
-    """Requests that act on a VM (the VM itself, its extensions, or snapshots/disks named after it)."""
+LEASE_ONLY = ["azure_ade_lease"]
+
+
+def vm_requests(log, vm, methods=("PUT", "PATCH", "POST", "DELETE"), lease=False):
+    """Requests that act on a VM (the VM itself, its extensions, or snapshots/disks named after it). The VM lease's
+    own writes (a PATCH that changed only the tag azure_ade_lease, issue 14) are left out unless ``lease``."""
     vm = vm.lower()
     out = []
     for e in log:
         p = e["path"].lower()
-        if e["method"] not in methods:
+        if e["method"] not in methods or (not lease and e.get("tags_changed") == LEASE_ONLY):
             continue
         if "/virtualmachines/%s" % vm in p or ("/snapshots/" in p and vm in p) or ("/disks/" in p and vm in p):
             out.append("%s %s" % (e["method"], e["path"]))
