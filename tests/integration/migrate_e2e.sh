@@ -8,8 +8,11 @@
 #     write of the two runs interleaved (simulator request log, User-Agent lease tokens); a third run writes nothing;
 #     a fourth with ade_migrate_delete_old_disks=true deletes the old disks (only then).
 #   - $ME_OS's VM has ADE on its OS volume: the rebuild plan only, no write for it.
-#   - $ME_FAIL's VM: its start after the swap fails (LRO fault): the playbook puts it back on its old disks
-#     (vm_migrate state=restored), fails with a message saying so, and keeps the new disks.
+#   - $ME_FAIL's VM: a first run is killed WHOLE during the copy - every process of the run, the setsid'd workers and
+#     the module included (found by an environment marker: tests/integration/e2e/runproc.py) - so nothing of it lives
+#     on and its VM lease (issue 14) stays until it expires (lease_ttl 6 s); the next run waits for that (ade_lease_wait)
+#     and takes the expired lease over; there its start after the swap fails (LRO fault): the playbook puts it back
+#     on its old disks (vm_migrate state=restored), fails with a message saying so, and keeps the new disks.
 # Guest side: the test hosts do not show dm-crypt mappings after simulated ADE and do not see their disks swapped
 # (tests/hosts README), so "no mapping / same filesystems and UUIDs" is read from guest_facts as the hosts are.
 #   bash tests/integration/migrate_e2e.sh [2.16|2.19]      (run under: flock /work/coord/hosts.lock)
@@ -119,10 +122,36 @@ python -m azsim log --workdir "$SIM" --json > "$W/simlog3.json"
 if run_migrate run4 -e ade_migrate_delete_old_disks=true; then ok "delete run rc 0"; else ko "delete run rc $?"; tail -40 "$W/logs/run4.log"; fi
 python -m azsim log --workdir "$SIM" --json > "$W/simlog4.json"
 
-# 5. a failure after the swap: the playbook restores the old disks and stops
-sim_fault POST "{\"method\": \"POST\", \"path\": \"/virtualMachines/$ME_FAIL/start\$\", \"action\": \"lro_fail\", \"count\": 1}"
-if HOSTS=$ME_FAIL VMS="\"$ME_FAIL\"" run_migrate run5 -e ade_report_dir="$W/report5"; then ko "failing run rc 0"; else ok "failing run failed (rc $?)"; fi
+# 5a. the whole run killed during the copy of $ME_FAIL (Put Page held): no process of it is left, its lease stays
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+sim_fault POST '{"method": "PUT", "path": "^/md-", "query": "comp=page", "action": "hold", "count": -1}'
+MARK5=migrate-e2e-$$-run5a
+ADE_RUN_MARK=$MARK5 AZURE_ADE_LEASE_TTL=6 HOSTS=$ME_FAIL VMS="\"$ME_FAIL\"" run_migrate run5a -e ade_report_dir="$W/report5a" &
+R5A=$!
+for _ in $(seq 1 900); do
+  python -m azsim log --workdir "$SIM" --json | python3 -c "
+import json, sys
+sys.exit(0 if any(e['path'].endswith('/beginGetAccess') and sys.argv[1].lower() in e['path'].lower()
+                  for e in json.load(sys.stdin)) else 1)" "$ME_FAIL" && break
+  kill -0 "$R5A" 2>/dev/null || break
+  sleep 0.2
+done
+N5=$(python3 "$HERE/runproc.py" list "$MARK5" | wc -l)
+python3 "$HERE/runproc.py" kill "$MARK5"; wait "$R5A" 2>/dev/null
 sim_fault DELETE
+if [ "$N5" -gt 0 ] && ! python3 "$HERE/runproc.py" list "$MARK5" > /dev/null; then
+  ok "the whole run was killed during the copy of $ME_FAIL ($N5 processes: playbook, setsid'd workers, module), none left"
+else ko "whole-run kill of run 5a ($N5 processes found, see $W/logs/run5a.log)"; tail -20 "$W/logs/run5a.log"; fi
+
+# 5. the next run takes the killed run's expired lease over; a failure after the swap: the playbook restores the old
+#    disks and stops
+sim_fault POST "{\"method\": \"POST\", \"path\": \"/virtualMachines/$ME_FAIL/start\$\", \"action\": \"lro_fail\", \"count\": 1}"
+if HOSTS=$ME_FAIL VMS="\"$ME_FAIL\"" run_migrate run5 -e ade_report_dir="$W/report5" -e ade_lease_wait=60; then ko "failing run rc 0"
+else ok "failing run failed (rc $?)"; fi
+sim_fault DELETE
+if tr '\n' ' ' < "$W/logs/run5.log" | tr -s ' ' | grep -q "taking over an expired lease"; then
+  ok "run 5 took over the lease the killed run left"
+else ko "run 5 did not say it took over the killed run's lease"; grep -n -i lease "$W/logs/run5.log" | head; fi
 if grep -q "was put back on its old disks" "$W/logs/run5.log"; then ok "failure message says the VM is back on its old disks"
 else ko "failure message"; tail -40 "$W/logs/run5.log"; fi
 if python3 - "$ME_FAIL" "$SIM" "$RG" <<'PY' > "$W/logs/assert5.out" 2>&1; then ok "failed VM back on its old disks, running, encryption at host off, new disks kept"; else ko "restore after failure"; cat "$W/logs/assert5.out"; fi
