@@ -10,7 +10,7 @@
 #      The kill reaches the process group of ansible-playbook (what a user's cancel kills); its vm_restore, started
 #      by a worker that called setsid, lives on (issue 14: checked); the re-run, started while it is alive, waits
 #      for its lease (ade_lease_wait) and no write of the two runs is interleaved (request log, lease tokens).
-#   bash tests/integration/rollout_e2e.sh [2.16|2.19]      (run under: flock /work/coord/hosts.lock)
+#   bash tests/integration/rollout_e2e.sh [2.16|2.21]      (run under: flock /work/coord/hosts.lock)
 # Changes on the host: none left (the guest is only read; cleanup.yml puts back any SELinux state). Last line:
 # "N passed, N failed".
 set -uo pipefail
