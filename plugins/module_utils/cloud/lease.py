@@ -8,8 +8,9 @@ Pure decisions only (unit-tested in tests/unit/plugins/module_utils/cloud/test_l
 If-Match PATCH, renewal before a write, release) is in base.py (``AzureModule``).
 
 The lease is ONE tag, ``azure_ade_lease``, so that taking it is one conditional write of the VM's tag set:
-``v1;tok=<token>;run=<run>;host=<controller host>;pid=<pid>;ttl=<s>;exp=<UTC ISO>``. ``tok`` identifies the run
-(base.run_token: every module of one ansible-playbook run shares it) and is what "ours" means; ``run``/``host``/``pid`` name the holder for a person. ``exp`` is the holder's
+``v1;tok=<token>;run=<run>;host=<controller host>;pid=<pid>;ttl=<s>;exp=<UTC ISO>``.
+``tok`` identifies the run (base.run_token: every module of one ansible-playbook run shares it) and is what
+"ours" means; ``run``/``host``/``pid`` name the holder for a person. ``exp`` is the holder's
 clock; a taker counts a lease as expired only ``skew`` seconds after ``exp`` by its own clock, and the holder
 renews (or stops) ``skew`` seconds before ``exp`` by its own clock, so two controllers whose clocks differ by less
 than 2 x skew never both believe they hold it.
