@@ -416,8 +416,8 @@ def seed_vm(w, r, vm, ndoc):
     ip = ndoc.get("private_ip")
     if ip:
         if ipaddress.ip_address(ip) not in subnet.network():
-            raise ValueError("VM %s: private_ip %s is not in subnet %s (%s)" % (vm.name, ip, subnet.name,
-                                                                               subnet.prefix))
+            raise ValueError("VM %s: private_ip %s is not in subnet %s (%s)"
+                             % (vm.name, ip, subnet.name, subnet.prefix))
         holder = subnet.holders(w).get(ip)
         if holder:
             raise ValueError("VM %s: private_ip %s is already used by %s" % (vm.name, ip, holder))

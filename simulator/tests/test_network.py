@@ -137,8 +137,8 @@ def test_private_ip_moves_between_nics(nsim, net):
     assert e.value.error.code == "PrivateIPAddressIsAllocated"
     # release: another static address on the old NIC, then the new NIC takes the address
     body = net.network_interfaces.get("rgn", "web-nic").as_dict()
-    body["properties"]["ipConfigurations"][0]["properties"].update(privateIPAllocationMethod="Static",
-                                                                    privateIPAddress="10.203.0.200")
+    ipc = body["properties"]["ipConfigurations"][0]["properties"]
+    ipc.update(privateIPAllocationMethod="Static", privateIPAddress="10.203.0.200")
     net.network_interfaces.begin_create_or_update("rgn", "web-nic", body).result()
     moved = net.network_interfaces.begin_create_or_update("rgn", "web2-nic", nic_body("10.203.5.2")).result()
     assert moved.properties.ip_configurations[0].properties.private_ip_address == "10.203.5.2"
