@@ -13,7 +13,7 @@ description:
   - Lists the network interfaces (and, when a NIC has one, the public IP addresses) of a subscription or of the
     given resource groups - one paged call each - and returns every VM's addresses.
   - The rollout role's identity step uses it to name the VM of a host that has no host vars naming it - the address
-    Ansible connects to must belong to exactly one VM in scope (filter M(azure_ade.linux.vm_address_target#filter)).
+    Ansible connects to must belong to exactly one VM in scope (filter C(azure_ade.linux.vm_address_target)).
     The guest's IMDS answer never chooses the VM.
   - Reads only; needs C(Microsoft.Network/networkInterfaces/read) and C(Microsoft.Network/publicIPAddresses/read).
 author:

@@ -31,7 +31,7 @@ def main():
         addr = H.vm_ip(spec)
         net16 = str(ipaddress.ip_network(addr + "/16", strict=False))
         nets.add(net16)
-        vm["network"] = {"vnet": "vnet-ade-chaos", "subnet": "snet-" + net16.split("/")[0].replace(".", "-"),
+        vm["network"] = {"vnet": "vnet-ade-chaos", "subnet": "snet-" + net16.split("/", maxsplit=1)[0].replace(".", "-"),
                          "private_ip": addr}
         if fail_every and i % fail_every == 0:
             vm["ade_behavior"] = "fail_os_unmount"
@@ -43,7 +43,7 @@ def main():
             "name": fleet.get("rg", "rg-ade-chaos"), "location": "eastus",
             "vaults": [{"name": "kv-ade-chaos", "location": "eastus"}],
             "vnets": [{"name": "vnet-ade-chaos", "address_prefixes": sorted(nets) or ["10.0.0.0/16"],
-                       "subnets": [{"name": "snet-" + n.split("/")[0].replace(".", "-"), "prefix": n}
+                       "subnets": [{"name": "snet-" + n.split("/", maxsplit=1)[0].replace(".", "-"), "prefix": n}
                                    for n in sorted(nets)]}],
             "vms": vms}]}],
     }

@@ -169,10 +169,10 @@ assert not touched, touched
 "
 
 # ---- 3c. issue 6 item 1: interrupted while waiting, run again -> no new snapshot, resumes the wait ---------
-# $E2E_NEXT encrypts slowly (OS phase ~20 s real); the control node is killed once ARM took the extension PUT.
+# $E2E_NEXT encrypts slowly (OS phase ~50 s real: the re-run must still find it encrypting on a loaded machine); the control node is killed once ARM took the extension PUT.
 python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
 curl -sf --cacert "$AZURE_CA_BUNDLE" -X POST -H 'Content-Type: application/json' \
-  -d '{"ade_timing": {"os_min": 12000, "os_per_gb": 0}}' \
+  -d '{"ade_timing": {"os_min": 30000, "os_per_gb": 0}}' \
   "$AZURE_RESOURCE_MANAGER_URL/_sim/vms/$AZURE_SUBSCRIPTION_ID/rg-ade-test/$E2E_NEXT" > /dev/null \
   || ko "slow down $E2E_NEXT in the simulator"
 setsid ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$E2E_NEXT" -e ade_key_vault=kv-ade-e2e -e ade_verify_restart=false \
