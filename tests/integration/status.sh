@@ -6,7 +6,7 @@
 #   - $ST_PLAIN agrees on both sides (no mismatch),
 # then `ansible-playbook azure_ade.linux.status`: mismatches reported both ways, the play fails because of them,
 # status.json rows as expected, status.html written beside it and checked in headless Chromium (tests/ci/report.sh).
-#   bash tests/integration/status.sh [2.16|2.19]
+#   bash tests/integration/status.sh [2.16|2.21]
 # Changes on the hosts: a file /dev/mapper/osencrypt on $ST_GUEST, removed at the end. Last line: "N passed, N failed".
 set -uo pipefail
 ADE_CORE=${1:-${ADE_CORE:-2.16}}
