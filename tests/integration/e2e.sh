@@ -109,6 +109,8 @@ assert rows['$E2E_OK']['outcome'] == 'encrypted', rows['$E2E_OK']
 assert rows['$E2E_FAIL']['outcome'] == 'failed_restored', rows['$E2E_FAIL']
 assert 'Failed to encrypt OS volume' in rows['$E2E_FAIL']['message'] or 'unmount' in rows['$E2E_FAIL']['message'], rows['$E2E_FAIL']
 assert rows['$E2E_BLOCKED']['outcome'] == 'blocked', rows['$E2E_BLOCKED']
+# issue 17: read after the last change - put back on its pre-encryption disks, not 'ADE on its OS volume'
+assert (rows['$E2E_FAIL'].get('retirement') or {}).get('path') not in ('rebuild_vm', None), rows['$E2E_FAIL']
 "
 assert_py "request log: snapshots before the extension PUT; blocked VM never snapshotted nor encrypted; failed VM restored" "
 import json, sys
