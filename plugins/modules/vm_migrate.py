@@ -39,6 +39,7 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.lease
   - azure_ade.linux.attributes
   - azure_ade.linux.attributes.actiongroup_azure
 attributes:
@@ -62,7 +63,10 @@ options:
         C(azure_ade_migrate_fs)). Required with C(state=verified) - compared with that record.
     type: dict
   new_disk_suffix:
-    description: Suffix of the new disks' names (C(<old name><suffix>), at most 80 characters).
+    description:
+      - Suffix of the new disks' names (C(<old name><suffix>), at most 80 characters; the old name is shortened).
+      - 1-40 letters, digits, C(_), C(.), C(-), ending with a letter, digit or C(_). The new names are checked before
+        the first write - valid for Azure, unique among the VM's disks and in the resource group (docs/validation.md).
     type: str
     default: -eah
   sas_duration:
@@ -90,6 +94,7 @@ options:
     default: 1800
   expected_vm_id:
     description:
+      - An empty string is refused before any change (it never means "no check"); leave the option out for no check.
       - The guest's IMDS C(vmId). When set, the module refuses, before any change, a VM whose ARM C(vmId) differs.
     type: str
 notes:
@@ -179,6 +184,7 @@ import time
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import migrate as mig
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import validate
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import ade_blockers
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
@@ -201,7 +207,7 @@ def main():
              verify_copy=dict(type='str', default='full', choices=['full', 'ranges']),
              delete_old_disks=dict(type='bool', default=False), start=dict(type='bool', default=True),
              timeout=dict(type='int', default=1800), expected_vm_id=dict(type='str')),
-        non_negative=('timeout',), positive=('sas_duration',),
+        non_negative=('timeout',), positive=('sas_duration',), lease=True,
         supports_check_mode=True,
     )
     p = base.params
@@ -213,7 +219,7 @@ def main():
     result = dict(changed=False, disks=[], actions=[], problems=[], old_disks=[], stage=None)
     deadline = time.time() + p['timeout']
     try:
-        vm = session.get_vm(rg, name)
+        vm = base.read_vm_leased(rg, name)
         if vm is None:
             base.fail('VM {0} not found in resource group {1}'.format(name, rg), **result)
         err = rollout.identity_error(vm, p['expected_vm_id'])
@@ -221,6 +227,9 @@ def main():
             base.fail(err, **result)
         result['stage'] = mig.record(vm)['stage']
         items = read_items(session, rg, vm, p['new_disk_suffix'])
+        problems = name_errors(vm, items, p['new_disk_suffix'])
+        if problems:
+            base.fail('; '.join(problems) + '. Nothing was changed.', **result)
         result['disks'] = [_desc(i) for i in items]
         result['old_disks'] = [i['old_id'] for i in items]
         if p['state'] == 'migrated':
@@ -253,6 +262,16 @@ def read_items(session, rg, vm, suffix):
                 if nd is not None:
                     new[nn.lower()] = nd
     return mig.plan(vm, old, new, suffix)
+
+
+def name_errors(vm, items, suffix):
+    """The new disk names checked before the first write (validate.py): valid for Azure, unique among the VM's disks;
+    a disk of that name in the resource group that is not this migration's copy is refused by mig.plan already."""
+    todo = [i for i in items if i['action'] != 'in_place']
+    olds = [d.get('name') or ade.parse_resource_id(d['id'])['name'] for d in mig.vm_disks(vm)]
+    return validate.new_disk_names_errors([i.get('name') or i['old_id'] for i in todo], [i['new_name'] for i in todo]) \
+        + [e for e in validate.new_disk_names_errors(olds, [i['new_name'] for i in todo])
+           if 'is the name of one of' in e]
 
 
 def _desc(i):
@@ -297,7 +316,7 @@ def migrate(base, session, p, vm, items, result, deadline):
     if 'copy_disks' in steps:
         for item in items:
             if item['action'] in ('copy', 'recopy'):
-                copy_disk(session, p, rg, item, result, deadline)
+                copy_disk(base, session, p, rg, item, result, deadline)
         result['disks'] = [dict(_desc(i), **({'sha256': i['sha256']} if i.get('sha256') else {})) for i in items]
     if 'swap_disks' in steps:
         fresh = session.get_vm(rg, name, instance_view=False)
@@ -313,7 +332,7 @@ def migrate(base, session, p, vm, items, result, deadline):
         write_stage(session, rg, name, result, deadline, 'swapped')
 
 
-def copy_disk(session, p, rg, item, result, deadline):
+def copy_disk(base, session, p, rg, item, result, deadline):
     """One disk: (re)create the Upload disk, copy, revoke, check the copy, mark it verified."""
     old_rid = ade.parse_resource_id(item['old_id'])
     old = session.get_disk(old_rid['resource_group'], old_rid['name'])
@@ -337,6 +356,7 @@ def copy_disk(session, p, rg, item, result, deadline):
         src, dst = blob_client(session, read_sas), blob_client(session, write_sas)
         ranges = [(r.start, r.end) for r in src.list_page_ranges()]
         for offset, length in mig.copy_chunks(ranges):
+            base.guard()    # the page writes go to storage, not ARM: the lease is checked here
             dst.upload_pages_from_url(read_sas, offset=offset, length=length, source_offset=offset)
         result['actions'].append('copy_pages') if 'copy_pages' not in result['actions'] else None
     finally:
@@ -398,6 +418,8 @@ def blob_client(session, sas_url):
         raise mig.MigrateError('the page-blob copy needs the Python package azure-storage-blob on the control node '
                                '(pip install -r requirements.txt of this collection): {0}'.format(BLOB_IMPORT_ERROR))
     kw = {'retry_policy': LinearRetry(backoff=2, random_jitter_range=1, retry_total=3)}
+    if session.user_agent:
+        kw['user_agent'] = session.user_agent
     if session.plan.get('ca_bundle'):
         kw['connection_verify'] = session.plan['ca_bundle']
     return BlobClient.from_blob_url(sas_url, **kw)

@@ -270,3 +270,56 @@ def test_misc_operations(sim, client):
     st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/providers/Microsoft.Nope/things?api-version=2020-01-01" % SUB,
                              tok)
     assert st == 404 and body["error"]["code"] == "InvalidResourceType"
+
+
+def test_vm_etag_if_match(sim, client):
+    """Issue 14: the VM etag moves with every model write; If-Match with a stale one is refused (412
+    PreconditionFailed) and changes nothing; the SDK maps it to ResourceModifiedError."""
+    from azure.core import MatchConditions
+    from azure.core.exceptions import ResourceModifiedError
+    vm = client.virtual_machines.get("rg1", "vm-nodata")
+    e1 = vm.etag
+    assert e1 and e1.startswith('"')
+    tags = dict(vm.tags or {}, lease="a")
+    client.virtual_machines.begin_update("rg1", "vm-nodata", {"tags": tags}, etag=e1,
+                                         match_condition=MatchConditions.IfNotModified).result()
+    e2 = client.virtual_machines.get("rg1", "vm-nodata").etag
+    assert e2 != e1
+    with pytest.raises(ResourceModifiedError) as ei:
+        client.virtual_machines.begin_update("rg1", "vm-nodata", {"tags": dict(tags, lease="b")}, etag=e1,
+                                             match_condition=MatchConditions.IfNotModified).result()
+    assert ei.value.status_code == 412 and ei.value.error.code == "PreconditionFailed"
+    after = client.virtual_machines.get("rg1", "vm-nodata")
+    assert after.tags["lease"] == "a" and after.etag == e2
+    # no If-Match: last writer wins (as before)
+    client.virtual_machines.begin_update("rg1", "vm-nodata", {"tags": dict(tags, lease=None) and {}}).result()
+    assert not client.virtual_machines.get("rg1", "vm-nodata").tags
+
+
+def test_disk_names_and_creation_source_as_arm_refuses_them(sim, client):
+    """issue 15: names ARM refuses (over 80 characters, a space, a trailing '-'), and a second PUT that would change
+    an existing disk's creation source (ARM keeps how a disk was made; 400 "Changing property ... is not allowed")."""
+    from azure.mgmt.compute.models import CreationData, Disk, DiskProperties, DiskSku
+    vm = client.virtual_machines.get("rg1", "vm-all")
+    os_id = vm.storage_profile.os_disk.managed_disk.id
+    data_id = vm.storage_profile.data_disks[0].managed_disk.id
+
+    def put(name, source):
+        return client.disks.begin_create_or_update("rg1", name, Disk(
+            location="eastus", sku=DiskSku(name="Premium_LRS"),
+            properties=DiskProperties(creation_data=CreationData(create_option="Copy", source_resource_id=source))))
+    for bad in ("d" * 81, "my disk", "disk-", "-disk", "disk."):
+        with pytest.raises(HttpResponseError) as ei:
+            put(bad, os_id)
+        assert ei.value.status_code == 400 and ei.value.error.code == "InvalidParameter", bad
+    assert "disk.name" in ei.value.message
+    p = put("d" * 80, os_id)
+    sim.advance(61)
+    assert p.result().name == "d" * 80
+    with pytest.raises(HttpResponseError) as ei:
+        put("d" * 80, data_id)
+    assert ei.value.status_code == 400 and ei.value.error.code == "BadRequest"
+    assert "Changing property 'sourceResourceId' is not allowed for existing disk" in ei.value.message
+    again = put("d" * 80, os_id)        # the same source: allowed (tags/sku updates)
+    sim.advance(2)
+    assert again.result().properties.creation_data.source_resource_id == os_id
