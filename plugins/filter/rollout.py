@@ -14,8 +14,18 @@ __metaclass__ = type
 #       -> failed_restored|failed_restore_failed|failed_not_restored|reboot_required|unreachable|identity_mismatch|...
 #   azure_ade_facts | azure_ade.linux.rollout_unlocked(volume_type) -> [problems] (empty: volumes on dm-crypt)
 #   outcome | azure_ade.linux.rollout_stop(changed_anything, continue_on_failure=false) -> bool
+#   'wait' | azure_ade.linux.rollout_stage -> 'wait' (an undeclared stage name is an error)
+#   stage | azure_ade.linux.rollout_failure(error, guest_unreachable, reboot_required, replan, restore, restore_error,
+#                                           restore_on_failure, selinux_error, host) -> {outcome, restore, message}
+#   preflight_result | azure_ade.linux.rollout_blocked(vm_status, action, prefer_encryption_at_host)
+#       -> {blocked, by: preflight|azure|None, message, warning}
+#   hosts | azure_ade.linux.rollout_fleet(hostvars) -> [encrypt fleet rows]
+#   rows | azure_ade.linux.rollout_not_encrypted -> [rows whose outcome is not an encrypted one]
+
+from ansible.errors import AnsibleFilterError
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
+from ansible_collections.azure_ade.linux.plugins.module_utils.report import fleet_rows
 
 
 def rollout_plan(vm_status, new_run, retry_restored=False, verify=True):
@@ -41,7 +51,37 @@ def rollout_stop(outcome, changed_anything, continue_on_failure=False):
     return rollout.stops_rollout(outcome, bool(changed_anything), bool(continue_on_failure))
 
 
+def rollout_stage(stage):
+    try:
+        return rollout.check_stage(stage)
+    except rollout.RolloutError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def rollout_failure(stage, error='', guest_unreachable=False, reboot_required=False, replan=None, restore=None,
+                    restore_error=None, restore_on_failure=True, selinux_error=None, host=''):
+    try:
+        return rollout.failure_report(stage, error, bool(guest_unreachable), bool(reboot_required), replan, restore,
+                                      restore_error, bool(restore_on_failure), selinux_error, host)
+    except rollout.RolloutError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def rollout_blocked(preflight, vm_status=None, action='start', prefer_encryption_at_host='warn'):
+    return rollout.blocked_report(preflight, vm_status, action, prefer_encryption_at_host)
+
+
+def rollout_fleet(hosts, hostvars):
+    return fleet_rows.encrypt_fleet(hosts, hostvars)
+
+
+def rollout_not_encrypted(rows):
+    return fleet_rows.not_encrypted(rows, rollout.ENCRYPTED_OUTCOMES)
+
+
 class FilterModule(object):
     def filters(self):
         return {'rollout_plan': rollout_plan, 'rollout_outcome': rollout_outcome, 'rollout_stop': rollout_stop,
-                'rollout_failure_outcome': rollout_failure_outcome, 'rollout_unlocked': rollout_unlocked}
+                'rollout_failure_outcome': rollout_failure_outcome, 'rollout_unlocked': rollout_unlocked,
+                'rollout_stage': rollout_stage, 'rollout_failure': rollout_failure, 'rollout_blocked': rollout_blocked,
+                'rollout_fleet': rollout_fleet, 'rollout_not_encrypted': rollout_not_encrypted}

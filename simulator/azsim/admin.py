@@ -148,3 +148,11 @@ class SimAdmin:
     def keyvault_url(self, vault):
         """Base URL of a vault's data plane here (the SDKs' vault_url; AZURE_ADE_KEYVAULT_ENDPOINT with {vault})."""
         return "%s/_keyvault/%s" % (self.endpoints["resource_manager"], vault)
+
+    def network_client(self, credential=None, **kw):
+        """The real azure-mgmt-network client against the simulator (network.py)."""
+        from azure.mgmt.network import NetworkManagementClient
+        e = self.endpoints
+        kw.setdefault("polling_interval", 0.05)
+        return NetworkManagementClient(credential or self.credential(), e["subscription_id"],
+                                       base_url=e["resource_manager"], connection_verify=e["ca_bundle"], **kw)

@@ -35,6 +35,7 @@ DEFAULT_CONFIG = {
     "disk_create_seconds": 60,
     "delete_seconds": 20,
     "disk_access_seconds": 2,      # disk beginGetAccess / endGetAccess (upload.py)
+    "net_op_seconds": 2,           # Microsoft.Network writes (network.py)
     "log_admin": False,
     # ARM subscription token buckets (wall seconds, per documented ARM limits); remaining counts are always
     # reported in x-ms-ratelimit-remaining-subscription-reads/-writes; 429s only with enforce_arm_limits
@@ -479,6 +480,7 @@ class VM:
         return "Failed" if self.failed else "Succeeded"
 
     def to_json(self, expand=False, resources=True):
+        from . import network      # issue 17: the VM's NICs (network.py)
         od = self.os_disk
         os_disk = {"osType": "Linux", "name": od.name, "createOption": "FromImage", "caching": "ReadWrite"}
         if self.unmanaged:
@@ -508,10 +510,8 @@ class VM:
                           "linuxConfiguration": {"disablePasswordAuthentication": True, "provisionVMAgent": True,
                                                  "patchSettings": {"patchMode": "ImageDefault"}},
                           "secrets": [], "allowExtensionOperations": True, "requireGuestProvisionSignal": True},
-            "networkProfile": {"networkInterfaces": [{"id": "/subscriptions/%s/resourceGroups/%s/providers/"
-                                                            "Microsoft.Network/networkInterfaces/%s-nic"
-                                                            % (self.sub, self.rg, self.name),
-                                                      "properties": {"primary": True}}]},
+            "networkProfile": {"networkInterfaces": [{"id": i, "properties": {"primary": n == 0}}
+                                                     for n, i in enumerate(network.vm_nic_ids(self))]},
             "provisioningState": self.provisioning_state(),
             "timeCreated": iso(self.time_created),
         }

@@ -2,7 +2,7 @@
 
 import uuid
 
-from . import ade, compat, dual_pass, keyvault, vmss
+from . import ade, compat, dual_pass, keyvault, network, vmss
 from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension, ResourceGroup, VM, Vault,
                     VT_CANON, SUCCESS_MESSAGE)
 
@@ -10,13 +10,13 @@ VM_KEYS = {"name", "count", "location", "size", "os", "memory_gb", "memory_kb", 
            "os_disk_sku", "data_disks", "power_state", "ade_behavior", "ade_timing", "existing_extensions",
            "encryption", "dual_pass", "unmanaged", "tags", "admin_username", "agent_version",
            "os_mode", "ade_precheck_error", "agent_ready", "unmount_busy_attempts", "vm_id",
-           "boot_hang_after_encryption"} | compat.VM_SPEC_KEYS
+           "boot_hang_after_encryption", "network"} | compat.VM_SPEC_KEYS
 BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memory", "stuck_after_stripdown")
 
 
 TOP_KEYS = {"config", "ade_timing", "snapshot_unsupported_regions", "subscriptions", "vaults", "_replace"}
 SUB_KEYS = {"id", "name", "resource_groups"} | compat.SUB_SPEC_KEYS
-RG_KEYS = {"name", "location", "vms", "vaults", "disks", "scale_sets"}
+RG_KEYS = {"name", "location", "vms", "vaults", "disks", "scale_sets"} | network.RG_SPEC_KEYS
 
 
 class ScenarioError(ValueError):
@@ -61,6 +61,10 @@ def load(world, doc, replace=False):
             compat.set_features(world, s, sdoc.get("features"))
             for rdoc in sdoc.get("resource_groups") or []:
                 r = _rg(s, rdoc)
+                try:
+                    network.seed_rg(world, r, rdoc)      # issue 17: azsim/network.py
+                except (KeyError, ValueError) as exc:
+                    raise ScenarioError("resource group %s network: %s" % (r.name, exc))
                 for vdoc in rdoc.get("vaults") or []:
                     _vault(world, s.id, r, vdoc)
                     counts["vaults"] += 1
@@ -174,6 +178,10 @@ def _vm(world, sid, r, vdoc, name):
             r.disks[d.name.lower()] = d
     vm.data_disks.sort(key=lambda x: x[0])
     r.vms[name.lower()] = vm
+    try:
+        network.seed_vm(world, r, vm, vdoc.get("network"))     # issue 17: the VM's primary NIC
+    except (KeyError, ValueError) as exc:
+        raise ScenarioError(str(exc))
     return vm
 
 

@@ -57,6 +57,54 @@ TRANSITIONS = {
     'restoring': ('restoring', 'restored'),
 }
 
+# ---- the encrypt rollout's host stages and outcomes, declared once ----------------------------------------
+# Where a host of the encrypt rollout is (fact ``ade_stage``), in order. The stage decides which hosts join a
+# wave-wide read or wait (cloud/wave.py) and which outcome a failure gets (``failure_outcome``); a stage name
+# that is not declared here is an error (``check_stage``, filter ``rollout_stage``), never a silent drop.
+HOST_STAGES = ('start', 'preflight', 'identity', 'plan', 'snapshot', 'prerequisites', 'enable', 'wait',
+               'restore_selinux', 'verify')
+# Stages at which the hosts of a wave are read / waited for with one call (cloud/wave.py).
+WAVE_STAGES = ('plan', 'wait')
+
+# Every outcome of the encrypt rollout: word -> (ended encrypted, not a failure of the rollout, meaning).
+OUTCOMES = {
+    'encrypted': (True, True, 'encrypted by this run (and verified after a restart unless ade_verify_restart=false)'),
+    'already_encrypted': (True, True, 'nothing to do: encrypted before, or a dual-pass VM moved to single pass'),
+    'would_encrypt': (True, True, 'check mode: what the run would do'),
+    'blocked': (False, True, 'blocked by the preflight or an Azure-side blocker; never snapshotted nor encrypted'),
+    'not_attempted': (False, True, 'the rollout stopped after a failure on another host before this one'),
+    'needs_attention': (False, False, 'not this rollout\'s to touch (foreign encryption, restored VM, ...)'),
+    'unreachable': (False, False, 'the guest did not answer before any change'),
+    'identity_mismatch': (False, False, 'the guest is not the VM the inventory names (IMDS vmId != ARM vmId)'),
+    'prerequisites_failed': (False, False, 'the preflight or a prerequisite fix failed'),
+    'reboot_required': (False, False, 'a prerequisite fix needs a reboot that ade_allow_reboot does not allow'),
+    'timeout': (False, False, 'the encryption still runs after ade_wait_timeout; run again to resume the wait'),
+    'verify_failed': (False, False, 'encrypted, but the restart check failed; the snapshot set is kept'),
+    'failed_restored': (False, False, 'this run\'s encryption failed; restored from the pre-change snapshot set'),
+    'failed_restore_failed': (False, False, 'this run\'s encryption failed and the restore failed too'),
+    'failed_not_restored': (False, False, 'this run\'s encryption failed; not restored (ade_restore_on_failure=false)'),
+    'failed': (False, False, 'failed; see the message'),
+    'in_progress': (False, False, 'the host stopped while its block ran (no outcome recorded)'),
+    'no_result': (False, False, 'no outcome recorded (unreachable or failed before the first stage)'),
+}
+ENCRYPTED_OUTCOMES = tuple(sorted(k for k, v in OUTCOMES.items() if v[0]))
+
+
+def check_stage(stage, declared=HOST_STAGES):
+    """``stage`` if it is a declared stage, else RolloutError naming the declared ones."""
+    if stage not in declared:
+        raise RolloutError("undeclared rollout stage {0!r}: the declared stages are {1} "
+                           "(plugins/module_utils/cloud/rollout.py HOST_STAGES)".format(stage, ', '.join(declared)))
+    return stage
+
+
+def check_outcome(outcome):
+    if outcome not in OUTCOMES:
+        raise RolloutError("undeclared rollout outcome {0!r}: the declared outcomes are {1} "
+                           "(plugins/module_utils/cloud/rollout.py OUTCOMES)".format(outcome, ', '.join(sorted(OUTCOMES))))
+    return outcome
+
+
 ENABLE_OPS = ('EnableEncryption', 'EnableEncryptionFormatAll', 'EnableEncryptionFormat')
 _ENCRYPTED_STATES = ('encrypted', 'encryptioninprogress', 'vmrestartpending')
 
@@ -263,8 +311,8 @@ def snapshot_refusal(record, status, snapshot_set, allow_after_start=False):
     return None
 
 
-# Outcomes of the encrypt playbook that are not a failure of the rollout.
-OK_OUTCOMES = ('encrypted', 'would_encrypt', 'blocked', 'not_attempted', 'already_encrypted')
+# Outcomes of the encrypt playbook that are not a failure of the rollout (from OUTCOMES).
+OK_OUTCOMES = tuple(sorted(k for k, v in OUTCOMES.items() if v[1]))
 
 
 def stops_rollout(outcome, changed_anything, continue_on_failure=False):
@@ -305,6 +353,79 @@ def failure_outcome(stage, guest_unreachable=False, reboot_required=False, repla
     if replan_action == 'stop':
         return 'needs_attention'
     return 'failed'
+
+
+def _ran_ok(result):
+    """A registered task result that ran and did not fail (Jinja: ``is succeeded and is not skipped``)."""
+    return isinstance(result, dict) and bool(result) and not result.get('failed') and not result.get('skipped')
+
+
+def failure_report(stage, error='', guest_unreachable=False, reboot_required=False, replan=None, restore=None,
+                   restore_error=None, restore_on_failure=True, selinux_error=None, host=''):
+    """The outcome and message of a host whose encrypt block failed (the rescue). Pure.
+
+    stage: the declared host stage that failed; error: the failed task's message; replan: ``plan`` after
+    re-reading the platform ({'action': 'unknown'} when it could not be read); restore: the vm_restore result
+    (None when it did not run); restore_error: the restore's error; selinux_error: the SELinux put-back's error.
+    Returns {'outcome', 'restore': None|'ok'|'failed'|'off', 'message'} (one line)."""
+    check_stage(stage)
+    replan = replan or {}
+    if restore_error:
+        restored = 'failed'
+    elif _ran_ok(restore):
+        restored = 'ok'
+    elif replan.get('action') == 'restore' and not restore_on_failure:
+        restored = 'off'
+    else:
+        restored = None
+    outcome = check_outcome(failure_outcome(stage, bool(guest_unreachable), bool(reboot_required),
+                                            replan.get('action'), restored))
+    parts = ['stage {0}: {1}'.format(stage, ' '.join(str(error or '').split()))]
+    if replan.get('reason'):
+        parts.append(replan['reason'])
+    if restored == 'ok':
+        parts.append('restored from snapshot set {0}'.format(replan.get('restore_from')))
+    elif restored == 'failed':
+        parts.append('RESTORE FAILED: {0} (run azure_ade.linux.restore -l {1}; it restores from {2}, the set named in '
+                     'the VM record)'.format(' '.join(str(restore_error).split()), host, replan.get('restore_from')))
+    elif restored == 'off':
+        parts.append('not restored (ade_restore_on_failure=false): run azure_ade.linux.restore -l {0}'.format(host))
+    if selinux_error:
+        parts.append('SELinux: {0}'.format(' '.join(str(selinux_error).split())))
+    return dict(outcome=outcome, restore=restored, message=' | '.join(parts))
+
+
+def blocked_report(preflight=None, vm_status=None, action='start', prefer_encryption_at_host='warn'):
+    """Whether the rollout must leave this VM untouched before its snapshot (outcome ``blocked``), and why. Pure.
+
+    preflight: the preflight result (its ``blocking`` IDs and ``checks``); vm_status: the vm_encryption_info row
+    (``ade_blockers``, ``retirement``); Azure-side blockers and ``prefer_encryption_at_host=refuse`` count for a
+    new run (action ``start``) only. Returns {'blocked': bool, 'by': None|'preflight'|'azure', 'message',
+    'warning': text when encryption at host would do instead (``warn``), else ''}."""
+    preflight = preflight or {}
+    vm_status = vm_status or {}
+    retirement = vm_status.get('retirement') or {}
+    eah = retirement.get('path') == 'enable_encryption_at_host'
+    out = dict(blocked=False, by=None, message='', warning='')
+    blocking = list(preflight.get('blocking') or [])
+    if blocking:
+        texts = ['[{0} ({1})] {2} Fix: {3}'.format(c.get('id'), c.get('requirement'), c.get('message'),
+                                                   (c.get('fix') or {}).get('text') or '-')
+                 for c in preflight.get('checks') or [] if c.get('id') in blocking]
+        out.update(blocked=True, by='preflight', message='; '.join(texts) or ', '.join(blocking))
+        return out
+    if action != 'start':
+        return out
+    blockers = list(vm_status.get('ade_blockers') or [])
+    if blockers:
+        out.update(blocked=True, by='azure', message='; '.join(
+            '[{0}] {1}'.format(b.get('id'), b.get('message')) for b in blockers))
+    elif eah and prefer_encryption_at_host == 'refuse':
+        out.update(blocked=True, by='azure', message='{0} (ade_prefer_encryption_at_host=refuse)'.format(
+            retirement.get('message')))
+    elif eah and prefer_encryption_at_host == 'warn':
+        out['warning'] = retirement.get('message') or ''
+    return out
 
 
 # ---- hang at boot after encryption (issue 6 item 7) -------------------------------------------------

@@ -13,6 +13,8 @@ These helpers pick the wave's VMs from the hosts' variables and hand each host i
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout as R
+
 VM_ID = '/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Compute/virtualMachines/{2}'
 
 
@@ -24,11 +26,21 @@ def wave_vms(batch, hostvars, stage):
     """The VMs of the hosts in ``batch`` whose ``ade_stage`` is ``stage``, grouped per subscription.
 
     Returns [{'subscription_id': sub or None, 'names': [VM name or resource ID, ...], 'hosts': [...],
-    'timeout': max ade_wait_timeout}] sorted by subscription (None: the credentials' default subscription)."""
+    'timeout': max ade_wait_timeout}] sorted by subscription (None: the credentials' default subscription).
+
+    ``stage`` must be one of rollout.WAVE_STAGES and every host's ``ade_stage`` (when set) one of
+    rollout.HOST_STAGES: a renamed or undeclared stage raises WaveError instead of leaving hosts out of the call."""
+    if stage not in R.WAVE_STAGES:
+        raise WaveError("rollout_wave_vms: {0!r} is not a wave stage; the wave stages are {1} (cloud/rollout.py "
+                        "WAVE_STAGES)".format(stage, ', '.join(R.WAVE_STAGES)))
     groups = {}
     for host in batch or []:
         hv = hostvars[host] if host in hostvars else {}
-        if (hv.get('ade_stage') if hasattr(hv, 'get') else None) != stage:
+        host_stage = hv.get('ade_stage') if hasattr(hv, 'get') else None
+        if host_stage is not None and host_stage not in R.HOST_STAGES:
+            raise WaveError("host {0} is at the undeclared stage {1!r}; the declared stages are {2} (cloud/rollout.py "
+                            "HOST_STAGES)".format(host, host_stage, ', '.join(R.HOST_STAGES)))
+        if host_stage != stage:
             continue
         vm = hv.get('ade_vm') or {}
         if not vm.get('name') or not vm.get('resource_group'):
@@ -83,7 +95,6 @@ def needs_full_read(vm, waiting, terminal_phases=('not_started', 'succeeded', 'f
     and while waiting only once its phase is terminal (one GET at the end per VM instead of one per poll).
     A status read of a fleet without rollout records stays one list call."""
     from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import status as S  # pylint: disable=import-outside-toplevel
-    from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout as R  # pylint: disable=import-outside-toplevel
     if vm.get('resources') or S.find_ade_extension(vm) is not None:
         return False
     if R.parse_record(vm.get('tags')).get('stage') not in ('enabling', 'encrypting'):

@@ -2,6 +2,7 @@
 subscription / resource group / region the hosts' fake IMDS reports, plus the Key Vault the run uses.
 Usage: scenario.py INVENTORY.yml FAILING_HOST [DATA_ONLY_HOST...] > scenario.json
 The failing host's VM fails during OS encryption the way ADE really does ("failed to unmount")."""
+import ipaddress
 import json
 import os
 import sys
@@ -15,6 +16,8 @@ SUBSCRIPTION = "11111111-1111-1111-1111-111111111111"
 RESOURCE_GROUP = "rg-ade-test"
 LOCATION = "eastus"
 VAULT = "kv-ade-e2e"
+VNET = "vnet-ade-test"
+NSG = "nsg-ade-test"
 
 # What each test host stands for (distro and version as the simulator's image reference wants them).
 OS = {
@@ -28,27 +31,48 @@ DATA_ONLY = {"sles12"}
 
 
 def hosts(inv):
-    out = set()
+    return sorted(addresses(inv))
+
+
+def addresses(inv):
+    """{host: ansible_host or None} of every host in the inventory."""
+    out = {}
 
     def walk(group):
-        for h in (group or {}).get("hosts") or {}:
-            out.add(h)
+        for h, hv in ((group or {}).get("hosts") or {}).items():
+            if out.get(h) is None:
+                out[h] = (hv or {}).get("ansible_host")
         for g in ((group or {}).get("children") or {}).values():
             walk(g)
     for g in inv.values():
         walk(g)
-    return sorted(out)
+    return out
+
+
+def network(addr):
+    """The VNet of the run (issue 17, simulator/azsim/network.py): one subnet per /16 of the hosts' addresses, so
+    each VM's NIC has the test host's own address (found by address like a real VM) and an NSG."""
+    nets = sorted({str(ipaddress.ip_network(a + "/16", strict=False)) for a in addr.values() if a})
+    subnets = [{"name": "snet-" + n.split("/")[0].replace(".", "-"), "prefix": n, "nsg": NSG} for n in nets]
+    return {"nsgs": [{"name": NSG}],
+            "vnets": [{"name": VNET, "address_prefixes": nets or ["10.0.0.0/16"], "subnets": subnets or
+                       [{"name": "default", "prefix": "10.0.0.0/16", "nsg": NSG}]}]}, subnets
 
 
 def main():
     inv = yaml.safe_load(open(sys.argv[1]))
     failing = sys.argv[2]
     vms = []
-    for h in hosts(inv):
+    addr = addresses(inv)
+    net, subnets = network(addr)
+    for h in sorted(addr):
         distro, version = OS.get(h, ("ubuntu", "18.04"))
         vm = {"name": h, "vm_id": uid(h, "vmid"), "os": {"distro": distro, "version": version},
               "memory_gb": 4 if h == "lowmem-4g" else 8,
               "data_disks": [{"size_gb": 8}]}
+        if addr[h]:
+            sn = [x["name"] for x in subnets if ipaddress.ip_address(addr[h]) in ipaddress.ip_network(x["prefix"])]
+            vm["network"] = {"vnet": VNET, "subnet": sn[0], "private_ip": addr[h], "nsg": NSG}
         if h == failing:
             vm["ade_behavior"] = "fail_os_unmount"
         elif h in DATA_ONLY:
@@ -60,6 +84,7 @@ def main():
         "subscriptions": [{"id": SUBSCRIPTION, "resource_groups": [{
             "name": RESOURCE_GROUP, "location": LOCATION,
             "vaults": [{"name": VAULT, "location": LOCATION}],
+            "nsgs": net["nsgs"], "vnets": net["vnets"],
             "vms": vms}]}],
     }
     json.dump(doc, sys.stdout, indent=1)

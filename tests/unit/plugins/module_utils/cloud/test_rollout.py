@@ -354,3 +354,89 @@ def test_retention_refusal(record, times, days, require, kept):
         assert out is None
     else:
         assert kept in out
+
+
+# ---- stages and outcomes declared once (issue 18) ------------------------------------------------------
+
+def test_stages_and_outcomes_are_declared_once_and_checked():
+    assert R.check_stage('wait') == 'wait'
+    for bad in ('waiting', 'Wait', None, ''):
+        with pytest.raises(R.RolloutError, match='undeclared rollout stage'):
+            R.check_stage(bad)
+    assert set(R.WAVE_STAGES) <= set(R.HOST_STAGES)
+    assert R.check_outcome('failed_restored') == 'failed_restored'
+    with pytest.raises(R.RolloutError, match='undeclared rollout outcome'):
+        R.check_outcome('restored_ok')
+    assert set(R.ENCRYPTED_OUTCOMES) == {'encrypted', 'already_encrypted', 'would_encrypt'}
+    assert set(R.OK_OUTCOMES) == {'encrypted', 'would_encrypt', 'blocked', 'not_attempted', 'already_encrypted'}
+
+
+@pytest.mark.parametrize('stage', R.HOST_STAGES)
+@pytest.mark.parametrize('restore', [None, 'ok', 'failed', 'off'])
+@pytest.mark.parametrize('action', [None, 'wait', 'stop', 'restore'])
+def test_every_failure_outcome_is_declared(stage, restore, action):
+    for unreachable in (False, True):
+        for reboot in (False, True):
+            R.check_outcome(R.failure_outcome(stage, unreachable, reboot, action, restore))
+
+
+RESTORED = {'changed': True, 'snapshot_set': 'ade-r1'}
+
+
+def test_failure_report_restored():
+    replan = {'action': 'restore', 'reason': 'it failed', 'restore_from': 'ade-r1'}
+    rep = R.failure_report('wait', '  Encryption of vm1:\n restore  ', replan=replan, restore=RESTORED, host='h1')
+    assert rep['outcome'] == 'failed_restored' and rep['restore'] == 'ok'
+    assert rep['message'] == 'stage wait: Encryption of vm1: restore | it failed | restored from snapshot set ade-r1'
+
+
+def test_failure_report_restore_failed_names_the_set_and_the_command():
+    rep = R.failure_report('wait', 'x', replan={'action': 'restore', 'restore_from': 'ade-r1'},
+                           restore={'failed': True, 'msg': 'boom'}, restore_error='boom', host='h1',
+                           selinux_error='no answer')
+    assert rep['outcome'] == 'failed_restore_failed'
+    assert 'RESTORE FAILED: boom (run azure_ade.linux.restore -l h1; it restores from ade-r1' in rep['message']
+    assert rep['message'].endswith('| SELinux: no answer')
+
+
+def test_failure_report_restore_off_and_skipped_restore():
+    rep = R.failure_report('wait', 'x', replan={'action': 'restore', 'restore_from': 'ade-r1'},
+                           restore={'skipped': True}, restore_on_failure=False, host='h1')
+    assert rep['outcome'] == 'failed_not_restored' and rep['restore'] == 'off'
+    assert 'not restored (ade_restore_on_failure=false): run azure_ade.linux.restore -l h1' in rep['message']
+    # a skipped restore is no restore
+    rep = R.failure_report('wait', 'x', replan={'action': 'wait'}, restore={'skipped': True})
+    assert (rep['outcome'], rep['restore']) == ('timeout', None)
+
+
+def test_failure_report_other_outcomes():
+    assert R.failure_report('preflight', 'x', guest_unreachable=True, replan={'action': 'unknown'})['outcome'] == 'unreachable'
+    assert R.failure_report('identity', 'x')['outcome'] == 'identity_mismatch'
+    assert R.failure_report('prerequisites', 'x', reboot_required=True)['outcome'] == 'reboot_required'
+    assert R.failure_report('enable', 'x', replan={'action': 'stop', 'reason': 'r'})['outcome'] == 'needs_attention'
+    with pytest.raises(R.RolloutError):
+        R.failure_report('enabling', 'x')
+
+
+PF_BLOCKED = {'blocking': ['kernel'], 'checks': [
+    {'id': 'memory', 'requirement': 'R0.2', 'message': 'ok', 'fix': None},
+    {'id': 'kernel', 'requirement': 'R2', 'message': 'old kernel.', 'fix': {'text': 'install linux-azure'}}]}
+
+
+def test_blocked_by_the_preflight_first_for_any_action():
+    for action in ('start', 'resume'):
+        rep = R.blocked_report(PF_BLOCKED, {'ade_blockers': [{'id': 'x', 'message': 'y'}]}, action)
+        assert rep == dict(blocked=True, by='preflight', message='[kernel (R2)] old kernel. Fix: install linux-azure',
+                           warning='')
+
+
+def test_azure_blockers_and_encryption_at_host_only_for_a_new_run():
+    st = {'ade_blockers': [{'id': 'b1', 'message': 'm1'}, {'id': 'b2', 'message': 'm2'}]}
+    assert R.blocked_report({'blocking': []}, st, 'start')['message'] == '[b1] m1; [b2] m2'
+    assert not R.blocked_report({'blocking': []}, st, 'resume')['blocked']
+    eah = {'retirement': {'path': 'enable_encryption_at_host', 'message': 'use EAH'}}
+    rep = R.blocked_report({}, eah, 'start', 'refuse')
+    assert rep['blocked'] and rep['by'] == 'azure' and rep['message'] == 'use EAH (ade_prefer_encryption_at_host=refuse)'
+    rep = R.blocked_report({}, eah, 'start', 'warn')
+    assert not rep['blocked'] and rep['warning'] == 'use EAH'
+    assert R.blocked_report({}, eah, 'start', 'ignore') == dict(blocked=False, by=None, message='', warning='')

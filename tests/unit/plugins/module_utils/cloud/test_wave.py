@@ -110,3 +110,10 @@ def test_a_listed_vm_with_ade_is_read_again_when_its_settings_matter():
     full = _vm(resources=[{'name': 'AzureDiskEncryptionForLinux', 'properties': {
         'publisher': 'Microsoft.Azure.Security', 'type': 'AzureDiskEncryptionForLinux', 'settings': {'SequenceVersion': 'x'}}}])
     assert W.needs_full_read(full, waiting=False) is False            # a GET already carries the settings
+
+
+def test_an_undeclared_stage_is_an_error_not_a_silent_drop():
+    with pytest.raises(W.WaveError, match='not a wave stage'):
+        W.wave_vms(['a'], {'a': hv('waiting', name='vm-a')}, 'waiting')
+    with pytest.raises(W.WaveError, match="host a is at the undeclared stage 'waiting'"):
+        W.wave_vms(['a', 'b'], {'a': hv('waiting', name='vm-a'), 'b': hv('wait', name='vm-b')}, 'wait')
