@@ -318,7 +318,7 @@ vms:
       returned: when O(retirement=true)
     unlock_at_risk:
       description:
-        - The VM's next cold start would stop at the passphrase prompt (RV(vms[].custody.risks) say why and how to
+        - The VM's next cold start would stop at the passphrase prompt (the C(risks) of RV(vms[].custody) say why and how to
           fix it). Null for a VM without ADE key references.
       type: bool
       returned: when O(check_custody=true)

@@ -124,7 +124,7 @@ def assess_secret(ref, read, vm_name, now, warn_days, risks, warnings):
     s = parse_secret_url(ref['secret_url'])
     disk = ref.get('disk') or '?'
     if not s:
-        _problem(risks, 'secret_url_invalid', "disk {0}: secret URL '{1}' is not a Key Vault secret URL".format(
+        _problem(risks, 'secret_url_invalid', "disks {0}: secret URL '{1}' is not a Key Vault secret URL".format(
             disk, ref['secret_url']), 'redo the encryption settings: run azure_ade.linux.encrypt again for this VM')
         return
     label = '{0}/{1}'.format(s['vault'], s['name'])
@@ -140,7 +140,7 @@ def assess_secret(ref, read, vm_name, now, warn_days, risks, warnings):
     if status == 404 and read.get('vault_missing'):
         return    # reported once as vault_not_found
     if status == 404:
-        _problem(risks, 'secret_missing', 'secret {0} (disk {1}) is not in Key Vault: deleted or never written; the '
+        _problem(risks, 'secret_missing', 'secret {0} (disks {1}) is not in Key Vault: deleted or never written; the '
                  'next cold start cannot unlock the disk'.format(label, disk),
                  'recover it (az keyvault secret recover --vault-name {0} -n {1}) while it is soft-deleted, else '
                  'restore the secret from a backup (az keyvault secret restore) before any deallocate, redeploy or '
@@ -157,19 +157,19 @@ def assess_secret(ref, read, vm_name, now, warn_days, risks, warnings):
     elif versions:
         item = versions[-1]
     if item is None:
-        _problem(risks, 'secret_version_missing', 'secret {0} has no version {1} (disk {2}): the stamped version is '
+        _problem(risks, 'secret_version_missing', 'secret {0} has no version {1} (disks {2}): the stamped version is '
                  'gone'.format(label, s['version'], disk),
                  'restore the secret version from a backup before any cold start (deallocate, redeploy, resize)')
         return
     if item.get('enabled') is False:
-        _problem(risks, 'secret_disabled', 'secret {0} (disk {1}) is disabled: the next cold start (deallocate, '
+        _problem(risks, 'secret_disabled', 'secret {0} (disks {1}) is disabled: the next cold start (deallocate, '
                  'redeploy, host maintenance, resize) stops at the passphrase prompt'.format(label, disk),
                  'enable it: az keyvault secret set-attributes --vault-name {0} -n {1} --version {2} --enabled '
                  'true'.format(s['vault'], s['name'], item.get('version')))
     exp = item.get('exp')
     if exp is not None:
         if now >= exp:
-            _problem(risks, 'secret_expired', 'secret {0} (disk {1}) expired {2} days ago'.format(
+            _problem(risks, 'secret_expired', 'secret {0} (disks {1}) expired {2} days ago'.format(
                 label, disk, _days(now - exp)),
                 'clear or move its expiry: az keyvault secret set-attributes --vault-name {0} -n {1} --version {2} '
                 '--expires <later date>'.format(s['vault'], s['name'], item.get('version')))
@@ -178,7 +178,7 @@ def assess_secret(ref, read, vm_name, now, warn_days, risks, warnings):
                 label, _days(exp - now)), 'move its expiry before then (az keyvault secret set-attributes --expires)')
     nbf = item.get('nbf')
     if nbf is not None and now < nbf:
-        _problem(risks, 'secret_not_yet_valid', 'secret {0} (disk {1}) is not valid before its nbf date'.format(
+        _problem(risks, 'secret_not_yet_valid', 'secret {0} (disks {1}) is not valid before its nbf date'.format(
             label, disk), 'clear its not-before date (az keyvault secret set-attributes --not-before)')
     tags = item.get('tags') or {}
     if PASSPHRASE_FILE_TAG not in tags:
@@ -289,7 +289,14 @@ def assess_vm(vm, refs, reads, now, warn_days=DEFAULT_WARN_DAYS):
     Returns dict(checked, unlock_at_risk, risks [{id, message, fix}], warnings [...], reason, fix, secrets)."""
     risks, warnings = [], []
     seen_vaults = {}
+    grouped = []          # one verdict per distinct secret (ADE stamps one secret on all disks of a VM)
     for r in refs:
+        same = [g for g in grouped if g['secret_url'] == r['secret_url'] and g.get('kek_url') == r.get('kek_url')]
+        if same:
+            same[0]['disk'] = '{0}, {1}'.format(same[0]['disk'], r.get('disk') or '?')
+        else:
+            grouped.append(dict(r, disk=r.get('disk') or '?'))
+    for r in grouped:
         s = parse_secret_url(r['secret_url'])
         sread = reads['secrets'].get((s['vault'], s['name'])) if s else None
         if r.get('secret_vault_id'):

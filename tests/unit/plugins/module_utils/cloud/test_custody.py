@@ -170,3 +170,11 @@ def test_url_parsers():
     assert C.parse_key_url(KEK)['version'] == '0123456789abcdef0123456789abcdef'
     assert C.parse_vault_id(VID)['resource_group'] == 'rg-kv'
     assert C.parse_vault_id('/subscriptions/x/resourceGroups/y') is None
+
+
+def test_one_verdict_per_secret_naming_its_disks():
+    reads = good_reads()
+    reads['secrets'][('kv1', '5ee0e8c8-0000-4000-8000-000000000001')]['versions'][0]['enabled'] = False
+    refs = C.key_refs(vm_doc([{'name': 'os1', 'encryptionSettings': [es()]}, {'name': 'd1', 'encryptionSettings': [es()]}]))
+    v = C.assess_vm(VM, refs, reads, NOW)
+    assert ids(v['risks']) == ['secret_disabled'] and '(disks os1, d1)' in v['risks'][0]['message']
