@@ -131,6 +131,14 @@ options:
     type: bool
     default: false
     version_added: 0.3.0
+  rotate:
+    description:
+      - A VM whose volumes ADE already encrypted, asked for with another O(key_vault) or another O(kek) (also a KEK
+        added or removed), is a key rotation - the extension re-stamps every disk and writes a new secret, and on
+        Ubuntu 22.04.5/24.04 a re-run of enable with a new KEK left the BEK volume empty so the next boot could not
+        unlock (Azure/azure-linux-extensions issue 2035). Refused before anything is written unless this is V(true).
+    type: bool
+    default: false
   prefer_encryption_at_host:
     description:
       - Before NEW ADE on a VM (no ADE extension yet) whose subscription has the C(EncryptionAtHost) feature
@@ -248,6 +256,11 @@ encryption_identity:
   description: The encryption identity written to the VM (C(set_encryption_identity) in RV(actions)).
   returned: when written
   type: str
+rotation:
+  description:
+    - The request is a key rotation - C(from_vault), C(to_vault), C(from_kek), C(to_kek), C(changes) (V(vault), V(kek)).
+  returned: when the VM is encrypted and the request names another vault or KEK
+  type: dict
 encryption_at_host_advice:
   description: The warning given (O(prefer_encryption_at_host=warn)) before new ADE on a VM that could use encryption at host.
   returned: when given
@@ -257,7 +270,7 @@ encryption_at_host_advice:
 import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat, dual_pass, keyvault
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout, rotation
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
@@ -278,7 +291,8 @@ def main():
                          remove_extension=dict(type='bool', default=True), rollout_run=dict(type='str'),
                          expected_vm_id=dict(type='str'),
                          prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
-                         encryption_identity=dict(type='str'), migrate_dual_pass=dict(type='bool', default=False))
+                         encryption_identity=dict(type='str'), migrate_dual_pass=dict(type='bool', default=False),
+                         rotate=dict(type='bool', default=False))
     argument_spec.update(ade.KEY_VAULT_ARGSPEC)
     base = AzureModule(
         argument_spec,
@@ -451,6 +465,11 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
         fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], ' | '.join(errors)), errors=errors, status=status)
     settings = ade.build_enable_settings(vault_id, ade.vault_url(vault, suffix), p['volume_type'], p['kek'],
                                          kek_vault_id, p['algorithm'], p['encrypt_format_all'])
+    rot = rotation.detect(status, vault_id, p['kek'])      # issue 16: another vault/KEK on an encrypted VM
+    if rot:
+        result['rotation'] = rot
+        if not p['rotate']:
+            fail(rotation.refusal(vm['name'], rot), status=status)
     action, reason = ade.decide_enable(vm, status, settings)
     result['reason'] = reason
     if action == 'refuse':

@@ -65,8 +65,8 @@ def refusal(vm_name, rot):
     return ("VM {0} is already encrypted with vault {1}{2}; the request names another {3} ({4}{5}): that is a key "
             "rotation, not an encryption. Refusing (nothing written). A rotation re-stamps every disk and writes a new "
             "secret; on Ubuntu 22.04.5/24.04 it can leave the BEK volume empty so the next boot cannot unlock "
-            "(Azure/azure-linux-extensions issue 2035). Take a snapshot set first, then set rotate=true (playbook "
-            "azure_ade.linux.rotate) to rotate on purpose.").format(
+            "(Azure/azure-linux-extensions issue 2035). Take a snapshot set first, then set rotate=true "
+            "to rotate on purpose.").format(
                 vm_name, rot['from_vault'], ' and KEK ' + rot['from_kek'] if rot['from_kek'] else '', what,
                 rot['to_vault'], ', KEK ' + rot['to_kek'] if rot['to_kek'] else ', no KEK')
 
