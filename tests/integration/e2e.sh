@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: the collection's playbooks against real test hosts (tests/hosts/up.sh) and the Azure
 # simulator (simulator/), as an operator would run them.
-#   bash tests/integration/e2e.sh [2.16|2.19]
+#   bash tests/integration/e2e.sh [2.16|2.21]
 # 1. starts the simulator seeded with one VM per test host (subscription/resource group/name = the hosts' IMDS)
 # 2. ansible-playbook azure_ade.linux.preflight on every guest (verdict table)
 # 3. ansible-playbook azure_ade.linux.encrypt on three guests: one succeeds, one fails during OS encryption

@@ -8,7 +8,7 @@
 # status.json rows as expected, status.html written beside it and checked in headless Chromium (tests/ci/report.sh);
 # key custody (issue 16): $ST_PLATFORM's secret disabled in Key Vault after the encryption is reported AT-RISK and
 # fails the run with ade_fail_on_risk=true, with no write sent.
-#   bash tests/integration/status.sh [2.16|2.19]
+#   bash tests/integration/status.sh [2.16|2.21]
 # Changes on the hosts: a file /dev/mapper/osencrypt on $ST_GUEST, removed at the end. Last line: "N passed, N failed".
 set -uo pipefail
 ADE_CORE=${1:-${ADE_CORE:-2.16}}
