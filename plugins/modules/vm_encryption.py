@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.lease
   - azure_ade.linux.key_vault
   - azure_ade.linux.attributes
   - azure_ade.linux.attributes.actiongroup_azure
@@ -297,7 +298,7 @@ def main():
     base = AzureModule(
         argument_spec,
         required_if=[('state', 'verified', ('rollout_run',))],
-        non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',),
+        non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',), lease=True,
         supports_check_mode=True,
     )
     module = base.module
@@ -322,7 +323,7 @@ def main():
         base.fail(msg, **result)
 
     try:
-        vm = session.get_vm(rg, name)
+        vm = base.read_vm_leased(rg, name)
         if vm is None:
             fail('VM {0} not found in resource group {1}'.format(name, rg))
         err = rollout.identity_error(vm, p['expected_vm_id'])

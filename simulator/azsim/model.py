@@ -36,6 +36,7 @@ DEFAULT_CONFIG = {
     "delete_seconds": 20,
     "disk_access_seconds": 2,      # disk beginGetAccess / endGetAccess (upload.py)
     "net_op_seconds": 2,           # Microsoft.Network writes (network.py)
+    "vm_create_seconds": 120,      # VM create from an image (create.py)
     "log_admin": False,
     # ARM subscription token buckets (wall seconds, per documented ARM limits); remaining counts are always
     # reported in x-ms-ratelimit-remaining-subscription-reads/-writes; 429s only with enforce_arm_limits
@@ -388,6 +389,7 @@ class VM:
         self.busy = None           # VM-level operation in progress
         self.failed = None         # (code, message): VM provisioning failed (after an extension failure)
         self.tags = dict(spec.get("tags") or {})
+        self.etag_seq = 1          # VM model version: "etag" in GET, If-Match on PUT/PATCH (arm.check_if_match)
         self.admin = spec.get("admin_username", "azureuser")
         self.unmanaged = bool(spec.get("unmanaged"))
         self.model_os_encryption = None    # dual-pass VM-model osDisk.encryptionSettings
@@ -407,6 +409,12 @@ class VM:
     @property
     def running(self):
         return self.power == "running" and self.transition is None
+
+    def etag(self):
+        # VirtualMachine.etag: "Etag is property returned in Create/Update/Get response of the VM, so that customer
+        # can supply it in the header to ensure optimistic updates" (virtualMachine.json 2024-07-01); a quoted
+        # version number as Azure returns it
+        return '"%d"' % self.etag_seq
 
     # ---- guest ADE state
     def mounted_data(self):
@@ -515,12 +523,13 @@ class VM:
             "provisioningState": self.provisioning_state(),
             "timeCreated": iso(self.time_created),
         }
-        from . import compat
+        from . import compat, create
         compat.decorate_vm_json(self, props)
         if expand:
             props["instanceView"] = self.instance_view()
         d = {"name": self.name, "id": self.id, "type": "Microsoft.Compute/virtualMachines",
-             "location": self.location, "tags": dict(self.tags), "properties": props}
+             "location": self.location, "tags": dict(self.tags), "etag": self.etag(), "properties": props}
+        create.decorate(self, d, props)      # zones, availability set, proximity group, boot diagnostics (issue 17)
         if compat.identity_json(self):
             d["identity"] = compat.identity_json(self)
         if resources and self.extensions:

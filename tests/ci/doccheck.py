@@ -11,6 +11,9 @@ Checks:
                  exists.
   azure-numbers  tests/integration/azure/NN_*.yml: each number used once, each playbook has a row in
                  tests/integration/azure/README.md, each row's playbook exists.
+  readme-demo    the README's `make demo` preflight table: one row per test host, with the verdict and the
+                 blocking / fixable checks the guest integration asserts exactly
+                 (tests/integration/targets/preflight/vars/main.yml preflight_expected), and its count line.
 """
 import os
 import re
@@ -175,9 +178,48 @@ def check_azure_numbers():
     return problems
 
 
+# ---------------------------------------------------------------- README's make demo table
+def check_readme_demo():
+    try:
+        import yaml  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return ['PyYAML is needed for this check (run it with a core line\'s venv python)']
+    with open(os.path.join(REPO, 'tests', 'integration', 'targets', 'preflight', 'vars', 'main.yml')) as f:
+        expected = yaml.safe_load(f)['preflight_expected']
+    rows = {}
+    for line in read('README.md').splitlines():
+        m = re.match(r'^([a-z0-9][a-z0-9-]+)\s+(READY|FIXABLE|BLOCKED)\s+(.*)$', line)
+        if m:
+            rows[m.group(1)] = (m.group(2), m.group(3))
+    problems = []
+    for host in sorted(set(expected) - set(rows)):
+        problems.append('README demo table has no row for test host %s' % host)
+    for host in sorted(set(rows) - set(expected)):
+        problems.append('README demo table has a row for %s, which is not a test host' % host)
+    counts = {}
+    for host, want in sorted(expected.items()):
+        verdict = 'READY' if want['ready'] else ('BLOCKED' if want['blocking'] else 'FIXABLE')
+        counts[verdict] = counts.get(verdict, 0) + 1
+        if host not in rows:
+            continue
+        got, why = rows[host]
+        if got != verdict:
+            problems.append('README demo table: %s is %s, the tests expect %s' % (host, got, verdict))
+        for kind in ('blocking', 'fixable'):
+            m = re.search(r'%s[^:]*: ([\w,]+)' % kind, why)
+            listed = m.group(1).split(',') if m else []
+            if sorted(listed) != sorted(want[kind]):
+                problems.append('README demo table: %s %s %s, the tests expect %s' % (host, kind, listed, want[kind]))
+    line = '%d hosts: %s' % (len(expected), ', '.join('%s %d' % (v, counts[v]) for v in sorted(counts)))
+    if line not in read('README.md'):
+        problems.append('README demo table: the count line should read "%s"' % line)
+    return problems
+
+
 if __name__ == '__main__':
     check('ci-steps', check_ci_steps())
     check('parts', check_parts())
     check('azure-numbers', check_azure_numbers())
+    check('readme-demo', check_readme_demo())
     print('%d passed, %d failed' % (len(PASSED), len(PROBLEMS)))
     sys.exit(1 if PROBLEMS else 0)

@@ -18,7 +18,8 @@
 #    bindep.txt, tests/ee/*, the base image and EE_CORE: image localhost/azure-ade-ee:<key> (a fresh machine builds it).
 # 4. The run: the simulator seeded with one VM per test host (tests/integration/e2e/scenario.py), then ansible-runner's
 #    container mode (process isolation with podman, as AWX): host network (the simulator on 127.0.0.1, the hosts'
-#    namespace addresses), this checkout mounted over the image's copy of the collection (the image holds the
+#    namespace addresses), as root in the container (the image's user is 1000, as ansible-builder makes it; runner's
+#    artifact directory (0700) and the hosts' SSH key (0600) belong to root here), this checkout mounted over the image's copy of the collection (the image holds the
 #    dependencies; the code under test is always the checkout). encrypt on three guests: one encrypted, one failed
 #    and restored from its snapshot set, one blocked by the preflight; outcomes checked from the report.
 # Prints the image's size and build time. Last line "N passed, N failed". Run under flock /work/coord/hosts.lock.
@@ -203,7 +204,7 @@ log "ansible-runner run (container mode: podman, image $IMAGE, host network) - e
 R0=$(date +%s)
 set +e
 ansible-runner run "$W/pdd" -p encrypt.yml --process-isolation --process-isolation-executable podman \
-  --container-image "$IMAGE" --container-option="--network=host" \
+  --container-image "$IMAGE" --container-option="--network=host" --container-option="--user=0" \
   --container-volume-mount "$ADE_COLL_ROOT:/ade/collections:ro" \
   --container-volume-mount "$ADE_WORK/hosts:$ADE_WORK/hosts:ro" \
   --container-volume-mount "$SIM:$SIM:ro" >"$W/encrypt.log" 2>&1

@@ -23,6 +23,9 @@ else
   ci_fail "ansible-lint: no roles/ or playbooks/ to lint"
 fi
 ci_run rc "yamllint" yamllint -s -c .yamllint .
+# shellcheck disable=SC2016  # expanded by the inner bash
+ci_run rc "an AWX wrapper for every playbook (extensions/awx)" bash -c \
+  'rc=0; for p in playbooks/*.yml; do [ -f "extensions/awx/${p#playbooks/}" ] || { echo "missing extensions/awx/${p#playbooks/}"; rc=1; }; done; exit $rc'
 ci_run rc "changelog lint" antsibull-changelog lint
 ci_run rc "doc references (R-IDs, reference sections -> docs/requirements.md)" python3 "$ADE_REPO/tests/ci/docrefs.py" "$ADE_REPO"
 ci_run rc "docs match the code (CI step table, parts table, azure playbook numbers)" python3 "$ADE_REPO/tests/ci/doccheck.py" "$ADE_REPO"

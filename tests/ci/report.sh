@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The operator's HTML report in a real headless browser: Debian's chromium + chromium-driver (installed here if
-# missing), Selenium from PyPI in its own venv. Renders fixture fleets (encrypt and status) with the
+# missing), Selenium from PyPI in its own venv. Renders fixture fleets (encrypt, status with its ADE inventory,
+# migrate/rebuild with each VM's steps) with the
 # azure_ade.linux.fleet_report module through ansible-playbook, then tests/report/browser_check.py opens each page:
 # loads without console errors, no external request, every VM in the summary and in detail, links both ways.
 #   bash tests/ci/report.sh [2.21|2.16]
@@ -37,7 +38,7 @@ ade_mount_collection
 ade_activate
 rm -rf "$OUT" && mkdir -p "$OUT"
 pages=()
-for kind in encrypt status; do
+for kind in encrypt status migrate; do
   python3 "$ADE_REPO/tests/report/fixture.py" "$OUT/$kind.json" "$kind"
   ci_run auto "fleet_report module renders the $kind fixture" \
     ansible-playbook "$ADE_REPO/tests/report/render.yml" -e "fleet_file=$OUT/$kind.json" -e "dest=$OUT/$kind.html" -e "kind=$kind"
