@@ -267,7 +267,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import VM_ARGSPEC, AzureModule, write_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import consistency
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history, wait_for_phase
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
@@ -309,7 +309,7 @@ STATES = {}   # state -> run function, filled below
 
 
 def main():
-    argument_spec = dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
+    argument_spec = dict(VM_ARGSPEC,
                          state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified'], default='encrypted'),
                          volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
                          encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
