@@ -122,10 +122,10 @@ def decide(want, pre, vm, status, vault, kek_vault=None, kek_url=None, kek_error
         raise Refusal(msg, status=status, **extra)
     record = rollout.parse_record(vm.get('tags'))
     if snapshot_set and (record['snapshot_set'] != snapshot_set or record['stage'] not in ENABLE_STAGES):
-        raise Refusal("refusing to enable ADE on {0}: its rollout record (run {1}, stage {2}) does not show the snapshot "
-                      "set of run {3} taken before any change; take it with vm_snapshot snapshot_set={3} first (never "
-                      "encrypt without a snapshot set)".format(name, record['snapshot_set'], record['stage'],
-                                                                snapshot_set), status=status, **extra)
+        msg = ("refusing to enable ADE on {0}: its rollout record (run {1}, stage {2}) does not show the snapshot set "
+               "of run {3} taken before any change; take it with vm_snapshot snapshot_set={3} first (never encrypt "
+               "without a snapshot set)".format(name, record['snapshot_set'], record['stage'], snapshot_set))
+        raise Refusal(msg, status=status, **extra)
     steps = []
     if pre['identity_change']:
         steps.append('set_encryption_identity')
