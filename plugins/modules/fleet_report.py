@@ -41,10 +41,20 @@ options:
     elements: dict
     required: true
   kind:
-    description: Which run the page reports (shown in its header).
+    description:
+      - Which run the page reports (shown in its header).
+      - V(migrate) and V(rebuild) pages show each VM's C(steps) (list of C({step, at, state, message}), the record of
+        the run) on its timeline, C(kept) (what stays until the operator confirms - old VM, disks, keys, snapshot
+        set) and C(to_confirm) (what is left for the operator), which also fills the summary's last-but-one column.
     type: str
-    choices: [status, encrypt]
+    choices: [status, encrypt, migrate, rebuild]
     default: status
+  inventory:
+    description:
+      - The RV(azure_ade.linux.ade_inventory_info#module:inventory) of a subscription, or a list of them - shown as
+        a section "What ADE touched" (every VM's path, scale sets, disks, snapshots, images and restore points that
+        carry ADE, what to do before 2028-09-15 and the days left).
+    type: raw
   title:
     description: Page title.
     type: str
@@ -94,7 +104,8 @@ def main():
         argument_spec=dict(
             dest=dict(type='path', required=True),
             vms=dict(type='list', elements='dict', required=True),
-            kind=dict(type='str', choices=['status', 'encrypt'], default='status'),
+            kind=dict(type='str', choices=['status', 'encrypt', 'migrate', 'rebuild'], default='status'),
+            inventory=dict(type='raw'),
             title=dict(type='str', default='Azure Disk Encryption'),
             run_id=dict(type='str'),
             json_name=dict(type='str'),
@@ -110,7 +121,8 @@ def main():
     if not os.path.isdir(parent):
         module.fail_json(msg='dest: directory %s does not exist; create it first (ansible.builtin.file state=directory).'
                          % parent)
-    page = render(p['vms'], title=p['title'], kind=p['kind'], run_id=p['run_id'], json_name=p['json_name'])
+    page = render(p['vms'], title=p['title'], kind=p['kind'], run_id=p['run_id'], json_name=p['json_name'],
+                  inventory=p['inventory'])
     data = page.encode('utf-8')
     old = None
     if os.path.exists(p['dest']):

@@ -244,8 +244,8 @@ def update_vm(req, patch):
         vm = w.vm(req.g("sub"), req.g("rg"), req.g("vm"))
     except ArmError as e:
         if e.code == "ResourceNotFound" and not patch:
-            raise ArmError(400, "InvalidParameter",
-                           "Creating VMs is not simulated; seed VM '%s' through the scenario." % req.g("vm"))
+            from . import create      # issue 17: VM create from an image reference (create.py)
+            return create.create_vm(req)
         raise
     if vm.busy_reason():
         raise conflict("PUT" if not patch else "PATCH", vm.name)
@@ -725,3 +725,4 @@ def list_resources(req):
 from . import compat as _compat  # noqa: E402,F401  (registers the issue-7 routes: features, resource SKUs)
 from . import upload as _upload  # noqa: E402  (issue 7 item 4: Upload disks, disk SAS, page-blob endpoint)
 from . import network as _network  # noqa: E402,F401  (issue 17: Microsoft.Network NICs, public IPs, VNets, NSGs)
+from . import backups as _backups  # noqa: E402,F401  (issue 17: images, restore points, scale sets per subscription)

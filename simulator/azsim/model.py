@@ -36,6 +36,7 @@ DEFAULT_CONFIG = {
     "delete_seconds": 20,
     "disk_access_seconds": 2,      # disk beginGetAccess / endGetAccess (upload.py)
     "net_op_seconds": 2,           # Microsoft.Network writes (network.py)
+    "vm_create_seconds": 120,      # VM create from an image (create.py)
     "log_admin": False,
     # ARM subscription token buckets (wall seconds, per documented ARM limits); remaining counts are always
     # reported in x-ms-ratelimit-remaining-subscription-reads/-writes; 429s only with enforce_arm_limits
@@ -509,12 +510,13 @@ class VM:
             "provisioningState": self.provisioning_state(),
             "timeCreated": iso(self.time_created),
         }
-        from . import compat
+        from . import compat, create
         compat.decorate_vm_json(self, props)
         if expand:
             props["instanceView"] = self.instance_view()
         d = {"name": self.name, "id": self.id, "type": "Microsoft.Compute/virtualMachines",
              "location": self.location, "tags": dict(self.tags), "properties": props}
+        create.decorate(self, d, props)      # zones, availability set, proximity group, boot diagnostics (issue 17)
         if compat.identity_json(self):
             d["identity"] = compat.identity_json(self)
         if resources and self.extensions:

@@ -297,8 +297,7 @@ class NIC:
 def _rgs(w, sid=None):
     subs = [w.sub(sid)] if sid else list(w.subs.values())
     for s in subs:
-        for r in s.rgs.values():
-            yield r
+        yield from s.rgs.values()
 
 
 def all_nics(w, sid=None):

@@ -2,7 +2,7 @@
 
 import uuid
 
-from . import ade, compat, dual_pass, network, vmss
+from . import ade, backups, compat, create, dual_pass, network, vmss
 from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension, ResourceGroup, VM, Vault,
                     VT_CANON, SUCCESS_MESSAGE)
 
@@ -10,13 +10,13 @@ VM_KEYS = {"name", "count", "location", "size", "os", "memory_gb", "memory_kb", 
            "os_disk_sku", "data_disks", "power_state", "ade_behavior", "ade_timing", "existing_extensions",
            "encryption", "dual_pass", "unmanaged", "tags", "admin_username", "agent_version",
            "os_mode", "ade_precheck_error", "agent_ready", "unmount_busy_attempts", "vm_id",
-           "boot_hang_after_encryption", "network"} | compat.VM_SPEC_KEYS
+           "boot_hang_after_encryption", "network"} | compat.VM_SPEC_KEYS | create.VM_SPEC_KEYS
 BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memory", "stuck_after_stripdown")
 
 
 TOP_KEYS = {"config", "ade_timing", "snapshot_unsupported_regions", "subscriptions", "vaults", "_replace"}
 SUB_KEYS = {"id", "name", "resource_groups"} | compat.SUB_SPEC_KEYS
-RG_KEYS = {"name", "location", "vms", "vaults", "disks", "scale_sets"} | network.RG_SPEC_KEYS
+RG_KEYS = {"name", "location", "vms", "vaults", "disks", "scale_sets"} | network.RG_SPEC_KEYS | backups.RG_SPEC_KEYS
 
 
 class ScenarioError(ValueError):
@@ -90,6 +90,14 @@ def load(world, doc, replace=False):
         # extensions/encryption after all vaults exist
         for vm, vd in pending:
             _vm_extensions(world, vm, vd)
+        # images and restore points after the VMs' encryption, so they carry its settings (issue 17, backups.py)
+        for sdoc in doc.get("subscriptions") or []:
+            s = world.ensure_sub(sdoc.get("id") or world.default_sub)
+            for rdoc in sdoc.get("resource_groups") or []:
+                try:
+                    backups.seed_rg(world, _rg(s, rdoc), rdoc)
+                except (KeyError, ValueError) as exc:
+                    raise ScenarioError("resource group %s: %s" % (rdoc.get("name"), exc))
         return counts
 
 
@@ -177,6 +185,7 @@ def _vm(world, sid, r, vdoc, name):
             r.disks[d.name.lower()] = d
     vm.data_disks.sort(key=lambda x: x[0])
     r.vms[name.lower()] = vm
+    create.init_vm(vm, vdoc)
     try:
         network.seed_vm(world, r, vm, vdoc.get("network"))     # issue 17: the VM's primary NIC
     except (KeyError, ValueError) as exc:

@@ -2,7 +2,7 @@
 # Chaos suite: the encrypt rollout on a fleet of CHAOS_FLEET (default 100) simulated VMs, each with its own
 # test host (tests/hosts/lib/fleet.py), the control node killed at random points and faults injected, re-run
 # until it converges; invariants checked from the simulator's request log (tests/chaos/README.md).
-#   bash tests/chaos/run.sh [2.16|2.19]
+#   bash tests/chaos/run.sh [2.16|2.21]
 # Env: CHAOS_FLEET (100), CHAOS_TOTAL (s for all playbook runs, 540), CHAOS_BUDGET (s of killed runs, 120),
 #      CHAOS_MAX_KILLS (6), CHAOS_SEED (random), CHAOS_GUESTS (1: hosts follow their VMs, tests/chaos/guests.py),
 #      CHAOS_SLICES (2: two concurrent job slices after the chaos phase; 0 = off), CHAOS_FORKS (20),

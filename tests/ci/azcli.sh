@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # azure-cli (from PyPI, unchanged) against the simulator: az vm encryption show/enable/disable, compared with
 # azure_ade.linux.vm_encryption_info on the same VMs (tests/azcli/harness.py, table-driven).
-#   bash tests/ci/azcli.sh [2.16|2.19]     install az if needed, run the harness; last line "N passed, N failed"
+#   bash tests/ci/azcli.sh [2.16|2.21]     install az if needed, run the harness; last line "N passed, N failed"
 #   bash tests/ci/azcli.sh --install       only make $ADE_WORK/venv-azcli (tests/ci/setup.sh calls this)
 # The az venv is cached: reinstalled only when AZCLI_VERSION changes.
 set -euo pipefail
 AZCLI_VERSION=${AZCLI_VERSION:-2.91.0}
 mode=run
 if [ "${1:-}" = "--install" ]; then mode=install; shift; fi
-ADE_CORE=${1:-${ADE_CORE:-2.19}}
+ADE_CORE=${1:-${ADE_CORE:-new}}
 export ADE_CORE
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -21,8 +21,7 @@ install_az() {
   fi
   local t0 py
   t0=$(date +%s)
-  py=$("$ADE_WORK/venv-2.19/bin/python" -c 'import sys, os; print(os.path.realpath(sys.executable))' 2>/dev/null \
-    || command -v python3)
+  py=$(ade_controller_python 3.11)
   rm -rf "$AZ_VENV"
   "$py" -m venv "$AZ_VENV"
   mkdir -p "$ADE_LOGS"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the benchmarks (measurements, not part of `make test`; see benchmarks/README.md for the numbers).
-#   bash tests/ci/bench.sh [2.16|2.19]     (make bench CORE=...)
+#   bash tests/ci/bench.sh [2.16|2.21]     (make bench CORE=...)
 #   benchmarks/guest_preflight.py --core CORE  needs the test hosts: started here (tests/hosts/up.sh)
 #   benchmarks/azure_requests.py               runs its own simulator (~2 min)
 # Any other benchmarks/*.py is run with the core line's venv python, without arguments.

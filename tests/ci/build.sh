@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the collection tarball and check it: what is in it (no test machinery), that it installs,
 # and that ansible-doc reads every module from the installed copy.
-#   bash tests/ci/build.sh [2.16|2.19]      -> $ADE_WORK/build/azure_ade-linux-<version>.tar.gz
+#   bash tests/ci/build.sh [2.16|2.21]      -> $ADE_WORK/build/azure_ade-linux-<version>.tar.gz
 set -euo pipefail
 ADE_CORE=${1:-${ADE_CORE:-2.16}}
 export ADE_CORE
@@ -59,7 +59,7 @@ IMPORTER_VENV=$ADE_WORK/venv-importer
 install_importer() {
   [ "$("$IMPORTER_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("galaxy-importer"))' 2>/dev/null)" = "$IMPORTER_VERSION" ] \
     && return 0
-  "$(ade_controller_python)" -m venv "$IMPORTER_VENV"
+  "$(ade_controller_python 3.11)" -m venv "$IMPORTER_VENV"
   "$IMPORTER_VENV/bin/pip" install -q "galaxy-importer==$IMPORTER_VERSION"
 }
 run_importer() {

@@ -89,6 +89,11 @@ out = dict((r['host'], r.get('outcome')) for r in rows)
 print('%d VMs: %s' % (len(rows), ', '.join('%s %d' % (o, list(out.values()).count(o)) for o in sorted(set(out.values())))))
 want = {sys.argv[2]: ('succeeded', 'encrypted'), sys.argv[3]: ('failed_restored',), sys.argv[4]: ('blocked', 'prerequisites_failed')}
 bad = ['%s: %s (expected %s)' % (h, out.get(h), ' or '.join(w)) for h, w in want.items() if out.get(h) not in w]
+# issue 17: read after the last change - the VM put back on its pre-encryption disks is not "ADE on its OS volume"
+ret = dict((r['host'], r.get('retirement') or {}) for r in rows).get(sys.argv[3]) or {}
+if ret.get('path') == 'rebuild_vm' or ret.get('category') == 'ade_os':
+    bad.append('%s: retirement %s/%s read before its restore (expected what it is now)' % (
+        sys.argv[3], ret.get('category'), ret.get('path')))
 if bad:
     print('NOT AS EXPECTED: ' + '; '.join(bad))
     sys.exit(1)

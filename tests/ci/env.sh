@@ -9,9 +9,16 @@ ADE_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 ADE_WORK=${ADE_WORK:-/tmp/azure_ade}
 ADE_COLL_ROOT=${ADE_COLL_ROOT:-$ADE_WORK/ac}   # override to keep a second checkout apart from a shared ADE_WORK
 ADE_COLL=$ADE_COLL_ROOT/ansible_collections/azure_ade/linux
-ADE_CORE=${ADE_CORE:-2.16}          # ansible-core line: 2.16 or 2.19
+# The two ansible-core lines tested (DEVELOPERS guidance): the last that manages Python 2.7 guests, and the newest
+# this machine runs. Change a line here (and add tests/ci/requirements-<line>.txt); every script follows.
+# Another line works for a developer too: ADE_CORE=2.19 make setup sanity (its requirements file exists).
+ADE_CORE_OLD=2.16
+ADE_CORE_NEW=${ADE_CORE_NEW:-2.19}
+ADE_CORES=${ADE_CORES:-"$ADE_CORE_OLD $ADE_CORE_NEW"}
+ADE_CORE=${ADE_CORE:-$ADE_CORE_OLD}   # the line a script runs when given none; "old"/"new" name the two lines
+case "$ADE_CORE" in old) ADE_CORE=$ADE_CORE_OLD ;; new) ADE_CORE=$ADE_CORE_NEW ;; esac
 ADE_VENV=$ADE_WORK/venv-$ADE_CORE
-export ADE_REPO ADE_WORK ADE_COLL_ROOT ADE_COLL ADE_CORE ADE_VENV
+export ADE_REPO ADE_WORK ADE_COLL_ROOT ADE_COLL ADE_CORE ADE_VENV ADE_CORE_OLD ADE_CORE_NEW ADE_CORES
 ADE_PYBIN=$ADE_WORK/pybin           # real symlinks python2.7/3.6/3.12/3.13 (pyenv shims break ansible-test)
 ADE_PY27ENV=$ADE_WORK/py27env       # Python 2.7 virtualenv with virtualenv<20.22 (ansible-test --python 2.7)
 ADE_LOGS=${ADE_LOGS:-$ADE_WORK/ci-logs}
@@ -38,11 +45,21 @@ ade_activate() {
   . "$ADE_VENV/bin/activate"
 }
 
-# The interpreter for venvs / the controller: pyenv's 3.11 if the image has it, else Debian's python3.
+# The controller Python version of an ansible-core line (default: $ADE_CORE): 3.11 up to 2.19, 3.12 from 2.20
+# (ansible-core 2.20+ needs 3.12+ on the controller). ansible-test sanity/units run their full set on it.
+ade_core_pyver() {
+  case "${1:-$ADE_CORE}" in
+    2.1[0-9]) echo 3.11 ;;
+    *) echo 3.12 ;;
+  esac
+}
+
+# The interpreter for venvs / the controller: pyenv's build of VERSION (default 3.11) if the image has it, else
+# Debian's python3.
 ade_controller_python() {
-  local root
+  local root v=${1:-3.11} p
   root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
-  for p in "$root/versions/3.11.7/bin/python3.11" "$root"/versions/3.11.*/bin/python3.11 /usr/bin/python3.11 /usr/bin/python3; do
+  for p in "$root/versions/$v".*/bin/"python$v" "/usr/bin/python$v" /usr/bin/python3; do
     [ -x "$p" ] && { echo "$p"; return 0; }
   done
   command -v python3

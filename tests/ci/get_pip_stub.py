@@ -2,7 +2,7 @@
 
 ansible-test fetches https://ci-files.testing.ansible.com/ansible-test/get-pip-<ver>.py, a host this
 machine cannot reach. tests/ci/setup.sh copies this file to ~/.ansible/test/cache/get_pip_<ver>.py
-(20_3_4 for Python 2.7 venvs, 21_3_1 for 3.6, 23_1_2 for core 2.16, 24_2 for core 2.19). ansible-test runs it as
+(20_3_4 for Python 2.7 venvs, 21_3_1 for 3.6, 23_1_2 for core 2.16, 24_2 for core 2.19, 25_2 for core 2.21). ansible-test runs it as
 __main__ with pip-install style arguments (for example `pip==23.1.2 setuptools wheel`).
 """
 import subprocess

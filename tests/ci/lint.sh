@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Lint: ansible-lint (offline, profile from .ansible-lint) on roles/, playbooks/ and the AWX wrappers, yamllint on the
-# repo (.yamllint), antsibull-changelog lint, every R-ID / reference section cited resolves (tests/ci/docrefs.py).
+# repo (.yamllint), antsibull-changelog lint, every R-ID / reference section cited resolves (tests/ci/docrefs.py),
+# docs that must match the code (tests/ci/doccheck.py: CI step table, parts table, azure playbook numbers).
 # Uses the newest core line's venv unless CORE says otherwise.
-#   bash tests/ci/lint.sh [2.19|2.16]
+#   bash tests/ci/lint.sh [2.21|2.16]
 set -euo pipefail
-ADE_CORE=${1:-${ADE_CORE:-2.19}}
+ADE_CORE=${1:-${ADE_CORE:-new}}
 export ADE_CORE
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -22,6 +23,10 @@ else
   ci_fail "ansible-lint: no roles/ or playbooks/ to lint"
 fi
 ci_run rc "yamllint" yamllint -s -c .yamllint .
+# shellcheck disable=SC2016  # expanded by the inner bash
+ci_run rc "an AWX wrapper for every playbook (extensions/awx)" bash -c \
+  'rc=0; for p in playbooks/*.yml; do [ -f "extensions/awx/${p#playbooks/}" ] || { echo "missing extensions/awx/${p#playbooks/}"; rc=1; }; done; exit $rc'
 ci_run rc "changelog lint" antsibull-changelog lint
 ci_run rc "doc references (R-IDs, reference sections -> docs/requirements.md)" python3 "$ADE_REPO/tests/ci/docrefs.py" "$ADE_REPO"
+ci_run rc "docs match the code (CI step table, parts table, azure playbook numbers)" python3 "$ADE_REPO/tests/ci/doccheck.py" "$ADE_REPO"
 ci_summary

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # molecule test for every scenario of every role that has one (roles/*/molecule/*/molecule.yml),
 # with one core line's venv on PATH (molecule needs the venv's ansible-* commands).
-#   bash tests/ci/molecule.sh [2.16|2.19]
-#   MOLECULE_ACTION=syntax bash tests/ci/molecule.sh 2.19     # another molecule action (default: test)
+#   bash tests/ci/molecule.sh [2.16|2.21]
+#   MOLECULE_ACTION=syntax bash tests/ci/molecule.sh 2.21     # another molecule action (default: test)
 #   MOLECULE_SCENARIOS="selinux" bash tests/ci/molecule.sh    # only these scenarios
 # Scenarios usually target the test hosts: start them first (make hosts / tests/hosts/up.sh).
 set -euo pipefail

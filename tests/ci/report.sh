@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The operator's HTML report in a real headless browser: Debian's chromium + chromium-driver (installed here if
-# missing), Selenium from PyPI in its own venv. Renders fixture fleets (encrypt and status) with the
+# missing), Selenium from PyPI in its own venv. Renders fixture fleets (encrypt, status with its ADE inventory,
+# migrate/rebuild with each VM's steps) with the
 # azure_ade.linux.fleet_report module through ansible-playbook, then tests/report/browser_check.py opens each page:
 # loads without console errors, no external request, every VM in the summary and in detail, links both ways.
-#   bash tests/ci/report.sh [2.19|2.16]
+#   bash tests/ci/report.sh [2.21|2.16]
 #   REPORT_PAGES="page.html hosts.json ..." bash tests/ci/report.sh   # also check these pages (e.g. the demo's)
 # Screenshots: $ADE_LOGS/report-*.png.
 set -euo pipefail
-ADE_CORE=${1:-${ADE_CORE:-2.19}}
+ADE_CORE=${1:-${ADE_CORE:-new}}
 export ADE_CORE
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -27,7 +28,7 @@ install_browser() {
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
   if ! "$BROWSER_VENV/bin/python" -c 'import selenium' 2>/dev/null; then
-    "$(ade_controller_python)" -m venv "$BROWSER_VENV"
+    "$(ade_controller_python 3.11)" -m venv "$BROWSER_VENV"
     "$BROWSER_VENV/bin/pip" install -q "selenium>=4.20,<5"
   fi
   echo "$(chromium --version 2>/dev/null), $(chromedriver --version | cut -d' ' -f1-2), selenium $("$BROWSER_VENV/bin/python" -c 'import selenium; print(selenium.__version__)')"
@@ -37,7 +38,7 @@ ade_mount_collection
 ade_activate
 rm -rf "$OUT" && mkdir -p "$OUT"
 pages=()
-for kind in encrypt status; do
+for kind in encrypt status migrate; do
   python3 "$ADE_REPO/tests/report/fixture.py" "$OUT/$kind.json" "$kind"
   ci_run auto "fleet_report module renders the $kind fixture" \
     ansible-playbook "$ADE_REPO/tests/report/render.yml" -e "fleet_file=$OUT/$kind.json" -e "dest=$OUT/$kind.html" -e "kind=$kind"

@@ -6,13 +6,13 @@
 #   SETUP_CORES=2.16 bash tests/ci/setup.sh
 #   ADE_WORK=/tmp/elsewhere bash tests/ci/setup.sh   # a separate state dir (proves a fresh install works)
 #
-# Produces (see tests/ci/env.sh): $ADE_WORK/venv-2.16, $ADE_WORK/venv-2.19, $ADE_WORK/pybin/python{2.7,3.6,3.12,3.13},
+# Produces (see tests/ci/env.sh): $ADE_WORK/venv-<line> per line of $ADE_CORES (2.16, 2.21), $ADE_WORK/pybin/python{2.7,3.6,3.12,3.13},
 # $ADE_WORK/py27env, $ADE_WORK/colls (third-party collections the tests use), ~/.ansible/test/cache/get_pip_*.py
 set -euo pipefail
 # shellcheck source=tests/ci/env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 CI_DIR=$ADE_REPO/tests/ci
-SETUP_CORES=${SETUP_CORES:-"2.16 2.19"}
+SETUP_CORES=${SETUP_CORES:-$ADE_CORES}
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 T0=$(date +%s)
 log() { printf '[setup +%3ss] %s\n' "$(($(date +%s) - T0))" "$*"; }
@@ -48,9 +48,11 @@ install_apt() {
 }
 
 # ---------------------------------------------------------------- venvs per ansible-core line
-PY=$(ade_controller_python)
+PY=$(ade_controller_python 3.11)
 make_venv() {
-  local core=$1 venv=$ADE_WORK/venv-$1 req=$CI_DIR/requirements-$1.txt want have
+  local core=$1 venv=$ADE_WORK/venv-$1 req=$CI_DIR/requirements-$1.txt want have PY
+  PY=$(ade_controller_python "$(ade_core_pyver "$core")")   # 3.11 up to core 2.19, 3.12 from 2.20
+  [ -f "$req" ] || { log "ERROR: no $req (ansible-core line $core: add the file with its pin)"; exit 1; }
   want=$( (cat "$req" "$CI_DIR/requirements.txt"; echo "$PY") | sha256sum | cut -c1-16)
   have=$(cat "$venv/.ade-req" 2>/dev/null || true)
   if [ "$want" = "$have" ] && [ -x "$venv/bin/ansible-test" ]; then
@@ -74,7 +76,7 @@ make_venv() {
 install_get_pip_stubs() {
   local d=$HOME/.ansible/test/cache v
   mkdir -p "$d"
-  for v in 20_3_4 21_3_1 23_1_2 24_2; do
+  for v in 20_3_4 21_3_1 23_1_2 24_2 25_2; do
     cmp -s "$CI_DIR/get_pip_stub.py" "$d/get_pip_$v.py" || cp "$CI_DIR/get_pip_stub.py" "$d/get_pip_$v.py"
   done
   log "get-pip stand-ins in $d"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start / stop the Azure simulator (simulator/azsim) in the background, state in $ADE_WORK/sim.
-#   bash tests/ci/simulator.sh start [2.16|2.19]   prints the endpoints JSON (ARM URL, login URL, CA file ...)
+#   bash tests/ci/simulator.sh start [2.16|2.21]   prints the endpoints JSON (ARM URL, login URL, CA file ...)
 #   bash tests/ci/simulator.sh stop
 #   bash tests/ci/simulator.sh test                 the simulator's own pytest suite (simulator/tests)
 set -euo pipefail

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ansible-test units for one ansible-core line, offline, in the bind-mounted collection.
 #   bash tests/ci/units.sh 2.16   # 3.11 (--local) + 2.7 and 3.6 (--venv): guest tests run on all three
-#   bash tests/ci/units.sh 2.19   # 3.11 (--local)
+#   bash tests/ci/units.sh 2.21   # the line's controller Python, 3.12 (--local; ade_core_pyver in env.sh)
 #   UNITS_ARGS="tests/unit/plugins/modules/test_preflight.py" bash tests/ci/units.sh 2.16
 # Which tests run where is ansible-test's rule: tests/unit/plugins/modules/** and
 # tests/unit/plugins/module_utils/** run on every Python the collection's modules support (2.7, 3.6+,
@@ -29,7 +29,8 @@ units() {  # label, ansible-test args...
   ci_need_tests "$label"
 }
 
-units "units $ADE_CORE py3.11" --local --python 3.11
+PYV=$(ade_core_pyver "$ADE_CORE")
+units "units $ADE_CORE py$PYV" --local --python "$PYV"
 if [ "$ADE_CORE" = 2.16 ]; then
   if [ -x "$ADE_PY27ENV/bin/python" ]; then
     units "units $ADE_CORE py2.7" --venv --python 2.7 --python-interpreter "$ADE_PY27ENV/bin/python"

@@ -2,7 +2,7 @@
 # Build (cached) and start the azure_ade test hosts; idempotent, run as root.
 #   tests/hosts/up.sh [NAME...]        all hosts by default; hosts already up are left alone
 #   ADE_HOSTS_BUILD_ONLY=1 tests/hosts/up.sh   only debootstrap + build the disk images
-# Writes $ADE_WORK/hosts/inventory-py27.yml (ansible-core 2.16) and inventory-py3.yml (2.19).
+# Writes $ADE_WORK/hosts/inventory-py27.yml (ansible-core 2.16) and inventory-py3.yml (the newer line, Python 3 guests).
 # See tests/hosts/README.md.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)

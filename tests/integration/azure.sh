@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration tests of the controller modules against the Azure simulator, over HTTPS, with the real SDK.
-#   tests/integration/azure.sh [2.16|2.19] [playbook-glob]
+#   tests/integration/azure.sh [2.16|2.21] [playbook-glob]
 # Starts the simulator (simulator/, python -m azsim), runs every tests/integration/azure/NN_*.yml with
 # ansible-playbook, stops the simulator. Exit status: number of failed playbooks (0 = all passed).
 set -u

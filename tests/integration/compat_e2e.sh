@@ -6,7 +6,7 @@
 # Both are refused after the preflight and before the snapshot; the request log shows no write for either.
 #   - $CE_DUAL's VM is on dual-pass ADE and the run sets ade_migrate_dual_pass=true: migrated to single pass with the
 #     four writes of Set-AzVMDiskEncryptionExtension -Migrate, no snapshot (outcome already_encrypted).
-#   bash tests/integration/compat_e2e.sh [2.16|2.19]      (run under: flock /work/coord/hosts.lock)
+#   bash tests/integration/compat_e2e.sh [2.16|2.21]      (run under: flock /work/coord/hosts.lock)
 # Last line: "N passed, N failed".
 set -uo pipefail
 ADE_CORE=${1:-${ADE_CORE:-2.16}}

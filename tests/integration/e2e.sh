@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: the collection's playbooks against real test hosts (tests/hosts/up.sh) and the Azure
 # simulator (simulator/), as an operator would run them.
-#   bash tests/integration/e2e.sh [2.16|2.19]
+#   bash tests/integration/e2e.sh [2.16|2.21]
 # 1. starts the simulator seeded with one VM per test host (subscription/resource group/name = the hosts' IMDS)
 # 2. ansible-playbook azure_ade.linux.preflight on every guest (verdict table)
 # 3. ansible-playbook azure_ade.linux.encrypt on three guests: one succeeds, one fails during OS encryption
@@ -107,6 +107,8 @@ assert rows['$E2E_OK']['outcome'] == 'encrypted', rows['$E2E_OK']
 assert rows['$E2E_FAIL']['outcome'] == 'failed_restored', rows['$E2E_FAIL']
 assert 'Failed to encrypt OS volume' in rows['$E2E_FAIL']['message'] or 'unmount' in rows['$E2E_FAIL']['message'], rows['$E2E_FAIL']
 assert rows['$E2E_BLOCKED']['outcome'] == 'blocked', rows['$E2E_BLOCKED']
+# issue 17: read after the last change - put back on its pre-encryption disks, not 'ADE on its OS volume'
+assert (rows['$E2E_FAIL'].get('retirement') or {}).get('path') not in ('rebuild_vm', None), rows['$E2E_FAIL']
 "
 assert_py "request log: snapshots before the extension PUT; blocked VM never snapshotted nor encrypted; failed VM restored" "
 import json, sys

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Guest modules (guest_facts, preflight) against the test hosts, one ansible-core line.
-#   bash tests/integration/guest.sh [2.16|2.19]
-# 2.16 uses $ADE_WORK/hosts/inventory-py27.yml (Python 2.7 guests), 2.19 inventory-py3.yml.
+#   bash tests/integration/guest.sh [2.16|2.21]
+# 2.16 uses $ADE_WORK/hosts/inventory-py27.yml (Python 2.7 guests), the newer line inventory-py3.yml.
 #  1. ansible-playbook tests/integration/guest-targets.yml over every host of the inventory: both targets,
 #     exact verdict per variant (tests/integration/targets/*/vars/main.yml);
 #     then tests/integration/guest-role-packages.yml: the role's packages task on pkgs-local (installs from the
@@ -74,7 +74,7 @@ if [ -n "${AT_IP:-}" ] && [ -n "${AT_PY:-}" ]; then
   PYV=$(ansible -i "$INV" "$AT_NAME" -m raw -a "$AT_PY -c 'import sys; print(\"PYV=%d.%d\" % sys.version_info[:2])'" \
         2>/dev/null | sed -n 's/^PYV=\([0-9.]*\).*/\1/p' | head -1)
   step "ansible-test integration $ADE_CORE $AT_NAME" ansible-test integration --color no \
-    --controller "origin:python=3.11" --target "ssh:root@$AT_IP,python=$PYV@$AT_PY" guest_facts preflight
+    --controller "origin:python=$(ade_core_pyver "$ADE_CORE")" --target "ssh:root@$AT_IP,python=$PYV@$AT_PY" guest_facts preflight
 else
   fails=$((fails + 1))
   echo "=== ansible-test integration: FAILED (no host address/interpreter in $INV)"

@@ -9,7 +9,7 @@
 #     (vm_migrate state=restored), fails with a message saying so, and keeps the new disks.
 # Guest side: the test hosts do not show dm-crypt mappings after simulated ADE and do not see their disks swapped
 # (tests/hosts README), so "no mapping / same filesystems and UUIDs" is read from guest_facts as the hosts are.
-#   bash tests/integration/migrate_e2e.sh [2.16|2.19]      (run under: flock /work/coord/hosts.lock)
+#   bash tests/integration/migrate_e2e.sh [2.16|2.21]      (run under: flock /work/coord/hosts.lock)
 # Last line: "N passed, N failed".
 set -uo pipefail
 ADE_CORE=${1:-${ADE_CORE:-2.16}}

@@ -7,7 +7,7 @@
 #   2. a restore interrupted between its steps (item 3): azure_ade.linux.restore is SIGKILLed right after the OS-disk
 #      swap (the VM is left deallocated on the restored disks), run again: it finishes (VM started, record
 #      'restored'), reuses the restored disks it made (no second copy, no second swap), and says it resumed.
-#   bash tests/integration/rollout_e2e.sh [2.16|2.19]      (run under: flock /work/coord/hosts.lock)
+#   bash tests/integration/rollout_e2e.sh [2.16|2.21]      (run under: flock /work/coord/hosts.lock)
 # Changes on the host: none left (the guest is only read; cleanup.yml puts back any SELinux state). Last line:
 # "N passed, N failed".
 set -uo pipefail

@@ -6,7 +6,7 @@
 #   - $ST_PLAIN agrees on both sides (no mismatch),
 # then `ansible-playbook azure_ade.linux.status`: mismatches reported both ways, the play fails because of them,
 # status.json rows as expected, status.html written beside it and checked in headless Chromium (tests/ci/report.sh).
-#   bash tests/integration/status.sh [2.16|2.19]
+#   bash tests/integration/status.sh [2.16|2.21]
 # Changes on the hosts: a file /dev/mapper/osencrypt on $ST_GUEST, removed at the end. Last line: "N passed, N failed".
 set -uo pipefail
 ADE_CORE=${1:-${ADE_CORE:-2.16}}
@@ -78,6 +78,20 @@ assert guest['mismatch'] == ['guest: root on dm-crypt, platform: OS NotEncrypted
 assert plain['mismatch'] == [] and plain['outcome'] == 'not_encrypted' and plain['guest_reachable'], plain
 PY
 then ok "status.json: mismatch both ways (R6.1) and none where both sides agree"; else ko "status.json rows"; cat "$W/logs/assert.out"; fi
+if python3 - "$W/report/inventory.json" "$ST_PLATFORM" "$ST_PLAIN" >"$W/logs/inventory.out" 2>&1 <<'PY'
+import json, sys
+invs = json.load(open(sys.argv[1]))
+assert len(invs) == 1, invs                      # one subscription
+vms = {i['name']: i for i in invs[0]['items'] if i['kind'] == 'vm'}
+print(json.dumps([vms[sys.argv[2]], vms[sys.argv[3]], invs[0]['summary']], indent=1))
+assert vms[sys.argv[2]]['path'] == 'rebuild' and vms[sys.argv[2]]['carries'] == 'ade_settings', vms[sys.argv[2]]
+assert vms[sys.argv[3]]['path'] == 'nothing' and vms[sys.argv[3]]['carries'] == 'none', vms[sys.argv[3]]
+disks = [i for i in invs[0]['items'] if i['kind'] == 'disk']
+assert disks and all(d['vm'] == sys.argv[2] for d in disks), disks   # the encrypted VM's disks, nobody else's
+assert invs[0]['days_left'] > 0 and all(i['days_left'] == invs[0]['days_left'] for i in invs[0]['items'])
+PY
+then ok "inventory.json: the encrypted VM's path rebuild with its disks, the plain VM nothing, days left"; else ko "inventory.json"; cat "$W/logs/inventory.out"; fi
+if grep -q 'id="inventory"' "$W/report/status.html"; then ok "status.html has the inventory section"; else ko "status.html without the inventory"; fi
 if grep -q "mismatches 2" "$W/logs/status.log"; then ok "fleet table counts 2 mismatches"; else ko "fleet table: no 'mismatches 2'"; fi
 if [ -s "$W/report/status.html" ]; then ok "status.html written beside status.json"; else ko "no status.html"; fi
 printf '["%s", "%s", "%s"]\n' "$ST_PLATFORM" "$ST_GUEST" "$ST_PLAIN" >"$W/report/hosts.json"

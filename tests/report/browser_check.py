@@ -76,6 +76,16 @@ def page_checks(drv, path, hosts, screenshot=None):
     if screenshot:
         drv.save_screenshot(screenshot)
         print('screenshot: %s' % screenshot)
+    inv = drv.find_elements(By.CSS_SELECTOR, '#inventory-items tbody tr[data-kind]')
+    if drv.find_elements(By.ID, 'inventory'):   # issue 17: what ADE touched in the subscription
+        kinds = sorted(set(r.get_attribute('data-kind') for r in inv))
+        check(len(inv) > 0 and all(r.is_displayed() for r in inv),
+              '%s: inventory shows its %d item(s), kinds %s' % (name, len(inv), kinds))
+        check(not drv.find_elements(By.CSS_SELECTOR, '#inventory-items i'), '%s: inventory text is escaped' % name)
+    steps = drv.find_elements(By.XPATH, '//h3[text()="Steps over time"]')
+    if steps:                                   # migrate / rebuild pages: each VM's steps on its timeline
+        check(len(steps) == len(drv.find_elements(By.CSS_SELECTOR, 'section.vm svg.timeline')),
+              '%s: %d VM step timeline(s)' % (name, len(steps)))
 
     links_ok, back_ok, n = 0, 0, 0
     for row in drv.find_elements(By.CSS_SELECTOR, '#fleet tbody tr[data-host]'):

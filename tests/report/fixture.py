@@ -2,7 +2,8 @@
 playbook records, status rows with mismatches both ways, blockers, retirement paths, wait histories of several
 lengths, and host names that need escaping or give the same anchor.
 
-  fixture.py OUT.json [encrypt|status]
+  fixture.py OUT.json [encrypt|status|migrate|rebuild]
+status also writes OUT.inventory.json (an ade_inventory_info result: every kind of item, one carrying odd text).
 """
 import json
 import sys
@@ -22,12 +23,40 @@ def history(n, start_hour=1):
     return out
 
 
+STEPS = ['plan', 'nic', 'vm', 'configure', 'copy', 'final_copy', 'compare', 'cut_over', 'old_deallocated']
+
+
+def inventory():
+    items = [{'kind': 'vm', 'name': 'vm-00', 'resource_group': 'rg-a', 'carries': 'ade_settings', 'path': 'rebuild',
+              'action': 'rebuild: a new VM with encryption at host', 'why': 'ADE on the OS volume', 'days_left': 648},
+             {'kind': 'vm', 'name': 'vm-01', 'resource_group': 'rg-a', 'carries': 'none', 'path': 'nothing',
+              'action': 'nothing for ADE', 'why': '', 'days_left': 648}]
+    for kind, carries in (('scale_set', 'ade_extension'), ('disk', 'ude_flag'), ('snapshot', 'ade_settings'),
+                          ('image', 'ude_flag'), ('restore_point', 'ade_settings')):
+        items.append({'kind': kind, 'name': '%s-1' % kind, 'resource_group': 'rg-b', 'carries': carries,
+                      'action': 'what to do with the %s' % kind, 'why': '<i>why</i> & "quoted"', 'days_left': 648})
+    return {'subscription_id': '11111111-1111-1111-1111-111111111111', 'retirement_date': '2028-09-15',
+            'days_left': 648, 'items': items,
+            'summary': {'vm': 1, 'scale_set': 1, 'disk': 1, 'snapshot': 1, 'image': 1, 'restore_point': 1,
+                        'vm_paths': {'rebuild': 1, 'nothing': 1}}}
+
+
 def fleet(kind):
     rows = []
     for i in range(24):
         outcome = OUTCOMES[i % len(OUTCOMES)]
         row = {'host': 'vm-%02d' % i, 'vm': 'vm-%02d' % i, 'resource_group': 'rg-%s' % ('a' if i < 12 else 'b')}
-        if kind == 'encrypt':
+        if kind in ('migrate', 'rebuild'):
+            done = 1 + i % len(STEPS)
+            row.update(outcome=['cut_over', 'copying', 'failed', 'verified', 'planned', 'restored'][i % 6],
+                       message='step %s of %d' % (STEPS[done - 1], len(STEPS)),
+                       steps=[{'step': st, 'at': '2026-12-07T%02d:%02d:00Z' % (10 + j // 4, (j % 4) * 15),
+                               'state': 'done' if j < done - 1 else 'in_progress'} for j, st in enumerate(STEPS[:done])],
+                       kept=['old VM vm-%02d (deallocated) with its disks' % i, 'snapshot set ade-rebuild-%02d' % i,
+                             'Key Vault secrets of its ADE keys'],
+                       to_confirm=['check the application on vm-%02d-new, then state=verified' % i]
+                       if i % 6 != 3 else [])
+        elif kind == 'encrypt':
             row.update(outcome=outcome, snapshot_set='ade-20261130T0100%02dZ' % i if outcome != 'blocked' else '',
                        message='stage %s: %s' % ('wait', outcome), history=history(1 + i % 7))
             if outcome == 'failed_restore_failed':   # a long message with a stack trace, folded on the page
@@ -50,7 +79,10 @@ def fleet(kind):
 
 
 if __name__ == '__main__':
-    rows = fleet(sys.argv[2] if len(sys.argv) > 2 else 'encrypt')
+    kind = sys.argv[2] if len(sys.argv) > 2 else 'encrypt'
+    rows = fleet(kind)
     with open(sys.argv[1], 'w') as f:
         json.dump(rows, f, indent=1)
+    with open(sys.argv[1][:-len('.json')] + '.inventory.json', 'w') as f:
+        json.dump(inventory() if kind == 'status' else None, f, indent=1)
     print('%d VM rows -> %s' % (len(rows), sys.argv[1]))

@@ -94,6 +94,11 @@ def ade_footprint(status):
     ext = st.get('extension') or {}
     vt = (st.get('volume_type') or '').lower()
     enabling = (st.get('operation') or '').startswith('EnableEncryption')
+    # Read after the last change: a VM put back on its pre-encryption disks (rollout record 'restored') keeps the
+    # extension's last settings (VolumeType All) until the extension goes; they say nothing about its volumes then.
+    if ((st.get('rollout') or {}).get('stage') == 'restored' or (st.get('migration') or {}).get('stage') == 'restored') \
+            and st.get('phase') != 'in_progress':
+        enabling = False
     # Single pass stamps every disk, the OS disk too, even for VolumeType Data (how-to-verify-encryption-status.md),
     # so a stamp alone proves OS encryption only when no extension tells otherwise (then: assume the worst).
     os_ade = bool(st.get('os_volume_encrypted') in OS_ADE_STATES or (enabling and vt in ('os', 'all'))
@@ -140,7 +145,7 @@ def retirement_plan(vm, status, feature_state, size_caps, blockers=None, today=N
     """For one VM: what the ADE retirement means and the documented path. Pure.
 
     Returns dict(retirement_date, days_left, category, path, message, ade_volumes, encryption_at_host).
-    category: encryption_at_host | no_ade | ade_data_only | ade_os | not_linux
+    category: encryption_at_host | no_ade | ade_extension_only | ade_data_only | ade_os | not_linux
     path:     none | enable_encryption_at_host | prepare_encryption_at_host | migrate | rebuild_vm
     """
     name = (vm or {}).get('name') or '?'
@@ -163,6 +168,13 @@ def retirement_plan(vm, status, feature_state, size_caps, blockers=None, today=N
             "and a new OS disk, with the data copied at the application level, {2}; after that date the encrypted "
             "disks fail to unlock at reboot ({3}). The migrate playbook writes this rebuild plan; it does not "
             "touch the VM".format(name, ' (dual pass)' if fp['dual_pass'] else '', when, MIGRATE_DOC)))
+        return out
+    if fp['any'] and not fp['data']:
+        out.update(category='ade_extension_only', path='migrate', message=(
+            "VM {0} carries the ADE extension but no volume is encrypted (for example put back on its "
+            "pre-encryption disks): remove the extension and move onto new disks with encryption at host, {1} - the "
+            "migrate playbook does this ({2}){3}".format(
+                name, when, MIGRATE_DOC, '' if eah['possible'] else '. Before that: ' + '; '.join(eah['reasons']))))
         return out
     if fp['any']:
         out.update(category='ade_data_only', path='migrate', message=(
@@ -314,3 +326,255 @@ def migration_plan(row):
             'Then: deallocate, az vm update --set securityProfile.encryptionAtHost=true, start']
     return dict(vm=name, resource_group=rg, path=path, category=ret.get('category'), automated=path == 'migrate',
                 message=ret.get('message'), steps=steps, source=MIGRATE_DOC)
+
+
+# ---- the whole inventory of what ADE touched, per subscription (issue 17) -----------------------------------------
+#
+# Besides VMs, the retirement concerns everything that carries ADE settings or the UDE flag: scale sets (ADE in
+# the model), restore points, snapshots, images and disks (disk-encryption-migrate.md: disks that were ADE-encrypted
+# keep the UDE flag after decryption, snapshots and Copy disks keep it too; encryption at host cannot be enabled on
+# a VM that ever had ADE). The UDE flag itself is not a property ARM shows: a disk carries it when it shows ADE
+# settings (encryptionSettingsCollection, whose encryptionSettingsVersion "cannot be overwritten" once set -
+# compute REST EncryptionSettingsCollection), when it was copied or snapshotted from one that does (creationData
+# lineage), or when it belongs to a VM that has or had ADE.
+
+VM_PATHS = {'rebuild_vm': 'rebuild', 'migrate': 'migrate'}
+INVENTORY_KINDS = ('vm', 'scale_set', 'disk', 'snapshot', 'image', 'restore_point')
+
+
+def _lower(x):
+    return (x or '').lower()
+
+
+def _esc_ade(props):
+    esc = (props or {}).get('encryptionSettingsCollection') or {}
+    return bool(esc.get('enabled') or esc.get('encryptionSettingsVersion') or esc.get('encryptionSettings'))
+
+
+def vm_inventory_path(plan):
+    """migrate | rebuild | nothing (the VM's retirement plan's path, as the inventory names it). Pure."""
+    return VM_PATHS.get((plan or {}).get('path'), 'nothing')
+
+
+def _item(kind, res, carries, action, why, days, **kw):
+    rid = res.get('id') or ''
+    parts = rid.split('/')
+    out = dict(kind=kind, name=res.get('name') or (parts[-1] if parts else ''), id=rid,
+               resource_group=parts[4] if len(parts) > 4 else None,
+               subscription_id=parts[2] if len(parts) > 2 else None,
+               carries=carries, action=action, why=why, days_left=days)
+    out.update(kw)
+    return out
+
+
+def ade_inventory(vm_rows, scale_sets=(), disks=(), snapshots=(), images=(), restore_points=(), today=None):
+    """Everything in one subscription that ADE touched, with what to do before the retirement. Pure.
+
+    vm_rows: vm_encryption_info rows (with ``retirement``, ``data_disks_stamped``, ``id``); scale_sets, disks,
+    snapshots, images: REST dicts of the list calls; restore_points: REST dicts of restore points (each with
+    ``collection`` = its collection's REST dict). Returns dict(retirement_date, days_left, items, summary);
+    an item: dict(kind, name, id, resource_group, carries (ade_settings | ude_flag | ade_extension | none), action,
+    why, days_left, + per kind: path (vm, scale_set), vm (disk)).
+    """
+    days = days_left(today)
+    items = []
+    ade_vm_ids = set()
+    vm_path = {}
+    for row in vm_rows or []:
+        plan = row.get('retirement') or {}
+        path = vm_inventory_path(plan)
+        fp = ade_footprint(row)
+        vid = _lower(row.get('id'))
+        if fp['any'] or plan.get('category') in ('ade_os', 'ade_data_only', 'ade_extension_only'):
+            ade_vm_ids.add(vid)
+        vm_path[vid] = (row.get('name'), path)
+        carries = 'ade_settings' if (fp['os'] or fp['data']) else ('ade_extension' if fp['any'] else 'none')
+        if path == 'rebuild':
+            action = ('rebuild: a new VM with encryption at host (azure_ade.linux.rebuild), data copied guest to '
+                      'guest, the old VM kept until verified')
+        elif path == 'migrate':
+            action = 'migrate: disable ADE on data volumes, Upload copies of the disks, encryption at host (migrate)'
+        else:
+            nxt = plan.get('path')
+            action = 'nothing for ADE' + ('' if nxt in (None, 'none') else ' (next: {0})'.format(nxt))
+        items.append(_item('vm', row, carries, action, plan.get('message') or '', days, path=path,
+                           category=plan.get('category')))
+    # disks and snapshots: ADE settings, lineage (Copy / snapshot keep the UDE flag), owner VM with ADE
+    marked = {}
+    for d in list(disks or []) + list(snapshots or []):
+        if _esc_ade(d.get('properties')):
+            marked[_lower(d.get('id'))] = 'ade_settings'
+    changed = True
+    while changed:
+        changed = False
+        for d in list(disks or []) + list(snapshots or []):
+            key = _lower(d.get('id'))
+            if key in marked:
+                continue
+            props = d.get('properties') or {}
+            src = _lower((props.get('creationData') or {}).get('sourceResourceId'))
+            owner = _lower(d.get('managedBy'))
+            if (src and src in marked) or (owner and owner in ade_vm_ids):
+                marked[key] = 'ude_flag'
+                changed = True
+    for d in disks or []:
+        key = _lower(d.get('id'))
+        if key not in marked:
+            continue
+        owner = _lower(d.get('managedBy'))
+        props = d.get('properties') or {}
+        src = (props.get('creationData') or {}).get('sourceResourceId')
+        if owner:
+            vname, vpath = vm_path.get(owner, (owner.split('/')[-1], 'unknown'))
+            action = 'with its VM {0} ({1})'.format(vname, vpath)
+            why = ('disk of VM {0}: ADE settings on the disk' if marked[key] == 'ade_settings' else
+                   'disk of VM {0}, which has or had ADE: the UDE flag stays after decryption').format(vname)
+        else:
+            vname = None
+            action = ('copy the data you need onto a disk made with the Upload method, then delete it (an ADE disk '
+                      'fails to unlock after the retirement; a UDE-flagged disk never takes encryption at host)')
+            why = ('unattached disk with ADE settings' if marked[key] == 'ade_settings' else
+                   'unattached disk copied from {0}, which carried ADE (Copy keeps the UDE flag)'.format(src))
+        items.append(_item('disk', d, marked[key], action, why, days, vm=vname))
+    for sn in snapshots or []:
+        key = _lower(sn.get('id'))
+        if key not in marked:
+            continue
+        src = ((sn.get('properties') or {}).get('creationData') or {}).get('sourceResourceId')
+        items.append(_item('snapshot', sn, marked[key], (
+            'keep only until the VM is migrated or rebuilt and verified, then delete it (azure_ade.linux.vm_snapshot '
+            'state=absent); a disk restored from it is an ADE disk'), 'snapshot of {0}{1}'.format(
+                src or 'an ADE disk', ' (ADE settings)' if marked[key] == 'ade_settings' else ' (UDE flag)'), days))
+    for img in images or []:
+        props = img.get('properties') or {}
+        od = (props.get('storageProfile') or {}).get('osDisk') or {}
+        srcs = [_lower(((props.get('sourceVirtualMachine') or {}).get('id'))),
+                _lower((od.get('snapshot') or {}).get('id')), _lower((od.get('managedDisk') or {}).get('id'))]
+        srcs += [_lower((x.get('snapshot') or {}).get('id')) or _lower((x.get('managedDisk') or {}).get('id'))
+                 for x in (props.get('storageProfile') or {}).get('dataDisks') or []]
+        hit = [x for x in srcs if x and (x in marked or x in ade_vm_ids)]
+        if hit:
+            items.append(_item('image', img, 'ude_flag', (
+                'make the image again from a source without ADE (a VM with encryption at host) and delete this one: '
+                'VMs made from it get disks from an ADE source'), 'image made from {0}, which has or had ADE'.format(
+                    hit[0].split('/')[-1]), days))
+    for rp in restore_points or []:
+        props = rp.get('properties') or {}
+        meta = (props.get('sourceMetadata') or {}).get('storageProfile') or {}
+        dks = [meta.get('osDisk') or {}] + list(meta.get('dataDisks') or [])
+        settings = any((x.get('encryptionSettings') or {}).get('enabled') or
+                       (x.get('encryptionSettings') or {}).get('diskEncryptionKey') for x in dks)
+        src_vm = _lower((((rp.get('collection') or {}).get('properties') or {}).get('source') or {}).get('id'))
+        disk_ids = [_lower((x.get('managedDisk') or {}).get('id')) for x in dks]
+        if settings or src_vm in ade_vm_ids or any(x in marked for x in disk_ids if x):
+            items.append(_item('restore_point', rp, 'ade_settings' if settings else 'ude_flag', (
+                'keep only until the VM is migrated or rebuilt and verified, then delete it (az restore-point '
+                'delete); restoring it gives ADE disks'), 'restore point of VM {0}{1}'.format(
+                    src_vm.split('/')[-1] or '?', ' with ADE settings on its disks' if settings else ''), days,
+                collection=(rp.get('collection') or {}).get('name')))
+    for ss in scale_sets or []:
+        ext = _vmss_ade_extension(ss)
+        if ext is None:
+            continue
+        mode = (((ss.get('properties') or {}).get('upgradePolicy') or {}).get('mode') or 'Manual')
+        items.append(_item('scale_set', ss, 'ade_extension', (
+            'model change: remove the ADE extension from virtualMachineProfile.extensionProfile (after '
+            'DisableEncryption on the data volumes) and set virtualMachineProfile.securityProfile.encryptionAtHost=true; '
+            'instance upgrade: {0}; the instances\' disks keep the UDE flag, so replace the instances (scale out new '
+            'ones, delete the old) rather than only upgrading them'.format(
+                'az vmss update-instances --instance-ids "*" (upgrade mode Manual)' if mode == 'Manual' else
+                'the instances take the model by themselves (upgrade mode {0})'.format(mode))),
+            'ADE extension in the scale-set model (VolumeType {0})'.format(
+                (ext.get('settings') or {}).get('VolumeType') or '?'), days, path='scale_set_model_change',
+            upgrade_mode=mode))
+    summary = dict((k, 0) for k in INVENTORY_KINDS)
+    for it in items:
+        if it['kind'] != 'vm' or it['carries'] != 'none':
+            summary[it['kind']] += 1
+    paths = {}
+    for it in items:
+        if it['kind'] == 'vm':
+            paths[it['path']] = paths.get(it['path'], 0) + 1
+    summary['vm_paths'] = paths
+    return dict(retirement_date=RETIREMENT_DATE.isoformat(), days_left=days, items=items, summary=summary)
+
+
+def _vmss_ade_extension(ss):
+    prof = ((ss or {}).get('properties') or {}).get('virtualMachineProfile') or {}
+    for e in (prof.get('extensionProfile') or {}).get('extensions') or []:
+        p = e.get('properties') or {}
+        if _lower(p.get('publisher')) == 'microsoft.azure.security' and \
+                _lower(p.get('type')) in ('azurediskencryptionforlinux', 'azurediskencryption'):
+            return dict(name=e.get('name'), settings=p.get('settings') or {})
+    return None
+
+
+def migrate_page_row(plan, row=None):
+    """One VM of the migrate page (fleet_report kind migrate): its plan's steps on the timeline, the migration
+    record's stage as the outcome, what is kept and what is left to confirm. Pure (presentation only)."""
+    row = row or {}
+    rec = row.get('migration') or {}
+    stage = rec.get('stage')
+    path = plan.get('path') or 'unknown'
+    steps = [dict(step=s, at=None, state='planned') for s in plan.get('steps') or []]
+    if stage:
+        steps.append(dict(step='migration record: {0}'.format(stage), at=rec.get('at'),
+                          state='done' if stage == 'verified' else 'in_progress'))
+    kept, confirm = [], []
+    if path in ('migrate', 'rebuild_vm') and stage != 'verified':
+        kept.append('the snapshot set taken before the change (until the VM is verified)')
+        if path == 'rebuild_vm':
+            kept.append('the old VM {0} with its disks and the Key Vault secrets of its ADE keys'.format(plan.get('vm')))
+        else:
+            kept.append('the old disks of {0} (ade_migrate_delete_old_disks=false)'.format(plan.get('vm')))
+    if stage in ('swapped', 'copying'):
+        confirm.append('finish the migration: run migrate with ade_migrate_execute=true again (it resumes)')
+    elif path == 'rebuild_vm':
+        confirm.append('rebuild {0}: a new VM with encryption at host, then verify it and confirm (state=verified)'
+                       .format(plan.get('vm')))
+    elif path == 'migrate' and stage != 'verified':
+        confirm.append('run migrate with ade_migrate_execute=true for {0}'.format(plan.get('vm')))
+    return dict(host=plan.get('vm'), vm=plan.get('vm'), resource_group=plan.get('resource_group'),
+                outcome=stage or ('planned' if path not in ('none', 'unknown') else 'done'),
+                phase=path, retirement=path, message=plan.get('message') or '', steps=steps, kept=kept,
+                to_confirm=confirm)
+
+
+# ---- the encrypt report, read after the last change (issue 17) --------------------------------------------------
+
+def read_again_groups(hosts, hostvars):
+    """[{subscription_id, resource_group, names}] of the VMs the run waited on (one read per resource group). Pure."""
+    groups = {}
+    order = []
+    for h in hosts or []:
+        hv = hostvars.get(h) if hasattr(hostvars, 'get') else None
+        hv = hv if hasattr(hv, 'get') else {}
+        vm = hv.get('ade_vm') if hasattr(hv.get('ade_vm'), 'get') else {}
+        if not vm or not vm.get('name') or not vm.get('resource_group') or hv.get('ade_wait') is None:
+            continue
+        key = ((vm.get('subscription_id') or '').lower(), vm['resource_group'].lower())
+        if key not in groups:
+            groups[key] = dict(subscription_id=vm.get('subscription_id'), resource_group=vm['resource_group'], names=[])
+            order.append(key)
+        if vm['name'] not in groups[key]['names']:
+            groups[key]['names'].append(vm['name'])
+    return [groups[k] for k in order]
+
+
+def read_again(rows, results, hosts, hostvars):
+    """The encrypt rows with each VM's ``retirement`` from the read after the run's last change (a restore puts a
+    VM back on its pre-encryption disks: the read of the wait, before it, said 'ADE on its OS volume'). Pure."""
+    now = {}
+    for r in results or []:
+        for v in (r or {}).get('vms') or []:
+            now[((v.get('resource_group') or '').lower(), (v.get('name') or '').lower())] = v
+    out = []
+    for row in rows or []:
+        row = dict(row)
+        hv = hostvars.get(row.get('host')) if hasattr(hostvars, 'get') else None
+        vm = (hv.get('ade_vm') if hasattr(hv, 'get') else None) or {}
+        v = now.get(((vm.get('resource_group') or '').lower(), (vm.get('name') or '').lower())) if vm else None
+        if v is not None and v.get('retirement') is not None:
+            row['retirement'] = v['retirement']
+        out.append(row)
+    return out

@@ -20,14 +20,19 @@ import json
 import re
 
 KNOWN_KEYS = ('host', 'vm', 'resource_group', 'outcome', 'phase', 'blockers', 'snapshot_set', 'mismatch',
-              'retirement', 'message', 'progress_message', 'history')
+              'retirement', 'message', 'progress_message', 'history', 'steps', 'kept', 'to_confirm')
+# migrate / rebuild pages (issue 17): a VM's ``steps`` ([{step, at, state, message}], as its record in the tags
+# lists them) are its timeline; ``kept`` (what stays until the operator confirms: old VM, disks, keys, snapshot set)
+# and ``to_confirm`` (what is left for the operator: verify, then state=verified) are listed.
+STEP_KINDS = ('migrate', 'rebuild')
 
 # outcome / phase -> CSS class (colour): good, bad, warn, busy, idle
-_GOOD = ('succeeded', 'encrypted', 'already_encrypted', 'ready', 'verified', 'done')
+_GOOD = ('succeeded', 'encrypted', 'already_encrypted', 'ready', 'verified', 'done', 'cut_over', 'migrated',
+         'rebuilt')
 _BAD = ('failed', 'failed_restore_failed', 'restore_failed', 'mismatch', 'unreachable', 'error', 'timeout')
 _WARN = ('failed_restored', 'restored', 'blocked', 'prerequisites_failed', 'reboot_required', 'restart_pending',
          'not_encrypted', 'stalled', 'no_result', 'skipped', 'stopped', 'not_attempted')
-_BUSY = ('in_progress', 'encrypting', 'waiting')
+_BUSY = ('in_progress', 'encrypting', 'waiting', 'copying', 'planned', 'configuring', 'creating')
 
 CSS = """
 body{font:14px/1.4 system-ui,-apple-system,'DejaVu Sans',sans-serif;margin:0;color:#1d2430;background:#f5f7fa}
@@ -217,9 +222,50 @@ def normalize(row):
         retirement=retirement_text(row.get('retirement')),
         retirement_detail=retirement_detail(row.get('retirement')),
         message=(row.get('message') or row.get('progress_message') or ''),
-        history=[h for h in (row.get('history') or []) if isinstance(h, dict)],
+        history=[h for h in (row.get('history') or []) if isinstance(h, dict)] or steps_history(row.get('steps')),
+        kept=as_list(row.get('kept')),
+        to_confirm=as_list(row.get('to_confirm')),
         extra=dict((k, v) for k, v in row.items() if k not in KNOWN_KEYS and k != 'name'),
     )
+
+
+def steps_history(steps):
+    """A migrate/rebuild record's steps as timeline entries ({time, phase, message})."""
+    out = []
+    for st in steps or []:
+        if not isinstance(st, dict):
+            continue
+        out.append({'time': st.get('at') or st.get('time'), 'phase': st.get('state') or 'done',
+                    'message': '%s%s' % (st.get('step') or '?',
+                                         (': ' + st['message']) if st.get('message') else ''),
+                    'os': st.get('os') or '', 'data': st.get('data') or ''})
+    return out
+
+
+def inventory_html(inv):
+    """The section 'What ADE touched' of a subscription inventory (ade_inventory_info), or ''."""
+    if not isinstance(inv, dict) or not isinstance(inv.get('items'), list):
+        return ''
+    items = [i for i in inv['items'] if isinstance(i, dict)]
+    touched = [i for i in items if i.get('kind') != 'vm' or i.get('carries') not in (None, 'none')]
+    out = ['<section id="inventory"><h2>What ADE touched%s: %d item%s, %s days left until %s</h2>' % (
+        (' in subscription ' + _esc(inv.get('subscription_id'))) if inv.get('subscription_id') else '',
+        len(touched), '' if len(touched) == 1 else 's', _esc(inv.get('days_left')), _esc(inv.get('retirement_date')))]
+    summ = inv.get('summary') or {}
+    out.append('<p class="counts">%s</p>' % ''.join('%s&nbsp;%s ' % (pill(k), _esc(summ[k])) for k in sorted(summ)
+                                                    if not isinstance(summ[k], dict)))
+    out.append('<table id="inventory-items"><thead><tr><th>Kind</th><th>Name</th><th>Carries</th><th>Path</th>'
+               '<th>Before the retirement</th><th>Why</th></tr></thead><tbody>')
+    for i in items:
+        out.append('<tr data-kind="%s"><td>%s</td><td>%s%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+            _esc(i.get('kind')), _esc(i.get('kind')), _esc(i.get('name')),
+            (' <span class="muted">(%s)</span>' % _esc(i.get('resource_group'))) if i.get('resource_group') else '',
+            pill(i.get('carries') or 'none'), _esc(i.get('path') or '-'), _esc(i.get('action')),
+            message_html(i.get('why') or '', limit=160)))
+    if not items:
+        out.append('<tr><td colspan="6" class="muted">Nothing in this subscription.</td></tr>')
+    out.append('</tbody></table></section>')
+    return '\n'.join(out)
 
 
 def counts(rows, key):
@@ -253,8 +299,10 @@ def _extra_value(v):
     return _esc(v)
 
 
-def render(vms, title='Azure Disk Encryption', kind='status', generated=None, run_id=None, json_name=None):
-    """The whole page as text. ``vms``: list of VM dicts (see module docstring). ``kind``: status | encrypt."""
+def render(vms, title='Azure Disk Encryption', kind='status', generated=None, run_id=None, json_name=None,
+           inventory=None):
+    """The whole page as text. ``vms``: list of VM dicts (see module docstring). ``kind``: status | encrypt |
+    migrate | rebuild. ``inventory``: an ade_inventory_info result (or a list of them, one per subscription)."""
     rows = [normalize(v) for v in (vms or [])]
     used = set()
     for r in rows:
@@ -272,8 +320,10 @@ def render(vms, title='Azure Disk Encryption', kind='status', generated=None, ru
                (', data: <a href="%s">%s</a>' % (_esc(json_name), _esc(json_name))) if json_name else '')]
     out.append('<section id="summary"><h2>Fleet at a glance</h2><p class="counts">%s</p>' % ''.join(
         '%s&nbsp;%d ' % (pill(k), c[k]) for k in sorted(c)))
+    steps = kind in STEP_KINDS
     out.append('<table id="fleet"><thead><tr><th>Host</th><th>VM</th><th>Outcome</th><th>Phase</th><th>Blockers</th>'
-               '<th>Snapshot set</th><th>Mismatch</th><th>Retirement path</th></tr></thead><tbody>')
+               '<th>Snapshot set</th><th>%s</th><th>Retirement path</th></tr></thead><tbody>'
+               % ('Left to confirm' if steps else 'Mismatch'))
     for r in rows:
         out.append('<tr data-host="%s"><td><a href="#%s">%s</a></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
                    '<td>%s</td><td>%s</td><td>%s</td></tr>' % (
@@ -283,10 +333,13 @@ def render(vms, title='Azure Disk Encryption', kind='status', generated=None, ru
                        pill(r['outcome']) if r['outcome'] else '<span class="muted">-</span>',
                        pill(r['phase']) if r['phase'] else '<span class="muted">-</span>',
                        _cell_list(r['blockers']), _esc(r['snapshot_set']) or '<span class="muted">-</span>',
-                       _cell_list(r['mismatch']), _esc(r['retirement']) or '<span class="muted">-</span>'))
+                       _cell_list(r['to_confirm'] if steps else r['mismatch']),
+                       _esc(r['retirement']) or '<span class="muted">-</span>'))
     if not rows:
         out.append('<tr><td colspan="8" class="muted">No VM in this run.</td></tr>')
     out.append('</tbody></table></section>')
+    for inv in (inventory if isinstance(inventory, list) else [inventory] if inventory else []):
+        out.append(inventory_html(inv))
     for r in rows:
         out.append('<section class="vm" id="%s"><h2>%s %s</h2>' % (
             r['anchor'], _esc(r['host']), pill(r['outcome'] or r['phase'])))
@@ -299,14 +352,15 @@ def render(vms, title='Azure Disk Encryption', kind='status', generated=None, ru
                            ('Retirement path', r['retirement']), ('Retirement', r['retirement_detail'])):
             if val:
                 out.append('<tr><th>%s</th><td>%s</td></tr>' % (label, _esc(val)))
-        for label, items in (('Blockers', r['blockers']), ('Mismatch', r['mismatch'])):
+        for label, items in (('Blockers', r['blockers']), ('Mismatch', r['mismatch']),
+                             ('Kept until confirmed', r['kept']), ('Left to confirm', r['to_confirm'])):
             if items:
                 out.append('<tr><th>%s</th><td>%s</td></tr>' % (label, _cell_list(items)))
         for k in sorted(r['extra']):
             out.append('<tr><th>%s</th><td>%s</td></tr>' % (_esc(k), _extra_value(r['extra'][k])))
         out.append('</tbody></table>')
         if r['history']:
-            out.append('<h3>Progress over time</h3>')
+            out.append('<h3>%s</h3>' % ('Steps over time' if steps else 'Progress over time'))
             out.append(timeline_svg(r['history']))
             out.append('<table class="history"><thead><tr><th>Time</th><th>Phase</th><th>OS</th><th>Data</th>'
                        '<th>Message</th></tr></thead><tbody>')

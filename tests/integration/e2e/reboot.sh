@@ -9,7 +9,7 @@
 #       restart check passes for real (ARM restart -> new boot ID -> root on osencrypt -> verified; 3e is the honest
 #       failure: a host the restart does not reach shows no dm-crypt); retention then deletes the verified set
 #   3h  hang at boot after encryption: the restart check fails with the guide's advice, the snapshot set is kept, the
-#       next host of the rollout is not attempted (core lines in E2E_HANG_LINES, default 2.19: CI time; the hang is
+#       next host of the rollout is not attempted (core lines in E2E_HANG_LINES, default the newest, $ADE_CORE_NEW: CI time; the hang is
 #       the controller's handling, the guest side is the same on both lines)
 RB_K44=${E2E_K44:-ubuntu1404-k44}
 RB_HANG=${E2E_HANG:-busy-root}
@@ -76,7 +76,7 @@ check "the role rebooted (reboot task changed) and the preflight ran again" \
 echo "TIME 3g: $(( $(date +%s) - T3G )) s"
 
 # ---- 3h. hang at boot after encryption: reported, set kept, rollout stopped -------------------------------------
-case " ${E2E_HANG_LINES:-2.19} " in *" $ADE_CORE "*) ;; *) return 0 ;; esac
+case " ${E2E_HANG_LINES:-$ADE_CORE_NEW} " in *" $ADE_CORE "*) ;; *) return 0 ;; esac
 T3H=$(date +%s)
 python - "$SIM" "$RB_HANG" <<'PY' || ko "simulator: boot_hang_after_encryption on $RB_HANG"
 import sys

@@ -1,0 +1,391 @@
+# -*- coding: utf-8 -*-
+# Copyright: azure_ade.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
+"""Rebuild of a VM whose ADE covers its OS volume (issue 17): the decisions, pure.
+
+Microsoft's "Migrate from Azure Disk Encryption to encryption at host" (MicrosoftDocs/azure-compute-docs
+articles/virtual-machines/disk-encryption-migrate.md, ms.date 2025-09-23): a Linux VM whose OS volume is
+ADE-encrypted cannot be decrypted; the way off ADE is a NEW VM with a new OS disk and encryption at host, the data
+copied at the application level, the old VM kept until the new one is verified.
+
+The plan and every step are recorded in the OLD VM's tags (``azure_ade_rebuild_*``) so that any interruption resumes
+where it stopped and a finished rebuild sends no write. Steps, in order (``STEPS``):
+
+  planned      the plan is recorded (new VM name, size, NIC name; nothing created yet)
+  nic          the new NIC exists: same subnet, same NSG, same accelerated networking, a dynamic address
+  vm           the new VM exists: same image reference (current version), size (or the operator's), zone,
+               availability set, proximity placement group, tags, managed identities, boot diagnostics,
+               encryption at host on, empty data disks of the same sizes, caching and LUNs
+  configured   the operator's own configuration ran on the new VM (the collection does not guess applications)
+  copied       data volumes copied guest to guest (rsync over SSH; ownership, ACLs, xattrs, SELinux labels)
+  compared     final pass with the operator's services stopped, both sides compared (file list, sizes, checksums)
+  cut_over     old VM deallocated (kept with its disks, keys and snapshot set); the private IP moved: the old NIC
+               takes a spare static address, the new NIC takes the old address (or no move: ``cutover=none``)
+  verified     the operator confirmed the new VM (old resources may go after the retention)
+  fallback     the old VM started again (its address given back), the new VM deallocated - allowed until verified
+
+Refusals come before any write (``refusals``): VM in a scale set, unmanaged or specialized OS disk (no image to
+recreate it from), encryption at host impossible (feature not registered, size without the capability and no
+operator size), and for the guest copy (``copy_refusals``) a data volume the guest cannot read or a new disk too
+small for what the old one holds.
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import hashlib
+import json
+
+try:
+    import ipaddress
+except ImportError:  # Python 2.7 (controller code only imports there for ansible-test's import sanity)
+    ipaddress = None
+
+TAG_STAGE = 'azure_ade_rebuild_stage'
+TAG_NEW = 'azure_ade_rebuild_new'
+TAG_AT = 'azure_ade_rebuild_at'
+TAG_IP = 'azure_ade_rebuild_ip'            # the private address the old VM had (moved at cut-over)
+TAG_SPARE = 'azure_ade_rebuild_spare_ip'   # the address the old NIC took at cut-over (for the fallback)
+TAG_PLAN = 'azure_ade_rebuild_plan'        # digest of the plan: a re-run with another plan is refused
+TAG_OF = 'azure_ade_rebuilt_from'          # on the NEW VM: the old VM's ID
+STEPS = ('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over', 'verified')
+FALLBACK = 'fallback'
+CUTOVERS = ('private_ip', 'none')
+MIGRATE_DOC = 'learn.microsoft.com/azure/virtual-machines/disk-encryption-migrate'
+
+
+class RebuildError(Exception):
+    pass
+
+
+def _props(d):
+    return (d or {}).get('properties') or {}
+
+
+def _lower(x):
+    return (x or '').lower()
+
+
+def now_iso(now=None):
+    return (now or datetime.datetime.utcnow()).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def record(vm):
+    """The rebuild record from the old VM's tags."""
+    t = (vm or {}).get('tags') or {}
+    return dict(stage=t.get(TAG_STAGE) or None, new=t.get(TAG_NEW) or None, at=t.get(TAG_AT) or None,
+                ip=t.get(TAG_IP) or None, spare_ip=t.get(TAG_SPARE) or None, plan=t.get(TAG_PLAN) or None)
+
+
+def step_index(stage):
+    if stage is None:
+        return -1
+    if stage == FALLBACK:
+        return STEPS.index('compared')
+    return STEPS.index(stage)
+
+
+def done(rec, step):
+    """Has the record reached ``step``? (a fallback keeps what was built, not the cut-over)"""
+    return step_index(rec.get('stage')) >= STEPS.index(step)
+
+
+def record_tags(tags, stage, now=None, **kw):
+    """The old VM's whole tag set with the record moved to ``stage``. Pure. Moves only forward, except
+    cut_over -> fallback and fallback -> cut_over (again); verified is final."""
+    tags = dict(tags or {})
+    cur = tags.get(TAG_STAGE)
+    if stage not in STEPS and stage != FALLBACK:
+        raise RebuildError('unknown rebuild step {0}'.format(stage))
+    if cur == 'verified' and stage != 'verified':
+        raise RebuildError('the rebuild was verified: nothing moves back from verified (the old VM may be gone)')
+    if stage == FALLBACK:
+        if cur not in ('cut_over', 'compared', 'copied', 'configured', 'vm', FALLBACK):
+            raise RebuildError('fallback needs a new VM (record stage {0})'.format(cur or '(none)'))
+    elif cur not in (None, FALLBACK) and step_index(stage) < step_index(cur):
+        raise RebuildError('rebuild record: no step back from {0} to {1}'.format(cur, stage))
+    tags[TAG_STAGE] = stage
+    tags[TAG_AT] = now_iso(now)
+    for k, tag in (('new', TAG_NEW), ('ip', TAG_IP), ('spare_ip', TAG_SPARE), ('plan', TAG_PLAN)):
+        if kw.get(k):
+            tags[tag] = kw[k]
+    return tags
+
+
+# ---- what the new VM is ---------------------------------------------------------------------------------------
+
+def image_reference(vm):
+    """The reference to build the new VM from, or (None, reason). Marketplace images by publisher/offer/sku at the
+    current version ('latest'); custom and gallery images by the same ID; a specialized or attached OS disk has
+    nothing to recreate it from."""
+    sp = _props(vm).get('storageProfile') or {}
+    od = sp.get('osDisk') or {}
+    if _lower(od.get('createOption')) == 'attach':
+        return None, ('its OS disk was attached (a specialized disk, createOption Attach): there is no image to '
+                      'create a new OS disk from; build the new VM yourself from the image you used')
+    ref = sp.get('imageReference') or {}
+    if ref.get('id') or ref.get('sharedGalleryImageId') or ref.get('communityGalleryImageId'):
+        rid = ref.get('id') or ref.get('sharedGalleryImageId') or ref.get('communityGalleryImageId')
+        return dict((k, ref[k]) for k in ('id', 'sharedGalleryImageId', 'communityGalleryImageId') if ref.get(k)), \
+            None if rid else 'no image ID'
+    if ref.get('publisher') and ref.get('offer') and ref.get('sku'):
+        return dict(publisher=ref['publisher'], offer=ref['offer'], sku=ref['sku'], version='latest'), None
+    return None, 'the VM model has no image reference (storageProfile.imageReference): cannot recreate its OS disk'
+
+
+def new_name(old_name, suffix='-eah'):
+    """The new VM's name (Linux VM names up to 64 characters)."""
+    base = old_name[:64 - len(suffix)]
+    return base + suffix
+
+
+def refusals(vm, feature_state, size_caps, size=None, cutover='private_ip', nic=None):
+    """Reasons not to start (nothing is sent when any). Pure. ``size_caps``: capabilities of the size the new VM
+    gets (``size`` or the old VM's)."""
+    props = _props(vm)
+    out = []
+    name = (vm or {}).get('name') or '?'
+    if props.get('virtualMachineScaleSet'):
+        out.append('VM {0} belongs to scale set {1}: a scale set changes its model, not single VMs (see the '
+                   'inventory for the scale-set path)'.format(name, props['virtualMachineScaleSet'].get('id')))
+    od = (props.get('storageProfile') or {}).get('osDisk') or {}
+    if od.get('vhd'):
+        out.append('VM {0} has unmanaged (VHD) disks: not supported'.format(name))
+    _ref, why = image_reference(vm)
+    if why:
+        out.append('VM {0}: {1}'.format(name, why))
+    if feature_state != 'Registered':
+        out.append('the subscription\'s Microsoft.Compute/EncryptionAtHost feature is {0}: az feature register '
+                   '--namespace Microsoft.Compute --name EncryptionAtHost'.format(feature_state or 'unknown'))
+    want = size or (props.get('hardwareProfile') or {}).get('vmSize')
+    if size_caps is None:
+        out.append('VM size {0} is not offered in the region (resource SKUs): choose a size (option size)'
+                   .format(want))
+    elif str(size_caps.get('EncryptionAtHostSupported', '')).lower() != 'true':
+        out.append('VM size {0} does not support encryption at host: give a size that does (option size)'
+                   .format(want))
+    if cutover not in CUTOVERS:
+        out.append('cutover must be one of {0}'.format(', '.join(CUTOVERS)))
+    if cutover == 'private_ip' and nic is not None and not primary_ipconfig(nic):
+        out.append('VM {0}: its primary NIC has no IP configuration to move'.format(name))
+    return out
+
+
+def primary_ipconfig(nic):
+    cfgs = _props(nic).get('ipConfigurations') or []
+    for c in cfgs:
+        if _props(c).get('primary'):
+            return c
+    return cfgs[0] if cfgs else None
+
+
+def nic_body(old_nic, location):
+    """The new NIC: same subnet, NSG and accelerated networking as the old one, a dynamic address. Pure."""
+    old = _props(old_nic)
+    cfg = _props(primary_ipconfig(old_nic))
+    body = {'location': location, 'tags': dict((old_nic or {}).get('tags') or {}), 'properties': {
+        'ipConfigurations': [{'name': 'ipconfig1', 'properties': {
+            'subnet': {'id': (cfg.get('subnet') or {}).get('id')}, 'primary': True,
+            'privateIPAllocationMethod': 'Dynamic'}}],
+        'enableAcceleratedNetworking': bool(old.get('enableAcceleratedNetworking'))}}
+    if (old.get('networkSecurityGroup') or {}).get('id'):
+        body['properties']['networkSecurityGroup'] = {'id': old['networkSecurityGroup']['id']}
+    return body
+
+
+def vm_body(old_vm, nic_id, size=None, admin_username=None, ssh_public_keys=None, extra_tags=None):
+    """The new VM's PUT body. Pure. Same image reference, size (or ``size``), zone, availability set, proximity
+    placement group, tags, managed identities, boot diagnostics; encryption at host on; empty data disks of the
+    same sizes, caching and LUNs; the given NIC."""
+    props = _props(old_vm)
+    ref, why = image_reference(old_vm)
+    if why:
+        raise RebuildError(why)
+    sp = props.get('storageProfile') or {}
+    od = sp.get('osDisk') or {}
+    tags = dict((old_vm or {}).get('tags') or {})
+    for k in list(tags):
+        if k.startswith('azure_ade_'):
+            tags.pop(k)                      # the old VM's records stay on the old VM
+    tags[TAG_OF] = (old_vm or {}).get('id')
+    tags.update(extra_tags or {})
+    data = []
+    for d in sorted(sp.get('dataDisks') or [], key=lambda x: x.get('lun', 0)):
+        data.append({'lun': d.get('lun'), 'createOption': 'Empty', 'diskSizeGB': d.get('diskSizeGB'),
+                     'caching': d.get('caching') or 'None', 'deleteOption': 'Detach',
+                     'managedDisk': {'storageAccountType': (d.get('managedDisk') or {}).get('storageAccountType')
+                                     or 'Premium_LRS'}})
+    osp = props.get('osProfile') or {}
+    lin = osp.get('linuxConfiguration') or {}
+    new_props = {
+        'hardwareProfile': {'vmSize': size or (props.get('hardwareProfile') or {}).get('vmSize')},
+        'storageProfile': {'imageReference': ref, 'dataDisks': data,
+                           'osDisk': {'createOption': 'FromImage', 'caching': od.get('caching') or 'ReadWrite',
+                                      'diskSizeGB': od.get('diskSizeGB'), 'deleteOption': 'Detach',
+                                      'managedDisk': {'storageAccountType': (od.get('managedDisk') or {}).get(
+                                          'storageAccountType') or 'Premium_LRS'}}},
+        'osProfile': {'computerName': None, 'adminUsername': admin_username or osp.get('adminUsername') or 'azureuser',
+                      'linuxConfiguration': {'disablePasswordAuthentication': True, 'provisionVMAgent': True,
+                                             'ssh': {'publicKeys': [
+                                                 {'path': '/home/{0}/.ssh/authorized_keys'.format(
+                                                     admin_username or osp.get('adminUsername') or 'azureuser'),
+                                                  'keyData': k} for k in (ssh_public_keys or [])]}}},
+        'networkProfile': {'networkInterfaces': [{'id': nic_id, 'properties': {'primary': True}}]},
+        'securityProfile': {'encryptionAtHost': True},
+    }
+    if lin.get('ssh') and not ssh_public_keys:
+        new_props['osProfile']['linuxConfiguration']['ssh'] = lin['ssh']
+    for k in ('availabilitySet', 'proximityPlacementGroup', 'diagnosticsProfile', 'licenseType', 'priority',
+              'additionalCapabilities'):
+        if props.get(k):
+            new_props[k] = props[k]
+    sec = props.get('securityProfile') or {}
+    for k in ('securityType', 'uefiSettings'):
+        if sec.get(k):
+            new_props['securityProfile'][k] = sec[k]
+    body = {'location': old_vm.get('location'), 'tags': tags, 'properties': new_props}
+    if old_vm.get('zones'):
+        body['zones'] = list(old_vm['zones'])
+    ident = old_vm.get('identity') or {}
+    if ident.get('type'):
+        body['identity'] = {'type': ident['type']}
+        if ident.get('userAssignedIdentities'):
+            body['identity']['userAssignedIdentities'] = dict((k, {}) for k in ident['userAssignedIdentities'])
+    if old_vm.get('plan'):
+        body['plan'] = old_vm['plan']
+    return body
+
+
+def plan_digest(body, nic):
+    """A short digest of what is built (a re-run with another plan is refused)."""
+    keep = {'vm': body, 'nic': nic}
+    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode('utf-8')).hexdigest()[:16]
+
+
+def spare_address(subnet_prefix, taken, avoid=()):
+    """A free static address in the subnet for the old NIC at cut-over (Azure reserves the first four and the last
+    address of a subnet; start from the top, away from dynamic allocations). Pure."""
+    net = ipaddress.ip_network(u'{0}'.format(subnet_prefix), strict=False)
+    used = set(taken) | set(avoid)
+    first = int(net.network_address) + 4
+    last = int(net.broadcast_address) - 1
+    for i in range(last, first - 1, -1):
+        a = str(ipaddress.ip_address(i))
+        if a not in used:
+            return a
+    raise RebuildError('subnet {0} has no free address for the old NIC'.format(subnet_prefix))
+
+
+def ipconfig_update(nic, address):
+    """The NIC's PUT body with its primary IP configuration static at ``address`` (everything else kept)."""
+    body = json.loads(json.dumps(nic))
+    for k in ('etag', 'id', 'name', 'type'):
+        body.pop(k, None)
+    prim = primary_ipconfig(body)
+    p = prim.setdefault('properties', {})
+    p['privateIPAllocationMethod'] = 'Static'
+    p['privateIPAddress'] = address
+    for c in _props(body).get('ipConfigurations') or []:
+        for k in ('etag', 'type'):
+            c.pop(k, None)
+    return body
+
+
+def next_steps(rec, new_exists, new_nic_exists, cutover, want):
+    """What the module does now, in order. Pure.
+
+    want: present (build up to the new VM) | cut_over | verified | fallback | recorded:<step>."""
+    stage = rec.get('stage')
+    if stage == 'verified':
+        return []
+    if want == 'present':
+        out = []
+        if stage is None:
+            out.append('record_plan')
+        if not new_nic_exists and not done(rec, 'vm'):
+            out.append('create_nic')
+        if not done(rec, 'nic') or not new_nic_exists:
+            out.append('record_nic')
+        if not new_exists:
+            out.append('create_vm')
+        if not done(rec, 'vm'):
+            out.append('record_vm')
+        return [s for i, s in enumerate(out) if s not in out[:i]]
+    if want.startswith('recorded:'):
+        step = want.split(':', 1)[1]
+        if step not in ('configured', 'copied', 'compared'):
+            raise RebuildError('only configured, copied and compared are recorded from the guest side')
+        if not done(rec, 'vm'):
+            raise RebuildError('the new VM is not built yet (record stage {0})'.format(stage or '(none)'))
+        return [] if done(rec, step) and stage != FALLBACK else ['record_' + step]
+    if want == 'cut_over':
+        if not done(rec, 'compared') and stage != FALLBACK:
+            raise RebuildError('cut-over needs the data copied and compared first (record stage {0})'
+                               .format(stage or '(none)'))
+        if stage == 'cut_over':
+            return []
+        out = ['deallocate_old']
+        if cutover == 'private_ip':
+            out += ['release_old_ip', 'take_new_ip']
+        return out + ['start_new', 'record_cut_over']
+    if want == 'fallback':
+        if stage == FALLBACK:
+            return []
+        if not done(rec, 'vm'):
+            raise RebuildError('nothing to fall back from: no new VM (record stage {0})'.format(stage or '(none)'))
+        out = ['deallocate_new']
+        if stage == 'cut_over' and cutover == 'private_ip':
+            out += ['release_new_ip', 'give_back_old_ip']
+        return out + ['start_old', 'record_fallback']
+    if want == 'verified':
+        if stage != 'cut_over':
+            raise RebuildError('verified comes after the cut-over (record stage {0})'.format(stage or '(none)'))
+        return ['record_verified']
+    raise RebuildError('unknown state {0}'.format(want))
+
+
+# ---- guest side: what may be copied, and what differs ----------------------------------------------------------
+
+def copy_refusals(volumes, targets):
+    """Before the copy (nothing written): each source data volume must be readable and fit on its target. Pure.
+    volumes: [{mountpoint, readable, used_bytes}] on the old guest; targets: {mountpoint: free_bytes} on the new."""
+    out = []
+    for v in volumes or []:
+        mp = v.get('mountpoint')
+        if not v.get('readable', True):
+            out.append('data volume {0} cannot be read on the old VM ({1})'.format(mp, v.get('error') or 'unreadable'))
+            continue
+        free = (targets or {}).get(mp)
+        if free is None:
+            out.append('the new VM has no volume mounted at {0}: the operator\'s configuration must mount it'
+                       .format(mp))
+        elif int(v.get('used_bytes') or 0) > int(free):
+            out.append('not enough space at {0} on the new VM: {1} bytes used on the old, {2} free on the new'
+                       .format(mp, v.get('used_bytes'), free))
+    return out
+
+
+def rsync_args(final=False):
+    """rsync's options for the guest-to-guest copy: archive, hard links, ACLs, xattrs (SELinux labels are the
+    security.selinux xattr; -X copies them when run as root), numeric IDs, sparse files; the final pass deletes
+    what disappeared on the old side. Pure."""
+    args = ['-aHAXS', '--numeric-ids', '--one-file-system']
+    if final:
+        args.append('--delete')
+    return args
+
+
+def compare(old_list, new_list, sample=None):
+    """Both sides' file lists [{path, size, sha256}] -> differences. ``sample``: compare checksums on the first N
+    paths in sorted order (all by default); sizes and the file list always in full. Pure."""
+    old = dict((f['path'], f) for f in old_list or [])
+    new = dict((f['path'], f) for f in new_list or [])
+    only_old = sorted(set(old) - set(new))
+    only_new = sorted(set(new) - set(old))
+    common = sorted(set(old) & set(new))
+    size = [p for p in common if old[p].get('size') != new[p].get('size')]
+    checked = common if sample in (None, 0) else common[:int(sample)]
+    digest = [p for p in checked if p not in size and old[p].get('sha256') != new[p].get('sha256')]
+    return dict(same=not (only_old or only_new or size or digest), only_old=only_old, only_new=only_new,
+                size_differs=size, checksum_differs=digest, files=len(old), checksummed=len(checked))

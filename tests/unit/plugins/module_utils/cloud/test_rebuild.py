@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+"""Pure decisions of the rebuild of an OS-encrypted VM (issue 17 item 1): refusals before any write, the new VM's
+and NIC's bodies, the record in the old VM's tags (resume, no step back, verified final), next steps per state,
+the cut-over address, the guest copy's refusals and the comparison of both sides."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import sys
+
+import pytest
+
+if sys.version_info < (3, 10):
+    pytest.skip('controller code: Python 3.10+', allow_module_level=True)
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rebuild as RB
+
+VMID = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web'
+SUBNET = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/app'
+NSG = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg'
+EAH = {'EncryptionAtHostSupported': 'True'}
+
+
+def old_vm(**kw):
+    vm = {'name': 'web', 'id': VMID, 'location': 'eastus', 'zones': ['2'],
+          'tags': {'app': 'web', 'azure_ade_rollout_stage': 'verified'},
+          'identity': {'type': 'UserAssigned', 'userAssignedIdentities': {'/id/u1': {'principalId': 'p'}}},
+          'properties': {
+              'hardwareProfile': {'vmSize': 'Standard_D4s_v3'},
+              'storageProfile': {
+                  'imageReference': {'publisher': 'Canonical', 'offer': 'UbuntuServer', 'sku': '18.04-LTS',
+                                     'version': 'latest', 'exactVersion': '18.04.202001'},
+                  'osDisk': {'createOption': 'FromImage', 'caching': 'ReadWrite', 'diskSizeGB': 30,
+                             'managedDisk': {'id': 'x', 'storageAccountType': 'Premium_LRS'}},
+                  'dataDisks': [{'lun': 1, 'diskSizeGB': 64, 'caching': 'None',
+                                 'managedDisk': {'storageAccountType': 'StandardSSD_LRS'}},
+                                {'lun': 0, 'diskSizeGB': 16, 'caching': 'ReadOnly', 'managedDisk': {}}]},
+              'osProfile': {'adminUsername': 'ops', 'linuxConfiguration': {'ssh': {'publicKeys': [
+                  {'path': '/home/ops/.ssh/authorized_keys', 'keyData': 'ssh-ed25519 AAA'}]}}},
+              'availabilitySet': {'id': '/as/1'}, 'proximityPlacementGroup': {'id': '/ppg/1'},
+              'diagnosticsProfile': {'bootDiagnostics': {'enabled': True}},
+              'networkProfile': {'networkInterfaces': [{'id': '/nic/web-nic'}]}}}
+    vm['properties'].update(kw)
+    return vm
+
+
+def nic():
+    return {'name': 'web-nic', 'id': '/nic/web-nic', 'etag': 'W/"1"', 'tags': {'t': '1'}, 'properties': {
+        'enableAcceleratedNetworking': True, 'networkSecurityGroup': {'id': NSG},
+        'ipConfigurations': [{'name': 'ipconfig1', 'etag': 'x', 'properties': {
+            'primary': True, 'privateIPAddress': '10.0.0.10', 'privateIPAllocationMethod': 'Static',
+            'subnet': {'id': SUBNET}}}]}}
+
+
+def test_refusals_before_any_write():
+    assert RB.refusals(old_vm(), 'Registered', EAH) == []
+    r = RB.refusals(old_vm(virtualMachineScaleSet={'id': '/ss/1'}), 'Registered', EAH)
+    assert len(r) == 1 and 'scale set' in r[0]
+    sp = old_vm()['properties']['storageProfile']
+    sp['osDisk']['createOption'] = 'Attach'
+    r = RB.refusals(old_vm(storageProfile=sp), 'Registered', EAH)
+    assert 'specialized' in r[0]
+    sp = old_vm()['properties']['storageProfile']
+    del sp['imageReference']
+    assert 'no image reference' in RB.refusals(old_vm(storageProfile=sp), 'Registered', EAH)[0]
+    assert 'feature' in RB.refusals(old_vm(), 'NotRegistered', EAH)[0]
+    assert 'does not support encryption at host' in RB.refusals(old_vm(), 'Registered',
+                                                                {'EncryptionAtHostSupported': 'False'})[0]
+    assert 'not offered' in RB.refusals(old_vm(), 'Registered', None)[0]
+    assert 'cutover' in RB.refusals(old_vm(), 'Registered', EAH, cutover='dns')[0]
+
+
+def test_image_reference_current_version_or_same_id():
+    ref, why = RB.image_reference(old_vm())
+    assert why is None and ref == {'publisher': 'Canonical', 'offer': 'UbuntuServer', 'sku': '18.04-LTS',
+                                   'version': 'latest'}
+    sp = old_vm()['properties']['storageProfile']
+    sp['imageReference'] = {'id': '/galleries/g/images/i/versions/1.0.0'}
+    assert RB.image_reference(old_vm(storageProfile=sp)) == ({'id': '/galleries/g/images/i/versions/1.0.0'}, None)
+
+
+def test_vm_body_keeps_what_matters():
+    b = RB.vm_body(old_vm(), '/nic/web-eah-nic')
+    p = b['properties']
+    assert b['zones'] == ['2'] and b['location'] == 'eastus'
+    assert b['tags'] == {'app': 'web', RB.TAG_OF: VMID}            # records stay on the old VM
+    assert b['identity'] == {'type': 'UserAssigned', 'userAssignedIdentities': {'/id/u1': {}}}
+    assert p['securityProfile']['encryptionAtHost'] is True
+    assert p['hardwareProfile']['vmSize'] == 'Standard_D4s_v3'
+    assert p['availabilitySet'] == {'id': '/as/1'} and p['proximityPlacementGroup'] == {'id': '/ppg/1'}
+    assert p['diagnosticsProfile']['bootDiagnostics']['enabled'] is True
+    assert p['storageProfile']['osDisk']['createOption'] == 'FromImage'
+    assert [(d['lun'], d['diskSizeGB'], d['caching'], d['createOption'], d['managedDisk']['storageAccountType'])
+            for d in p['storageProfile']['dataDisks']] == [(0, 16, 'ReadOnly', 'Empty', 'Premium_LRS'),
+                                                           (1, 64, 'None', 'Empty', 'StandardSSD_LRS')]
+    assert p['networkProfile']['networkInterfaces'] == [{'id': '/nic/web-eah-nic', 'properties': {'primary': True}}]
+    assert p['osProfile']['linuxConfiguration']['ssh']['publicKeys'][0]['keyData'] == 'ssh-ed25519 AAA'
+    assert RB.vm_body(old_vm(), 'n', size='Standard_E4s_v5')['properties']['hardwareProfile']['vmSize'] == \
+        'Standard_E4s_v5'
+
+
+def test_nic_body_same_subnet_nsg_accel_dynamic():
+    b = RB.nic_body(nic(), 'eastus')
+    c = b['properties']['ipConfigurations'][0]['properties']
+    assert c == {'subnet': {'id': SUBNET}, 'primary': True, 'privateIPAllocationMethod': 'Dynamic'}
+    assert b['properties']['networkSecurityGroup'] == {'id': NSG}
+    assert b['properties']['enableAcceleratedNetworking'] is True
+
+
+def test_record_moves_forward_fallback_and_verified_final():
+    t = RB.record_tags({'app': 'web'}, 'planned', new='web-eah', plan='abc')
+    assert RB.record({'tags': t}) == dict(stage='planned', new='web-eah', at=t[RB.TAG_AT], ip=None, spare_ip=None,
+                                          plan='abc')
+    t = RB.record_tags(t, 'nic')
+    with pytest.raises(RB.RebuildError):
+        RB.record_tags(t, 'planned')
+    for st in ('vm', 'configured', 'copied', 'compared', 'cut_over'):
+        t = RB.record_tags(t, st)
+    t = RB.record_tags(t, 'fallback')
+    t = RB.record_tags(t, 'cut_over')
+    t = RB.record_tags(t, 'verified')
+    with pytest.raises(RB.RebuildError):
+        RB.record_tags(t, 'fallback')
+    with pytest.raises(RB.RebuildError):
+        RB.record_tags({}, 'fallback')
+    assert t['app'] == 'web'
+
+
+def test_next_steps_resume_and_no_write_when_done():
+    none = {'stage': None}
+    assert RB.next_steps(none, False, False, 'private_ip', 'present') == [
+        'record_plan', 'create_nic', 'record_nic', 'create_vm', 'record_vm']
+    # interrupted after the NIC was created but before it was recorded
+    assert RB.next_steps({'stage': 'planned'}, False, True, 'private_ip', 'present') == [
+        'record_nic', 'create_vm', 'record_vm']
+    # interrupted after the VM PUT was accepted
+    assert RB.next_steps({'stage': 'nic'}, True, True, 'private_ip', 'present') == ['record_vm']
+    assert RB.next_steps({'stage': 'vm'}, True, True, 'private_ip', 'present') == []
+    assert RB.next_steps({'stage': 'compared'}, True, True, 'private_ip', 'present') == []
+    assert RB.next_steps({'stage': 'vm'}, True, True, 'private_ip', 'recorded:copied') == ['record_copied']
+    assert RB.next_steps({'stage': 'copied'}, True, True, 'private_ip', 'recorded:copied') == []
+    with pytest.raises(RB.RebuildError):
+        RB.next_steps({'stage': 'nic'}, False, True, 'private_ip', 'recorded:copied')
+    with pytest.raises(RB.RebuildError):
+        RB.next_steps({'stage': 'copied'}, True, True, 'private_ip', 'cut_over')
+    assert RB.next_steps({'stage': 'compared'}, True, True, 'private_ip', 'cut_over') == [
+        'deallocate_old', 'release_old_ip', 'take_new_ip', 'start_new', 'record_cut_over']
+    assert RB.next_steps({'stage': 'compared'}, True, True, 'none', 'cut_over') == [
+        'deallocate_old', 'start_new', 'record_cut_over']
+    assert RB.next_steps({'stage': 'cut_over'}, True, True, 'private_ip', 'cut_over') == []
+    assert RB.next_steps({'stage': 'cut_over'}, True, True, 'private_ip', 'fallback') == [
+        'deallocate_new', 'release_new_ip', 'give_back_old_ip', 'start_old', 'record_fallback']
+    assert RB.next_steps({'stage': 'configured'}, True, True, 'private_ip', 'fallback') == [
+        'deallocate_new', 'start_old', 'record_fallback']
+    assert RB.next_steps({'stage': 'fallback'}, True, True, 'private_ip', 'fallback') == []
+    assert RB.next_steps({'stage': 'cut_over'}, True, True, 'private_ip', 'verified') == ['record_verified']
+    assert RB.next_steps({'stage': 'verified'}, True, True, 'private_ip', 'fallback') == []
+    with pytest.raises(RB.RebuildError):
+        RB.next_steps({'stage': 'compared'}, True, True, 'private_ip', 'verified')
+
+
+def test_spare_address_and_ipconfig_update():
+    assert RB.spare_address('10.0.0.0/24', ['10.0.0.254']) == '10.0.0.253'
+    assert RB.spare_address('10.0.0.0/29', ['10.0.0.6', '10.0.0.5']) == '10.0.0.4'
+    with pytest.raises(RB.RebuildError):
+        RB.spare_address('10.0.0.0/29', ['10.0.0.6', '10.0.0.5', '10.0.0.4'])
+    b = RB.ipconfig_update(nic(), '10.0.0.200')
+    c = b['properties']['ipConfigurations'][0]
+    assert c['properties']['privateIPAddress'] == '10.0.0.200' and 'etag' not in b and 'etag' not in c
+    assert b['properties']['networkSecurityGroup'] == {'id': NSG}
+    assert nic()['properties']['ipConfigurations'][0]['properties']['privateIPAddress'] == '10.0.0.10'
+
+
+def test_copy_refusals_and_compare():
+    vols = [{'mountpoint': '/data', 'readable': True, 'used_bytes': 100},
+            {'mountpoint': '/logs', 'readable': False, 'error': 'Input/output error'},
+            {'mountpoint': '/big', 'readable': True, 'used_bytes': 10 ** 12},
+            {'mountpoint': '/gone', 'readable': True, 'used_bytes': 1}]
+    r = RB.copy_refusals(vols, {'/data': 1000, '/big': 10 ** 9})
+    assert len(r) == 3 and 'cannot be read' in r[0] and 'not enough space' in r[1] and 'no volume' in r[2]
+    assert RB.copy_refusals(vols[:1], {'/data': 1000}) == []
+    assert RB.rsync_args() == ['-aHAXS', '--numeric-ids', '--one-file-system']
+    assert RB.rsync_args(final=True)[-1] == '--delete'
+    a = [{'path': 'x', 'size': 1, 'sha256': 'a'}, {'path': 'y', 'size': 2, 'sha256': 'b'},
+         {'path': 'z', 'size': 3, 'sha256': 'c'}]
+    assert RB.compare(a, a)['same'] is True
+    b = [{'path': 'x', 'size': 1, 'sha256': 'a'}, {'path': 'y', 'size': 2, 'sha256': 'B'},
+         {'path': 'w', 'size': 1, 'sha256': 'd'}]
+    d = RB.compare(a, b)
+    assert not d['same'] and d['only_old'] == ['z'] and d['only_new'] == ['w'] and d['checksum_differs'] == ['y']
+    assert RB.compare(a, b, sample=1)['checksum_differs'] == [] and RB.compare(a, b, sample=1)['checksummed'] == 1
