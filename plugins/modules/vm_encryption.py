@@ -31,6 +31,7 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.lease
   - azure_ade.linux.key_vault
   - azure_ade.linux.attributes
   - azure_ade.linux.attributes.actiongroup_azure
@@ -326,7 +327,7 @@ def main():
     base = AzureModule(
         argument_spec,
         required_if=[('state', 'verified', ('snapshot_set',))],
-        non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',),
+        non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',), lease=True,
         supports_check_mode=True,
     )
     p = base.params
@@ -336,7 +337,7 @@ def main():
     session = base.open_session()
     job = Job(base, session, time.time())
     try:
-        vm = session.get_vm(job.rg, job.name)
+        vm = base.read_vm_leased(job.rg, job.name)
         if vm is None:
             job.fail('VM {0} not found in resource group {1}'.format(job.name, job.rg))
         err = rollout.identity_error(vm, p['expected_vm_id'])

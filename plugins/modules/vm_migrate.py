@@ -39,6 +39,7 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.lease
   - azure_ade.linux.attributes
   - azure_ade.linux.attributes.actiongroup_azure
 attributes:
@@ -201,7 +202,7 @@ def main():
              verify_copy=dict(type='str', default='full', choices=['full', 'ranges']),
              delete_old_disks=dict(type='bool', default=False), start=dict(type='bool', default=True),
              timeout=dict(type='int', default=1800), expected_vm_id=dict(type='str')),
-        non_negative=('timeout',), positive=('sas_duration',),
+        non_negative=('timeout',), positive=('sas_duration',), lease=True,
         supports_check_mode=True,
     )
     p = base.params
@@ -213,7 +214,7 @@ def main():
     result = dict(changed=False, disks=[], actions=[], problems=[], old_disks=[], stage=None)
     deadline = time.time() + p['timeout']
     try:
-        vm = session.get_vm(rg, name)
+        vm = base.read_vm_leased(rg, name)
         if vm is None:
             base.fail('VM {0} not found in resource group {1}'.format(name, rg), **result)
         err = rollout.identity_error(vm, p['expected_vm_id'])
@@ -297,7 +298,7 @@ def migrate(base, session, p, vm, items, result, deadline):
     if 'copy_disks' in steps:
         for item in items:
             if item['action'] in ('copy', 'recopy'):
-                copy_disk(session, p, rg, item, result, deadline)
+                copy_disk(base, session, p, rg, item, result, deadline)
         result['disks'] = [dict(_desc(i), **({'sha256': i['sha256']} if i.get('sha256') else {})) for i in items]
     if 'swap_disks' in steps:
         fresh = session.get_vm(rg, name, instance_view=False)
@@ -313,7 +314,7 @@ def migrate(base, session, p, vm, items, result, deadline):
         write_stage(session, rg, name, result, deadline, 'swapped')
 
 
-def copy_disk(session, p, rg, item, result, deadline):
+def copy_disk(base, session, p, rg, item, result, deadline):
     """One disk: (re)create the Upload disk, copy, revoke, check the copy, mark it verified."""
     old_rid = ade.parse_resource_id(item['old_id'])
     old = session.get_disk(old_rid['resource_group'], old_rid['name'])
@@ -337,6 +338,7 @@ def copy_disk(session, p, rg, item, result, deadline):
         src, dst = blob_client(session, read_sas), blob_client(session, write_sas)
         ranges = [(r.start, r.end) for r in src.list_page_ranges()]
         for offset, length in mig.copy_chunks(ranges):
+            base.guard()    # the page writes go to storage, not ARM: the lease is checked here
             dst.upload_pages_from_url(read_sas, offset=offset, length=length, source_offset=offset)
         result['actions'].append('copy_pages') if 'copy_pages' not in result['actions'] else None
     finally:
@@ -398,6 +400,8 @@ def blob_client(session, sas_url):
         raise mig.MigrateError('the page-blob copy needs the Python package azure-storage-blob on the control node '
                                '(pip install -r requirements.txt of this collection): {0}'.format(BLOB_IMPORT_ERROR))
     kw = {'retry_policy': LinearRetry(backoff=2, random_jitter_range=1, retry_total=3)}
+    if session.user_agent:
+        kw['user_agent'] = session.user_agent
     if session.plan.get('ca_bundle'):
         kw['connection_verify'] = session.plan['ca_bundle']
     return BlobClient.from_blob_url(sas_url, **kw)

@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.lease
   - azure_ade.linux.attributes
   - azure_ade.linux.attributes.actiongroup_azure
 attributes:
@@ -179,7 +180,7 @@ def main():
              remove_ade_extension=dict(type='bool', default=True), delete_old_disks=dict(type='bool', default=False),
              start=dict(type='bool', default=True), expected_vm_id=dict(type='str'),
              timeout=dict(type='int', default=1800), allow_other_snapshot_set=dict(type='bool', default=False)),
-        non_negative=('timeout',),
+        non_negative=('timeout',), lease=True,
         supports_check_mode=True,
     )
     module = base.module
@@ -189,7 +190,7 @@ def main():
     result = dict(changed=False, disks=[], actions=[], old_disks=[], disks_not_in_set=[], notes=[])
     deadline = time.time() + p['timeout']
     try:
-        vm = session.get_vm(rg, name)
+        vm = base.read_vm_leased(rg, name)
         if vm is None:
             base.fail('VM {0} not found in resource group {1}'.format(name, rg), **result)
         err = rollout.identity_error(vm, p['expected_vm_id'])

@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.azure_vm
+  - azure_ade.linux.lease
   - azure_ade.linux.attributes
   - azure_ade.linux.attributes.actiongroup_azure
 attributes:
@@ -211,7 +212,7 @@ def main():
              allow_after_encryption_start=dict(type='bool', default=False), record=dict(type='bool', default=True),
              require_verified=dict(type='bool', default=True), older_than_days=dict(type='float'),
              expected_vm_id=dict(type='str')),
-        non_negative=('timeout', 'older_than_days'),
+        non_negative=('timeout', 'older_than_days'), lease=True,
         supports_check_mode=True,
     )
     module = base.module
@@ -226,7 +227,7 @@ def main():
     snap_rg = p['snapshot_resource_group'] or rg
     result = dict(changed=False, snapshots=[], snapshot_ids=[], run_id=p['snapshot_set'], snapshot_set=p['snapshot_set'])
     try:
-        vm = session.get_vm(rg, name, instance_view=p['state'] == 'present')
+        vm = base.read_vm_leased(rg, name, instance_view=p['state'] == 'present')
         if vm is None:
             base.fail('VM {0} not found in resource group {1}'.format(name, rg), **result)
         err = rollout.identity_error(vm, p['expected_vm_id'])

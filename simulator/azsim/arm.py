@@ -25,8 +25,10 @@ def route(method, pattern):
 
 
 class Req:
-    def __init__(self, world, method, path, query, body, api_version, base):
+    def __init__(self, world, method, path, query, body, api_version, base, headers=None):
         self.world = world
+        self.headers = headers or {}
+        self.log_extra = None       # extra fields of this request's log entry (server._log)
         self.method = method
         self.path = path
         self.query = query          # dict: name -> first value
@@ -228,6 +230,22 @@ def _disk_ref(w, entry, vm):
     return d
 
 
+def check_if_match(req, vm):
+    """Optimistic concurrency on the VM model (api-version 2023-07-01 and later): VirtualMachines_CreateOrUpdate
+    and VirtualMachines_Update take an ``If-Match`` header with the ``etag`` a GET returned (azure-rest-api-specs
+    specification/compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-07-01/virtualMachine.json: "The
+    ETag of the transformation. Omit this value to always overwrite the current resource. Specify the last-seen
+    ETag value to prevent accidentally overwriting concurrent changes."); a stale one is refused with 412
+    Precondition Failed (ARM's conditional-request contract, e.g. learn.microsoft.com/azure/aks/use-etags table:
+    PUT/PATCH with a non-matching if-match -> 412). ``*`` matches any existing VM."""
+    want = req.headers.get("If-Match")
+    if want is None:
+        return
+    if want.strip() != "*" and want.strip() != vm.etag():
+        raise ArmError(412, "PreconditionFailed",
+                       "The specified precondition 'If-Match = %s' failed (current ETag %s)." % (want, vm.etag()))
+
+
 @route("PUT", VMP)
 def put_vm(req):
     return update_vm(req, patch=False)
@@ -247,6 +265,7 @@ def update_vm(req, patch):
             from . import create      # issue 17: VM create from an image reference (create.py)
             return create.create_vm(req)
         raise
+    check_if_match(req, vm)
     if vm.busy_reason():
         raise conflict("PUT" if not patch else "PATCH", vm.name)
     body, props = body_props(req)
@@ -313,9 +332,13 @@ def update_vm(req, patch):
             d.managed_by = vm
         vm.data_disks = sorted(new_data, key=lambda x: x[0])
     if "tags" in body and isinstance(body.get("tags"), dict):
+        old = vm.tags
         vm.tags = dict(body["tags"])
+        # for the request log: which tag keys this write changed (tests tell a lease-only write from a record write)
+        req.log_extra = {"tags_changed": sorted(k for k in set(old) | set(vm.tags) if old.get(k) != vm.tags.get(k))}
     apply_compat()
     apply_dual()
+    vm.etag_seq += 1
     op = vm_op(req, vm, w.config["vm_update_seconds"], lambda o: None)
     return 200, vm.to_json(), lro_headers(req, op)
 

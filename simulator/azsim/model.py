@@ -383,6 +383,7 @@ class VM:
         self.busy = None           # VM-level operation in progress
         self.failed = None         # (code, message): VM provisioning failed (after an extension failure)
         self.tags = dict(spec.get("tags") or {})
+        self.etag_seq = 1          # VM model version: "etag" in GET, If-Match on PUT/PATCH (arm.check_if_match)
         self.admin = spec.get("admin_username", "azureuser")
         self.unmanaged = bool(spec.get("unmanaged"))
         self.model_os_encryption = None    # dual-pass VM-model osDisk.encryptionSettings
@@ -402,6 +403,12 @@ class VM:
     @property
     def running(self):
         return self.power == "running" and self.transition is None
+
+    def etag(self):
+        # VirtualMachine.etag: "Etag is property returned in Create/Update/Get response of the VM, so that customer
+        # can supply it in the header to ensure optimistic updates" (virtualMachine.json 2024-07-01); a quoted
+        # version number as Azure returns it
+        return '"%d"' % self.etag_seq
 
     # ---- guest ADE state
     def mounted_data(self):
@@ -515,7 +522,7 @@ class VM:
         if expand:
             props["instanceView"] = self.instance_view()
         d = {"name": self.name, "id": self.id, "type": "Microsoft.Compute/virtualMachines",
-             "location": self.location, "tags": dict(self.tags), "properties": props}
+             "location": self.location, "tags": dict(self.tags), "etag": self.etag(), "properties": props}
         create.decorate(self, d, props)      # zones, availability set, proximity group, boot diagnostics (issue 17)
         if compat.identity_json(self):
             d["identity"] = compat.identity_json(self)

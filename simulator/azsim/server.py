@@ -17,7 +17,7 @@ from .model import ArmError, DEFAULT_ADE_TIMING, World, _fault_ctx
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 FAULT_ACTIONS = ("429", "500", "503", "409", "drop", "drop_response", "lro_fail", "expire_tokens", "delay",
-                 "status", "stale_reads")
+                 "status", "stale_reads", "hold")
 
 
 class Fault:
@@ -40,6 +40,7 @@ class Fault:
         self.view = doc.get("view") or "instance"     # stale_reads: instance | all (azsim/stale.py)
         self.seen = 0
         self.hits = 0
+        self.released = threading.Event()    # hold: the held requests go on once the rule is deleted
 
     def matches(self, method, path, query):
         if self.count == 0:
@@ -138,6 +139,10 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if fault is not None and fault.action == "delay":
                 time.sleep(fault.seconds)
+            if fault is not None and fault.action == "hold":
+                # a test's stand-in for "this call takes as long as the test needs" (e.g. a module that stalls
+                # while another run acts): the request waits until the rule is deleted (at most `seconds`, 120)
+                fault.released.wait(fault.seconds or 120)
             if fault is not None and fault.action == "expire_tokens":
                 with w.lock:
                     w.expire_tokens()
@@ -225,8 +230,13 @@ class Handler(BaseHTTPRequestHandler):
             w.log_seq += 1
             w.log.append({"seq": w.log_seq, "wall": t0, "wall_iso": iso(t0), "sim": w.clock.now(),
                           "method": method, "path": path, "query": query, "status": status, "bytes": nbytes,
-                          "kind": kind, "fault": fault.id if fault else None,
+                          "kind": kind, "fault": fault.id if fault else None, "client": _client_tag(self.headers),
+                          "tags_changed": None,
                           "ms": round((time.time() - t0) * 1000, 2)})
+            extra = getattr(self, "_log_extra", None)
+            if extra:
+                w.log[-1].update(extra)
+                self._log_extra = None
             if len(w.log) > int(w.config.get("log_max") or 200000):
                 del w.log[:len(w.log) // 10]
 
@@ -353,9 +363,12 @@ class Handler(BaseHTTPRequestHandler):
                                "deserialized.")
         with w.lock:
             w.tick()
-            req = arm.Req(w, method, path, query, body, api, w.base_url)
+            req = arm.Req(w, method, path, query, body, api, w.base_url, headers=self.headers)
             before = stale.capture(w, path) if stale_fault is not None and method != "GET" else None
-            result = arm.dispatch(req)
+            try:
+                result = arm.dispatch(req)
+            finally:
+                self._log_extra = req.log_extra
             if before is not None:
                 stale.remember(w, before, stale_fault, result[0])
             elif method == "GET":
@@ -424,11 +437,16 @@ class Handler(BaseHTTPRequestHandler):
                         return 400, {"error": {"code": "InvalidFault", "message": str(e)}}, {}
                     return 200, {"rules": out}, {}
                 if method == "DELETE":
+                    for f in w.faults:
+                        f.released.set()
                     w.faults = []
                     return 200, {"ok": True}, {}
                 return 200, {"rules": [f.to_json() for f in w.faults]}, {}
             m = re.match(r"^/faults/([^/]+)$", p)
             if m and method == "DELETE":
+                for f in w.faults:
+                    if f.id == m.group(1):
+                        f.released.set()
                 w.faults = [f for f in w.faults if f.id != m.group(1)]
                 return 200, {"ok": True}, {}
             if p == "/log":
@@ -512,6 +530,16 @@ def _aad_error(err, code, desc):
             "error_uri": "https://login.microsoftonline.com/error?code=%d" % code}
 
 
+_CLIENT_RE = re.compile(r"azure_ade-lease/(\w+)")
+
+
+def _client_tag(headers):
+    """The lease token a module of azure_ade.linux puts in its User-Agent (base.py), or None: lets the request log
+    tell the writes of two runs apart (tests/integration/e2e/simlog.py)."""
+    m = _CLIENT_RE.search((headers or {}).get("User-Agent") or "")
+    return m.group(1) if m else None
+
+
 def _fault_response(f):
     headers = {}
     if f.action == "429":
@@ -587,7 +615,8 @@ def _vm_state(vm):
                         "stamped": bool(vm.os_disk.stamp)},
             "data_disks": [{"lun": lun, "name": d.name, "encrypted": d.guest_encrypted, "stamped": bool(d.stamp),
                             "mounted": d.mounted} for lun, d, _unused in vm.data_disks],
-            "extensions": exts, "busy": vm.busy.id if vm.busy else None, "failed": vm.failed}
+            "extensions": exts, "busy": vm.busy.id if vm.busy else None, "failed": vm.failed,
+            "tags": dict(vm.tags), "etag": vm.etag()}
 
 
 def _state(w, query):

@@ -270,3 +270,27 @@ def test_misc_operations(sim, client):
     st, _unused, body = _raw(sim, "GET", "/subscriptions/%s/providers/Microsoft.Nope/things?api-version=2020-01-01" % SUB,
                              tok)
     assert st == 404 and body["error"]["code"] == "InvalidResourceType"
+
+
+def test_vm_etag_if_match(sim, client):
+    """Issue 14: the VM etag moves with every model write; If-Match with a stale one is refused (412
+    PreconditionFailed) and changes nothing; the SDK maps it to ResourceModifiedError."""
+    from azure.core import MatchConditions
+    from azure.core.exceptions import ResourceModifiedError
+    vm = client.virtual_machines.get("rg1", "vm-nodata")
+    e1 = vm.etag
+    assert e1 and e1.startswith('"')
+    tags = dict(vm.tags or {}, lease="a")
+    client.virtual_machines.begin_update("rg1", "vm-nodata", {"tags": tags}, etag=e1,
+                                         match_condition=MatchConditions.IfNotModified).result()
+    e2 = client.virtual_machines.get("rg1", "vm-nodata").etag
+    assert e2 != e1
+    with pytest.raises(ResourceModifiedError) as ei:
+        client.virtual_machines.begin_update("rg1", "vm-nodata", {"tags": dict(tags, lease="b")}, etag=e1,
+                                             match_condition=MatchConditions.IfNotModified).result()
+    assert ei.value.status_code == 412 and ei.value.error.code == "PreconditionFailed"
+    after = client.virtual_machines.get("rg1", "vm-nodata")
+    assert after.tags["lease"] == "a" and after.etag == e2
+    # no If-Match: last writer wins (as before)
+    client.virtual_machines.begin_update("rg1", "vm-nodata", {"tags": dict(tags, lease=None) and {}}).result()
+    assert not client.virtual_machines.get("rg1", "vm-nodata").tags

@@ -60,6 +60,9 @@ ade_sim_start "$SIM" --time-scale "${CHAOS_TIME_SCALE:-600}" --scenario "$W/scen
   || { echo "FAIL: simulator start"; FAILED_SETUP=1; exit 1; }
 export ANSIBLE_SSH_CONTROL_PATH_DIR=$W/cp
 export ANSIBLE_PIPELINING=True   # one ssh command per guest task instead of three
+# the control node is killed with every process of its run (chaos.py kill_tree): a killed module's VM lease stays
+# until it expires (issue 14), so the re-runs use a short lease and wait for it rather than stopping
+export AZURE_ADE_LEASE_TTL=${CHAOS_LEASE_TTL:-8} AZURE_ADE_LEASE_WAIT=${CHAOS_LEASE_WAIT:-15}
 # shellcheck disable=SC2086  # CHAOS_ARGS: extra options, split on purpose
 python "$HERE/chaos.py" --sim "$SIM" --inventory "$INV" --work "$W" --fleet-json "$W/fleet-up.json" \
   --budget "${CHAOS_BUDGET:-120}" --total "${CHAOS_TOTAL:-540}" --max-kills "${CHAOS_MAX_KILLS:-6}" --forks "${CHAOS_FORKS:-20}" \

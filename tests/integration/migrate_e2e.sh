@@ -2,11 +2,17 @@
 # Issue 7 item 4 end to end: the migrate playbook (ade_migrate_execute=true) on real test hosts against the simulator.
 #   - $ME_DATA's VM has ADE on its data volume: snapshot, disable + remove the extension, Upload disks + page-blob
 #     copy (azure-storage-blob), swap, encryption at host, start, verify both sides. The first run is SIGKILLed in the
-#     middle of the copy (Put Page slowed by a fault); the re-run converges; a third run writes nothing; a fourth with
-#     ade_migrate_delete_old_disks=true deletes the old disks (only then).
+#     middle of the copy (Put Page slowed by a fault) the way a user's cancel kills it - the process group of
+#     ansible-playbook - so its vm_migrate, started by a worker that called setsid, lives on (issue 14: the "orphaned
+#     module"); the re-run, started while it is alive, waits for its lease (ade_lease_wait) and converges, with no
+#     write of the two runs interleaved (simulator request log, User-Agent lease tokens); a third run writes nothing;
+#     a fourth with ade_migrate_delete_old_disks=true deletes the old disks (only then).
 #   - $ME_OS's VM has ADE on its OS volume: the rebuild plan only, no write for it.
-#   - $ME_FAIL's VM: its start after the swap fails (LRO fault): the playbook puts it back on its old disks
-#     (vm_migrate state=restored), fails with a message saying so, and keeps the new disks.
+#   - $ME_FAIL's VM: a first run is killed WHOLE during the copy - every process of the run, the setsid'd workers and
+#     the module included (found by an environment marker: tests/integration/e2e/runproc.py) - so nothing of it lives
+#     on and its VM lease (issue 14) stays until it expires (lease_ttl 6 s); the next run waits for that (ade_lease_wait)
+#     and takes the expired lease over; there its start after the swap fails (LRO fault): the playbook puts it back
+#     on its old disks (vm_migrate state=restored), fails with a message saying so, and keeps the new disks.
 # Guest side: the test hosts do not show dm-crypt mappings after simulated ADE and do not see their disks swapped
 # (tests/hosts README), so "no mapping / same filesystems and UUIDs" is read from guest_facts as the hosts are.
 #   bash tests/integration/migrate_e2e.sh [2.16|2.21]      (run under: flock /work/coord/hosts.lock)
@@ -85,9 +91,11 @@ run_migrate() {  # $1 = log name, rest = extra args
     -e ade_migrate_decrypt_poll=2 -e ade_migrate_decrypt_timeout=120 -e ade_report_dir="$W/report" "$@" > "$W/logs/$name.log" 2>&1
 }
 
-# 1. interrupted: Put Page slowed (5 s each), the playbook SIGKILLed once the copy has begun
+# 1. interrupted: Put Page slowed (5 s each), the playbook's process group SIGKILLed once the copy has begun (what a
+#    user's cancel kills); its vm_migrate module lives on (Ansible's workers call setsid): the orphan
 sim_fault POST '{"method": "PUT", "path": "^/md-", "query": "comp=page", "action": "delay", "seconds": 5, "count": -1}'
-setsid bash -c "$(declare -f run_migrate); INV=$INV ME_DATA=$ME_DATA ME_OS=$ME_OS RG=$RG W=$W run_migrate run1" &
+MARK1=migrate-e2e-$$-run1
+ADE_RUN_MARK=$MARK1 setsid bash -c "$(declare -f run_migrate); INV=$INV ME_DATA=$ME_DATA ME_OS=$ME_OS RG=$RG W=$W run_migrate run1" &
 PG=$!
 for _ in $(seq 1 600); do
   sim_log_has "/beginGetAccess" && break
@@ -97,10 +105,15 @@ done
 if kill -0 "$PG" 2>/dev/null; then kill -9 -- "-$PG" 2>/dev/null; wait "$PG" 2>/dev/null; ok "run 1 killed during the copy"
 else ko "run 1 ended before the copy began (see $W/logs/run1.log)"; tail -30 "$W/logs/run1.log"; fi
 sim_fault DELETE
+if python3 "$HERE/runproc.py" list "$MARK1" AnsiballZ_vm_migrate > "$W/orphan.pids"; then
+  ok "the kill of the playbook's process group left its vm_migrate alive (orphan PID $(head -1 "$W/orphan.pids"))"
+else ko "no orphaned vm_migrate after the kill (the test no longer reproduces issue 14)"; fi
 python -m azsim log --workdir "$SIM" --json > "$W/simlog1.json"
 
-# 2. re-run converges
-if run_migrate run2; then ok "re-run after the kill converged (rc 0)"; else ko "re-run rc $?"; tail -60 "$W/logs/run2.log"; fi
+# 2. re-run, started while the orphan is alive: waits for the orphan's lease, then converges
+if run_migrate run2 -e ade_lease_wait=300; then ok "re-run started while the orphan was alive converged (rc 0)"
+else ko "re-run rc $?"; tail -60 "$W/logs/run2.log"; fi
+python3 "$HERE/runproc.py" kill "$MARK1"
 python -m azsim log --workdir "$SIM" --json > "$W/simlog2.json"
 # 3. once done, no write
 if run_migrate run3; then ok "third run rc 0"; else ko "third run rc $?"; tail -40 "$W/logs/run3.log"; fi
@@ -109,10 +122,36 @@ python -m azsim log --workdir "$SIM" --json > "$W/simlog3.json"
 if run_migrate run4 -e ade_migrate_delete_old_disks=true; then ok "delete run rc 0"; else ko "delete run rc $?"; tail -40 "$W/logs/run4.log"; fi
 python -m azsim log --workdir "$SIM" --json > "$W/simlog4.json"
 
-# 5. a failure after the swap: the playbook restores the old disks and stops
-sim_fault POST "{\"method\": \"POST\", \"path\": \"/virtualMachines/$ME_FAIL/start\$\", \"action\": \"lro_fail\", \"count\": 1}"
-if HOSTS=$ME_FAIL VMS="\"$ME_FAIL\"" run_migrate run5 -e ade_report_dir="$W/report5"; then ko "failing run rc 0"; else ok "failing run failed (rc $?)"; fi
+# 5a. the whole run killed during the copy of $ME_FAIL (Put Page held): no process of it is left, its lease stays
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+sim_fault POST '{"method": "PUT", "path": "^/md-", "query": "comp=page", "action": "hold", "count": -1}'
+MARK5=migrate-e2e-$$-run5a
+ADE_RUN_MARK=$MARK5 AZURE_ADE_LEASE_TTL=6 HOSTS=$ME_FAIL VMS="\"$ME_FAIL\"" run_migrate run5a -e ade_report_dir="$W/report5a" &
+R5A=$!
+for _ in $(seq 1 900); do
+  python -m azsim log --workdir "$SIM" --json | python3 -c "
+import json, sys
+sys.exit(0 if any(e['path'].endswith('/beginGetAccess') and sys.argv[1].lower() in e['path'].lower()
+                  for e in json.load(sys.stdin)) else 1)" "$ME_FAIL" && break
+  kill -0 "$R5A" 2>/dev/null || break
+  sleep 0.2
+done
+N5=$(python3 "$HERE/runproc.py" list "$MARK5" | wc -l)
+python3 "$HERE/runproc.py" kill "$MARK5"; wait "$R5A" 2>/dev/null
 sim_fault DELETE
+if [ "$N5" -gt 0 ] && ! python3 "$HERE/runproc.py" list "$MARK5" > /dev/null; then
+  ok "the whole run was killed during the copy of $ME_FAIL ($N5 processes: playbook, setsid'd workers, module), none left"
+else ko "whole-run kill of run 5a ($N5 processes found, see $W/logs/run5a.log)"; tail -20 "$W/logs/run5a.log"; fi
+
+# 5. the next run takes the killed run's expired lease over; a failure after the swap: the playbook restores the old
+#    disks and stops
+sim_fault POST "{\"method\": \"POST\", \"path\": \"/virtualMachines/$ME_FAIL/start\$\", \"action\": \"lro_fail\", \"count\": 1}"
+if HOSTS=$ME_FAIL VMS="\"$ME_FAIL\"" run_migrate run5 -e ade_report_dir="$W/report5" -e ade_lease_wait=60; then ko "failing run rc 0"
+else ok "failing run failed (rc $?)"; fi
+sim_fault DELETE
+if tr '\n' ' ' < "$W/logs/run5.log" | tr -s ' ' | grep -q "taking over an expired lease"; then
+  ok "run 5 took over the lease the killed run left"
+else ko "run 5 did not say it took over the killed run's lease"; grep -n -i lease "$W/logs/run5.log" | head; fi
 if grep -q "was put back on its old disks" "$W/logs/run5.log"; then ok "failure message says the VM is back on its old disks"
 else ko "failure message"; tail -40 "$W/logs/run5.log"; fi
 if python3 - "$ME_FAIL" "$SIM" "$RG" <<'PY' > "$W/logs/assert5.out" 2>&1; then ok "failed VM back on its old disks, running, encryption at host off, new disks kept"; else ko "restore after failure"; cat "$W/logs/assert5.out"; fi
@@ -137,7 +176,7 @@ if python3 - "$W" "$ME_DATA" "$ME_OS" "$HERE" "$SIM" "$RG" <<'PY' > "$W/logs/ass
 import json, sys
 w, data, osvm, here, sim, rg = sys.argv[1:7]
 sys.path.insert(0, here)
-from simlog import entries, vm_requests
+from simlog import entries, interleaved, vm_requests, writers
 from azsim.admin import SimAdmin
 adm = SimAdmin(sim)
 c = adm.compute_client()
@@ -157,6 +196,8 @@ w1 = ["%s %s" % (e["method"], e["path"]) for e in log1 if data.lower() in e["pat
 assert any(x.endswith("/beginGetAccess") for x in w1), w1               # killed once the copy had begun ...
 assert not any(x.startswith("PUT") and x.lower().endswith("/virtualmachines/" + data.lower()) for x in w1), w1  # ... before the swap
 log2 = entries(w + "/simlog2.json")
+bad = interleaved(log2, data)
+assert not bad, ("writes of two runs interleaved on the VM", bad, writers(log2, data))
 writes = [e for e in log2 if e["method"] in ("PUT", "PATCH", "POST", "DELETE") and data.lower() in e["path"].lower()]
 def idx(pred):
     return next(i for i, e in enumerate(writes) if pred(e))

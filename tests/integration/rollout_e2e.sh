@@ -7,6 +7,9 @@
 #   2. a restore interrupted between its steps (item 3): azure_ade.linux.restore is SIGKILLed right after the OS-disk
 #      swap (the VM is left deallocated on the restored disks), run again: it finishes (VM started, record
 #      'restored'), reuses the restored disks it made (no second copy, no second swap), and says it resumed.
+#      The kill reaches the process group of ansible-playbook (what a user's cancel kills); its vm_restore, started
+#      by a worker that called setsid, lives on (issue 14: checked); the re-run, started while it is alive, waits
+#      for its lease (ade_lease_wait) and no write of the two runs is interleaved (request log, lease tokens).
 #   bash tests/integration/rollout_e2e.sh [2.16|2.21]      (run under: flock /work/coord/hosts.lock)
 # Changes on the host: none left (the guest is only read; cleanup.yml puts back any SELinux state). Last line:
 # "N passed, N failed".
@@ -66,7 +69,8 @@ python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
 # the start that ends the restore is refused (409) until the first run is killed: it stops between the swap and the start
 python -m azsim fault --workdir "$SIM" '{"method": "POST", "path": "/start$", "action": "409", "count": 100000}' > /dev/null \
   || ko "inject 409 on start"
-setsid ansible-playbook -i "$INV" azure_ade.linux.restore -e ade_hosts="$RE_HOST" -e ade_poll_interval=0.2 \
+MARK=rollout-e2e-$$-restore
+ADE_RUN_MARK=$MARK setsid ansible-playbook -i "$INV" azure_ade.linux.restore -e ade_hosts="$RE_HOST" -e ade_poll_interval=0.2 \
   > "$W/logs/restore-killed.log" 2>&1 &
 KILLED_PID=$!
 for _ in $(seq 1 600); do
@@ -84,6 +88,8 @@ done
 kill -KILL -- "-$KILLED_PID" 2>/dev/null; wait "$KILLED_PID" 2>/dev/null
 curl -sf --cacert "$AZURE_CA_BUNDLE" -X DELETE "$AZURE_RESOURCE_MANAGER_URL/_sim/faults" > /dev/null || ko "clear the faults"
 check "restore: the first run was killed after the OS-disk swap, while its start was refused" bash -c "! grep -q 'PLAY RECAP' '$W/logs/restore-killed.log'"
+check "restore: the kill of the playbook's process group left its vm_restore alive (the orphan)" \
+  python3 "$HERE/runproc.py" list "$MARK" AnsiballZ_vm_restore
 python -m azsim state --workdir "$SIM" > "$W/state-killed.json" 2>/dev/null
 check "restore: the killed run left the VM deallocated (stopped half way)" python3 -c "
 import json, sys
@@ -91,10 +97,13 @@ st = json.load(open('$W/state-killed.json'))
 vm = [v for s in st['subscriptions'] for r in s['resource_groups'] for v in r['vms'] if v['name'] == '$RE_HOST'][0]
 print(vm['power_state']); sys.exit(0 if vm['power_state'] != 'running' else 1)"
 ansible-playbook -i "$INV" azure_ade.linux.restore -e ade_hosts="$RE_HOST" -e ade_poll_interval=0.2 \
-  > "$W/logs/restore-resume.log" 2>&1
+  -e ade_lease_wait=120 > "$W/logs/restore-resume.log" 2>&1
 rc=$?
-check "restore: the re-run finished, rc=$rc" test "$rc" -eq 0
+check "restore: the re-run, started while the orphan was alive, finished, rc=$rc" test "$rc" -eq 0
+python3 "$HERE/runproc.py" kill "$MARK"
 sim_log
+check "restore: no write of the orphan and the re-run interleaved on the VM" \
+  python3 "$HERE/simlog.py" interleaved "$W/simlog.json" "$RE_HOST"
 python -m azsim state --workdir "$SIM" > "$W/state-end.json" 2>/dev/null
 if python3 - "$W" "$RE_HOST" > "$W/logs/assert-restore.out" 2>&1 <<'PY'
 import json, re, sys

@@ -25,12 +25,13 @@ try:
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError  # noqa: F401 pylint: disable=unused-import
     from azure.core.rest import HttpRequest
     from azure.mgmt.compute import ComputeManagementClient
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
     from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
     import azure.identity  # noqa: F401  pylint: disable=unused-import
 except ImportError:
     SDK_IMPORT_ERROR = traceback.format_exc()
     HttpResponseError = ResourceNotFoundError = ServiceRequestError = Exception  # for except clauses
-    ARMChallengeAuthenticationPolicy = object
+    ARMChallengeAuthenticationPolicy = SansIOHTTPPolicy = object
 
 _CHALLENGE_ERROR = re.compile(r'error="([^"]*)"')
 
@@ -52,6 +53,18 @@ class RenewingAuthenticationPolicy(ARMChallengeAuthenticationPolicy):
             self.authorize_request(request, *self._scopes, claims=claims)
             return True
         return False
+
+
+class WriteGuardPolicy(SansIOHTTPPolicy):
+    """Calls the session's write guard (the VM lease, base.py) once before every ARM request that is not a read,
+    so that no write of a module leaves this process while another run holds the VM."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def on_request(self, request):
+        if request.http_request.method not in ('GET', 'HEAD'):
+            self.session.guard_write()
 
 
 JMESPATH_IMPORT_ERROR = None
@@ -157,6 +170,9 @@ class AzureSession:
         if lro_polling_interval is None:
             lro_polling_interval = float(os.environ.get('AZURE_ADE_LRO_POLLING_INTERVAL', '5'))
         self.lro_polling_interval = lro_polling_interval
+        self.write_guard = None     # callable run before every write (base.AzureModule's lease), None = no lease
+        self.tag_overlay = {}       # tags every whole-tag-set write of the VM carries (the lease while held)
+        self.user_agent = plan.get('user_agent')
         if not plan.get('subscription_id'):
             plan['subscription_id'] = self._discover_subscription()
         self.subscription_id = plan['subscription_id']
@@ -167,7 +183,10 @@ class AzureSession:
                   credential_scopes=[self.plan['cloud']['scope']],
                   authentication_policy=RenewingAuthenticationPolicy(self.credential, self.plan['cloud']['scope']),
                   polling_interval=self.lro_polling_interval,
-                  raw_response_hook=self.stats.hook)
+                  raw_response_hook=self.stats.hook,
+                  per_call_policies=[WriteGuardPolicy(self)])
+        if self.user_agent:
+            kw['user_agent'] = self.user_agent
         kw.update(retry_settings(total=int(os.environ.get('AZURE_ADE_RETRY_TOTAL', '10'))))
         if self.plan.get('ca_bundle'):
             kw['connection_verify'] = self.plan['ca_bundle']
@@ -244,12 +263,41 @@ class AzureSession:
             url = body.get('nextLink')
         return out
 
+    def guard_write(self):
+        if self.write_guard is not None:
+            self.write_guard()
+
+    def _overlaid(self, tags):
+        out = dict(tags or {})
+        out.update(self.tag_overlay)
+        return out
+
     def put_vm(self, resource_group, name, body):
+        """PUT the VM model; its tags keep this run's lease (the guard runs first, so a lease taken by this very
+        write is in the body)."""
+        self.guard_write()
+        if self.tag_overlay:
+            body = dict(body, tags=self._overlaid(body.get('tags')))
         return to_dict(self.compute.virtual_machines.begin_create_or_update(resource_group, name, body).result())
 
     def update_vm_tags(self, resource_group, name, tags):
-        """PATCH the VM's tags (the whole tag set: Azure replaces it)."""
-        return to_dict(self.compute.virtual_machines.begin_update(resource_group, name, {'tags': tags}).result())
+        """PATCH the VM's tags (the whole tag set: Azure replaces it; this run's lease is kept in it)."""
+        self.guard_write()
+        return to_dict(self.compute.virtual_machines.begin_update(resource_group, name,
+                                                                  {'tags': self._overlaid(tags)}).result())
+
+    def patch_vm_tags_if_match(self, resource_group, name, tags, etag):
+        """PATCH the VM's whole tag set only if the VM still has ``etag`` (If-Match; HTTP 412 PreconditionFailed
+        -> azure.core.exceptions.ResourceModifiedError otherwise). No etag: an unconditional PATCH (the caller
+        reads back). Bypasses the write guard (this IS the lease's write)."""
+        from azure.core import MatchConditions  # pylint: disable=import-outside-toplevel
+        kw = dict(etag=etag, match_condition=MatchConditions.IfNotModified) if etag else {}
+        guard, self.write_guard = self.write_guard, None
+        try:
+            return to_dict(self.compute.virtual_machines.begin_update(resource_group, name, {'tags': tags},
+                                                                      **kw).result())
+        finally:
+            self.write_guard = guard
 
     def deallocate_vm(self, resource_group, name):
         self.compute.virtual_machines.begin_deallocate(resource_group, name).result()
