@@ -54,9 +54,12 @@ def main():
         chaos_env["CHAOS_SEED"] = str(a.seed)
     chaos = one("chaos", a.core, a.fleet, chaos_env)
     rows = []
-    for key, what in (("requests_per_vm", "ARM requests per VM"), ("wall_seconds_per_vm", "wall seconds per VM (all runs)")):
-        c, x = clean["figures"][key], chaos["figures"][key]
-        rows.append((what, c, x, round(x / c, 2) if c else None))
+    for key, what in (("requests_per_vm", "ARM requests per VM"), ("wall_seconds_per_vm", "wall seconds per VM (all runs)"),
+                      ("cpu_seconds_per_vm", "control-node CPU s per VM (all runs)"),
+                      ("cpu_seconds_per_vm_first_run", "  of it: first run"),
+                      ("cpu_seconds_per_vm_last_run", "  of it: last run (no-write re-run)")):
+        c, x = clean["figures"].get(key), chaos["figures"].get(key)
+        rows.append((what, c, x, round(x / c, 2) if (c and x is not None) else None))
     for key, what in (("requests_total", "ARM requests"), ("writes", "ARM writes"), ("throttled", "429 answers"),
                       ("runs", "playbook runs"), ("killed_runs", "control node killed")):
         c, x = clean["figures"][key], chaos["figures"][key]

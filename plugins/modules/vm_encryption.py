@@ -112,6 +112,7 @@ options:
     aliases: [rollout_run]
   expected_vm_id:
     description:
+      - An empty string is refused before any change (it never means "no check"); leave the option out for no check.
       - The guest's IMDS C(vmId). When set, the module refuses, before any change, a VM whose ARM C(vmId) differs.
     type: str
   encryption_identity:

@@ -76,6 +76,7 @@ options:
     default: true
   expected_vm_id:
     description:
+      - An empty string is refused before any change (it never means "no check"); leave the option out for no check.
       - The guest's IMDS C(vmId) (when the guest answers). When set, the module refuses, before any change, a VM
         whose ARM C(vmId) differs.
     type: str

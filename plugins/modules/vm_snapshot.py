@@ -99,6 +99,7 @@ options:
     type: float
   expected_vm_id:
     description:
+      - An empty string is refused before any change (it never means "no check"); leave the option out for no check.
       - The guest's own idea of its VM ID (IMDS C(vmId)). When set, the module refuses, before any change, a VM whose
         ARM C(vmId) differs (the inventory names another VM than the guest runs on).
     type: str

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -121,6 +122,7 @@ class Runs:
         logf = os.path.join(self.args.work, "logs", "run-%02d%s.log" % (self.n, label))
         since = rawlog(self.sim, 0)["last_seq"] if self.n > 1 else 0
         t0 = time.time()
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)   # the control node's CPU: ansible-playbook and its forks
         with open(logf, "w") as out:
             p = subprocess.Popen(self.command(limit), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  env=self.env, start_new_session=True)
@@ -160,11 +162,13 @@ class Runs:
         if killed:
             kill_tree(p.pid)
         rc = p.wait()
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = round((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime), 1)
         if self.names:
             self.gchange = guest_changes(self.args.hosts_dir, self.names, self.gchange, self.args.t_start)
         last = rawlog(self.sim, 0)["last_seq"]
         rec = {"run": self.n, "label": label, "rc": rc, "killed": killed, "seconds": round(time.time() - t0, 1),
-               "first_seq": since + 1, "last_seq": last, "log": logf}
+               "cpu_seconds": cpu, "first_seq": since + 1, "last_seq": last, "log": logf}
         self.history.append(rec)
         print("[chaos] run %d%s: %s, rc=%s, %.1f s, requests %d..%d" % (
             self.n, label, ("KILLED " + killed) if killed else "finished", rc, rec["seconds"], since + 1, last))
@@ -519,6 +523,14 @@ def main():
         "throttled": stats["throttled"], "fault_answers": stats["faults"],
         "requests_per_vm": round(stats["total"] / float(max(1, len(names))), 1),
         "wall_seconds_per_vm": round(sum(r["seconds"] for r in runs.history) / float(max(1, len(names))), 2),
+        # control-node CPU (user+sys of ansible-playbook and its forks; not the simulator): all runs, the first run
+        # (the rollout when nothing is killed) and the last run (the no-write re-run on a finished fleet), per VM
+        "cpu_seconds": [r.get("cpu_seconds") for r in runs.history],
+        "cpu_seconds_per_vm": round(sum(r.get("cpu_seconds") or 0 for r in runs.history) / float(max(1, len(names))), 2),
+        "cpu_seconds_per_vm_first_run": round((runs.history[0].get("cpu_seconds") or 0) / float(max(1, len(names))), 2)
+        if runs.history else None,
+        "cpu_seconds_per_vm_last_run": round((runs.history[-1].get("cpu_seconds") or 0) / float(max(1, len(names))), 2)
+        if runs.history else None,
         "outcomes": counts, "converged": converged, "slices": slices_info,
         "guest_bridge": bridge.counts if bridge is not None else None,
     }

@@ -12,6 +12,8 @@
 #    passes for real (the host reboots through the simulator bridge into its dm-crypt view); 3h (E2E_HANG_LINES): a VM
 #    that hangs at boot after encryption -> verify_failed with the guide's advice, set kept, rollout stopped
 # 4. a data-only encryption, then azure_ade.linux.disable (disable before extension removal, request log)
+#    4a (issue 15 item 1): a guest that lies through a stub interpreter (its IMDS names another VM, with that VM's vmId
+#    or none): restore/disable/encrypt/migrate refuse before any write (request log), status marks the mismatch
 # 5. ansible-playbook azure_ade.linux.status (mismatch: the platform says encrypted, the guests have no dm-crypt)
 # 6. azure_ade.linux.restore from a snapshot set
 # 7. the AWX wrapper preflight.yml through ansible-runner (a private data dir laid out like an AWX job)
@@ -169,10 +171,10 @@ assert not touched, touched
 "
 
 # ---- 3c. issue 6 item 1: interrupted while waiting, run again -> no new snapshot, resumes the wait ---------
-# $E2E_NEXT encrypts slowly (OS phase ~20 s real); the control node is killed once ARM took the extension PUT.
+# $E2E_NEXT encrypts slowly (OS phase ~50 s real: the re-run must still find it encrypting on a loaded machine); the control node is killed once ARM took the extension PUT.
 python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
 curl -sf --cacert "$AZURE_CA_BUNDLE" -X POST -H 'Content-Type: application/json' \
-  -d '{"ade_timing": {"os_min": 12000, "os_per_gb": 0}}' \
+  -d '{"ade_timing": {"os_min": 30000, "os_per_gb": 0}}' \
   "$AZURE_RESOURCE_MANAGER_URL/_sim/vms/$AZURE_SUBSCRIPTION_ID/rg-ade-test/$E2E_NEXT" > /dev/null \
   || ko "slow down $E2E_NEXT in the simulator"
 setsid ansible-playbook -i "$INV" azure_ade.linux.encrypt -e ade_hosts="$E2E_NEXT" -e ade_key_vault=kv-ade-e2e -e ade_verify_restart=false \
@@ -292,6 +294,61 @@ assert b['$E2E_SLICE']['outcome'] == 'encrypted', b
 # ---- 4. data-only encryption, then disable (R6.2) -------------------------------------------------
 play encrypt-data 0 encrypt -e ade_hosts="$E2E_DATA" -e ade_key_vault=kv-ade-e2e -e ade_verify_restart=false -e ade_volume_type=Data \
   -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-data"
+# ---- 4a. issue 15 item 1: a guest that lies steers nothing -------------------------------------------------
+# Root on $E2E_DATA (no host vars name its VM: the role names it by its NIC address) replaces the interpreter Ansible
+# runs with a stub that rewrites every module answer: its IMDS names the victim $E2E_VICTIM, with the victim's vmId
+# (L=victim) or with no vmId at all (L=none). Every writing job must refuse before any write, naming the source that
+# disagreed; status marks the mismatch instead of reporting the victim; zero writes on the victim (request log).
+E2E_VICTIM=${E2E_VICTIM:-$E2E_OK}
+VICTIM_ID=$(python3 -c "import json,sys; print([v for v in json.load(open(sys.argv[1]))['subscriptions'][0]['resource_groups'][0]['vms'] if v['name']==sys.argv[2]][0]['vm_id'])" \
+  "$W/scenario.json" "$E2E_VICTIM")
+case "$ADE_CORE" in 2.16) REAL_PY=/usr/bin/python2.7 ;; *) REAL_PY=/usr/bin/python3 ;; esac
+for L in victim none; do
+  if [ "$L" = victim ]; then VMID="\"$VICTIM_ID\""; else VMID=null; fi
+  printf '#!/bin/sh\n%s "$@" | sed -e '"'"'s/"vm_id": *"[^"]*"/"vm_id": %s/g'"'"' -e '"'"'s/"name": *"%s"/"name": "%s"/g'"'"'\n' \
+    "$REAL_PY" "$VMID" "$E2E_DATA" "$E2E_VICTIM" > "$W/lying-python-$L"
+  ansible -i "$INV" "$E2E_DATA" -m ansible.builtin.copy -a "src=$W/lying-python-$L dest=/usr/local/bin/ade-lying-python-$L mode=0755" \
+    > "$W/logs/lying-stub-$L.log" 2>&1 || ko "install the lying interpreter ($L) on $E2E_DATA"
+  # the interpreter as the attacker's host var (an -e would reach the control node's delegated tasks too)
+  printf 'all:\n  hosts:\n    %s:\n      ansible_python_interpreter: /usr/local/bin/ade-lying-python-%s\n' "$E2E_DATA" "$L" \
+    > "$W/lying-$L.yml"
+done
+LIE=(-e ade_hosts="$E2E_DATA" -e ade_poll_interval=0.2)
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+play lie-restore nonzero restore "${LIE[@]}" -i "$W/lying-none.yml"
+play lie-disable nonzero disable "${LIE[@]}" -i "$W/lying-victim.yml"
+play lie-encrypt nonzero encrypt "${LIE[@]}" -i "$W/lying-victim.yml" \
+  -e ade_key_vault=kv-ade-e2e -e ade_verify_restart=false -e ade_volume_type=Data -e ade_report_dir="$W/report-lie"
+play lie-migrate nonzero migrate "${LIE[@]}" -i "$W/lying-victim.yml" \
+  -e ade_migrate_resource_group=rg-ade-test -e "{\"ade_migrate_vms\": [\"$E2E_DATA\", \"$E2E_VICTIM\"]}" -e ade_migrate_execute=true
+play lie-status nonzero status "${LIE[@]}" -i "$W/lying-victim.yml" \
+  -e ade_report_dir="$W/report-lie"
+sim_log
+assert_py "a lying guest: restore, disable, encrypt, migrate refused before any write; zero writes on $E2E_VICTIM" "
+import json, sys
+sys.path.insert(0, '$HERE')
+from simlog import entries
+log = entries(sys.argv[1] + '/simlog.json')
+writes = [e['method'] + ' ' + e['path'] for e in log if e['method'] in ('PUT', 'PATCH', 'POST', 'DELETE')]
+assert not writes, writes
+"
+check "restore refused: the guest gave no vmId (the message names the source)" \
+  grep -q "the guest answered without an IMDS vmId.*NIC address match" "$W/logs/lie-restore.log"
+for j in disable encrypt migrate; do
+  check "$j refused: the guest's vmId is the victim's (the message names the source)" \
+    grep -q "the guest's IMDS vmId $VICTIM_ID is not the vmId .* named by NIC address match" "$W/logs/lie-$j.log"
+done
+assert_py "status marks the lying guest (identity mismatch), never reports $E2E_VICTIM's status under it" "
+import json, sys
+rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-lie/status.json'))}
+print(json.dumps(rows, indent=1))
+r = rows['$E2E_DATA']
+assert r['vm'] == '$E2E_DATA' and r.get('identity') == 'mismatch', r
+assert any(m.startswith('identity: ') and '$VICTIM_ID' in m for m in r['mismatch']), r
+assert r['platform_os'] == 'unknown' and r['phase'] == 'unknown', r
+"
+ansible -i "$INV" "$E2E_DATA" -m ansible.builtin.shell -a "rm -f /usr/local/bin/ade-lying-python-*" > /dev/null 2>&1
+
 python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
 play disable 0 disable -e ade_hosts="$E2E_DATA" -e ade_wait_timeout=3600 -e ade_poll_interval=0.2
 sim_log

@@ -64,7 +64,7 @@ TRANSITIONS = {
 HOST_STAGES = ('start', 'preflight', 'identity', 'plan', 'snapshot', 'prerequisites', 'enable', 'wait',
                'restore_selinux', 'verify')
 # Stages at which the hosts of a wave are read / waited for with one call (cloud/wave.py).
-WAVE_STAGES = ('plan', 'wait')
+WAVE_STAGES = ('identity', 'plan', 'wait')   # identity: the rollout role's identify.yml (its read also feeds the plan)
 
 # Every outcome of the encrypt rollout: word -> (ended encrypted, not a failure of the rollout, meaning).
 OUTCOMES = {
@@ -504,9 +504,15 @@ def disk_sizes(vm):
 
 
 def identity_error(vm, expected_vm_id):
-    """Why ``vm`` is not the VM the guest says it is (IMDS vmId vs ARM vmId), or None. Pure."""
-    if not expected_vm_id:
+    """Why ``vm`` is not the VM the guest says it is (IMDS vmId vs ARM vmId), or None. Pure.
+
+    ``expected_vm_id`` None (option not given) means no check; an empty string is an error, never "no check"
+    (a template that rendered a missing vmId as '' must not switch the check off)."""
+    if expected_vm_id is None:
         return None
+    if not str(expected_vm_id).strip():
+        return ("expected_vm_id is empty: give the vmId the VM must have (the rollout role passes ARM's vmId, "
+                "confirmed by the guest's IMDS), or leave the option out. Nothing was changed.")
     arm_id = ((vm or {}).get('properties') or {}).get('vmId') or ''
     if arm_id.lower() != str(expected_vm_id).lower():
         return ("identity check failed: the guest's IMDS vmId is {0} but ARM VM {1} has vmId {2}; the inventory (or "

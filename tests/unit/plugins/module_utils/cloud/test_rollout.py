@@ -241,6 +241,9 @@ def test_identity_error():
     msg = R.identity_error(vm, 'bbbb-2')
     assert 'bbbb-2' in msg and 'AAAA-1' in msg and 'Nothing was changed' in msg
     assert 'vmId (none)' in R.identity_error({'properties': {}}, 'x')
+    # an empty expected vmId is an error, never "no check" (issue 15 item 1)
+    for empty in ('', '  '):
+        assert 'expected_vm_id is empty' in R.identity_error(vm, empty)
 
 
 @pytest.mark.parametrize('kw,expected', [

@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: azure_ade.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the identity step (roles/rollout/tasks/identify.yml); the logic lives in module_utils/cloud/identity.py."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+# Filters (documented in plugins/filter/vm_*.yml):
+#   {'azure_vm_name': ..., ...} | azure_ade.linux.vm_target                 -> target named by the operator's side
+#   ansible_host | azure_ade.linux.vm_address_target(vms_in_scope)          -> target from a unique NIC address
+#   target | azure_ade.linux.vm_identity(arm_vm, guest, guest_required, host) -> {ok, msg, vm, vm_id, ...}
+#   guest_imds | azure_ade.linux.vm_status_identity(platform_entry, target) -> mismatch text or None
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import identity
+
+
+def vm_target(host_vars):
+    return identity.operator_target(dict(host_vars or {}))
+
+
+def vm_address_target(address, vms):
+    return identity.address_target(address, vms)
+
+
+def vm_identity(target, arm_vm, guest, guest_required=True, host=None):
+    return identity.confirm(target, arm_vm, guest, guest_required=guest_required, host=host)
+
+
+def vm_status_identity(guest_imds, platform, target=None):
+    return identity.status_mark(guest_imds, platform, target)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'vm_target': vm_target, 'vm_address_target': vm_address_target, 'vm_identity': vm_identity,
+                'vm_status_identity': vm_status_identity}
