@@ -34,7 +34,9 @@ options:
     description: Service principal (application) ID; with O(auth_source=msi) the user-assigned identity's client ID.
     type: str
   secret:
-    description: Service principal secret.
+    description:
+      - Service principal secret. Pass it from a vault-encrypted vars file (C(-e @file) with C(ansible-vault)) or an
+        AWX credential, never inline on a command line.
     type: str
   tenant:
     description: Tenant (directory) ID.
@@ -48,13 +50,19 @@ options:
     choices: [AzureCloud, AzureUSGovernment, AzureChinaCloud, custom]
   resource_manager_url:
     description:
-      - Azure Resource Manager endpoint, for example V(https://management.azure.com). Overrides the cloud's.
+      - Azure Resource Manager endpoint, for example V(https://management.azure.com).
+      - With a named O(cloud_environment) (or one from E(AZURE_CLOUD_ENVIRONMENT) or the profile) it must be that
+        cloud's own endpoint, else the module fails before any login (the cloud's access token is sent only to its
+        own hosts). Any other endpoint needs a custom cloud (O(cloud_environment=custom) or none, with both
+        O(resource_manager_url) and O(authority_url)).
       - Falls back to E(AZURE_RESOURCE_MANAGER_URL).
     type: str
   authority_url:
     description:
-      - Microsoft Entra ID authority host, for example V(https://login.microsoftonline.com). Overrides the cloud's.
+      - Microsoft Entra ID authority host, for example V(https://login.microsoftonline.com).
         Instance discovery is turned off for any authority that is not a public Azure one.
+      - With a named O(cloud_environment) it must be that cloud's own authority (the client secret goes there);
+        any other authority needs a custom cloud, as for O(resource_manager_url).
       - Falls back to E(AZURE_AUTHORITY_HOST).
     type: str
   ca_bundle:

@@ -16,6 +16,9 @@ description:
   - The page has no scripts and no external assets (inline CSS and SVG), so it can be mailed or attached to a ticket.
   - Runs on the control node (C(delegate_to) or a C(localhost) play); writes O(dest) atomically, only when the
     content changed.
+  - The page names every VM of the fleet, its blockers and messages, so it is private by default - mode C(0600), or
+    C(0640) when O(group) is named - whatever the umask; the mode is set on the new file before it is moved into
+    place, and an existing page with another mode is rewritten with O(mode) (reported as changed).
 author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
@@ -65,6 +68,19 @@ options:
   json_name:
     description: File name of the JSON report written beside the page; linked from the header.
     type: str
+  mode:
+    description:
+      - Permissions of O(dest), as an octal string such as V('0600') (quote it) or a YAML octal number.
+      - Default C(0600), or C(0640) when O(group) is given. Bits for others and set-id bits are refused (the page
+        lists the whole fleet).
+    type: raw
+    version_added: 0.2.0
+  group:
+    description:
+      - Group that may read the page (for example the group of an AWX or audit team). With it O(mode) defaults to
+        C(0640). The user running the module must be allowed to give the file this group.
+    type: str
+    version_added: 0.2.0
 '''
 
 EXAMPLES = r'''
@@ -74,6 +90,13 @@ EXAMPLES = r'''
     vms: "{{ ade_status_fleet }}"
     kind: status
     json_name: status.json
+  delegate_to: localhost
+
+- name: Readable by the audit group as well (0640)
+  azure_ade.linux.fleet_report:
+    dest: /srv/reports/status.html
+    vms: "{{ ade_status_fleet }}"
+    group: ade-audit
   delegate_to: localhost
 '''
 
@@ -90,13 +113,18 @@ size:
   description: Size of the page in bytes.
   returned: always
   type: int
+mode:
+  description: Permissions of the page (octal string).
+  returned: always
+  type: str
+  sample: '0600'
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.azure_ade.linux.plugins.module_utils.report.fleet_html import render
+from ansible_collections.azure_ade.linux.plugins.module_utils.report.private_file import parse_mode, write_private
 
 
 def main():
@@ -109,10 +137,19 @@ def main():
             title=dict(type='str', default='Azure Disk Encryption'),
             run_id=dict(type='str'),
             json_name=dict(type='str'),
+            mode=dict(type='raw'),
+            group=dict(type='str'),
         ),
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        mode = parse_mode(p['mode'], p['group'])
+    except ValueError as e:
+        module.fail_json(msg=str(e))
+    gid = None
+    if p['group']:
+        gid = _group_id(module, p['group'])
     missing = [i for i, v in enumerate(p['vms']) if not (v.get('host') or v.get('vm') or v.get('name'))]
     if missing:
         module.fail_json(msg='vms: entries %s have no host (nor vm/name); give every VM row a host key.'
@@ -125,18 +162,30 @@ def main():
                   inventory=p['inventory'])
     data = page.encode('utf-8')
     old = None
+    same_perms = False
     if os.path.exists(p['dest']):
         with open(p['dest'], 'rb') as f:
             old = f.read()
+        st = os.stat(p['dest'])
+        same_perms = (st.st_mode & 0o7777) == mode and (gid is None or st.st_gid == gid)
     # the header carries the time of rendering: compare without it
-    changed = old is None or _strip_time(old) != _strip_time(data)
+    changed = old is None or _strip_time(old) != _strip_time(data) or not same_perms
     if changed and not module.check_mode:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix='.fleet_report.')
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, p['dest'])
-    module.exit_json(changed=changed, dest=p['dest'], vms=len(p['vms']), size=len(data))
+        try:
+            write_private(p['dest'], data, mode, gid)
+        except OSError as e:
+            module.fail_json(msg='dest: could not write %s: %s' % (p['dest'], e))
+    module.exit_json(changed=changed, dest=p['dest'], vms=len(p['vms']), size=len(data), mode='%04o' % mode)
+
+
+def _group_id(module, name):
+    import grp
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        if name.isdigit():
+            return int(name)
+        module.fail_json(msg='group: %s is not a group on the control node; name an existing group.' % name)
 
 
 def _strip_time(data):

@@ -128,13 +128,15 @@ ansible_facts:
           description:
             - C(blocking) running applications that block OS encryption (SAP, MongoDB, Cassandra, Docker).
             - C(root_busy) other long-running, non-system processes holding files open on the root filesystem
-              (pid, name, uid, age_seconds, cmdline, open paths).
+              (pid, name, uid, age_seconds, open paths).
+            - Processes are reported by name and pid, never by command line (it may carry secrets).
           type: dict
         packages:
           description:
             - The packages the ADE extension installs on this distribution (C(required)), those C(missing), the
               package C(manager), the C(database) read (dpkg or files), and, when some are missing, the package
-              C(sources) and C(proxy) the package manager would use.
+              C(sources) and C(proxy) the package manager would use, without user/password, query string or
+              fragment (no secret leaves the guest).
           type: dict
         fstab:
           description: /etc/fstab entries (spec, file, vfstype, options).

@@ -183,6 +183,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import checks as rules
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gather
+from ansible_collections.azure_ade.linux.plugins.module_utils.guest import redact
 
 REQUIRED_FACT_KEYS = ('schema_version', 'distribution', 'kernel', 'memory', 'selinux', 'agent', 'root',
                       'mounts', 'data_mounts', 'nested_mounts', 'processes', 'extensions', 'vfat', 'packages',
@@ -237,6 +238,7 @@ def main():
                 wireserver_endpoint=params['wireserver_endpoint'], timeout=params['network_timeout'],
                 packages=facts.get('packages'))
             facts['errors'] = list(facts.get('errors') or []) + guest.errors
+        facts = redact.facts(facts)  # facts handed in: no command line, URL userinfo or password=... in the result
     else:
         facts = gather.gather(run, network=params['check_network'], imds_endpoint=params['imds_endpoint'],
                               wireserver_endpoint=params['wireserver_endpoint'],

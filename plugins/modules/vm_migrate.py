@@ -63,7 +63,10 @@ options:
         C(azure_ade_migrate_fs)). Required with C(state=verified) - compared with that record.
     type: dict
   new_disk_suffix:
-    description: Suffix of the new disks' names (C(<old name><suffix>), at most 80 characters).
+    description:
+      - Suffix of the new disks' names (C(<old name><suffix>), at most 80 characters; the old name is shortened).
+      - 1-40 letters, digits, C(_), C(.), C(-), ending with a letter, digit or C(_). The new names are checked before
+        the first write - valid for Azure, unique among the VM's disks and in the resource group (docs/validation.md).
     type: str
     default: -eah
   sas_duration:
@@ -181,6 +184,7 @@ import time
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import migrate as mig
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import validate
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import VM_ARGSPEC, AzureModule
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import ade_blockers
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
@@ -223,6 +227,9 @@ def main():
             base.fail(err, **result)
         result['stage'] = mig.record(vm)['stage']
         items = read_items(session, rg, vm, p['new_disk_suffix'])
+        problems = name_errors(vm, items, p['new_disk_suffix'])
+        if problems:
+            base.fail('; '.join(problems) + '. Nothing was changed.', **result)
         result['disks'] = [_desc(i) for i in items]
         result['old_disks'] = [i['old_id'] for i in items]
         if p['state'] == 'migrated':
@@ -255,6 +262,16 @@ def read_items(session, rg, vm, suffix):
                 if nd is not None:
                     new[nn.lower()] = nd
     return mig.plan(vm, old, new, suffix)
+
+
+def name_errors(vm, items, suffix):
+    """The new disk names checked before the first write (validate.py): valid for Azure, unique among the VM's disks;
+    a disk of that name in the resource group that is not this migration's copy is refused by mig.plan already."""
+    todo = [i for i in items if i['action'] != 'in_place']
+    olds = [d.get('name') or ade.parse_resource_id(d['id'])['name'] for d in mig.vm_disks(vm)]
+    return validate.new_disk_names_errors([i.get('name') or i['old_id'] for i in todo], [i['new_name'] for i in todo]) \
+        + [e for e in validate.new_disk_names_errors(olds, [i['new_name'] for i in todo])
+           if 'is the name of one of' in e]
 
 
 def _desc(i):

@@ -25,6 +25,11 @@ description:
   - The VM's rollout record (tags, see docs/architecture.md) moves to C(restoring) before the first write and
     C(restored) once the VM runs on the restored disks. A VM whose record names another snapshot set (the one taken
     before its first enable) is refused unless O(allow_other_snapshot_set=true).
+  - Snapshots are trusted by recorded IDs and source disks, never by their tags - the set's members are the ones the
+    VM's record (tag C(azure_ade_snapshot_ids), written by M(azure_ade.linux.vm_snapshot)) names; each member's
+    C(creationData.sourceResourceId) must be the VM's own disk of that role/LUN. A set with a foreign, duplicate or
+    missing member is refused before any write, with a message naming the snapshot. Snapshots tagged as members but
+    not recorded are not used (listed in RV(notes)).
 author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
@@ -164,6 +169,7 @@ requests:
 import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import provenance as prov
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import VM_ARGSPEC, AzureModule, write_record
@@ -207,7 +213,7 @@ def main():
                       "before any change".format(name, p['snapshot_set'], record['snapshot_set'], record['stage']),
                       **result)
         run(module, session, p, vm, record, result, deadline)
-    except (snap.SnapshotError, rollout.RolloutError) as exc:
+    except (snap.SnapshotError, rollout.RolloutError, prov.ProvenanceError) as exc:
         base.fail(str(exc), **result)
     except Exception as exc:  # pylint: disable=broad-except
         base.fail_azure('vm_restore {0}/{1} (done so far: {2}; run again to finish)'.format(
@@ -217,10 +223,21 @@ def main():
 
 def run(module, session, p, vm, record, result, deadline):
     rg, name = p['resource_group'], p['name']
-    members = snap.snapshot_set(session.list_snapshots(p['snapshot_resource_group'] or rg), vm['id'], p['snapshot_set'])
+    every = session.list_snapshots(p['snapshot_resource_group'] or rg)
+    # Disks of an interrupted earlier restore (one GET per disk of the VM), then the set's members by the VM's record
+    # (recorded names + digest) and their ARM source disks - never by tags alone (issue 15).
+    existing = [d for d in (session.get_disk(rg, n) for n in provenance_restored_names(vm, p['snapshot_set']))
+                if d is not None]
+    members = prov.select_members(vm, snap.vm_disks(vm), p['snapshot_set'], every,
+                                  lambda key: member_snapshot_name(vm, p['snapshot_set'], key), existing)
+    planted = prov.ignored(every, members, vm['id'], p['snapshot_set'])
+    if planted:
+        result['notes'].append('snapshots tagged as members of set {0} but not in its record were not used: {1}'
+                               .format(p['snapshot_set'], ', '.join(planted)))
     plan = snap.plan_restore(vm, members, p['snapshot_set'])
-    # Disks of an interrupted earlier restore (one GET per planned disk).
-    existing = [d for d in (session.get_disk(rg, i['new_name']) for i in plan['disks']) if d is not None]
+    names = set((d.get('name') or '').lower() for d in existing)
+    existing += [d for d in (session.get_disk(rg, i['new_name']) for i in plan['disks']
+                             if i['new_name'].lower() not in names) if d is not None]
     plan = snap.plan_restore(vm, members, p['snapshot_set'], existing)
     result['disks_not_in_set'] = plan['disks_not_in_set']
     result['old_disks'] = [i['replaced_id'] for i in plan['disks'] if i['replaced_id']]
@@ -283,6 +300,21 @@ def run(module, session, p, vm, record, result, deadline):
         result['changed'] = True
     if p['delete_old_disks'] and result['old_disks']:
         delete_old_disks(session, p, result, deadline)
+
+
+def _member_disk(key):
+    return dict(role='os' if key == 'os' else 'data', lun=None if key == 'os' else int(key))
+
+
+def member_snapshot_name(vm, snapshot_set, key):
+    """The name vm_snapshot gives member ``key`` ('os' or a LUN) of the set."""
+    return snap.snapshot_name(vm['name'], snapshot_set, _member_disk(key))
+
+
+def provenance_restored_names(vm, snapshot_set):
+    """Names of the disks a restore of ``snapshot_set`` makes for the VM's current disks."""
+    return [snap.safe_name(vm['name'], snapshot_set, 'restored', 'os' if d['role'] == 'os' else 'lun{0}'.format(d['lun']))
+            for d in snap.vm_disks(vm)]
 
 
 def delete_old_disks(session, p, result, deadline):

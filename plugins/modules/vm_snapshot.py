@@ -105,6 +105,11 @@ options:
     type: str
 notes:
   - Check mode is supported and returns the snapshots that would be made.
+  - Once every snapshot of the set succeeded, the set's members are recorded by ID and source disk in the VM's tag
+    C(azure_ade_snapshot_ids) (with the rollout record); M(azure_ade.linux.vm_restore) uses only those. A set that
+    is reused must come from the VM's own disks (C(creationData.sourceResourceId)) and, when recorded, be exactly
+    the recorded one; otherwise the module fails naming the snapshot.
+  - O(tags) may not use the C(azure_ade_) prefix (the collection's records).
 seealso:
   - module: azure_ade.linux.vm_restore
 '''
@@ -178,6 +183,14 @@ kept:
   description: With O(state=absent), why the set was kept (not verified, or too young); absent when it was deleted.
   returned: when a set was kept
   type: str
+not_deleted:
+  description:
+    - With O(state=absent), snapshots tagged as members of the set that were left alone - not in the VM's record of
+      the set (tag C(azure_ade_snapshot_ids)) or, without a record, not taken from the VM's own disks. A cleanup
+      deletes only what its own run created.
+  returned: when such snapshots exist
+  type: list
+  elements: str
 rollout:
   description: The VM's rollout record after the run (snapshot_set, stage, seq, at); see docs/architecture.md.
   returned: always
@@ -193,6 +206,7 @@ import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import provenance as prov
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import error_text
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import VM_ARGSPEC, AzureModule, write_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
@@ -239,7 +253,7 @@ def main():
             run_absent(module, session, p, vm, existing, snap_rg, result)
         else:
             run_present(module, session, p, vm, existing, snap_rg, result)
-    except (snap.SnapshotError, rollout.RolloutError) as exc:
+    except (snap.SnapshotError, rollout.RolloutError, prov.ProvenanceError) as exc:
         base.fail(str(exc), **result)
     except Exception as exc:  # pylint: disable=broad-except
         base.fail_azure('vm_snapshot {0}/{1}'.format(rg, name), exc, **result)
@@ -250,6 +264,7 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
     plan = snap.plan_snapshots(vm, p['snapshot_set'], existing, p['incremental'], p['sku'], p['tags'])
     record = rollout.parse_record(vm.get('tags'))
     result['rollout'] = record
+    check_reuse(vm, plan, p['snapshot_set'])
     if any(item['action'] != 'reuse' for item in plan):
         refusal = rollout.snapshot_refusal(record, compute_status(vm), p['snapshot_set'], p['allow_after_encryption_start'])
         if refusal:
@@ -268,6 +283,7 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
     deadline = time.time() + p['timeout']
     waiter = Poller(p['timeout'])
     out = []
+    raw = []
     for item in plan:
         if module.check_mode:
             desc = dict(name=item['name'], id=(item['existing'] or {}).get('id'), role=item['disk']['role'],
@@ -293,6 +309,7 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
         state = (cur.get('properties') or {}).get('provisioningState')
         if p['wait'] and state != 'Succeeded':
             raise snap.SnapshotError('snapshot {0} ended in state {1}'.format(item['name'], state))
+        raw.append((prov.member_key(item['disk']['role'], item['disk']['lun']), cur))
         desc = snap.describe_snapshot(cur)
         desc['action'] = {'create': 'created', 'reuse': 'reused', 'wait': 'waited'}[item['action']]
         out.append(desc)
@@ -301,10 +318,28 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
     complete = bool(out) and all(d.get('provisioning_state') == 'Succeeded' for d in out)
     if p['record'] and complete and not module.check_mode and record['stage'] in (None, 'restored') \
             and not rollout.encryption_began(compute_status(vm)):
+        # the set's members by ID and source disk, in the same tag write as the record (provenance.py)
+        prov.check_set(raw, prov.own_disks(dict((prov.member_key(d['role'], d['lun']), d['id'])
+                                                for d in snap.vm_disks(vm))), snapshot_set=p['snapshot_set'],
+                       vm_name=vm['name'])
+        vm['tags'] = dict(vm.get('tags') or {}, **{prov.TAG_IDS: prov.record_value(raw)})
         result['rollout'] = rollout.parse_record(write_record(
             session, p['resource_group'], p['name'], vm, 'snapshot_taken', time.time() + p['timeout'] + 60,
             snapshot_set=p['snapshot_set']))
         result['changed'] = True
+
+
+def check_reuse(vm, plan, snapshot_set):
+    """A snapshot reused (or waited for) must come from the VM's own disk by ARM's sourceResourceId (its tags are
+    not trusted), and a set the VM's record pins must still be exactly the recorded one (provenance.py)."""
+    own = prov.own_disks(dict((prov.member_key(d['role'], d['lun']), d['id']) for d in snap.vm_disks(vm)))
+    found = [(prov.member_key(i['disk']['role'], i['disk']['lun']), i['existing']) for i in plan if i['existing']]
+    prov.check_set(found, own, snapshot_set=snapshot_set, vm_name=vm['name'])
+    tags = vm.get('tags') or {}
+    if found and len(found) == len(plan) and tags.get(rollout.TAG_RUN) == snapshot_set:
+        record = prov.parse_value(tags.get(prov.TAG_IDS))
+        if record is not None:
+            prov.check_set(found, own, record=record, snapshot_set=snapshot_set, vm_name=vm['name'])
 
 
 def snapshot_failure(item, exc, vm):
@@ -318,7 +353,11 @@ def snapshot_failure(item, exc, vm):
 
 
 def run_absent(module, session, p, vm, existing, snap_rg, result):
-    members = snap.snapshot_set(existing, vm['id'], p['snapshot_set'])
+    tagged = snap.snapshot_set(existing, vm['id'], p['snapshot_set'])
+    members = own_members(vm, tagged, p['snapshot_set'])
+    foreign = [s.get('name') for s in tagged if s not in members]
+    if foreign:
+        result['not_deleted'] = foreign
     record = rollout.parse_record(vm.get('tags'))
     result['rollout'] = record
     if members:
@@ -344,6 +383,19 @@ def run_absent(module, session, p, vm, existing, snap_rg, result):
     result['changed'] = bool(members)
     result['snapshots'] = out
     result['snapshot_ids'] = [d['id'] for d in out]
+
+
+def own_members(vm, tagged, snapshot_set):
+    """The snapshots a cleanup may delete: the ones the VM's record names for this set, else those taken from the
+    VM's own disks (ARM's sourceResourceId) - never one that only carries the set's tags (provenance.py)."""
+    tags = vm.get('tags') or {}
+    record = prov.parse_value(tags.get(prov.TAG_IDS)) if tags.get(rollout.TAG_RUN) == snapshot_set else None
+    if record is not None:
+        disks = [dict(role='os' if k == 'os' else 'data', lun=None if k == 'os' else int(k)) for k in record[1]]
+        names = set(snap.snapshot_name(vm['name'], snapshot_set, d).lower() for d in disks)
+        return [s for s in tagged if (s.get('name') or '').lower() in names]
+    own = set(d['id'].lower() for d in snap.vm_disks(vm))
+    return [s for s in tagged if prov.source_of(s).lower() in own]
 
 
 def parse_time(text):

@@ -594,6 +594,9 @@ def list_disks_sub(req):
     return paged(req, items, lambda d: d.to_json())
 
 
+_DISK_NAME_OK = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
+
+
 @route("PUT", DISKP)
 def put_disk(req):
     w = req.world
@@ -602,11 +605,24 @@ def put_disk(req):
     coll = _coll(r, kind)
     name = req.g("name")
     body, props = body_props(req)
+    if not _DISK_NAME_OK.match(name):
+        # ARM's rule for disk and snapshot names (its InvalidParameter error quotes the pattern, Azure/azure-powershell
+        # #4706; "The value of parameter disk.name is invalid." microsoft/AzureStorageExplorer#4425): 1-80 characters,
+        # letters, digits, '_', '.', '-', starting with a letter or digit, not ending in '.' or '-'
+        raise ArmError(400, "InvalidParameter", "The value of parameter %s.name is invalid." % kind[:-1])
     existing = coll.get(name.lower())
     if existing is not None:
         if existing.provisioning_state != "Succeeded":
             raise ArmError(409, "OperationNotAllowed",
                            "Another operation on %s '%s' is in progress." % (kind[:-1], name))
+        cd_new = props.get("creationData") or {}
+        for key in ("createOption", "sourceResourceId"):
+            # a PUT on an existing disk may change tags, sku, size..., never how it was made: "Changing property
+            # 'sourceUri' is not allowed for existing disk '<name>'." (400 BadRequest, jrudlin/Azure#5;
+            # "Changing property 'creationData' is not allowed.", Azure/azure-cli#14286)
+            if cd_new.get(key) and (existing.creation.get(key) or "").lower() != str(cd_new[key]).lower():
+                raise ArmError(400, "BadRequest", "Changing property '%s' is not allowed for existing disk '%s'."
+                               % (key, name))
         if isinstance(body.get("tags"), dict):
             existing.tags = dict(body["tags"])
         op = w.new_op("DiskOperations", existing.sub, existing.location, 1, output=existing.to_json)

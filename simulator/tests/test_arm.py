@@ -294,3 +294,32 @@ def test_vm_etag_if_match(sim, client):
     # no If-Match: last writer wins (as before)
     client.virtual_machines.begin_update("rg1", "vm-nodata", {"tags": dict(tags, lease=None) and {}}).result()
     assert not client.virtual_machines.get("rg1", "vm-nodata").tags
+
+
+def test_disk_names_and_creation_source_as_arm_refuses_them(sim, client):
+    """issue 15: names ARM refuses (over 80 characters, a space, a trailing '-'), and a second PUT that would change
+    an existing disk's creation source (ARM keeps how a disk was made; 400 "Changing property ... is not allowed")."""
+    from azure.mgmt.compute.models import CreationData, Disk, DiskProperties, DiskSku
+    vm = client.virtual_machines.get("rg1", "vm-all")
+    os_id = vm.storage_profile.os_disk.managed_disk.id
+    data_id = vm.storage_profile.data_disks[0].managed_disk.id
+
+    def put(name, source):
+        return client.disks.begin_create_or_update("rg1", name, Disk(
+            location="eastus", sku=DiskSku(name="Premium_LRS"),
+            properties=DiskProperties(creation_data=CreationData(create_option="Copy", source_resource_id=source))))
+    for bad in ("d" * 81, "my disk", "disk-", "-disk", "disk."):
+        with pytest.raises(HttpResponseError) as ei:
+            put(bad, os_id)
+        assert ei.value.status_code == 400 and ei.value.error.code == "InvalidParameter", bad
+    assert "disk.name" in ei.value.message
+    p = put("d" * 80, os_id)
+    sim.advance(61)
+    assert p.result().name == "d" * 80
+    with pytest.raises(HttpResponseError) as ei:
+        put("d" * 80, data_id)
+    assert ei.value.status_code == 400 and ei.value.error.code == "BadRequest"
+    assert "Changing property 'sourceResourceId' is not allowed for existing disk" in ei.value.message
+    again = put("d" * 80, os_id)        # the same source: allowed (tags/sku updates)
+    sim.advance(2)
+    assert again.result().properties.creation_data.source_resource_id == os_id

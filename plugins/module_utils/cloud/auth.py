@@ -102,6 +102,12 @@ def _norm_url(url):
     return url.rstrip('/') if url else url
 
 
+def _origin(url):
+    parsed = urlparse(url or '')
+    port = parsed.port or (443 if parsed.scheme == 'https' else None)
+    return (parsed.scheme, (parsed.hostname or '').lower().rstrip('.'), port)
+
+
 def resolve_cloud(name, resource_manager_url=None, authority_url=None):
     """Endpoints for a cloud name or for custom endpoints. Pure."""
     if name:
@@ -121,6 +127,15 @@ def resolve_cloud(name, resource_manager_url=None, authority_url=None):
         base = dict(resource_manager=None, authority=None, scope=None, keyvault_suffix='vault.azure.net')
     else:
         base = dict(CLOUDS[name])
+        # A named cloud's token (scope https://management.<cloud>/.default) and client secret go only to that cloud's
+        # own hosts: an override naming another host would hand a real ARM token / the secret to whatever host the
+        # URL names. Another endpoint is a custom cloud, defined as such (both URLs).
+        for key, url in (('resource_manager', resource_manager_url), ('authority', authority_url)):
+            if url and _origin(url) != _origin(base[key]):
+                raise AuthError("{0}_url '{1}' is not an endpoint of cloud_environment {2} ({3}); a token for {2} is "
+                                "sent only to its own hosts. For another endpoint define a custom cloud: "
+                                "cloud_environment=custom (or unset, env AZURE_CLOUD_ENVIRONMENT unset) with both "
+                                "resource_manager_url and authority_url".format(key, url, name, base[key]))
     if resource_manager_url:
         base['resource_manager'] = resource_manager_url
     if authority_url:

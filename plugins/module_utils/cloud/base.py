@@ -18,6 +18,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import lease as lease_rules
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import validate
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.auth import (
     AZURE_AUTH_ARGSPEC, AuthError, resolve_auth)
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import (
@@ -94,7 +95,7 @@ class AzureModule:
                     self.params[key] = val
             non_negative = tuple(non_negative) + ('lease_wait',)
             positive = tuple(positive) + ('lease_ttl',)
-        errors = number_errors(self.params, non_negative, positive)
+        errors = number_errors(self.params, non_negative, positive) + validate.param_errors(self.params)
         if errors:
             self.module.fail_json(msg='; '.join(errors) + '. Nothing was sent to Azure.')
 

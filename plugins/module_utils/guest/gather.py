@@ -22,6 +22,7 @@ import socket
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import layout
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import parsers
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import supported
+from ansible_collections.azure_ade.linux.plugins.module_utils.guest import redact
 
 
 SCHEMA_VERSION = 1
@@ -409,8 +410,8 @@ def root_busy(guest, procs, mounts, blocking_pids, max_paths=3):
         if not on_root:
             continue
         uid = parsers.parse_proc_status_uid(guest.read('/proc/%d/status' % pid))
-        busy.append({'pid': pid, 'name': comm, 'uid': uid, 'age_seconds': age, 'cmdline': cmdline[:200],
-                     'open': on_root[:max_paths]})
+        # no cmdline: it may carry secrets (--db-password=...); name, pid and these facts are what the check needs
+        busy.append({'pid': pid, 'name': comm, 'uid': uid, 'age_seconds': age, 'open': on_root[:max_paths]})
     busy.sort(key=lambda p: p['pid'])
     return busy
 
@@ -431,7 +432,7 @@ def gather_processes(guest, procs=None, mounts=None):
             if not any(marker in cmdline for marker in supported.CASSANDRA_MARKERS):
                 continue
             app = 'cassandra'
-        blocking.append({'app': app, 'name': comm, 'pid': proc['pid'], 'cmdline': cmdline})
+        blocking.append({'app': app, 'name': comm, 'pid': proc['pid']})  # never the cmdline (redact.py)
     blocking.sort(key=lambda p: p['pid'])
     busy = root_busy(guest, procs, mounts, set(p['pid'] for p in blocking)) if mounts is not None else None
     return {'blocking': blocking, 'root_busy': busy}
@@ -472,9 +473,10 @@ def package_sources(guest, manager):
                 proxy = proxy or parsers.parse_proxy_setting(guest.read(path))
     seen = []
     for url in urls:
+        url = redact.url(url)  # no user:password@, query or fragment leaves the guest
         if url not in seen:
             seen.append(url)
-    return seen, proxy
+    return seen, redact.url(proxy)
 
 
 def gather_packages(guest, dist, dpkg):
@@ -808,4 +810,4 @@ def gather(run_command, root='/', network=False, imds_endpoint=None, wireserver_
         facts['network'] = None
         facts['imds'] = None
     facts['errors'] = guest.errors
-    return facts
+    return redact.facts(facts)  # last pass: no URL userinfo, no password=... anywhere in what leaves the guest

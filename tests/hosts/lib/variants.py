@@ -647,11 +647,19 @@ LOCAL_MIRROR = [("at", "3.1.20-3.1ubuntu2", ["/usr/bin/at"]), ("cryptsetup-bin",
                 ("psmisc", "23.1-1ubuntu0.1", ["/usr/bin/killall"]), ("nvme-cli", "1.5-1ubuntu1.2", ["/usr/sbin/nvme"])]
 
 
+# A secret two guests hold (a process's command line, an apt proxy's credentials): guest.sh asserts it appears in no
+# guest_facts / preflight result, e2e.sh in no report (issue 15).
+GUEST_SECRET = "Hunter2-ade-guest-secret"
+
+
 def issue9_variants():
     return [
         # the packages ADE installs are missing and the package sources do not answer (isolated VM)
+        # issue 15: the apt proxy carries credentials (nothing listens there): they must not leave the guest
         ubuntu1804("pkgs-offline", 24, packages_missing=True,
-                   extra_ops=[("file", "/etc/apt/sources.list", UBUNTU_SOURCES, 0o644)]),
+                   extra_ops=[("file", "/etc/apt/sources.list", UBUNTU_SOURCES, 0o644),
+                              ("file", "/etc/apt/apt.conf.d/90proxy", 'Acquire::http::Proxy "http://ade-proxy:%s@10.203.24.1:3128/";\n'
+                               % GUEST_SECRET, 0o600)]),
         # the packages are missing but a mirror answers: the role installs them first
         ubuntu1804("pkgs-mirror", 25, packages_missing=True,
                    extra_ops=[("file", "/etc/apt/sources.list", _mirror_sources(25), 0o644)]),
@@ -662,7 +670,8 @@ def issue9_variants():
                               ("user", "reportd", 1001, 65534, "/var/spool/reportd", "/usr/sbin/nologin"),
                               ("group", "reportd", 1001),
                               ("dir", "/var/spool/reportd", 0o750, "reportd")],
-                   processes=[{"argv": ["/opt/reportd/bin/reportd", "--spool", "/var/spool/reportd"],
+                   processes=[{"argv": ["/opt/reportd/bin/reportd", "--spool", "/var/spool/reportd",
+                                        "--db-password=" + GUEST_SECRET],   # issue 15: never reported
                                "user": "reportd"}]),
         # a data volume in fstab without nofail
         ubuntu1804("data-nofail", 27, extra_devices=[_data_disk("ext4", 4 * GiB, fstab_opts="defaults")]),

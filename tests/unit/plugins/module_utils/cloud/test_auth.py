@@ -117,6 +117,30 @@ def test_custom_cloud_turns_instance_discovery_off():
         A.resolve_cloud('custom', 'http://127.0.0.1:8443', 'https://127.0.0.1:8444')
 
 
+def test_named_cloud_never_sends_its_token_elsewhere():
+    # issue 15: AzurePublicCloud + a resource_manager_url of another host sent a real ARM token to that host
+    for name in ('AzurePublicCloud', 'AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud'):
+        with pytest.raises(A.AuthError, match='resource_manager_url .* is not an endpoint of cloud_environment'):
+            A.resolve_cloud(name, 'https://attacker.example.com')
+        with pytest.raises(A.AuthError, match='authority_url .* custom'):
+            A.resolve_cloud(name, None, 'https://login.attacker.example')
+    with pytest.raises(A.AuthError, match='not an endpoint'):
+        A.resolve_cloud('AzureCloud', 'https://management.azure.com:8443')
+    with pytest.raises(A.AuthError, match='not an endpoint'):
+        A.resolve_cloud('AzureCloud', 'https://management.azure.com.attacker.example/')
+    # the cloud's own endpoints, spelled differently, are fine
+    c = A.resolve_cloud('AzureCloud', 'https://MANAGEMENT.azure.com/', 'https://login.microsoftonline.com:443')
+    assert c['resource_manager'] == 'https://MANAGEMENT.azure.com' and c['scope'] == 'https://management.azure.com/.default'
+    # through resolve_auth: the env names a public cloud, the option points elsewhere
+    env = {'AZURE_CLIENT_ID': 'c', 'AZURE_SECRET': 's', 'AZURE_TENANT': 't', 'AZURE_CLOUD_ENVIRONMENT': 'AzureCloud'}
+    with pytest.raises(A.AuthError, match='custom cloud'):
+        A.resolve_auth(params(resource_manager_url='https://127.0.0.1:1'), env, no_file)
+    # a profile's cloud_environment counts as well
+    read = file_with({'default': dict(SP, cloud_environment='AzureUSGovernment')})
+    with pytest.raises(A.AuthError, match='AzureUSGovernment'):
+        A.resolve_auth(params(auth_source='credential_file', resource_manager_url='https://127.0.0.1:1'), {}, read)
+
+
 def test_env_endpoints_and_ca_bundle(tmp_path):
     ca = tmp_path / 'ca.pem'
     ca.write_text('x')

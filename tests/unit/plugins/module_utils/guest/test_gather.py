@@ -112,7 +112,7 @@ def test_gather_ubuntu_guest(tmpdir):
     assert facts['nested_mounts'] == [['/data3', '/data3/data4'], ['/mnt', '/mnt/data1']]
     assert facts['resource_disk_mountpoint'] == '/mnt'
     assert [(p['app'], p['pid']) for p in facts['processes']['blocking']] == [('mongodb', 812), ('cassandra', 900)]
-    assert facts['processes']['blocking'][0]['cmdline'] == '/usr/bin/mongod --config /etc/mongod.conf'
+    assert facts['processes']['blocking'][0] == {'app': 'mongodb', 'name': 'mongod', 'pid': 812}  # never the cmdline
     assert facts['app_markers'] == ['/etc/init.d/docker']
     ext = facts['extensions']
     assert [e['handler'] for e in ext['in_progress']] == ['Microsoft.Azure.Extensions.CustomScript']
@@ -424,6 +424,32 @@ def test_root_busy_names_long_running_processes_on_the_root(tmpdir):
     assert busy[0]['open'] == ['/srv/report', '/opt/report/bin/reportd', '/var/lib/report/db.sqlite']  # /dev is a mount
     result = checks.evaluate(facts, check_network=False)
     assert 'root_busy' in result['warnings'] and 'mongod' not in str(busy)
+
+
+def test_no_secret_leaves_the_guest(tmpdir):
+    # issue 15: a busy process with a password on its command line, an apt proxy and sources with credentials
+    root = str(tmpdir)
+    runner = ubuntu_guest(root)
+    write(root, '/proc/uptime', '1000.00 1900.00\n')
+    proc(root, 960, 'reportd', '/opt/r/reportd\0--db-password=Hunter2XYZZY\0', starttime=10000, uid=1001,
+         links={'cwd': '/srv/report'})
+    proc(root, 961, 'mongod', '/usr/bin/mongod\0--auth-token\0Hunter2XYZZY\0')
+    write(root, '/etc/apt/sources.list', 'deb http://mirror:Hunter2XYZZY@127.0.0.1:9/ubuntu bionic main\n'
+                                         'deb https://127.0.0.1:9/x?token=Hunter2XYZZY bionic main\n')
+    write(root, '/etc/apt/apt.conf.d/90proxy', 'Acquire::http::Proxy "http://ade:Hunter2XYZZY@127.0.0.1:9/";\n')
+    write(root, '/etc/fstab', '//srv/share /mnt/s cifs username=u,password=Hunter2XYZZY 0 0\n')
+    facts = gather.gather(runner, root=root, uname=uname, network=True, imds_endpoint='http://127.0.0.1:9',
+                          wireserver_endpoint='127.0.0.1:9', timeout=0.5)
+    assert [(p['pid'], p['name']) for p in facts['processes']['root_busy']] == [(960, 'reportd')]
+    assert {'app': 'mongodb', 'name': 'mongod', 'pid': 961} in facts['processes']['blocking']
+    pk = facts['packages']
+    assert pk['proxy'] == 'http://127.0.0.1:9/'
+    assert pk['sources'] == ['http://127.0.0.1:9/ubuntu', 'https://127.0.0.1:9/x']
+    assert facts['network']['package_sources']['probed'][0]['url'] == 'http://127.0.0.1:9/'
+    result = checks.evaluate(facts)
+    blob = json.dumps([facts, result])
+    assert 'Hunter2XYZZY' not in blob and 'cmdline' not in blob
+    assert 'through proxy http://127.0.0.1:9/' in [c for c in result['checks'] if c['id'] == 'packages'][0]['message']
 
 
 def test_data_usage_and_fstab(tmpdir):
