@@ -24,6 +24,8 @@ description:
     decrypt it), waits for the decryption to succeed and only then removes the extension (disable, then
     remove - never the other way round).
   - Check mode validates everything and returns the request that would be sent.
+  - O(state=encrypted) decides first, then acts - every refusal, the steps and the request body come from one pure
+    plan (C(module_utils/cloud/enable_plan.py)) built from what was read; nothing is written before it is complete.
 author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
@@ -45,9 +47,12 @@ options:
       - V(encrypted) enables ADE; V(decrypted) disables it on data volumes and removes the extension.
       - V(restarted) restarts the VM after a successful encryption (the check that its volumes unlock at boot) and
         waits until it runs with its agent Ready within O(timeout); refused while ADE is in progress (R4.1).
-      - V(verified) records stage C(verified) in the VM's rollout record (needs O(rollout_run)) once the platform shows
+      - V(verified) records stage C(verified) in the VM's rollout record (needs O(snapshot_set)) once the platform shows
         this run's encryption succeeded; the encrypt playbook does it after V(restarted) and the guest showed its
         volumes on dm-crypt. Until then the snapshot set is kept (see M(azure_ade.linux.vm_snapshot) retention).
+      - V(restarted) and V(verified) are the rollout's restart check and its record, separate jobs that share this
+        module's VM lookup, identity check and busy wait; their decisions are pure functions of
+        C(module_utils/cloud/rollout.py) (C(restart_refusal), C(verify_problems)).
     type: str
     choices: [encrypted, decrypted, restarted, verified]
     default: encrypted
@@ -95,14 +100,16 @@ options:
     description: With O(state=decrypted), remove the ADE extension once the disable succeeded.
     type: bool
     default: true
-  rollout_run:
+  snapshot_set:
     description:
-      - The run ID (snapshot set) of the rollout this enable belongs to (M(azure_ade.linux.vm_snapshot) recorded it
-        on the VM). When set, the module refuses to enable unless the VM's rollout record names this run with its
-        snapshot set taken (stage C(snapshot_taken), or C(enabling) when an earlier PUT was not accepted), records
+      - The snapshot set of the rollout this enable belongs to (M(azure_ade.linux.vm_snapshot) recorded it
+        on the VM). When set, the module refuses to enable unless the VM's rollout record names this set as
+        taken (stage C(snapshot_taken), or C(enabling) when an earlier PUT was not accepted), records
         stage C(enabling) with the new C(SequenceVersion) before the PUT and C(encrypting) once ARM accepted it,
         so that a re-run knows whether the platform's result belongs to this run. See docs/architecture.md.
+      - The old name C(rollout_run) still works and is deprecated (one name for the set in every module).
     type: str
+    aliases: [rollout_run]
   expected_vm_id:
     description:
       - An empty string is refused before any change (it never means "no check"); leave the option out for no check.
@@ -133,6 +140,14 @@ options:
     type: bool
     default: false
     version_added: 0.3.0
+  rotate:
+    description:
+      - A VM whose volumes ADE already encrypted, asked for with another O(key_vault) or another O(kek) (also a KEK
+        added or removed), is a key rotation - the extension re-stamps every disk and writes a new secret, and on
+        Ubuntu 22.04.5/24.04 a re-run of enable with a new KEK left the BEK volume empty so the next boot could not
+        unlock (Azure/azure-linux-extensions issue 2035). Refused before anything is written unless this is V(true).
+    type: bool
+    default: false
   prefer_encryption_at_host:
     description:
       - Before NEW ADE on a VM (no ADE extension yet) whose subscription has the C(EncryptionAtHost) feature
@@ -250,6 +265,11 @@ encryption_identity:
   description: The encryption identity written to the VM (C(set_encryption_identity) in RV(actions)).
   returned: when written
   type: str
+rotation:
+  description:
+    - The request is a key rotation - C(from_vault), C(to_vault), C(from_kek), C(to_kek), C(changes) (V(vault), V(kek)).
+  returned: when the VM is encrypted and the request names another vault or KEK
+  type: dict
 encryption_at_host_advice:
   description: The warning given (O(prefer_encryption_at_host=warn)) before new ADE on a VM that could use encryption at host.
   returned: when given
@@ -258,137 +278,155 @@ encryption_at_host_advice:
 
 import time
 
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat, dual_pass, keyvault
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat, dual_pass, enable_plan, keyvault
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout, rotation
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import VM_ARGSPEC, AzureModule, write_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import consistency
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history, wait_for_phase
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.snapshots import READ_ONLY_VM_PROPS
 
 
+class Job:
+    """One run of the module: the session, the (never changed) parameters, the result being built, the
+    deadline; ``fail``/``finish`` end the run (exit_json/fail_json with the result)."""
+
+    def __init__(self, base, session, start):
+        self.base = base
+        self.module = base.module
+        self.check_mode = base.module.check_mode
+        self.session = session
+        self.p = base.params
+        self.rg = self.p['resource_group']
+        self.name = self.p['name']
+        self.result = dict(changed=False, actions=[], reason=None, history=[])
+        self.deadline = start + self.p['timeout']
+
+    def finish(self, **kw):
+        self.result.update(kw)
+        for text in (self.result.get('status') or {}).get('warnings') or []:
+            self.base.warn(text)       # e.g. attached data disks ADE skipped (not mounted)
+        self.base.exit(**self.result)
+
+    def fail(self, msg, **kw):
+        self.result.update(kw)
+        self.base.fail(msg, **self.result)
+
+    def record(self, vm, stage, deadline, **kw):
+        """Move the VM's rollout record to ``stage`` (one PATCH of its tags); the result carries the new record."""
+        self.result['rollout'] = rollout.parse_record(write_record(self.session, self.rg, self.name, vm, stage, deadline,
+                                                                   **kw))
+
+
+STATES = {}   # state -> run function, filled below
+
+
 def main():
-    argument_spec = dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
+    argument_spec = dict(VM_ARGSPEC,
                          state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified'], default='encrypted'),
                          volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
                          encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
                          passphrase=dict(type='str', no_log=True),
                          wait=dict(type='bool', default=False), timeout=dict(type='int', default=86400),
                          poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
-                         remove_extension=dict(type='bool', default=True), rollout_run=dict(type='str'),
+                         remove_extension=dict(type='bool', default=True),
+                         snapshot_set=dict(type='str', aliases=['rollout_run'], deprecated_aliases=[
+                             dict(name='rollout_run', version='2.0.0', collection_name='azure_ade.linux')]),
                          expected_vm_id=dict(type='str'),
                          prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
-                         encryption_identity=dict(type='str'), migrate_dual_pass=dict(type='bool', default=False))
+                         encryption_identity=dict(type='str'), migrate_dual_pass=dict(type='bool', default=False),
+                         rotate=dict(type='bool', default=False))
     argument_spec.update(ade.KEY_VAULT_ARGSPEC)
     base = AzureModule(
         argument_spec,
-        required_if=[('state', 'verified', ('rollout_run',))],
+        required_if=[('state', 'verified', ('snapshot_set',))],
         non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',), lease=True,
         supports_check_mode=True,
     )
-    module = base.module
     p = base.params
     if p['state'] == 'decrypted' and p['volume_type'] not in (None, 'Data'):
         base.fail("state=decrypted: Linux supports disabling ADE on data volumes only; use volume_type Data "
                   "(or omit it). An encrypted OS volume cannot be decrypted - restore from the snapshot")
     session = base.open_session()
-    result = dict(changed=False, actions=[], reason=None, history=[])
-    start = time.time()
-    deadline = start + p['timeout']
-    rg, name = p['resource_group'], p['name']
-
-    def finish(**kw):
-        result.update(kw)
-        for text in (result.get('status') or {}).get('warnings') or []:
-            base.warn(text)       # e.g. attached data disks ADE skipped (not mounted)
-        base.exit(**result)
-
-    def fail(msg, **kw):
-        result.update(kw)
-        base.fail(msg, **result)
-
+    job = Job(base, session, time.time())
     try:
-        vm = base.read_vm_leased(rg, name)
+        vm = base.read_vm_leased(job.rg, job.name)
         if vm is None:
-            fail('VM {0} not found in resource group {1}'.format(name, rg))
+            job.fail('VM {0} not found in resource group {1}'.format(job.name, job.rg))
         err = rollout.identity_error(vm, p['expected_vm_id'])
         if err:
-            fail(err)
-        # R1.3: serialise with other extension operations.
-        busy = ade.busy_extensions(vm)
-        busy_wait = Poller(p['busy_timeout'], base_delay=min(p['poll_interval'], 5.0))
-        while busy and busy_wait.remaining() > 0:
-            busy_wait.pause(min(max(p['poll_interval'], 1), busy_wait.remaining()))
-            vm = busy_wait.call(lambda: session.get_vm(rg, name), 'GET VM {0}'.format(name))
-            busy = ade.busy_extensions(vm)
-        if busy:
-            fail("VM {0}: other extension operations are in progress: {1}. ADE must not run at the same time as "
-                 "other extensions or custom scripts; wait for them (or set busy_timeout) and run again"
-                 .format(name, ', '.join(busy)), status=compute_status(vm))
-        status = compute_status(vm)
-        if p['state'] == 'restarted':
-            run_restart(module, session, p, vm, status, result, deadline, fail, finish)
-        if p['state'] == 'verified':
-            run_verified(module, session, p, vm, status, result, deadline, fail, finish)
-        if p['state'] == 'encrypted':
-            run_encrypt(module, session, p, vm, status, result, deadline, fail, finish)
-        else:
-            run_decrypt(module, session, p, vm, status, result, deadline, fail, finish)
+            job.fail(err)
+        vm = wait_not_busy(job, vm)
+        STATES[p['state']](job, vm, compute_status(vm))
+    except enable_plan.Refusal as exc:
+        job.fail(exc.msg, **exc.extra)
     except rollout.RolloutError as exc:
-        fail(str(exc))
+        job.fail(str(exc))
     except Exception as exc:  # pylint: disable=broad-except
-        base.fail_azure('vm_encryption {0}/{1}'.format(rg, name), exc,
-                        actions=result['actions'], changed=result['changed'], request=result.get('request'))
+        base.fail_azure('vm_encryption {0}/{1}'.format(job.rg, job.name), exc, actions=job.result['actions'],
+                        changed=job.result['changed'], request=job.result.get('request'))
 
 
-def run_restart(module, session, p, vm, status, result, deadline, fail, finish):
+def wait_not_busy(job, vm):
+    """R1.3: serialise with other extension operations (wait up to busy_timeout for them). Returns the VM."""
+    p = job.p
+    busy = ade.busy_extensions(vm)
+    busy_wait = Poller(p['busy_timeout'], base_delay=min(p['poll_interval'], 5.0))
+    while busy and busy_wait.remaining() > 0:
+        busy_wait.pause(min(max(p['poll_interval'], 1), busy_wait.remaining()))
+        vm = busy_wait.call(lambda: job.session.get_vm(job.rg, job.name), 'GET VM {0}'.format(job.name))
+        busy = ade.busy_extensions(vm)
+    if busy:
+        job.fail("VM {0}: other extension operations are in progress: {1}. ADE must not run at the same time as "
+                 "other extensions or custom scripts; wait for them (or set busy_timeout) and run again"
+                 .format(job.name, ', '.join(busy)), status=compute_status(vm))
+    return vm
+
+
+# ---- state=restarted / state=verified: the rollout's restart check and its record (separate jobs) ------------
+
+def run_restart(job, vm, status):
     """Restart the VM (the post-encryption check that the volumes unlock at boot) and wait until it runs with
     its agent Ready again. Refused while the encryption is in progress (R4.1: never restart mid-encryption)."""
-    if status['phase'] in ('in_progress',):
-        fail('refusing to restart {0}: ADE is in progress ({1}); a restart now can leave it unbootable (R4.1)'.format(
-            p['name'], status['progress_message']), status=status)
-    result.update(changed=True, actions=['restart'])
-    if module.check_mode:
-        finish(status=status)
-    session.retry_conflicts(lambda: session.restart_vm(p['resource_group'], p['name']),
-                            time.time() + max(p['busy_timeout'], 600), 'restarting the VM', interval=conflict_interval(p))
-    waiter = Poller(max(0.0, deadline - time.time()), base_delay=min(p['poll_interval'], 5.0))
+    p = job.p
+    refusal = rollout.restart_refusal(job.name, status)
+    if refusal:
+        job.fail(refusal, status=status)
+    job.result.update(changed=True, actions=['restart'])
+    if job.check_mode:
+        job.finish(status=status)
+    job.session.retry_conflicts(lambda: job.session.restart_vm(job.rg, job.name),
+                                time.time() + max(p['busy_timeout'], 600), 'restarting the VM',
+                                interval=conflict_interval(p))
+    waiter = Poller(max(0.0, job.deadline - time.time()), base_delay=min(p['poll_interval'], 5.0))
     while True:
-        vm = waiter.call(lambda: session.get_vm(p['resource_group'], p['name']), 'GET VM')
+        vm = waiter.call(lambda: job.session.get_vm(job.rg, job.name), 'GET VM')
         if ade.power_state(vm) == 'running' and agent_ready(vm):
             break
         if not waiter.pause(p['poll_interval']):
-            fail('{0} did not come back (power {1}, agent not Ready) within {2}s after the restart; it may hang at '
-                 'boot (volumes not unlocked). {3}'.format(p['name'], ade.power_state(vm), p['timeout'],
-                                                           rollout.BOOT_HANG_ADVICE), status=compute_status(vm))
-    finish(status=compute_status(vm))
+            job.fail('{0} did not come back (power {1}, agent not Ready) within {2}s after the restart; it may hang at '
+                     'boot (volumes not unlocked). {3}'.format(job.name, ade.power_state(vm), p['timeout'],
+                                                               rollout.BOOT_HANG_ADVICE), status=compute_status(vm))
+    job.finish(status=compute_status(vm))
 
 
-def run_verified(module, session, p, vm, status, result, deadline, fail, finish):
+def run_verified(job, vm, status):
     """Record stage 'verified' once the platform shows this run's encryption succeeded (the playbook checked the
     guest's volumes after the restart first)."""
     record = rollout.parse_record(vm.get('tags'))
-    result['rollout'] = record
-    vt = status.get('volume_type') or 'All'
-    problems = rollout.platform_verified(status, vt)
-    if record['snapshot_set'] != p['rollout_run'] or record['stage'] not in ('encrypting', 'verified'):
-        problems.append('its rollout record (set {0}, stage {1}) is not run {2} at stage encrypting'.format(
-            record['snapshot_set'], record['stage'], p['rollout_run']))
-    elif rollout.extension_seq(status) != record['seq']:
-        problems.append("the extension runs SequenceVersion {0}, not this run's {1}".format(
-            rollout.extension_seq(status), record['seq']))
+    job.result['rollout'] = record
+    problems = rollout.verify_problems(record, status, job.p['snapshot_set'])
     if problems:
-        fail('not recording {0} as verified: {1}'.format(p['name'], '; '.join(problems)), status=status)
+        job.fail('not recording {0} as verified: {1}'.format(job.name, '; '.join(problems)), status=status)
     if record['stage'] == 'verified':
-        finish(status=status)
-    result.update(changed=True, actions=['record_verified'])
-    if module.check_mode:
-        finish(status=status)
-    result['rollout'] = rollout.parse_record(write_record(
-        session, p['resource_group'], p['name'], vm, 'verified', time.time() + max(p['busy_timeout'], 300)))
-    finish(status=status)
+        job.finish(status=status)
+    job.result.update(changed=True, actions=['record_verified'])
+    if job.check_mode:
+        job.finish(status=status)
+    job.record(vm, 'verified', time.time() + max(job.p['busy_timeout'], 300))
+    job.finish(status=status)
 
 
 def agent_ready(vm):
@@ -396,118 +434,78 @@ def agent_ready(vm):
     return any((s.get('displayStatus') or '').lower() == 'ready' for s in agent)
 
 
-def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
+# ---- state=encrypted: decide (module_utils/cloud/enable_plan.py), then act -------------------------------------
+
+def run_encrypt(job, vm, status):
+    p, session, result = job.p, job.session, job.result
     if ade.is_dual_pass(vm) and p['migrate_dual_pass']:
-        vm, status = run_migrate(module, session, p, vm, status, result, fail, finish)
-    if p['migrate_dual_pass'] and not p['key_vault'] and not p['volume_type'] and dual_pass.was_migrated(vm):
-        # migrated now or by an earlier run: keep the VM's own vault, KEK and volume type (a re-run changes nothing)
-        own = dual_pass.own_settings(vm)
-        p.update(key_vault=own['vault_id'], volume_type=own['volume_type'], kek=own['kek'],
-                 kek_vault=own['kek_vault_id'], algorithm=own['algorithm'] or p['algorithm'])
-    if not p['key_vault'] or not p['volume_type']:
-        fail('state=encrypted needs key_vault and volume_type (both may be omitted only with migrate_dual_pass=true '
-             'on a dual-pass VM, or one migrated from dual pass, which keeps its own)')
-    # Azure-side exclusions (issue 7): refuse before any Key Vault read or write when ADE would be new.
-    new_ade = ade.find_ade_extension(vm) is None
-    msg, result['ade_blockers'] = compat.blocked(vm, new_ade)
-    if msg:
-        fail(msg, status=status)
-    msg = compat.identity_error(vm, p['encryption_identity'])
-    if msg:
-        fail(msg, status=status)
-    ident_change = compat.identity_change(vm, p['encryption_identity'])
-    sub = session.subscription_id
-    vault_rg = p['key_vault_resource_group'] or p['resource_group']
-    vault_id, err = ade.resolve_vault_id(p['key_vault'], sub, vault_rg)
-    if err:
-        fail(err)
-    kek_vault_id = None
-    if p['kek_vault']:
-        kek_vault_id, err = ade.resolve_vault_id(p['kek_vault'], sub, vault_rg)
-        if err:
-            fail('kek_vault: ' + err)
-    elif p['kek']:
-        kek_vault_id = vault_id
-    if p['kek']:
+        vm, status = run_migrate(job, vm, status)
+    # Decide: reads only, then the pure plan (refusals raise enable_plan.Refusal; nothing is written before).
+    want = enable_plan.wanted(p, vm)
+    pre = enable_plan.precheck(want, vm, status, session.subscription_id, job.rg)
+    result['ade_blockers'] = pre['blockers']
+    kek_url, kek_errors = want['kek'], ()
+    if want['kek']:
         # KEK by name / unversioned / versioned URL: resolved to the current version and checked (exists, enabled,
         # RSA) on the Key Vault data plane, as az does (module_utils/cloud/keyvault.py).
-        kek_url, kek_errors = keyvault.resolve_kek(session, p['kek'], (ade.parse_resource_id(kek_vault_id) or {})
-                                                   .get('name'))
-        if kek_errors:
-            fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], ' | '.join(kek_errors)), errors=kek_errors,
-                 status=status)
-        if kek_url != p['kek']:
-            result['kek_resolved'] = kek_url
-        p['kek'] = kek_url
-    vault = session.get_key_vault(vault_id)
+        kek_url, kek_errors = keyvault.resolve_kek(session, want['kek'], pre['kek_vault_name'])
+    vault = session.get_key_vault(pre['vault_id'])
     kek_vault = None
-    if kek_vault_id and kek_vault_id.lower() != vault_id.lower():
-        kek_vault = session.get_key_vault(kek_vault_id)
-    suffix = session.plan['cloud']['keyvault_suffix']
-    request = dict(vault_id=vault_id, volume_type=p['volume_type'], kek=p['kek'], kek_vault_id=kek_vault_id,
-                   algorithm=p['algorithm'], format_all=p['encrypt_format_all'],
-                   confirm_format_all=p['confirm_format_all'], keyvault_suffix=suffix)
-    errors = ade.validate_enable(vm, vault, request, kek_vault=kek_vault)
-    errors = compat.relax_vault_errors(errors, p['encryption_identity'] or compat.current_encryption_identity(vm))
-    if errors:
-        fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], ' | '.join(errors)), errors=errors, status=status)
-    settings = ade.build_enable_settings(vault_id, ade.vault_url(vault, suffix), p['volume_type'], p['kek'],
-                                         kek_vault_id, p['algorithm'], p['encrypt_format_all'])
-    action, reason = ade.decide_enable(vm, status, settings)
-    result['reason'] = reason
-    if action == 'refuse':
-        fail('refusing to enable ADE on {0}: {1}'.format(vm['name'], reason), status=status)
-    msg = compat.blocked(vm, action == 'enable')[0]
-    if msg:
-        fail(msg, status=status)
-    if action == 'enable' and new_ade:
-        msg, advice, _plan = compat.eah_advice(session, vm, status, p['prefer_encryption_at_host'])
-        if msg:
-            fail(msg, status=status)
+    if pre['kek_vault_id'] and pre['kek_vault_id'].lower() != pre['vault_id'].lower():
+        kek_vault = session.get_key_vault(pre['kek_vault_id'])
+    plan = enable_plan.decide(want, pre, vm, status, vault, kek_vault, kek_url, kek_errors,
+                              session.plan['cloud']['keyvault_suffix'], snapshot_set=p['snapshot_set'],
+                              passphrase=p['passphrase'], check_mode=job.check_mode)
+    rot = rotation.detect(status, pre['vault_id'], plan['kek_resolved'] or kek_url)   # issue 16: another vault/KEK
+    if rot:
+        result['rotation'] = rot
+        if not p['rotate']:
+            job.fail(rotation.refusal(vm['name'], rot), status=status)
+    result['reason'] = plan['reason']
+    if plan['kek_resolved']:
+        result['kek_resolved'] = plan['kek_resolved']
+    if plan['eah_check']:
+        msg, advice, _eah = compat.eah_advice(session, vm, status, p['prefer_encryption_at_host'])
+        enable_plan.eah_refusal(msg, status, plan, pre)
         if advice:
-            module.warn(advice)
+            job.module.warn(advice)
             result['encryption_at_host_advice'] = advice
+    result['rollout'] = plan['record']
+    act_encrypt(job, vm, status, plan, pre)
+
+
+def act_encrypt(job, vm, status, plan, pre):
+    """Run the plan's steps (enable_plan: set_encryption_identity, record_encrypting | record_enabling,
+    put_extension, record_accepted), then settle / wait."""
+    p, session, result = job.p, job.session, job.result
     history = result['history']
-    record = rollout.parse_record(vm.get('tags'))
-    result['rollout'] = record
-    if p['rollout_run']:
-        if record['snapshot_set'] != p['rollout_run'] or record['stage'] not in ('snapshot_taken', 'enabling', 'encrypting'):
-            fail("refusing to enable ADE on {0}: its rollout record (run {1}, stage {2}) does not show the snapshot set "
-                 "of run {3} taken before any change; take it with vm_snapshot run_id={3} first (never encrypt "
-                 "without a snapshot set)".format(vm['name'], record['snapshot_set'], record['stage'], p['rollout_run']),
-                 status=status)
-    if ident_change:
-        result.update(changed=True, actions=['set_encryption_identity'], encryption_identity=ident_change)
-        if not module.check_mode:
-            compat.set_encryption_identity(session, p['resource_group'], p['name'], ident_change)
-    if action == 'none':
+    steps = plan['steps']
+    if 'set_encryption_identity' in steps:
+        result.update(changed=True, actions=['set_encryption_identity'], encryption_identity=pre['identity_change'])
+        if not job.check_mode:
+            compat.set_encryption_identity(session, job.rg, job.name, pre['identity_change'])
+    if plan['action'] == 'none':
         record_history(history, status, time.time())
-        if p['rollout_run'] and record['stage'] == 'enabling' and not module.check_mode and \
-                rollout.extension_seq(status) == record['seq']:
-            # The PUT of the last run was accepted but the control node stopped before recording it.
-            result['rollout'] = rollout.parse_record(write_record(
-                session, p['resource_group'], p['name'], vm, 'encrypting', time.time() + max(p['busy_timeout'], 60)))
-        if p['wait'] and status['phase'] == 'in_progress' and not module.check_mode:
-            status, timed_out = wait_for_phase(session, p['resource_group'], p['name'], deadline,
-                                               p['poll_interval'], history)
-            check_final(status, timed_out, p, fail)
-        finish(status=status)
-    body = ade.build_extension_body(vm['location'], settings, p['passphrase'])
-    result.update(request=ade.redact_body(body), sequence_version=settings['SequenceVersion'])
-    if module.check_mode:
+        if 'record_encrypting' in steps:
+            job.record(vm, 'encrypting', time.time() + max(p['busy_timeout'], 60))
+        if p['wait'] and status['phase'] == 'in_progress' and not job.check_mode:
+            status, timed_out = wait_for_phase(session, job.rg, job.name, job.deadline, p['poll_interval'], history)
+            check_final(job, status, timed_out)
+        job.finish(status=status)
+    seq = plan['settings']['SequenceVersion']
+    result.update(request=plan['request'], sequence_version=seq)
+    if job.check_mode:
         result.update(changed=True, actions=result['actions'] + ['put_extension'])
-        finish(status=status)
+        job.finish(status=status)
     busy_deadline = time.time() + p['busy_timeout']
     # The status before the PUT: a read after it showing exactly this is stale (cloud/consistency.py).
     before = consistency.fingerprint(status)
-    if p['rollout_run']:
+    if 'record_enabling' in steps:
         # Intent first: if the control node dies after the PUT, the re-run compares this SequenceVersion with the
         # extension's to know whether ARM took it.
-        result['rollout'] = rollout.parse_record(write_record(
-            session, p['resource_group'], p['name'], vm, 'enabling', busy_deadline + 60, seq=settings['SequenceVersion'],
-            prev=before))
+        job.record(vm, 'enabling', busy_deadline + 60, seq=seq, prev=before)
     poller = session.retry_conflicts(
-        lambda: session.begin_put_extension(p['resource_group'], p['name'], ade.EXTENSION_NAME, body),
+        lambda: session.begin_put_extension(job.rg, job.name, ade.EXTENSION_NAME, plan['body']),
         busy_deadline, 'enabling ADE', interval=conflict_interval(p))
     # ARM accepted the PUT: from here on the VM changed.
     result.update(changed=True, actions=result['actions'] + ['put_extension'])
@@ -516,26 +514,24 @@ def run_encrypt(module, session, p, vm, status, result, deadline, fail, finish):
         lro_error = None
     except Exception as exc:  # pylint: disable=broad-except
         ext, lro_error = None, exc
-    if p['rollout_run']:
+    if 'record_accepted' in steps:
         # Recorded once the PUT's operation ended (the VM refuses tag updates while it runs).
-        vm_now = session.get_vm(p['resource_group'], p['name'], instance_view=False) or vm
-        result['rollout'] = rollout.parse_record(write_record(
-            session, p['resource_group'], p['name'], vm_now, 'encrypting', time.time() + max(p['busy_timeout'], 300)))
+        vm_now = session.get_vm(job.rg, job.name, instance_view=False) or vm
+        job.record(vm_now, 'encrypting', time.time() + max(p['busy_timeout'], 300))
     if lro_error is not None:
         raise lro_error
     prov = ((ext or {}).get('properties') or {}).get('provisioningState')
     if prov != 'Succeeded':
-        fail("the ADE extension was not provisioned correctly (provisioningState {0})".format(prov))
-    status, stale = settle(session, p, settings['SequenceVersion'], before)
+        job.fail("the ADE extension was not provisioned correctly (provisioningState {0})".format(prov))
+    status, stale = settle(session, p, seq, before)
     result['stale_reads'] = stale
     record_history(history, status, time.time())
     if status['phase'] == 'failed':
-        fail('ADE failed on {0}: {1}'.format(p['name'], status['progress_message']), status=status)
+        job.fail('ADE failed on {0}: {1}'.format(job.name, status['progress_message']), status=status)
     if p['wait'] and status['phase'] == 'in_progress':
-        status, timed_out = wait_for_phase(session, p['resource_group'], p['name'], deadline, p['poll_interval'],
-                                           history)
-        check_final(status, timed_out, p, fail)
-    finish(status=status)
+        status, timed_out = wait_for_phase(session, job.rg, job.name, job.deadline, p['poll_interval'], history)
+        check_final(job, status, timed_out)
+    job.finish(status=status)
 
 
 def settle(session, p, seq, before, sleep=time.sleep, now=time.time):
@@ -552,10 +548,11 @@ def settle(session, p, seq, before, sleep=time.sleep, now=time.time):
         sleep(max(0.2, min(p['poll_interval'], 5.0)))
 
 
-def run_migrate(module, session, p, vm, status, result, fail, finish):
+def run_migrate(job, vm, status):
     """Dual pass -> single pass (module_utils/cloud/dual_pass.py), step by step, each read back from Azure.
     Returns the VM and status once it is single pass; in check mode finishes with the steps it would take."""
-    rg, name = p['resource_group'], p['name']
+    p, session, result, fail = job.p, job.session, job.result, job.fail
+    rg, name = job.rg, job.name
     step, reason, err = dual_pass.next_step(vm)
     if err:
         fail('refusing to migrate {0} from dual pass: {1}'.format(name, err), status=status)
@@ -564,13 +561,13 @@ def run_migrate(module, session, p, vm, status, result, fail, finish):
         fail('refusing to migrate {0} from dual pass: {1}'.format(name, ' | '.join(errors)), errors=errors,
              status=status)
     migration = result['migration'] = dict(from_step=step, steps=[], reason=reason)
-    if module.check_mode:
+    if job.check_mode:
         todo = list(dual_pass.STEPS[dual_pass.STEPS.index(step):]) if step in dual_pass.STEPS else []
         migration['steps'] = todo
         result.update(changed=bool(todo), actions=['migrate_dual_pass'] if todo else [])
         if step in ('stamp', 'single_pass'):
             result['request'] = dual_pass.extension_body(vm, step)
-        finish(status=status)
+        job.finish(status=status)
     while step in dual_pass.STEPS:
         def call(step=step, vm=vm):
             if step in ('stamp', 'single_pass'):
@@ -600,7 +597,8 @@ def conflict_interval(p):
     return max(1.0, min(15.0, p['poll_interval']))
 
 
-def check_final(status, timed_out, p, fail):
+def check_final(job, status, timed_out):
+    p, fail = job.p, job.fail
     if timed_out:
         fail('timeout after {0}s: ADE on {1} still {2} ({3})'.format(
             p['timeout'], p['name'], status['phase'], status['progress_message']), status=status)
@@ -609,7 +607,8 @@ def check_final(status, timed_out, p, fail):
              'fix the cause (preflight) and retry'.format(p['name'], status['progress_message']), status=status)
 
 
-def run_decrypt(module, session, p, vm, status, result, deadline, fail, finish):
+def run_decrypt(job, vm, status):
+    p, session, result, fail, finish = job.p, job.session, job.result, job.fail, job.finish
     actions, reason, error = ade.decide_disable(vm, status, p['remove_extension'])
     if error:
         fail('refusing to disable ADE: ' + error, status=status)
@@ -625,7 +624,7 @@ def run_decrypt(module, session, p, vm, status, result, deadline, fail, finish):
         body = ade.build_extension_body(vm['location'], settings,
                                         version=(ext or {}).get('type_handler_version') or ade.SINGLE_PASS_VERSION)
         result.update(request=ade.redact_body(body), sequence_version=settings['SequenceVersion'])
-    if module.check_mode:
+    if job.check_mode:
         finish(status=status)
     done_actions = []
     if 'disable' in actions:
@@ -644,7 +643,7 @@ def run_decrypt(module, session, p, vm, status, result, deadline, fail, finish):
 
         def disabled(st):
             return st['operation'] == ade.DISABLE_OP and st['phase'] in ('succeeded', 'failed')
-        status, timed_out = wait_for_phase(session, p['resource_group'], p['name'], deadline, p['poll_interval'],
+        status, timed_out = wait_for_phase(session, p['resource_group'], p['name'], job.deadline, p['poll_interval'],
                                            history, done=disabled)
         if timed_out:
             fail('timeout after {0}s waiting for the decryption of {1} ({2}); the extension was NOT removed (remove '
@@ -661,6 +660,9 @@ def run_decrypt(module, session, p, vm, status, result, deadline, fail, finish):
         result['actions'] = done_actions
     vm = session.get_vm(p['resource_group'], p['name'])
     finish(status=compute_status(vm))
+
+
+STATES.update(encrypted=run_encrypt, decrypted=run_decrypt, restarted=run_restart, verified=run_verified)
 
 
 if __name__ == '__main__':

@@ -94,6 +94,29 @@ options:
       - RV(vms[].ade_blockers) is always returned (it needs no extra request).
     type: bool
     default: true
+  check_custody:
+    description:
+      - Add RV(vms[].custody) and RV(vms[].unlock_at_risk) - whether the VM's next cold start (deallocate/start,
+        redeploy, host maintenance, resize - the platform fetches the disk-encryption secret from Key Vault again)
+        would find its secret and KEK. Checked from the data plane - each disk's secret version exists, is enabled,
+        is inside its C(nbf)/C(exp) dates and carries ADE's tags for this VM; the KEK exists, is enabled, is not
+        expired and permits C(unwrapKey); the vault exists, is enabled for disk encryption and sits in the VM's region
+        and subscription. Warnings - expiry inside O(custody_warn_days), no soft delete, no purge protection, no
+        C(CanNotDelete) lock.
+      - Cost, bounded per fleet - one request per distinct secret (its version list - attributes and tags, never the
+        value), one per distinct KEK version, two per vault (properties, locks), plus one authentication challenge
+        per vault. Needs azure-keyvault-secrets, azure-keyvault-keys, azure-mgmt-keyvault and
+        azure-mgmt-resource-locks, and read access (secrets C(list), keys C(get), vault C(Reader)).
+    type: bool
+    default: false
+  custody_warn_days:
+    description: With O(check_custody), warn when a secret or KEK expires within this many days.
+    type: int
+    default: 30
+  custody_workers:
+    description: With O(check_custody), parallel Key Vault reads (each vault's first read runs alone).
+    type: int
+    default: 8
 notes:
   - Check mode is supported; nothing is ever changed.
 seealso:
@@ -120,6 +143,14 @@ EXAMPLES = r'''
   azure_ade.linux.vm_encryption_info:
     query: "[?phase=='failed'].{name: name, rg: resource_group, message: progress_message}"
   register: failed
+
+- name: Would every ADE VM of a group unlock at its next cold start? (Key Vault custody check)
+  azure_ade.linux.vm_encryption_info:
+    resource_group: rg-app
+    check_custody: true
+    query: "[?unlock_at_risk].{name: name, reason: custody.reason, fix: custody.fix}"
+  register: custody
+  failed_when: custody.custody.at_risk > 0
 
 - name: Credentials once for the whole collection
   module_defaults:
@@ -285,6 +316,21 @@ vms:
           C(size_supported), C(possible), C(reasons)).
       type: dict
       returned: when O(retirement=true)
+    unlock_at_risk:
+      description:
+        - The VM's next cold start would stop at the passphrase prompt (the C(risks) of RV(vms[].custody) say why and how to
+          fix it). Null for a VM without ADE key references.
+      type: bool
+      returned: when O(check_custody=true)
+    custody:
+      description:
+        - Key custody of the VM - C(checked), C(unlock_at_risk), C(risks) and C(warnings) (each C(id), C(message),
+          C(fix)), C(reason), C(fix) (all risks joined), C(secrets) (the secret URLs the disks are stamped with).
+          Risk ids - C(secret_missing), C(secret_version_missing), C(secret_disabled), C(secret_expired),
+          C(secret_not_yet_valid), C(kek_missing), C(kek_disabled), C(kek_expired), C(kek_no_unwrap),
+          C(vault_not_found), C(vault_not_enabled), C(vault_region), C(vault_subscription).
+      type: dict
+      returned: when O(check_custody=true)
 summary:
   description: Count of VMs per phase, and C(total).
   returned: always
@@ -312,6 +358,11 @@ retried:
   returned: always
   type: list
   elements: dict
+custody:
+  description: With O(check_custody) - C(checked), C(at_risk), C(with_warnings) VM counts and C(requests), the Key Vault
+    and vault requests the check made.
+  returned: when O(check_custody=true)
+  type: dict
 requests:
   description: HTTP requests made (retries included), by method and status.
   returned: always
@@ -320,6 +371,7 @@ requests:
 
 import time
 
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import custody, custody_reads
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import parse_resource_id
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import ade_blockers, for_output
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout import disk_sizes, parse_record, stall_factor, stall_report
@@ -403,6 +455,38 @@ def fetch(session, mode, targets, bulk_threshold, waiting=False):
     return found
 
 
+def check_custody(session, vms, vms_read, p):
+    """Key custody per VM (issue 16): plan the reads for the fleet (each secret, KEK version and vault once), read,
+    decide per VM (custody.py). Adds vms[].custody / unlock_at_risk; returns the fleet counts."""
+    refs = {}
+    for st in vms:
+        k = ((st.get('resource_group') or '').lower(), (st.get('name') or '').lower())
+        refs[k] = custody.key_refs(vms_read[k])
+    before = session.stats.total
+    reads = custody_reads.CustodyReader(session, p['custody_workers']).read_plan(custody.plan_reads(refs))
+    now = time.time()
+    verdicts = []
+    for st in vms:
+        k = ((st.get('resource_group') or '').lower(), (st.get('name') or '').lower())
+        props = vms_read[k].get('properties') or {}
+        ident = ((props.get('securityProfile') or {}).get('encryptionIdentity') or {}).get(
+            'userAssignedIdentityResourceId')
+        v = custody.assess_vm(dict(name=st.get('name'), location=st.get('location'),
+                                   subscription_id=st.get('subscription_id'), encryption_identity=ident),
+                              refs[k], reads, now, p['custody_warn_days'])
+        st['custody'] = v
+        st['unlock_at_risk'] = v['unlock_at_risk'] if v['checked'] else None
+        if v['unlock_at_risk']:
+            st.setdefault('warnings', []).append('UNLOCK AT RISK on the next cold start: {0}. Fix: {1}'.format(
+                v['reason'], v['fix']))
+        for w in v['warnings']:
+            st.setdefault('warnings', []).append('key custody: {0} ({1})'.format(w['message'], w['fix']))
+        verdicts.append(v)
+    out = custody.summary(verdicts)
+    out['requests'] = session.stats.total - before
+    return out
+
+
 def main():
     base = AzureModule(
         dict(resource_group=dict(type='str'), name=dict(type='str'), names=dict(type='list', elements='str'),
@@ -410,9 +494,11 @@ def main():
              timeout=dict(type='int', default=86400), poll_interval=dict(type='float', default=30),
              fail_on_timeout=dict(type='bool', default=True), bulk_threshold=dict(type='int', default=10),
              ignore_missing=dict(type='bool', default=False),
-             query=dict(type='str'), retirement=dict(type='bool', default=True)),
+             query=dict(type='str'), retirement=dict(type='bool', default=True),
+             check_custody=dict(type='bool', default=False), custody_warn_days=dict(type='int', default=30),
+             custody_workers=dict(type='int', default=8)),
         mutually_exclusive=[('name', 'names')],
-        non_negative=('timeout',), positive=('poll_interval',),
+        non_negative=('timeout', 'custody_warn_days'), positive=('poll_interval', 'custody_workers'),
         supports_check_mode=True,
     )
     module = base.module
@@ -423,6 +509,8 @@ def main():
         mode, targets = select_targets(p)
     except ValueError as exc:
         base.fail(str(exc))
+    if p['check_custody'] and custody_reads.KV_SDK_IMPORT_ERROR:
+        base.fail(custody_reads.missing_sdk_message())
     session = base.open_session()
     start = time.time()
     history = {}
@@ -504,11 +592,14 @@ def main():
             if eah is not None:
                 st['retirement'] = eah.plan(vms_read[k], statuses[k], blockers)
             vms.append(st)
+        custody_out = check_custody(session, vms, vms_read, p) if p['check_custody'] else None
     except Exception as exc:  # pylint: disable=broad-except
         base.fail_azure('reading VM status', exc)
 
     result = dict(changed=False, vms=vms, summary=summarise(vms), timed_out=timed_out,
                   waited_seconds=round(time.time() - start, 3), polls=polls, retried=poller.history)
+    if custody_out is not None:
+        result['custody'] = custody_out
     if p['query']:
         import jmespath  # pylint: disable=import-outside-toplevel
         try:

@@ -185,7 +185,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import migrate as mig
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import validate
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import VM_ARGSPEC, AzureModule
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import ade_blockers
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
@@ -200,7 +200,7 @@ except ImportError as _exc:  # pragma: no cover - reported by fail_json
 
 def main():
     base = AzureModule(
-        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
+        dict(VM_ARGSPEC,
              state=dict(type='str', default='migrated', choices=['migrated', 'verified', 'restored']),
              guest_facts=dict(type='dict'), new_disk_suffix=dict(type='str', default='-eah'),
              sas_duration=dict(type='int', default=14400),

@@ -172,7 +172,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import provenance as prov
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import VM_ARGSPEC, AzureModule, write_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 
 RECORD_FROM = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'restoring')
@@ -180,7 +180,7 @@ RECORD_FROM = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'restorin
 
 def main():
     base = AzureModule(
-        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
+        dict(VM_ARGSPEC,
              snapshot_set=dict(type='str', required=True, aliases=['run_id'],
                                deprecated_aliases=[dict(name='run_id', version='2.0.0', collection_name='azure_ade.linux')]),
              snapshot_resource_group=dict(type='str'),

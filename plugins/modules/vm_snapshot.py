@@ -208,7 +208,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollo
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import provenance as prov
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import error_text
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule, write_record
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import VM_ARGSPEC, AzureModule, write_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import compute_status
 
@@ -217,7 +217,7 @@ _RUN_ID_OK = __import__('re').compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$')
 
 def main():
     base = AzureModule(
-        dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vm_name']),
+        dict(VM_ARGSPEC,
              snapshot_set=dict(type='str', aliases=['run_id'],
                                deprecated_aliases=[dict(name='run_id', version='2.0.0', collection_name='azure_ade.linux')]),
              state=dict(type='str', choices=['present', 'absent'], default='present'),

@@ -241,12 +241,18 @@ def vault_problem(world, vm, s):
     return None
 
 
-def make_stamp(s):
+def make_stamp(s, world=None, vm=None):
+    """The encryption settings the host stamps; with ``world``/``vm`` the host also writes the secret into the vault
+    (keyvault.py ade_secret_url), so the stamped URL is one Key Vault can answer for."""
     vid = s.get("KeyVaultResourceId")
     vault = KV_URL_RE.match(s.get("KeyVaultURL") or "")
     vname = vault.group(1) if vault else "vault"
+    url = None
+    if world is not None and vm is not None:
+        from . import keyvault
+        url = keyvault.ade_secret_url(world, vm, s)
     el = {"diskEncryptionKey": {"sourceVault": {"id": vid},
-                                "secretUrl": "https://%s.vault.azure.net/secrets/%s/%s" % (
+                                "secretUrl": url or "https://%s.vault.azure.net/secrets/%s/%s" % (
                                     vname, str(uuid.uuid4()), uuid.uuid4().hex)}}
     if s.get("KeyEncryptionKeyURL"):
         el["keyEncryptionKey"] = {"sourceVault": {"id": s.get("KekVaultResourceId") or vid},
@@ -371,11 +377,11 @@ def _eta(seconds):
     return "%02d:%02d:%02d" % (seconds // 3600, seconds % 3600 // 60, seconds % 60)
 
 
-def stamp_disks(vm, s, vt_os, data_disks):
+def stamp_disks(vm, s, vt_os, data_disks, world=None):
     """src: EncryptionSettingsUtil.py get_settings_data (lines 238-311): the disks sent for stamping are the data
     disks holding the volumes about to be encrypted plus the items already encrypted (crypt mount config); the
     OS disk only when the root device is among them (root_vhd_needs_stamping, line 258)."""
-    st = make_stamp(s)
+    st = make_stamp(s, world, vm)
     targets = [d for _unused, d, _unused in vm.data_disks if d.guest_encrypted or d in data_disks]
     if vt_os:
         targets.insert(0, vm.os_disk)
@@ -532,9 +538,10 @@ def _enable_run(world, vm, ext, run, s, T, P, opn, vt, dual, report, status, fin
     if dual:
         def dual_stamp(t):
             start(t)
+            st = make_stamp(s, world, vm)
             for d in vm.all_disks():
-                d.stamp = make_stamp(s)
-            report("success", make_stamp(s)["encryptionSettings"][0]["diskEncryptionKey"]["secretUrl"], t)
+                d.stamp = st
+            report("success", st["encryptionSettings"][0]["diskEncryptionKey"]["secretUrl"], t)
         run.add(P + T["stamp"], dual_stamp, "stamp")
         return run
 
@@ -551,7 +558,7 @@ def _enable_run(world, vm, ext, run, s, T, P, opn, vt, dual, report, status, fin
                                 "was not accepted. Error: %s" % prob, t, UNKNOWN_ERROR)
                 run.steps = run.steps[:run.i]
                 return
-            stamp_disks(vm, s, vt_os or vm.os_disk.stamp is not None, data_disks)
+            stamp_disks(vm, s, vt_os or vm.os_disk.stamp is not None, data_disks, world)
             report("success", "Encryption settings updated", t)
         run.add(P, updated, "settings updated")
         if done:
@@ -580,7 +587,7 @@ def _enable_run(world, vm, ext, run, s, T, P, opn, vt, dual, report, status, fin
                 report("error", stamp_failure(prob, where), t_, ENCRYPTION_FAILED)
                 run.steps = run.steps[:run.i]
                 return
-            stamp_disks(vm, s, vt_os, data_disks)
+            stamp_disks(vm, s, vt_os, data_disks, world)
             # src: handle.py stamp_disks_with_settings (lines 219-229): success, transitioning when online
             report("transitioning" if online else "success", "Encryption settings stamped", t_)
         return fn

@@ -136,6 +136,19 @@ class SimAdmin:
         return ComputeManagementClient(credential or self.credential(), e["subscription_id"],
                                        base_url=e["resource_manager"], connection_verify=e["ca_bundle"], **kw)
 
+    def keyvault(self, vault, secret=None, version=None, key=None, **kw):
+        """Vault / secret / key test knobs (keyvault.py): POST when ``kw`` is given, else GET."""
+        path = "/keyvault/%s" % vault
+        if secret:
+            path += "/secrets/%s" % secret + ("/%s" % version if version else "")
+        elif key:
+            path += "/keys/%s" % key + ("/%s" % version if version else "")
+        return self.call("POST" if kw else "GET", path, kw or None)
+
+    def keyvault_url(self, vault):
+        """Base URL of a vault's data plane here (the SDKs' vault_url; AZURE_ADE_KEYVAULT_ENDPOINT with {vault})."""
+        return "%s/_keyvault/%s" % (self.endpoints["resource_manager"], vault)
+
     def network_client(self, credential=None, **kw):
         """The real azure-mgmt-network client against the simulator (network.py)."""
         from azure.mgmt.network import NetworkManagementClient

@@ -362,8 +362,14 @@ def get_key(req):
     jwk = {"kid": kid, "kty": item["kty"]}
     if item["kty"].startswith("RSA"):
         jwk.update({"key_ops": ["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"],
-                    "n": "sim-modulus", "e": "AQAB"})
+                    "n": "c2ltLW1vZHVsdXM", "e": "AQAB"})
     else:
-        jwk.update({"key_ops": ["sign", "verify"], "crv": "P-256", "x": "sim-x", "y": "sim-y"})
-    return ok({"key": jwk, "attributes": {"enabled": item["enabled"], "created": 1700000000,
-                                          "updated": 1700000000, "recoveryLevel": "Recoverable+Purgeable"}})
+        jwk.update({"key_ops": ["sign", "verify"], "crv": "P-256", "x": "c2ltLXg", "y": "c2ltLXk"})
+    if item.get("key_ops") is not None:      # keyvault.py: Update Key may narrow the permitted operations
+        jwk["key_ops"] = list(item["key_ops"])
+    attrs = {"enabled": item["enabled"], "created": 1700000000, "updated": 1700000000,
+             "recoveryLevel": "Recoverable+Purgeable"}
+    for k in ("exp", "nbf"):
+        if item.get(k) is not None:
+            attrs[k] = int(item[k])
+    return ok({"key": jwk, "attributes": attrs})

@@ -261,7 +261,7 @@ class Vault:
     def uri(self):
         return "https://%s.vault.azure.net/" % self.name
 
-    def to_json(self):
+    def _to_json(self):
         return {"id": self.id, "name": self.name, "type": "Microsoft.KeyVault/vaults", "location": self.location,
                 "tags": {},
                 "properties": {"sku": {"family": "A", "name": "standard"}, "tenantId": self.tenant,
@@ -271,6 +271,12 @@ class Vault:
                                "softDeleteRetentionInDays": 90, "enableRbacAuthorization": False,
                                "vaultUri": self.uri, "provisioningState": "Succeeded",
                                "publicNetworkAccess": "Enabled"}}
+
+    def to_json(self):   # keyvault.py adds purge protection
+        from . import keyvault
+        d = self._to_json()
+        keyvault.decorate_vault_json(self, d["properties"])
+        return d
 
 
 class Extension:

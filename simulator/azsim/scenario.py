@@ -2,7 +2,7 @@
 
 import uuid
 
-from . import ade, backups, compat, create, dual_pass, network, vmss
+from . import ade, backups, compat, create, dual_pass, keyvault, network, vmss
 from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension, ResourceGroup, VM, Vault,
                     VT_CANON, SUCCESS_MESSAGE)
 
@@ -120,6 +120,7 @@ def _vault(world, sid, r, vdoc):
                                        vdoc.get("enabled_for_disk_encryption", True), world.tenant,
                                        vdoc.get("soft_delete", True))
     compat.init_vault(v, vdoc)
+    keyvault.init_vault(v, vdoc)
 
 
 def _disk(world, r, ddoc):
@@ -242,7 +243,8 @@ def _vm_extensions(world, vm, vd):
         dp = dp if isinstance(dp, dict) else {}
         v = _find_vault(world, vm, dp.get("vault") or _first_vault(world, vm))
         vt = dp.get("volume_type", "All")
-        secret = "https://%s.vault.azure.net/secrets/%s/%s" % (v.name, uuid.uuid4(), uuid.uuid4().hex)
+        # dual pass: the guest wrote the secret (KeyVaultUtil.py create_secret); the same record as single pass
+        secret = keyvault.ade_secret_url(world, vm, {"KeyVaultResourceId": v.id})
         vm.model_os_encryption = {"diskEncryptionKey": {"secretUrl": secret, "sourceVault": {"id": v.id}},
                                   "enabled": True}
         s = ade_settings(v, vt)
@@ -274,7 +276,7 @@ def _vm_extensions(world, vm, vd):
                 for d in vm.mounted_data():
                     d.guest_encrypted = True
             # stamped as the extension does: encrypted data disks, the OS disk only for OS/All (ade.stamp_disks)
-            ade.stamp_disks(vm, s, vt.lower() in ("os", "all"), [])
+            ade.stamp_disks(vm, s, vt.lower() in ("os", "all"), [], world)
             vm.os_disk.ade["volume_type"] = VT_CANON[vt.lower()]
             e.set_status("success", SUCCESS_MESSAGE[vt.lower()], t)
         elif state in ("in_progress", "failed"):

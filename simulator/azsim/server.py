@@ -11,7 +11,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import arm, scenario, stale, upload
+from . import arm, keyvault, scenario, stale, upload
 from .clock import Clock, iso
 from .model import ArmError, DEFAULT_ADE_TIMING, World, _fault_ctx
 
@@ -345,6 +345,8 @@ class Handler(BaseHTTPRequestHandler):
                     "ExpiredAuthenticationToken": "The access token has expired"}[code]
             hdr = 'Bearer authorization_uri="%s/%s", error="invalid_token", error_description="%s"' % (
                 w.base_url, w.tenant, desc)
+            if path.startswith("/_keyvault/"):     # Key Vault's challenge (keyvault.py): authority and resource
+                hdr = 'Bearer authorization="%s/%s", resource="https://vault.azure.net"' % (w.base_url, w.tenant)
             raise ArmError(401, code, msg, headers={"WWW-Authenticate": hdr})
         api = query.get("api-version")
         if not api:
@@ -505,6 +507,9 @@ class Handler(BaseHTTPRequestHandler):
                             return 400, {"error": {"code": "InvalidVmPatch", "message": "unknown key %s" % k}}, {}
                     w.wake(vm)
                 return 200, _vm_state(vm), {}
+            kv = keyvault.admin(w, method, p, body)
+            if kv is not None:
+                return kv
             disk = upload.admin_disk(w, method, p, body)
             if disk is not None:
                 return disk

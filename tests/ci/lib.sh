@@ -69,6 +69,8 @@ PY
 ) || return 1
   eval "$env_sh"
   export AZURE_ADE_LRO_POLLING_INTERVAL=${AZURE_ADE_LRO_POLLING_INTERVAL:-0.2}
+  # Key Vault data plane (KEK by name, key custody) on the simulator's port (simulator/azsim/keyvault.py)
+  export AZURE_ADE_KEYVAULT_ENDPOINT="$AZURE_RESOURCE_MANAGER_URL/_keyvault/{vault}"
 }
 
 ade_sim_stop() {

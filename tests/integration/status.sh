@@ -5,7 +5,9 @@
 #   - $ST_GUEST's guest shows ADE's osencrypt mapper while Azure says NotEncrypted (the other way),
 #   - $ST_PLAIN agrees on both sides (no mismatch),
 # then `ansible-playbook azure_ade.linux.status`: mismatches reported both ways, the play fails because of them,
-# status.json rows as expected, status.html written beside it and checked in headless Chromium (tests/ci/report.sh).
+# status.json rows as expected, status.html written beside it and checked in headless Chromium (tests/ci/report.sh);
+# key custody (issue 16): $ST_PLATFORM's secret disabled in Key Vault after the encryption is reported AT-RISK and
+# fails the run with ade_fail_on_risk=true, with no write sent.
 #   bash tests/integration/status.sh [2.16|2.21]
 # Changes on the hosts: a file /dev/mapper/osencrypt on $ST_GUEST, removed at the end. Last line: "N passed, N failed".
 set -uo pipefail
@@ -55,9 +57,39 @@ json.dump(doc, sys.stdout)' "$ST_PLATFORM" >"$W/scenario.json" || { ko "scenario
 ade_sim_start "$SIM" --scenario "$W/scenario.json" || { ko "simulator start"; exit; }
 if guest_mapper present; then ok "$ST_GUEST shows /dev/mapper/osencrypt"; else ko "could not create /dev/mapper/osencrypt on $ST_GUEST"; fi
 
+# Issue 16, key custody: $ST_PLATFORM's secret is disabled in Key Vault after the encryption (outside the collection);
+# status (ade_fail_on_risk) must catch it before any restart, sending no write.
+if python3 - "$W/scenario.json" "$ST_PLATFORM" >"$W/logs/custody.out" 2>&1 <<'PY'
+import json, os, ssl, sys, urllib.request
+vault = json.load(open(sys.argv[1]))["subscriptions"][0]["resource_groups"][0]["vaults"][0]["name"]
+ctx = ssl.create_default_context(cafile=os.environ["AZURE_CA_BUNDLE"])
+adm = os.environ["SIM_ADMIN"] + "/keyvault/" + vault
+secrets = json.load(urllib.request.urlopen(adm, context=ctx))["secrets"]
+mine = [s["name"] for s in secrets if s["versions"][-1]["tags"].get("MachineName") == sys.argv[2]]
+assert len(mine) == 1, secrets
+urllib.request.urlopen(urllib.request.Request(adm + "/secrets/" + mine[0], data=b'{"enabled": false}', method="POST",
+                                              headers={"Content-Type": "application/json"}), context=ctx).read()
+urllib.request.urlopen(urllib.request.Request(os.environ["SIM_ADMIN"] + "/log", method="DELETE"), context=ctx).read()
+PY
+then ok "the secret ADE wrote for $ST_PLATFORM (tag MachineName) disabled in Key Vault"
+else ko "disable the secret of $ST_PLATFORM"; cat "$W/logs/custody.out"; fi
+
 ansible-playbook -i "$INV" azure_ade.linux.status -e ade_hosts="$ST_PLATFORM:$ST_GUEST:$ST_PLAIN" \
-  -e ade_report_dir="$W/report" >"$W/logs/status.log" 2>&1
+  -e ade_report_dir="$W/report" -e ade_fail_on_risk=true >"$W/logs/status.log" 2>&1
 rc=$?
+writes=$(python3 - <<'PY'
+import json, os, ssl, urllib.request
+ctx = ssl.create_default_context(cafile=os.environ["AZURE_CA_BUNDLE"])
+e = json.load(urllib.request.urlopen(os.environ["SIM_ADMIN"] + "/log?kind=arm", context=ctx))["entries"]
+print(sum(1 for x in e if x["method"] != "GET"))
+PY
+)
+if [ "$rc" -ne 0 ] && grep -q "Unlock at risk on the next cold start" "$W/logs/status.log" \
+   && grep -q "AT-RISK" "$W/logs/status.log" && [ "$writes" = 0 ]; then
+  ok "status fails on the disabled secret before any restart (AT-RISK, $writes writes)"
+else
+  ko "status with a disabled secret: rc=$rc writes=$writes (log $W/logs/status.log)"
+fi
 if [ "$rc" -ne 0 ] && grep -q "Encryption status mismatch" "$W/logs/status.log"; then
   ok "status fails on the mismatches (rc=$rc)"
 else
@@ -76,6 +108,9 @@ assert guest['platform_os'] == 'NotEncrypted' and guest['guest_os_crypt'] is Tru
 assert guest['mismatch'] == ['guest: root on dm-crypt, platform: OS NotEncrypted'] and guest['outcome'] == 'mismatch', guest
 # agreement
 assert plain['mismatch'] == [] and plain['outcome'] == 'not_encrypted' and plain['guest_reachable'], plain
+# key custody (issue 16): the disabled secret, with its fix; VMs without ADE keys are not checked
+assert plat['unlock_at_risk'] is True and [r['id'] for r in plat['custody']['risks']] == ['secret_disabled'], plat
+assert 'set-attributes' in plat['custody']['fix'] and plain['unlock_at_risk'] is None, plain
 PY
 then ok "status.json: mismatch both ways (R6.1) and none where both sides agree"; else ko "status.json rows"; cat "$W/logs/assert.out"; fi
 if python3 - "$W/report/inventory.json" "$ST_PLATFORM" "$ST_PLAIN" >"$W/logs/inventory.out" 2>&1 <<'PY'
@@ -101,3 +136,4 @@ if REPORT_PAGES="$W/report/status.html $W/report/hosts.json" ADE_REPORT_OUT="$W/
 else
   ko "status.html in headless Chromium (log $W/logs/browser.log)"; grep -E '^FAIL|Error' "$W/logs/browser.log" | head
 fi
+

@@ -41,6 +41,12 @@ LEASE_ARGSPEC = dict(
 LEASE_DEFAULTS = dict(lease_wait=0, lease_ttl=lease_rules.DEFAULT_TTL)
 
 
+# The one VM a controller module acts on (doc fragment azure_ade.linux.azure_vm): vm_encryption, vm_snapshot,
+# vm_restore, vm_migrate merge it into their argument spec (dict(VM_ARGSPEC, ...)).
+VM_ARGSPEC = dict(resource_group=dict(type='str', required=True),
+                  name=dict(type='str', required=True, aliases=['vm_name']))
+
+
 def number_errors(params, non_negative=(), positive=()):
     """Messages for a negative timeout or a non-positive interval. Pure."""
     errors = []

@@ -602,3 +602,27 @@ def retention_refusal(record, snapshot_set, created_times, now, older_than_days=
             return 'set {0} has {1} snapshot(s) younger than {2} days (or of unknown age); kept'.format(
                 snapshot_set, len(young), older_than_days)
     return None
+
+
+def restart_refusal(name, status):
+    """Why vm_encryption state=restarted must not restart the VM now, or None (R4.1: never restart while ADE
+    is in progress; a restart in the middle can leave it unbootable). Pure."""
+    if (status or {}).get('phase') == 'in_progress':
+        return 'refusing to restart {0}: ADE is in progress ({1}); a restart now can leave it unbootable (R4.1)'.format(
+            name, (status or {}).get('progress_message'))
+    return None
+
+
+def verify_problems(record, status, snapshot_set):
+    """Why the VM must not be recorded ``verified`` for ``snapshot_set`` (empty: record it). The platform must show
+    this run's encryption succeeded as asked, and the record must be this run at stage encrypting (or verified). Pure."""
+    record = record or {}
+    status = status or {}
+    problems = platform_verified(status, status.get('volume_type') or 'All')
+    if record.get('snapshot_set') != snapshot_set or record.get('stage') not in ('encrypting', 'verified'):
+        problems.append('its rollout record (set {0}, stage {1}) is not run {2} at stage encrypting'.format(
+            record.get('snapshot_set'), record.get('stage'), snapshot_set))
+    elif extension_seq(status) != record.get('seq'):
+        problems.append("the extension runs SequenceVersion {0}, not this run's {1}".format(
+            extension_seq(status), record.get('seq')))
+    return problems

@@ -95,4 +95,7 @@ def status_row(ident, platform=None, guest=None, error=None):
         'retirement': platform.get('retirement'),
         'history': list(platform.get('history') or []),
         'mismatch': mism,
+        # key custody (vm_encryption_info check_custody, issue 16): None when not checked / no ADE keys
+        'unlock_at_risk': platform.get('unlock_at_risk'),
+        'custody': platform.get('custody'),
     }

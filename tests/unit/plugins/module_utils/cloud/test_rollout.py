@@ -443,3 +443,24 @@ def test_azure_blockers_and_encryption_at_host_only_for_a_new_run():
     rep = R.blocked_report({}, eah, 'start', 'warn')
     assert not rep['blocked'] and rep['warning'] == 'use EAH'
     assert R.blocked_report({}, eah, 'start', 'ignore') == dict(blocked=False, by=None, message='', warning='')
+
+
+# ---- vm_encryption state=restarted / state=verified decisions ------------------------------------------------
+
+def test_restart_refused_while_ade_runs():
+    assert 'R4.1' in R.restart_refusal('vm1', {'phase': 'in_progress', 'progress_message': 'OS'})
+    for phase in ('succeeded', 'failed', 'restart_pending', 'not_started', None):
+        assert R.restart_refusal('vm1', {'phase': phase}) is None
+
+
+def test_verify_problems():
+    ok = {'phase': 'succeeded', 'os_volume_encrypted': 'Encrypted', 'data_volumes_encrypted': 'Encrypted',
+          'volume_type': 'All', 'extension': {'settings': {'SequenceVersion': SEQ}}}
+    record = {'snapshot_set': 'ade-r1', 'stage': 'encrypting', 'seq': SEQ}
+    assert R.verify_problems(record, ok, 'ade-r1') == []
+    assert R.verify_problems(dict(record, stage='verified'), ok, 'ade-r1') == []
+    assert 'is not run ade-r2' in R.verify_problems(record, ok, 'ade-r2')[0]
+    assert 'is not run' in R.verify_problems(dict(record, stage='enabling'), ok, 'ade-r1')[0]
+    assert "not this run's" in R.verify_problems(dict(record, seq=OTHER), ok, 'ade-r1')[0]
+    probs = R.verify_problems(record, dict(ok, phase='failed', os_volume_encrypted='NotEncrypted'), 'ade-r1')
+    assert len(probs) == 2

@@ -83,3 +83,12 @@ def test_status_row_carries_blockers_retirement_history():
     p['ade_blockers'] = [{'id': 'ultra_disk', 'message': 'm', 'source': 's'}]
     assert S.status_row({'host': 'h', 'name': 'vm'}, p, None)['blockers'] == p['ade_blockers']
     assert row['history'] == [{'phase': 'succeeded'}]
+
+
+def test_status_row_carries_custody():
+    ident = {'host': 'h', 'name': 'vm1', 'resource_group': 'rg'}
+    p = dict(plat('Encrypted', 'Encrypted'), unlock_at_risk=True,
+             custody={'risks': [{'id': 'secret_disabled', 'message': 'm', 'fix': 'f'}]})
+    row = S.status_row(ident, p, S.guest_crypt(OS_CRYPT))
+    assert row['unlock_at_risk'] is True and row['custody']['risks'][0]['id'] == 'secret_disabled'
+    assert S.status_row(ident, plat('Encrypted', 'Encrypted'), None)['unlock_at_risk'] is None

@@ -1,0 +1,102 @@
+"""Issue 16 through the real SDKs: azure-keyvault-secrets / -keys against the data plane (challenge auth included),
+the secret ADE's host writes at enable (tags), vault properties through azure-mgmt-keyvault and locks through
+azure-mgmt-resource-locks."""
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from conftest import SUB, ade_body, run_to_end
+
+KEYS = [{"name": "kek1", "versions": [{"version": "a" * 32}]}]
+
+
+def scenario():
+    return {"subscriptions": [{"id": SUB, "resource_groups": [{"name": "rgk", "location": "eastus", "vaults": [
+        {"name": "kvk", "keys": KEYS, "purge_protection": True, "locks": [{"name": "keep", "level": "CanNotDelete"}]},
+        {"name": "kvbare", "soft_delete": False}],
+        "vms": [{"name": "k-enc", "data_disks": [{"lun": 0}],
+                 "encryption": {"state": "encrypted", "volume_type": "All", "vault": "kvk"}},
+                {"name": "k-new", "data_disks": [{"lun": 0}]}]}]}]}
+
+
+@pytest.fixture
+def ksim(server):
+    server.reset()
+    server.seed(scenario(), replace=True)
+    return server
+
+
+def secret_client(sim, vault):
+    from azure.keyvault.secrets import SecretClient
+    return SecretClient(sim.keyvault_url(vault), sim.credential(), verify_challenge_resource=False,
+                        connection_verify=sim.ca, retry_total=0)
+
+
+def stamped_url(sim, vm):
+    client = sim.compute_client(retry_total=0)
+    iv = client.virtual_machines.instance_view("rgk", vm)
+    return [d.encryption_settings[0].disk_encryption_key.secret_url for d in iv.disks if d.encryption_settings]
+
+
+def test_ade_secret_written_with_tags(ksim):
+    urls = stamped_url(ksim, "k-enc")
+    assert len(urls) == 2 and len(set(urls)) == 1       # one secret for the VM, stamped on OS and data disk
+    name, version = urls[0].split("/secrets/")[1].split("/")
+    sc = secret_client(ksim, "kvk")
+    items = list(sc.list_properties_of_secret_versions(name))
+    assert [i.version for i in items] == [version]
+    assert items[0].enabled and items[0].content_type == "BEK"
+    assert items[0].tags == {"DiskEncryptionKeyFileName": "LinuxPassPhraseFileName",
+                             "DiskEncryptionKeyEncryptionAlgorithm": "RSA-OAEP", "MachineName": "k-enc"}
+    assert items[0].recovery_level == "Recoverable"     # soft delete + purge protection
+
+
+def test_enable_writes_secret_and_disable_is_seen(ksim):
+    client = ksim.compute_client(retry_total=0)
+    client.virtual_machine_extensions.begin_create_or_update("rgk", "k-new", "AzureDiskEncryptionForLinux",
+                                                             ade_body(vault="kvk", vault_rg="rgk"))
+    run_to_end(ksim, "rgk", "k-new", collect=False)
+    url = stamped_url(ksim, "k-new")[0]
+    name, version = url.split("/secrets/")[1].split("/")
+    sc = secret_client(ksim, "kvk")
+    props = sc.update_secret_properties(name, version, enabled=False)      # PATCH through the SDK
+    assert props.enabled is False
+    assert [i.enabled for i in sc.list_properties_of_secret_versions(name)] == [False]
+    with pytest.raises(HttpResponseError):
+        sc.get_secret(name, version)
+    ksim.keyvault("kvk", secret=name, enabled=True, exp=1)
+    got = sc.get_secret(name, version)
+    assert got.value and got.properties.expires_on is not None
+    ksim.keyvault("kvk", secret=name, deleted=True)
+    with pytest.raises(ResourceNotFoundError):
+        list(sc.list_properties_of_secret_versions(name))
+
+
+def test_key_client_and_key_ops(ksim):
+    from azure.keyvault.keys import KeyClient
+    kc = KeyClient(ksim.keyvault_url("kvk"), ksim.credential(), verify_challenge_resource=False,
+                   connection_verify=ksim.ca, retry_total=0)
+    k = kc.get_key("kek1", "a" * 32)
+    assert k.properties.enabled and "unwrapKey" in k.key_operations
+    ksim.keyvault("kvk", key="kek1", enabled=False, key_ops=["wrapKey"])
+    k = kc.get_key("kek1")
+    assert not k.properties.enabled and "unwrapKey" not in k.key_operations
+
+
+def test_vault_properties_and_locks(ksim):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+    from azure.mgmt.resource.locks import ManagementLockClient
+    e = ksim.endpoints
+    kw = dict(base_url=e["resource_manager"], connection_verify=e["ca_bundle"], retry_total=0)
+    kv = KeyVaultManagementClient(ksim.credential(), SUB, **kw).vaults.get("rgk", "kvk")
+    assert kv.properties.enabled_for_disk_encryption and kv.properties.enable_soft_delete
+    assert kv.properties.enable_purge_protection is True and kv.location == "eastus"
+    bare = KeyVaultManagementClient(ksim.credential(), SUB, **kw).vaults.get("rgk", "kvbare")
+    assert not bare.properties.enable_soft_delete and not bare.properties.enable_purge_protection
+    locks = ManagementLockClient(ksim.credential(), SUB, **kw).management_locks
+    got = list(locks.list_at_resource_level("rgk", "Microsoft.KeyVault", "", "vaults", "kvk"))
+    assert [(x.name, x.level) for x in got] == [("keep", "CanNotDelete")]
+    assert list(locks.list_at_resource_level("rgk", "Microsoft.KeyVault", "", "vaults", "kvbare")) == []
+    ksim.keyvault("kvk", enabled_for_disk_encryption=False, locks=[])
+    kv = KeyVaultManagementClient(ksim.credential(), SUB, **kw).vaults.get("rgk", "kvk")
+    assert not kv.properties.enabled_for_disk_encryption
