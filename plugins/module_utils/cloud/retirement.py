@@ -543,14 +543,16 @@ def migrate_page_row(plan, row=None):
 # ---- the encrypt report, read after the last change (issue 17) --------------------------------------------------
 
 def read_again_groups(hosts, hostvars):
-    """[{subscription_id, resource_group, names}] of the VMs the run waited on (one read per resource group). Pure."""
+    """[{subscription_id, resource_group, names}] of every VM the run identified (one read per resource group): a
+    failure at any stage after the snapshot (enable as well as wait) may restore the VM, so the report reads each
+    identified VM again rather than only those it waited on. Pure."""
     groups = {}
     order = []
     for h in hosts or []:
         hv = hostvars.get(h) if hasattr(hostvars, 'get') else None
         hv = hv if hasattr(hv, 'get') else {}
         vm = hv.get('ade_vm') if hasattr(hv.get('ade_vm'), 'get') else {}
-        if not vm or not vm.get('name') or not vm.get('resource_group') or hv.get('ade_wait') is None:
+        if not vm or not vm.get('name') or not vm.get('resource_group'):
             continue
         key = ((vm.get('subscription_id') or '').lower(), vm['resource_group'].lower())
         if key not in groups:

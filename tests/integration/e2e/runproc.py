@@ -9,6 +9,9 @@ matter, unlike a walk of the process tree by parent PID), and no other process h
   python3 runproc.py list MARK [PATTERN]   # PIDs (one per line) whose environment has ADE_RUN_MARK=MARK
                                            # (and whose command line contains PATTERN)
   python3 runproc.py kill MARK             # SIGKILL them all, repeatedly until none is left (max 5 s); rc 0
+  python3 runproc.py orphans               # rc 0 when the ansible-core in use starts its workers with setsid()
+                                           # (2.19 does; 2.16 does not, so there a process-group kill takes the
+                                           # module with it and its lease stays until it expires)
 """
 import os
 import signal
@@ -37,7 +40,16 @@ def pids(mark, pattern=None):
     return out
 
 
+def workers_setsid():
+    """True when this ansible-core's WorkerProcess calls os.setsid() (read from its source, not from a version)."""
+    import inspect
+    from ansible.executor.process import worker
+    return "os.setsid()" in inspect.getsource(worker)
+
+
 def main():
+    if sys.argv[1] == "orphans":
+        return 0 if workers_setsid() else 1
     cmd, mark = sys.argv[1], sys.argv[2]
     pattern = sys.argv[3] if len(sys.argv) > 3 else None
     if cmd == "list":

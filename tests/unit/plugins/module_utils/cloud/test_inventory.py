@@ -147,10 +147,11 @@ def test_images_restore_points_scale_sets():
 def test_encrypt_report_read_again_after_the_last_change():
     hv = {'a': {'ade_vm': {'subscription_id': 's', 'resource_group': 'RG', 'name': 'a'}, 'ade_wait': {}},
           'b': {'ade_vm': {'subscription_id': 's', 'resource_group': 'rg', 'name': 'b'}, 'ade_wait': {}},
-          'c': {'ade_vm': {'subscription_id': 's', 'resource_group': 'rg2', 'name': 'c'}},     # never waited on
-          'd': {}}
+          'c': {'ade_vm': {'subscription_id': 's', 'resource_group': 'rg2', 'name': 'c'}},     # failed before the wait
+          'd': {}}                                                                              # never identified
     assert R.read_again_groups(['a', 'b', 'c', 'd'], hv) == [
-        {'subscription_id': 's', 'resource_group': 'RG', 'names': ['a', 'b']}]
+        {'subscription_id': 's', 'resource_group': 'RG', 'names': ['a', 'b']},
+        {'subscription_id': 's', 'resource_group': 'rg2', 'names': ['c']}]
     rows = [{'host': 'a', 'retirement': {'path': 'rebuild_vm'}}, {'host': 'b', 'retirement': {'path': 'migrate'}},
             {'host': 'd', 'retirement': None}]
     results = [{'vms': [{'name': 'a', 'resource_group': 'rg', 'retirement': {'path': 'migrate'}}]}]
