@@ -54,7 +54,8 @@ def main():
     pattern = sys.argv[3] if len(sys.argv) > 3 else None
     if cmd == "list":
         found = pids(mark, pattern)
-        print("\n".join(str(p) for p in found))
+        if found:  # nothing at all when none: an empty line would count as one PID for `wc -l`
+            print("\n".join(str(p) for p in found))
         return 0 if found else 1
     end = time.time() + 5
     while time.time() < end:
