@@ -908,12 +908,13 @@ def partitions(v):
 def rc_script(v):
     a = v["agent"]
     lines = ["#!/bin/bash", "rm -f \"$0\"", "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-             "cd /", "mkdir -p /run/sshd /run/lock && chmod 0755 /run/sshd",
-             "/usr/sbin/sshd -D </dev/null >/dev/null 2>&1 &"]
+             "cd /", "mkdir -p /run/sshd /run/lock && chmod 0755 /run/sshd"]
+    # sshd starts last: a host that answers SSH already runs every process of its variant (up.sh waits for SSH only,
+    # and a test that connected before busy-root's reportd was forked saw no root_busy process under CI load)
+    sshd = ["/usr/sbin/sshd -D </dev/null >/dev/null 2>&1 &", "exit 0"]
     dargs = " ".join(a["daemon"])
     if v.get("fleet"):   # fleet hosts: sshd only (nothing reads the agent's processes; saves ~16 MB a host)
-        lines.append("exit 0")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + sshd) + "\n"
     lines.append("%s </dev/null >/dev/null 2>&1 &" % dargs)
     # with the real agent package installed the processes run the stand-in (the real daemon would provision the VM)
     agent_script = STANDIN_WAAGENT if a.get("real_debs") else "/usr/sbin/waagent"
@@ -932,8 +933,7 @@ def rc_script(v):
         lines.insert(4, "mkdir -p /run/containerd /run/docker && touch /run/containerd/containerd.sock /run/docker.pid")
     if v["name"] == "app-mongod":
         lines.insert(4, "mkdir -p /run/mongodb && chown mongodb:mongodb /run/mongodb")
-    lines.append("exit 0")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + sshd) + "\n"
 
 
 def write(path, text, mode=0o644):
