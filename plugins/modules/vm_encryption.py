@@ -50,7 +50,7 @@ options:
       - V(verified) records stage C(verified) in the VM's rollout record (needs O(snapshot_set)) once the platform shows
         this run's encryption succeeded; the encrypt playbook does it after V(restarted) and the guest showed its
         volumes on dm-crypt. Until then the snapshot set is kept (see M(azure_ade.linux.vm_snapshot) retention).
-      - V(verify_failed) records stage C(verify_failed) in the VM's rollout record (needs O(snapshot_set)): the restart
+      - V(verify_failed) records stage C(verify_failed) in the VM's rollout record (needs O(snapshot_set)) when the restart
         check of this run failed. The encrypt playbook then sends the VM no restart on a re-run until the operator asks
         (role variable C(ade_retry_verify)); its snapshot set is kept. No write when already recorded.
       - V(restarted) and V(verified) are the rollout's restart check and its record, separate jobs that share this

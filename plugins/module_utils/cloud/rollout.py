@@ -218,6 +218,8 @@ def plan(record, status, new_run, retry_restored=False, verify=True, retry_verif
       done         nothing to do (verified, or succeeded without verification)
       stop         never touch automatically; ``reason`` says what to do (foreign encryption, restored VM, ...)
 
+    ``plain_data_disks``: attached data disks without an ADE stamp (status ``skipped_data_disks``); a ``done`` reason
+    names them (issue 16 item 4: a re-run used to call such a VM done without a word).
     ``outcome`` (only with stop/done when the record knows better than the generic word): 'verify_failed' for a VM
     whose restart check failed in an earlier run - it waits for the operator (``retry_verify``) and a re-run sends
     it no restart (issue 16: a 4-VM rollout re-run restarted two VMs already reported verify_failed).
@@ -227,9 +229,13 @@ def plan(record, status, new_run, retry_restored=False, verify=True, retry_verif
     run = record.get('snapshot_set')
     eff = effective_stage(record, status)
 
+    plain = list((status or {}).get('skipped_data_disks') or [])
+
     def out(action, reason, snapshot_set=None, restore_from=None, outcome=None):
+        if action == 'done' and plain:
+            reason = reason + '; ' + plain_disks_note(plain)
         return dict(action=action, snapshot_set=snapshot_set, stage=stage, effective_stage=eff, reason=reason,
-                    restore_from=restore_from, outcome=outcome,
+                    restore_from=restore_from, outcome=outcome, plain_data_disks=plain,
                     snapshot_allowed=action == 'start' or (action == 'resume' and stage == 'snapshot_taken'))
 
     if stage is None:
@@ -283,6 +289,14 @@ def plan(record, status, new_run, retry_restored=False, verify=True, retry_verif
         return out('done', 'encrypted (run {0}); restart check off'.format(run), snapshot_set=run)
     return out('wait', "this run's encryption is in progress ({0}); waiting (no new snapshot)".format(
         _short((status or {}).get('progress_message'))), snapshot_set=run)
+
+
+def plain_disks_note(disks):
+    """What a re-run says about data disks of an encrypted VM that carry no ADE stamp (issue 16 item 4). Pure."""
+    return ('BUT data disk(s) {0} are NOT encrypted (no ADE stamp: attached after the encryption, or not mounted '
+            'when it ran); encrypt does not yet take a snapshot set of them alone and re-run the enable for them: '
+            'mount them in the guest, snapshot them, then run azure_ade.linux.vm_encryption again '
+            '(a new SequenceVersion encrypts the new volumes only)'.format(', '.join(disks)))
 
 
 def _plan_verify_failed(out, record, status, run, retry_verify):

@@ -467,6 +467,18 @@ def test_verify_failed_waits_for_the_operator():
     assert R.plan(rec('verify_failed', seq=SEQ), st('succeeded', SEQ), 'n', retry_verify=True)['outcome'] is None
 
 
+def test_done_names_plain_data_disks():
+    # issue 16 item 4: a re-run on an encrypted VM with a data disk attached later no longer calls it done silently
+    plain = dict(st('succeeded', SEQ), skipped_data_disks=['vm1-late'])
+    for record, kw in ((rec('verified', seq=SEQ), {}), (rec('encrypting', seq=SEQ), {'verify': False}), (rec(), {})):
+        p = R.plan(record, plain, 'ade-new', **kw)
+        assert p['action'] == 'done' and p['plain_data_disks'] == ['vm1-late'], p
+        assert 'vm1-late are NOT encrypted' in p['reason'] and 'attached after the encryption' in p['reason']
+        assert not p['snapshot_allowed']
+    p = R.plan(rec('verified', seq=SEQ), st('succeeded', SEQ), 'ade-new')
+    assert p['plain_data_disks'] == [] and 'NOT encrypted' not in p['reason']
+
+
 def test_verify_failed_record():
     assert R.verify_failed_problems({'snapshot_set': 'ade-r1', 'stage': 'encrypting'}, 'ade-r1') == []
     assert R.verify_failed_problems({'snapshot_set': 'ade-r1', 'stage': 'verify_failed'}, 'ade-r1') == []
