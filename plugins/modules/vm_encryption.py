@@ -50,11 +50,14 @@ options:
       - V(verified) records stage C(verified) in the VM's rollout record (needs O(snapshot_set)) once the platform shows
         this run's encryption succeeded; the encrypt playbook does it after V(restarted) and the guest showed its
         volumes on dm-crypt. Until then the snapshot set is kept (see M(azure_ade.linux.vm_snapshot) retention).
+      - V(verify_failed) records stage C(verify_failed) in the VM's rollout record (needs O(snapshot_set)) when the restart
+        check of this run failed. The encrypt playbook then sends the VM no restart on a re-run until the operator asks
+        (role variable C(ade_retry_verify)); its snapshot set is kept. No write when already recorded.
       - V(restarted) and V(verified) are the rollout's restart check and its record, separate jobs that share this
         module's VM lookup, identity check and busy wait; their decisions are pure functions of
         C(module_utils/cloud/rollout.py) (C(restart_refusal), C(verify_problems)).
     type: str
-    choices: [encrypted, decrypted, restarted, verified]
+    choices: [encrypted, decrypted, restarted, verified, verify_failed]
     default: encrypted
   volume_type:
     description:
@@ -325,7 +328,8 @@ STATES = {}   # state -> run function, filled below
 
 def main():
     argument_spec = dict(VM_ARGSPEC,
-                         state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified'], default='encrypted'),
+                         state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified', 'verify_failed'],
+                                    default='encrypted'),
                          volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
                          encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
                          passphrase=dict(type='str', no_log=True),
@@ -341,7 +345,7 @@ def main():
     argument_spec.update(ade.KEY_VAULT_ARGSPEC)
     base = AzureModule(
         argument_spec,
-        required_if=[('state', 'verified', ('snapshot_set',))],
+        required_if=[('state', 'verified', ('snapshot_set',)), ('state', 'verify_failed', ('snapshot_set',))],
         non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',), lease=True,
         supports_check_mode=True,
     )
@@ -358,7 +362,8 @@ def main():
         err = rollout.identity_error(vm, p['expected_vm_id'])
         if err:
             job.fail(err)
-        vm = wait_not_busy(job, vm)
+        if p['state'] != 'verify_failed':   # a tags-only record: never held up by a busy extension
+            vm = wait_not_busy(job, vm)
         STATES[p['state']](job, vm, compute_status(vm))
     except enable_plan.Refusal as exc:
         job.fail(exc.msg, **exc.extra)
@@ -426,6 +431,23 @@ def run_verified(job, vm, status):
     if job.check_mode:
         job.finish(status=status)
     job.record(vm, 'verified', time.time() + max(job.p['busy_timeout'], 300))
+    job.finish(status=status)
+
+
+def run_verify_failed(job, vm, status):
+    """Record stage 'verify_failed': this run's restart check failed; a re-run of the rollout leaves the VM alone
+    (no restart) until the operator asks for another check (issue 16)."""
+    record = rollout.parse_record(vm.get('tags'))
+    job.result['rollout'] = record
+    problems = rollout.verify_failed_problems(record, job.p['snapshot_set'])
+    if problems:
+        job.fail('not recording {0} as verify_failed: {1}'.format(job.name, '; '.join(problems)), status=status)
+    if record['stage'] == 'verify_failed':
+        job.finish(status=status)
+    job.result.update(changed=True, actions=['record_verify_failed'])
+    if job.check_mode:
+        job.finish(status=status)
+    job.record(vm, 'verify_failed', time.time() + max(job.p['busy_timeout'], 300))
     job.finish(status=status)
 
 
@@ -662,7 +684,8 @@ def run_decrypt(job, vm, status):
     finish(status=compute_status(vm))
 
 
-STATES.update(encrypted=run_encrypt, decrypted=run_decrypt, restarted=run_restart, verified=run_verified)
+STATES.update(encrypted=run_encrypt, decrypted=run_decrypt, restarted=run_restart, verified=run_verified,
+              verify_failed=run_verify_failed)
 
 
 if __name__ == '__main__':

@@ -35,6 +35,7 @@ author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
+  - azure_ade.linux.lease
   - azure_ade.linux.attributes
   - azure_ade.linux.attributes.actiongroup_azure
 attributes:
@@ -202,7 +203,8 @@ def main():
                                                            'fallback', 'verified']),
         cutover=dict(type='str', default='private_ip', choices=['private_ip', 'none']),
         admin_username=dict(type='str'), ssh_public_keys=dict(type='list', elements='str', no_log=False),
-        timeout=dict(type='int', default=3600), expected_vm_id=dict(type='str')), supports_check_mode=True, positive=('timeout',))
+        timeout=dict(type='int', default=3600), expected_vm_id=dict(type='str')), supports_check_mode=True,
+        positive=('timeout',), lease=True)
     p = base.params
     rg, name = p['resource_group'], p['name']
     session = base.open_session()
@@ -214,7 +216,8 @@ def main():
                   'requirements.txt). Nothing was sent to Azure.')
     taken = []
     try:
-        old = session.get_vm(rg, name)
+        # one run per VM (issue 14): every write below (the old VM's record, NIC, new VM, power) holds its lease
+        old = base.read_vm_leased(rg, name)
         if old is None:
             base.fail('VM {0}/{1} not found. Nothing was sent to Azure.'.format(rg, name))
         err = rollout.identity_error(old, p['expected_vm_id'])
