@@ -10,7 +10,7 @@ export ADE_WORK=${ADE_WORK:-/tmp/azure_ade}
 HOSTS=$ADE_WORK/hosts
 BASE=$ADE_WORK/rootfs/bullseye
 # python3-apt: ansible.builtin.apt imports apt; under /usr/bin/python2.7 (core 2.16) it re-spawns under python3 for it
-INCLUDE=python2.7,python3,python3-apt,openssh-server,util-linux,procps,iproute2,kmod
+INCLUDE=python2.7,python3,python3-apt,openssh-server,util-linux,procps,iproute2,kmod,rsync,acl,attr
 # the rpm-family hosts' own root (rootfs/bullseye-rpm = the base + Debian's rpm, dnf, zypper; see README)
 RPM_BASE=$ADE_WORK/rootfs/bullseye-rpm
 RPM_PKGS="rpm dnf python3-dnf createrepo-c zypper"
