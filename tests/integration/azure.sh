@@ -36,11 +36,13 @@ run_lane() {  # LANE PLAYBOOK...: one simulator, the playbooks in order; writes 
   export AZURE_ADE_KEYVAULT_ENDPOINT="$AZURE_RESOURCE_MANAGER_URL/_keyvault/{vault}"   # Key Vault data plane (KEK by name)
   for pb in "$@"; do
     echo "=== $pb (ansible-core $ADE_CORE, lane $lane)"
+    local t0=$SECONDS
     if ansible-playbook -i localhost, -c local -e "ansible_python_interpreter=$(command -v python)" "$pb"; then
       passed=$((passed + 1))
     else
       failures="$failures $pb"
     fi
+    echo "$pb $((SECONDS - t0))" >>"$SIM_BASE/lane-$lane.times"
   done
   echo "$passed" >"$SIM_BASE/lane-$lane.passed"
   echo "$failures" >"$SIM_BASE/lane-$lane.failed"
@@ -65,5 +67,7 @@ for ((lane = 0; lane < LANES; lane++)); do
   for pb in "${lane_failed[@]}"; do failed=$((failed + 1)); failures="$failures $pb"; done
 done
 [ $((passed + failed)) -eq "${#PLAYBOOKS[@]}" ] || { echo "a lane ended early: $((passed + failed)) of ${#PLAYBOOKS[@]} playbooks accounted for"; failed=$((failed + 1)); }
+echo "seconds per playbook (lane, playbook, s):"
+for ((lane = 0; lane < LANES; lane++)); do sed "s/^/  $lane /" "$SIM_BASE/lane-$lane.times" 2>/dev/null; done
 echo "azure integration (core $ADE_CORE): $passed passed, $failed failed${failures:+ ($failures )}"
 exit $failed
