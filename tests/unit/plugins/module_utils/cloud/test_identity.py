@@ -118,10 +118,10 @@ def test_guest_answer():
     # IMDS facts the caller already has win (the preflight's facts.imds); the guest_facts result is not looked at
     assert I.guest_answer({'vm_id': 'aaaa'}, {'failed': True}) == {'answered': True, 'vm_id': 'aaaa'}
     # skipped (the caller found the guest unreachable) / unreachable / not run: the caller's reason, else 'unreachable'
-    assert I.guest_answer({}, {'skipped': True}, 'SSH timed out') == {'answered': False, 'vm_id': None,
-                                                                     'error': 'SSH timed out'}
-    assert I.guest_answer(None, {'unreachable': True, 'msg': 'x'}, '') == {'answered': False, 'vm_id': None,
-                                                                          'error': 'unreachable'}
+    skipped = I.guest_answer({}, {'skipped': True}, 'SSH timed out')
+    assert skipped == {'answered': False, 'vm_id': None, 'error': 'SSH timed out'}
+    unreachable = I.guest_answer(None, {'unreachable': True, 'msg': 'x'}, '')
+    assert unreachable == {'answered': False, 'vm_id': None, 'error': 'unreachable'}
     assert I.guest_answer({'vm_id': None}, None)['error'] == 'unreachable'
     # its module failed: said so, with the module's message
     assert I.guest_answer({}, {'failed': True, 'msg': 'no python'}) == {
