@@ -13,12 +13,12 @@ VENV := $(ADE_WORK)/venv-$(CORE)
 SIM_DIR := $(ADE_WORK)/sim
 
 .PHONY: help setup lint sanity units hosts hosts-down integration-guest simulator simulator-stop simulator-tests \
-	integration-azure molecule e2e bench demo ee test build clean distclean
+	integration-azure molecule e2e bench demo ee soak test build clean distclean
 
 help:
 	@sed -n 's/^#   //p' Makefile
 	@echo "targets: setup lint sanity units hosts hosts-down integration-guest simulator simulator-stop simulator-tests"
-	@echo "         integration-azure molecule e2e bench demo ee test build clean distclean   (CORE=2.16|2.21)"
+	@echo "         integration-azure molecule e2e bench demo ee soak test build clean distclean   (CORE=2.16|2.21)"
 
 setup:
 	bash tests/ci/setup.sh
@@ -73,6 +73,12 @@ demo:
 # its dependencies), then the encrypt rollout runs inside it through ansible-runner's container mode (as AWX does).
 ee: setup
 	bash tests/ci/ee.sh
+
+# Soak (not part of `make test`): e2e steps N times in a row per core line, stop at the first failure, runs/passed/
+# failed/min/median/max seconds per step and line (tests/ci/soak.sh; docs/testing.md "Soak").
+#   make soak N=20 CORES="2.16 2.21" STEPS="migrate-e2e rollout-e2e" [LOCK=/work/coord/hosts.lock]
+soak: setup
+	SOAK_N="$(N)" SOAK_CORES="$(CORES)" SOAK_STEPS="$(STEPS)" SOAK_LOCK="$(LOCK)" bash tests/ci/soak.sh
 
 test:
 	CORES="$(CORES)" bash tests/ci/pipeline.sh

@@ -71,16 +71,7 @@ NETWORK_API = '2024-05-01'
 
 
 def _list(session, path):
-    from azure.core.rest import HttpRequest  # pylint: disable=import-outside-toplevel
-    url = '{0}?api-version={1}'.format(path, NETWORK_API)
-    out = []
-    while url:
-        resp = session.compute.send_request(HttpRequest('GET', url))
-        resp.raise_for_status()
-        body = resp.json()
-        out.extend(body.get('value') or [])
-        url = body.get('nextLink')
-    return out
+    return session.list_paged('{0}?api-version={1}'.format(path, NETWORK_API))
 
 
 def main():

@@ -254,6 +254,11 @@ class AzureSession:
         url = '{0}/providers/Microsoft.Compute/virtualMachines?api-version={1}'.format(path, COMPUTE_API)
         if instance_view:
             url += '&$expand=instanceView'
+        return self.list_paged(url)
+
+    def list_paged(self, url):
+        """Every item of an ARM list (``value``, following ``nextLink``) as REST dicts, through the compute
+        client's pipeline (auth, retries, CA, lease guard) - for any provider's list of the same shape."""
         out = []
         while url:
             resp = self.compute.send_request(HttpRequest('GET', url))
