@@ -145,8 +145,9 @@ def main():
                 'PATCH', url, json={'operation': pl['operation'], 'properties': {'tags': pl['tags']}}))
             resp.raise_for_status()
         except Exception as exc:  # pylint: disable=broad-except
+            result.update(changed=False, stopped=d['stopped'])
             base.fail('{0} of tag {1} on resource group {2}: {3}'.format(
-                pl['operation'], d['tag'], p['resource_group'], azure_error_text(exc)), **dict(result, changed=False))
+                pl['operation'], d['tag'], p['resource_group'], azure_error_text(exc)), **result)
         if p['state'] == 'present':
             result['message'] = fleet_stop.decide(pl['tags'], p['run'])['message']
     base.exit(**result)
