@@ -4,10 +4,19 @@
 """Issue 17 filters (logic in module_utils/cloud/retirement.py):
 plan | azure_ade.linux.migrate_page_row(row) -> one VM of the migrate page (fleet_report kind migrate);
 hosts | azure_ade.linux.read_again_groups(hostvars) -> the VMs to read again after the run's last change;
-rows | azure_ade.linux.read_again(results, hosts, hostvars) -> the encrypt rows with the retirement read then."""
+rows | azure_ade.linux.read_again(results, hosts, hostvars) -> the encrypt rows with the retirement read then.
+The rebuild playbook's guest side (logic in module_utils/cloud/rebuild.py):
+record | azure_ade.linux.rebuild_parts(want) -> what runs now for one VM;
+old_volumes | azure_ade.linux.rebuild_copy_refusals(new_volumes) -> why the copy may not start;
+old_trees | azure_ade.linux.rebuild_compare(new_trees) -> what differs between both guests;
+path | azure_ade.linux.rebuild_rsync(address, keydir, ...) -> the old guest's rsync argv (no secret in it);
+pubkey | azure_ade.linux.rebuild_authorized_key(from_address, vm) and host_keys | rebuild_known_hosts(address)."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rebuild as RB
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import retirement
 
 
@@ -23,7 +32,50 @@ def read_again(rows, results, hosts, hostvars):
     return retirement.read_again(rows, results, hosts, hostvars)
 
 
+def _pure(fn, *args, **kw):
+    try:
+        return fn(*args, **kw)
+    except RB.RebuildError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def rebuild_parts(record, want='cut_over'):
+    return _pure(RB.guest_parts, (record or {}).get('stage'), want)
+
+
+def rebuild_copy_refusals(old_volumes, new_volumes):
+    return RB.copy_refusals(old_volumes, list(new_volumes or []))
+
+
+def rebuild_compare(old_trees, new_trees):
+    return RB.compare_trees(old_trees, new_trees)
+
+
+def rebuild_rsync(path, address, keydir, user='root', port=22, final=False):
+    return _pure(RB.rsync_argv, path, address, keydir, user=user, port=port, final=final)
+
+
+def rebuild_rsync_controller(path, old, new, staging, final=False):
+    return _pure(RB.rsync_controller_argvs, path, old, new, staging, final=final)
+
+
+def rebuild_authorized_key(pubkey, from_address, vm):
+    return _pure(RB.authorized_key_line, pubkey, from_address, vm)
+
+
+def rebuild_key_marker(vm):
+    return RB.key_marker(vm)
+
+
+def rebuild_known_hosts(host_keys, address, port=22):
+    return _pure(RB.known_hosts_lines, host_keys, address, port)
+
+
 class FilterModule(object):
     def filters(self):
         return {'migrate_page_row': migrate_page_row, 'read_again_groups': read_again_groups,
-                'read_again': read_again}
+                'read_again': read_again, 'rebuild_parts': rebuild_parts,
+                'rebuild_copy_refusals': rebuild_copy_refusals, 'rebuild_compare': rebuild_compare,
+                'rebuild_rsync': rebuild_rsync, 'rebuild_authorized_key': rebuild_authorized_key,
+                'rebuild_known_hosts': rebuild_known_hosts, 'rebuild_key_marker': rebuild_key_marker,
+                'rebuild_rsync_controller': rebuild_rsync_controller}

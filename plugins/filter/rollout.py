@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 # Filters (documented in plugins/filter/rollout_*.yml):
-#   vm_status | azure_ade.linux.rollout_plan(new_run, retry_restored=false, verify=true)
+#   vm_status | azure_ade.linux.rollout_plan(new_run, retry_restored=false, verify=true, retry_verify=false)
 #       -> {action: start|resume|wait|restore|verify|done|stop, run_id, restore_from, stage, effective_stage, reason}
 #   vm_status | azure_ade.linux.rollout_outcome(timed_out=false)
 #       -> encrypted|restore|restart_pending|timeout|not_this_run
@@ -28,10 +28,10 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollo
 from ansible_collections.azure_ade.linux.plugins.module_utils.report import fleet_rows
 
 
-def rollout_plan(vm_status, new_run, retry_restored=False, verify=True):
+def rollout_plan(vm_status, new_run, retry_restored=False, verify=True, retry_verify=False):
     vm_status = vm_status or {}
     return rollout.plan(vm_status.get('rollout'), vm_status, new_run, retry_restored=bool(retry_restored),
-                        verify=bool(verify))
+                        verify=bool(verify), retry_verify=bool(retry_verify))
 
 
 def rollout_outcome(vm_status, timed_out=False):

@@ -52,7 +52,7 @@ EXAMPLES = r'''
 
 - name: Everything that still needs work, with the days left
   ansible.builtin.debug:
-    msg: "{{ ade_inv.inventory.items | rejectattr('carries', 'eq', 'none')
+    msg: "{{ ade_inv.inventory.entries | rejectattr('carries', 'eq', 'none')
              | map(attribute='kind') | list }} - {{ ade_inv.inventory.days_left }} days left"
 '''
 RETURN = r'''
@@ -70,7 +70,7 @@ inventory:
     days_left:
       description: Days until the retirement date.
       type: int
-    items:
+    entries:
       description:
         - One entry per VM (every VM, with C(path) C(migrate), C(rebuild) or C(nothing)) and per scale set, disk,
           snapshot, image and restore point that carries ADE - C(kind), C(name), C(id), C(resource_group),

@@ -50,12 +50,30 @@ options:
       - V(verified) records stage C(verified) in the VM's rollout record (needs O(snapshot_set)) once the platform shows
         this run's encryption succeeded; the encrypt playbook does it after V(restarted) and the guest showed its
         volumes on dm-crypt. Until then the snapshot set is kept (see M(azure_ade.linux.vm_snapshot) retention).
+      - V(verify_failed) records stage C(verify_failed) in the VM's rollout record (needs O(snapshot_set)) when the restart
+        check of this run failed. The encrypt playbook then sends the VM no restart on a re-run until the operator asks
+        (role variable C(ade_retry_verify)); its snapshot set is kept. No write when already recorded.
       - V(restarted) and V(verified) are the rollout's restart check and its record, separate jobs that share this
         module's VM lookup, identity check and busy wait; their decisions are pure functions of
         C(module_utils/cloud/rollout.py) (C(restart_refusal), C(verify_problems)).
     type: str
-    choices: [encrypted, decrypted, restarted, verified]
+    choices: [encrypted, decrypted, restarted, verified, verify_failed]
     default: encrypted
+  restart_mode:
+    description:
+      - How O(state=restarted) restarts the VM. V(warm) (default) restarts it in place (C(restart)); the platform does
+        not go back to Key Vault. V(cold) deallocates and starts it, as host maintenance, a resize or a redeploy do;
+        the platform fetches the disk-encryption secret again, so the check proves that the next cold start finds
+        its key (issue 16). Before the deallocate the module reads the VM's NICs and public IPs and refuses, with
+        nothing sent, unless O(confirm_deallocate=true) accepts what it costs (a dynamic public IP changes, the
+        resource disk is wiped; with EncryptFormatAll it is re-encrypted at boot). Returns RV(cold_start).
+    type: str
+    choices: [warm, cold]
+    default: warm
+  confirm_deallocate:
+    description: Accepts the costs of O(restart_mode=cold) (see there).
+    type: bool
+    default: false
   volume_type:
     description:
       - Volumes to encrypt. Once set on a VM it can only stay the same or widen to V(All).
@@ -270,6 +288,12 @@ rotation:
     - The request is a key rotation - C(from_vault), C(to_vault), C(from_kek), C(to_kek), C(changes) (V(vault), V(kek)).
   returned: when the VM is encrypted and the request names another vault or KEK
   type: dict
+cold_start:
+  description:
+    - O(state=restarted) with O(restart_mode=cold) - C(costs) (list of C({id, message}), C(id) V(dynamic_public_ip) or
+      V(resource_disk_wiped)) of the deallocate and C(confirmed) (O(confirm_deallocate)).
+  returned: with restart_mode=cold
+  type: dict
 encryption_at_host_advice:
   description: The warning given (O(prefer_encryption_at_host=warn)) before new ADE on a VM that could use encryption at host.
   returned: when given
@@ -279,7 +303,7 @@ encryption_at_host_advice:
 import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat, dual_pass, enable_plan, keyvault
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout, rotation
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import cold_start, rollout, rotation
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import VM_ARGSPEC, AzureModule, write_record
@@ -325,7 +349,8 @@ STATES = {}   # state -> run function, filled below
 
 def main():
     argument_spec = dict(VM_ARGSPEC,
-                         state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified'], default='encrypted'),
+                         state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified', 'verify_failed'],
+                                    default='encrypted'),
                          volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
                          encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
                          passphrase=dict(type='str', no_log=True),
@@ -337,11 +362,13 @@ def main():
                          expected_vm_id=dict(type='str'),
                          prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
                          encryption_identity=dict(type='str'), migrate_dual_pass=dict(type='bool', default=False),
-                         rotate=dict(type='bool', default=False))
+                         rotate=dict(type='bool', default=False),
+                         restart_mode=dict(type='str', choices=list(cold_start.MODES), default='warm'),
+                         confirm_deallocate=dict(type='bool', default=False))
     argument_spec.update(ade.KEY_VAULT_ARGSPEC)
     base = AzureModule(
         argument_spec,
-        required_if=[('state', 'verified', ('snapshot_set',))],
+        required_if=[('state', 'verified', ('snapshot_set',)), ('state', 'verify_failed', ('snapshot_set',))],
         non_negative=('timeout', 'busy_timeout'), positive=('poll_interval',), lease=True,
         supports_check_mode=True,
     )
@@ -358,7 +385,8 @@ def main():
         err = rollout.identity_error(vm, p['expected_vm_id'])
         if err:
             job.fail(err)
-        vm = wait_not_busy(job, vm)
+        if p['state'] != 'verify_failed':   # a tags-only record: never held up by a busy extension
+            vm = wait_not_busy(job, vm)
         STATES[p['state']](job, vm, compute_status(vm))
     except enable_plan.Refusal as exc:
         job.fail(exc.msg, **exc.extra)
@@ -394,21 +422,34 @@ def run_restart(job, vm, status):
     refusal = rollout.restart_refusal(job.name, status)
     if refusal:
         job.fail(refusal, status=status)
-    job.result.update(changed=True, actions=['restart'])
+    cold = p['restart_mode'] == 'cold'
+    if cold:
+        # issue 16 item 2: only a start after a deallocate makes the platform fetch the secret again; say what the
+        # deallocate costs and refuse before any write unless confirmed (module_utils/cloud/cold_start.py)
+        nics = [n for n in (job.session.arm_get(i, '2023-09-01') for i in cold_start.nic_ids(vm)) if n]
+        pips = [x for x in (job.session.arm_get(i, '2023-09-01') for i in cold_start.public_ip_ids(nics)) if x]
+        found = cold_start.costs(vm, pips, format_all=status.get('operation') == 'EnableEncryptionFormatAll')
+        job.result['cold_start'] = dict(costs=found, confirmed=p['confirm_deallocate'])
+        refusal = cold_start.refusal(job.name, found, p['confirm_deallocate'])
+        if refusal:
+            job.fail(refusal, status=status)
+    job.result.update(changed=True, actions=['deallocate', 'start'] if cold else ['restart'])
     if job.check_mode:
         job.finish(status=status)
-    job.session.retry_conflicts(lambda: job.session.restart_vm(job.rg, job.name),
-                                time.time() + max(p['busy_timeout'], 600), 'restarting the VM',
-                                interval=conflict_interval(p))
+    steps = [('deallocating', job.session.deallocate_vm), ('starting', job.session.start_vm)] if cold else \
+        [('restarting', job.session.restart_vm)]
+    for what, call in steps:
+        job.session.retry_conflicts(lambda call=call: call(job.rg, job.name),
+                                    time.time() + max(p['busy_timeout'], 600), what + ' the VM',
+                                    interval=conflict_interval(p))
     waiter = Poller(max(0.0, job.deadline - time.time()), base_delay=min(p['poll_interval'], 5.0))
     while True:
         vm = waiter.call(lambda: job.session.get_vm(job.rg, job.name), 'GET VM')
         if ade.power_state(vm) == 'running' and agent_ready(vm):
             break
         if not waiter.pause(p['poll_interval']):
-            job.fail('{0} did not come back (power {1}, agent not Ready) within {2}s after the restart; it may hang at '
-                     'boot (volumes not unlocked). {3}'.format(job.name, ade.power_state(vm), p['timeout'],
-                                                               rollout.BOOT_HANG_ADVICE), status=compute_status(vm))
+            job.fail(cold_start.hang_message(job.name, p['restart_mode'], p['timeout'], ade.power_state(vm),
+                                             rollout.BOOT_HANG_ADVICE), status=compute_status(vm))
     job.finish(status=compute_status(vm))
 
 
@@ -426,6 +467,23 @@ def run_verified(job, vm, status):
     if job.check_mode:
         job.finish(status=status)
     job.record(vm, 'verified', time.time() + max(job.p['busy_timeout'], 300))
+    job.finish(status=status)
+
+
+def run_verify_failed(job, vm, status):
+    """Record stage 'verify_failed': this run's restart check failed; a re-run of the rollout leaves the VM alone
+    (no restart) until the operator asks for another check (issue 16)."""
+    record = rollout.parse_record(vm.get('tags'))
+    job.result['rollout'] = record
+    problems = rollout.verify_failed_problems(record, job.p['snapshot_set'])
+    if problems:
+        job.fail('not recording {0} as verify_failed: {1}'.format(job.name, '; '.join(problems)), status=status)
+    if record['stage'] == 'verify_failed':
+        job.finish(status=status)
+    job.result.update(changed=True, actions=['record_verify_failed'])
+    if job.check_mode:
+        job.finish(status=status)
+    job.record(vm, 'verify_failed', time.time() + max(job.p['busy_timeout'], 300))
     job.finish(status=status)
 
 
@@ -662,7 +720,8 @@ def run_decrypt(job, vm, status):
     finish(status=compute_status(vm))
 
 
-STATES.update(encrypted=run_encrypt, decrypted=run_decrypt, restarted=run_restart, verified=run_verified)
+STATES.update(encrypted=run_encrypt, decrypted=run_decrypt, restarted=run_restart, verified=run_verified,
+              verify_failed=run_verify_failed)
 
 
 if __name__ == '__main__':

@@ -244,7 +244,10 @@ vms:
       type: bool
       returned: always
     skipped_data_disks:
-      description: Attached data disks a succeeded Data/All enable did not encrypt (not mounted in the guest).
+      description:
+        - Attached data disks of a VM whose Data/All enable succeeded that carry no ADE stamp, so NOT encrypted - a
+          data disk attached after the encryption, or one not mounted in the guest when the enable ran (issue 16).
+          The extension's substatus still shows its last run (data C(Encrypted)); only the per-disk stamp tells.
       type: list
       elements: str
       returned: always

@@ -81,6 +81,11 @@ options:
     description: Seconds to wait for each Azure operation.
     type: int
     default: 3600
+  expected_vm_id:
+    description:
+      - The old VM's vmId as its guest's IMDS reported it (the rebuild playbook passes ARM's vmId confirmed by the
+        guest); the module refuses before any write when ARM's vmId of O(name) differs. An empty string is an error.
+    type: str
 seealso:
   - module: azure_ade.linux.ade_inventory_info
   - module: azure_ade.linux.vm_migrate
@@ -121,6 +126,15 @@ new_vm:
   description: ID of the new VM (when it exists).
   returned: when it exists
   type: str
+new_vm_id:
+  description: The new VM's vmId (what its guest's IMDS must answer).
+  returned: when it exists
+  type: str
+new_address:
+  description: The private address of the new VM's NIC as ARM reports it after this run (the rebuild playbook
+    connects to the new guest there before the cut-over).
+  returned: when the new NIC exists
+  type: str
 refusals:
   description: Why nothing was done (each with its reason).
   returned: when refused
@@ -136,6 +150,7 @@ import time
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rebuild as RB
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import retirement
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 
@@ -171,6 +186,15 @@ def power(vm):
     return None
 
 
+def new_facts(new, new_nic):
+    out = {}
+    if new:
+        out.update(new_vm=new.get('id'), new_vm_id=(new.get('properties') or {}).get('vmId'))
+    if new_nic:
+        out['new_address'] = nic_address(new_nic)
+    return out
+
+
 def main():
     base = AzureModule(dict(
         resource_group=dict(type='str', required=True), name=dict(type='str', required=True),
@@ -179,7 +203,8 @@ def main():
                                                            'fallback', 'verified']),
         cutover=dict(type='str', default='private_ip', choices=['private_ip', 'none']),
         admin_username=dict(type='str'), ssh_public_keys=dict(type='list', elements='str', no_log=False),
-        timeout=dict(type='int', default=3600)), supports_check_mode=True, positive=('timeout',), lease=True)
+        timeout=dict(type='int', default=3600), expected_vm_id=dict(type='str')), supports_check_mode=True,
+        positive=('timeout',), lease=True)
     p = base.params
     rg, name = p['resource_group'], p['name']
     session = base.open_session()
@@ -195,6 +220,9 @@ def main():
         old = base.read_vm_leased(rg, name)
         if old is None:
             base.fail('VM {0}/{1} not found. Nothing was sent to Azure.'.format(rg, name))
+        err = rollout.identity_error(old, p['expected_vm_id'])
+        if err:
+            base.fail('vm_rebuild {0}/{1}: {2}'.format(rg, name, err), steps=[])
         rec = RB.record(old)
         new_name = rec['new'] or p['new_name'] or RB.new_name(name)
         nic_name = new_name + '-nic'
@@ -223,8 +251,7 @@ def main():
     except Exception as exc:  # pylint: disable=broad-except
         base.fail_azure('vm_rebuild {0}/{1} (reading)'.format(rg, name), exc)
     if base.check_mode or not steps:
-        base.exit(changed=bool(steps), record=rec, steps=steps,
-                  new_vm=(new or {}).get('id'))
+        base.exit(changed=bool(steps), record=rec, steps=steps, **new_facts(new, new_nic))
     done = []
     tags = dict(old.get('tags') or {})
 
@@ -291,7 +318,9 @@ def main():
         base.fail_azure('vm_rebuild {0}/{1} at step {2} (done: {3}; a re-run resumes)'.format(
             rg, name, steps[len(done)], ', '.join(done) or 'none'), exc, changed=bool(done), steps=done,
             record=RB.record({'tags': tags}))
-    base.exit(changed=True, steps=done, record=RB.record({'tags': tags}), new_vm=(new or {}).get('id'))
+    if new_nic is not None:
+        new_nic = get_nic(net, new_nic['id'])
+    base.exit(changed=True, steps=done, record=RB.record({'tags': tags}), **new_facts(new, new_nic))
 
 
 if __name__ == '__main__':

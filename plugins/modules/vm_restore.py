@@ -175,7 +175,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snaps
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import VM_ARGSPEC, AzureModule, write_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
 
-RECORD_FROM = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'restoring')
+RECORD_FROM = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'verify_failed', 'restoring')
 
 
 def main():

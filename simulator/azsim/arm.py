@@ -245,13 +245,14 @@ def vm_power(req):
             _upload.check_usable(d, "starting VM '%s'" % vm.name)
     same = vm.power == target and action != "restart"
     dur = 5 if same else w.config["vm_power_seconds"]
+    cold = action == "start" and vm.power == "deallocated"   # boot.py: only a cold start fetches the secret again
 
     def done(o):
         if o.status == "Succeeded":
             vm.power = target
             if target == "running":
                 ade.guest_booted(vm, o.end)     # a stripped-down guest boots its real root again
-                boot.booted(vm)                 # ... or hangs at the unlock of its encrypted root (boot.py)
+                boot.booted(vm, w, cold)        # ... or hangs at the unlock of its encrypted root (boot.py)
                 refresh_ade_substatus(vm, o.end)
         vm.transition = None
     op = vm_op(req, vm, dur, done, transition=None if same else trans[action])

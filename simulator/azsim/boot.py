@@ -18,6 +18,11 @@ whose OS disk is encrypted in the guest ends in guest_state `boot_hung` (agent N
 test-host bridge keeps the host stuck at its unlock prompt). A restart/start after the OS disk was swapped for a
 disk that is not encrypted (a restore from the pre-encryption snapshot) boots normally. Not modelled: the
 deallocate/start cure (it would need a reason for the failure; the behaviour models the case where it does not help).
+
+Cold start (issue 16 item 2, ``cold_start_problem``): a start of a deallocated VM whose OS volume is encrypted in the
+guest fetches the secret of the OS disk's stamp from Key Vault; a secret that is gone, disabled, expired or not yet
+valid, or a vault no longer enabled for disk encryption, leaves the guest at its unlock prompt (guest_state
+``boot_hung``, ``vm.boot_hang_reason`` names why). A warm restart never asks Key Vault again.
 """
 
 SPEC_KEY = "boot_hang_after_encryption"
@@ -27,12 +32,43 @@ def configure(vm, spec):
     vm.boot_hang_after_encryption = bool(spec.get(SPEC_KEY, False))
 
 
-def booted(vm):
-    """Called when a start/restart operation of the VM completed (ARM shows it running)."""
+def booted(vm, world=None, cold=False):
+    """Called when a start/restart operation of the VM completed (ARM shows it running). ``cold``: a start after a
+    deallocate (the platform placed the VM anew and fetches the disk-encryption secret from Key Vault again)."""
+    vm.boot_hang_reason = None
     if getattr(vm, SPEC_KEY, False) and vm.os_disk is not None and vm.os_disk.guest_encrypted:
         vm.guest_state = "boot_hung"
+        vm.boot_hang_reason = "boot_hang_after_encryption"
         return True
+    if cold and world is not None:
+        why = cold_start_problem(world, vm)
+        if why:
+            vm.guest_state = "boot_hung"
+            vm.boot_hang_reason = why
+            return True
     return False
+
+
+def cold_start_problem(world, vm):
+    """Why the platform cannot hand the guest its passphrase at a cold start (issue 16 item 2), or None.
+
+    Only a start after a deallocate goes back to Key Vault: the platform fetches the secret named in the OS disk's
+    encryptionSettings (the disk's stamp) and attaches it as the BEK volume; a warm restart keeps the VM on its host
+    and never asks again (the failure users report: fine for months of restarts, stuck at the passphrase prompt after
+    a deallocate / start, a redeploy or host maintenance - Azure/azure-linux-extensions issues 709, 730, 673). An OS
+    volume not encrypted in the guest needs no secret to boot. SIM: the platform's own fetch is not observable; the
+    secret's usability follows keyvault.secret_usable (exists, enabled, inside nbf/exp, vault enabled for disk
+    encryption)."""
+    from . import keyvault
+    d = vm.os_disk
+    if d is None or not d.guest_encrypted or not d.stamp:
+        return None
+    for es in d.stamp.get("encryptionSettings") or []:
+        url = ((es or {}).get("diskEncryptionKey") or {}).get("secretUrl")
+        ok, why = keyvault.secret_usable(world, url)
+        if not ok:
+            return "cold start: the platform could not fetch the disk-encryption secret (%s)" % why
+    return None
 
 
 def hung(vm):

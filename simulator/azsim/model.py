@@ -37,6 +37,8 @@ DEFAULT_CONFIG = {
     "disk_access_seconds": 2,      # disk beginGetAccess / endGetAccess (upload.py)
     "net_op_seconds": 2,           # Microsoft.Network writes (network.py)
     "vm_create_seconds": 120,      # VM create from an image (create.py)
+    "dynamic_addresses": [],       # test-bed knob (not Azure): dynamic addresses handed out first (network.py)
+    "created_vm_ids": {},          # test-bed knob (not Azure): {name: vmId} of created VMs (create.py)
     "log_admin": False,
     # ARM subscription token buckets (wall seconds, per documented ARM limits); remaining counts are always
     # reported in x-ms-ratelimit-remaining-subscription-reads/-writes; 429s only with enforce_arm_limits

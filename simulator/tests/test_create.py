@@ -72,6 +72,19 @@ def test_create_from_image_reference(csim):
     assert net.network_interfaces.get("rgc", "old-nic").properties.virtual_machine.id.endswith("/old")
 
 
+def test_test_bed_knobs_address_and_vm_id(csim):
+    """Test-bed knobs (not Azure): a dynamic address from config dynamic_addresses first, a created VM's vmId from
+    created_vm_ids - the rebuild e2e makes its new VM a spare test host this way."""
+    csim.config(dynamic_addresses=["10.9.0.10", "10.9.0.77"], created_vm_ids={"new": "0000aaaa-0000-0000-0000-00000000beef"})
+    c = csim.compute_client(retry_total=0)
+    net = csim.network_client(retry_total=0)
+    old = c.virtual_machines.get("rgc", "old").as_dict()
+    n = nic(net, "new-nic")       # 10.9.0.10 is the old VM's: the next listed one
+    assert n.properties.ip_configurations[0].properties.private_ip_address == "10.9.0.77"
+    vm = c.virtual_machines.begin_create_or_update("rgc", "new", body(old, n.id)).result()
+    assert vm.properties.vm_id == "0000aaaa-0000-0000-0000-00000000beef"
+
+
 def test_create_refusals(csim):
     c = csim.compute_client(retry_total=0)
     net = csim.network_client(retry_total=0)

@@ -8,6 +8,7 @@
 #    (restored from its snapshot set), one is blocked by the preflight (never snapshotted nor encrypted:
 #    checked in the simulator's request log); SELinux saved/restored byte for byte on the SELinux guest;
 #    check mode; a failure stops the rollout; killed while waiting and run again (resumes, no new snapshot)
+#    3e also: the re-run of encrypt on the verify_failed VM sends no write (issue 16 item 2: waits for ade_retry_verify)
 #    3g (e2e/reboot.sh): R2 inside encrypt on ubuntu1404-k44: the role reboots into linux-azure, and the restart check
 #    passes for real (the host reboots through the simulator bridge into its dm-crypt view); 3h (E2E_HANG_LINES): a VM
 #    that hangs at boot after encryption -> verify_failed with the guide's advice, set kept, rollout stopped
@@ -259,6 +260,23 @@ assert not [e for e in log if e['method'] == 'DELETE' and '/snapshots/' in e['pa
 assert not [e for e in log if e['method'] not in ('GET', 'HEAD', 'POST') and '/snapshots/' in e['path'].lower()], 'snapshot write'
 "
 check "retention kept the unverified set $OK_SET of $E2E_OK" grep -q "kept until the VM is verified" "$W/logs/retention.log"
+# issue 16 item 2: the failed check is in the VM's record; a re-run leaves the VM to the operator: no restart, no write
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+play encrypt-verify-rerun nonzero encrypt -e ade_hosts="$E2E_OK" -e ade_key_vault=kv-ade-e2e -e ade_volume_type=All \
+  -e ade_poll_interval=0.2 -e ade_report_dir="$W/report-verify-rerun" -e ade_continue_on_failure=true
+sim_log
+assert_py "verify re-run: $E2E_OK stays verify_failed (recorded in its tags), waits for ade_retry_verify, no write sent" "
+import json, sys
+sys.path.insert(0, '$HERE')
+from simlog import entries, vm_requests
+rows = {r['host']: r for r in json.load(open(sys.argv[1] + '/report-verify-rerun/encrypt.json'))}
+print(json.dumps(rows, indent=1))
+assert rows['$E2E_OK']['outcome'] == 'verify_failed', rows['$E2E_OK']
+assert 'ade_retry_verify=true' in rows['$E2E_OK']['message'], rows['$E2E_OK']
+log = entries(sys.argv[1] + '/simlog.json')
+assert not vm_requests(log, '$E2E_OK', lease=True), vm_requests(log, '$E2E_OK', lease=True)
+assert not [e for e in log if e['method'] not in ('GET', 'HEAD')], [e['method'] + ' ' + e['path'] for e in log]
+"
 
 # ---- 3f-3h. issue 6: hosts that reboot: the restart check passes for real, R2 inside encrypt, hang at boot ------
 # shellcheck source=tests/integration/e2e/reboot.sh

@@ -50,10 +50,16 @@ trap finish EXIT
 trap 'exit 143' TERM INT
 
 python3 "$HERE/scenario.py" "$INV" none > "$W/base.json" || { ko "scenario"; exit; }
-python3 - "$W/base.json" "$ME_DATA" "$ME_OS" "$ME_FAIL" > "$W/scenario.json" <<'PY' || { ko "scenario"; exit; }
+ME_SPARE=${ME_SPARE:-lowmem-4g}
+SPARE_IP=$(cd "$HERE" && python3 -c "import sys, yaml; from scenario import addresses; print(addresses(yaml.safe_load(open(sys.argv[1])))[sys.argv[2]])" "$INV" "$ME_SPARE")
+python3 - "$W/base.json" "$ME_DATA" "$ME_OS" "$ME_FAIL" "$SPARE_IP" "$ADE_REPO/tests/hosts/lib" "$ME_SPARE" > "$W/scenario.json" <<'PY' || { ko "scenario"; exit; }
 import json, sys
 doc = json.load(open(sys.argv[1]))
-doc["config"] = {"disk_access_seconds": 2}
+# the rebuild of the OS-ADE VM (issue 17): its new VM is the spare host (test-bed knobs, simulator/README.md)
+sys.path.insert(0, sys.argv[6])
+from variants import uid
+doc["config"] = {"disk_access_seconds": 2, "dynamic_addresses": [sys.argv[5]],
+                 "created_vm_ids": {sys.argv[3] + "-eah": uid(sys.argv[7], "vmid")}}
 sub = doc["subscriptions"][0]
 sub["features"] = {"Microsoft.Compute/EncryptionAtHost": "Registered"}
 rg = sub["resource_groups"][0]
@@ -91,6 +97,7 @@ run_migrate() {  # $1 = log name, rest = extra args
     -e ade_migrate_decrypt_poll=2 -e ade_migrate_decrypt_timeout=120 -e ade_report_dir="$W/report" "$@" > "$W/logs/$name.log" 2>&1
 }
 
+if [ "${ME_ONLY_REBUILD:-0}" != 1 ]; then   # ME_ONLY_REBUILD=1: only section 6 (developing the rebuild)
 # 1. interrupted: Put Page held (fault `hold`: no page of the copy completes until the test releases it), the
 #    playbook's process group SIGKILLed once the copy has begun (what a user's cancel kills); its vm_migrate module
 #    lives on (Ansible's workers call setsid): the orphan, frozen in its held Put Page, so the request log read next
@@ -267,3 +274,86 @@ assert len(dels) == len(names) and all("/disks/" in p and not p.endswith("-eah")
 plan = {p["vm"]: p for p in json.load(open(w + "/report/migrate-plan.json"))}
 assert plan[osvm]["path"] == "rebuild_vm", plan[osvm]
 PY
+
+fi
+
+# 6. issue 17: the OS-ADE VM ($ME_OS) rebuilt end to end (playbook azure_ade.linux.rebuild); the spare host $ME_SPARE
+#    stands for the new VM (its NIC gets the spare's address, its vmId is the spare's IMDS answer: test-bed knobs).
+#    The test hosts cannot reach each other (each is alone in its /24 behind the control node, no forwarding), so
+#    the copy goes through the control node (ade_rebuild_copy_via=controller); rsync -aHAXS --numeric-ids both hops.
+#    a) the operator's configuration fails -> fallback (new VM deallocated, old VM running), rc != 0;
+#    b) again, up to the comparison (ade_rebuild_state=compared): the new guest really receives the tree, both sides
+#       compared, no cut-over; c) the cut-over: the private IP moves, the old VM is deallocated and kept;
+#    d) a re-run sends no write; e) ade_rebuild_state=verified.
+T0=$(date +%s)
+[ -n "$(ls "$ADE_WORK"/debs-bullseye/*.deb 2>/dev/null)" ] || {
+  mkdir -p "$ADE_WORK/debs-bullseye/apt/lists/partial"
+  echo "deb http://deb.debian.org/debian bullseye main" > "$ADE_WORK/debs-bullseye/apt/sources.list"
+  A=(-o "Dir::Etc::SourceList=$ADE_WORK/debs-bullseye/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+     -o "Dir::State::Lists=$ADE_WORK/debs-bullseye/apt/lists" -o "Dir::Cache=$ADE_WORK/debs-bullseye/apt/cache")
+  apt-get "${A[@]}" update >/dev/null 2>&1 && (cd "$ADE_WORK/debs-bullseye" && apt-get "${A[@]}" download rsync libpopt0 acl attr >/dev/null 2>&1)
+}
+RB_VARS=(-e ade_hosts="$ME_OS" -e "{\"ade_rebuild_vms\": [\"$ME_OS\"], \"ade_rebuild_paths\": [\"/srv/ade-rebuild\"]}"
+         -e azure_resource_group="$RG" -e azure_vm_name="$ME_OS"
+         -e ade_rebuild_configure_tasks="$HERE/rebuild_configure.yml" -e ade_rebuild_copy_via=controller
+         -e "ade_rebuild_controller_ssh_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR'"
+         -e ade_rebuild_boot_timeout=60)
+run_rebuild() { local name=$1; shift; ansible-playbook -i "$INV" azure_ade.linux.rebuild "${RB_VARS[@]}" "$@" > "$W/logs/$name.log" 2>&1; }
+if ansible-playbook -i "$INV" "$HERE/rebuild_prep.yml" -e rebuild_old="$ME_OS" -e rebuild_new="$ME_SPARE" \
+     -e debs="$ADE_WORK/debs-bullseye" > "$W/logs/rb-prep.log" 2>&1; then ok "rebuild: test bed ready (rsync on $ME_OS and $ME_SPARE, a data tree on $ME_OS)"
+else ko "rebuild: test bed prep"; tail -30 "$W/logs/rb-prep.log"; fi
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+rb_stage() { python3 - "$SIM" "$RG" "$ME_OS" <<'PY'
+import sys
+from azsim.admin import SimAdmin
+c = SimAdmin(sys.argv[1]).compute_client()
+print(c.virtual_machines.get(sys.argv[2], sys.argv[3]).tags.get("azure_ade_rebuild_stage"))
+PY
+}
+if run_rebuild rb1 -e rebuild_e2e_fail=true; then ko "rebuild: a failing configuration ended rc 0"
+elif grep -q "rebuild_e2e_fail.*Fell back (deallocate_new, start_old, record_fallback)" "$W/logs/rb1.log" && [ "$(rb_stage)" = fallback ]; then
+  ok "rebuild: the operator's configuration failed -> fallback (new VM deallocated, old VM started; record stage fallback)"
+else ko "rebuild: failed configuration did not fall back (stage $(rb_stage))"; tail -40 "$W/logs/rb1.log"; fi
+if run_rebuild rb2 -e ade_rebuild_state=compared; then ok "rebuild: built, configured, copied and compared (rc 0)"
+else ko "rebuild: run to compared rc $?"; tail -60 "$W/logs/rb2.log"; fi
+K=$ADE_WORK/hosts/id_ed25519
+SSHO=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -i "$K")
+OLD_IP=$(python3 -c "import sys, yaml; sys.path.insert(0, sys.argv[3]); from scenario import addresses; print(addresses(yaml.safe_load(open(sys.argv[1])))[sys.argv[2]])" "$INV" "$ME_OS" "$HERE")
+tree_sums() { ssh "${SSHO[@]}" "root@$1" 'cd /srv/ade-rebuild && find . -printf "%p %y %U:%G %m %l\n" | sort && find . -type f -printf "%p %s\n" | sort && find . -type f -exec sha256sum {} + | sort && getfacl -n owned 2>/dev/null | grep -v "^#" && python3 -c "import os; print(os.getxattr(\"owned\", \"user.ade\"))" && stat -c %h sub/f1 && [ "$(stat -c %b sparse)" -lt 8192 ] && echo sparse-kept'; }
+tree_sums "$OLD_IP" > "$W/old.tree" 2>&1; tree_sums "$SPARE_IP" > "$W/new.tree" 2>&1
+if [ -s "$W/old.tree" ] && cmp -s "$W/old.tree" "$W/new.tree" && grep -q "b'kept'" "$W/new.tree" && grep -q "user:4321:r" "$W/new.tree"; then
+  ok "rebuild: $ME_SPARE received the tree: same list, types, sizes, owners, modes, checksums, ACL, xattr, hard link, sparse ($(wc -l < "$W/new.tree") lines)"
+else ko "rebuild: trees differ"; diff "$W/old.tree" "$W/new.tree" | head -20; fi
+if grep -q "files checksummed on both sides - the same" "$W/logs/rb2.log" && [ "$(rb_stage)" = compared ]; then ok "rebuild: the playbook compared both sides (same), stage compared, no cut-over"
+else ko "rebuild: comparison/stage ($(rb_stage))"; grep -n "checksummed" "$W/logs/rb2.log" | head -3; fi
+if run_rebuild rb3; then ok "rebuild: cut-over run rc 0"; else ko "rebuild: cut-over rc $?"; tail -60 "$W/logs/rb3.log"; fi
+python -m azsim log --workdir "$SIM" --json > "$W/rbsimlog3.json"
+if run_rebuild rb4; then ok "rebuild: re-run after the cut-over rc 0"; else ko "rebuild: re-run rc $?"; tail -40 "$W/logs/rb4.log"; fi
+python -m azsim log --workdir "$SIM" --json > "$W/rbsimlog4.json"
+if run_rebuild rb5 -e ade_rebuild_state=verified; then ok "rebuild: verified run rc 0"; else ko "rebuild: verified rc $?"; tail -40 "$W/logs/rb5.log"; fi
+if python3 - "$W" "$ME_OS" "$HERE" "$SIM" "$RG" "$OLD_IP" <<'PY' > "$W/logs/rb-assert.out" 2>&1; then ok "rebuild: IP moved, old VM deallocated and kept, new VM with encryption at host, no write on the re-run, verified"; else ko "rebuild assertions"; cat "$W/logs/rb-assert.out"; fi
+import sys
+w, old, here, sim, rg, old_ip = sys.argv[1:7]
+sys.path.insert(0, here)
+from simlog import entries, vm_requests
+from azsim.admin import SimAdmin
+adm = SimAdmin(sim)
+c = adm.compute_client()
+ov = c.virtual_machines.get(rg, old, expand="instanceView")
+nv = c.virtual_machines.get(rg, old + "-eah", expand="instanceView")
+assert ov.tags["azure_ade_rebuild_stage"] == "verified", ov.tags
+assert any(s.code == "PowerState/deallocated" for s in ov.instance_view.statuses)
+assert any(s.code == "PowerState/running" for s in nv.instance_view.statuses)
+assert nv.security_profile.encryption_at_host is True and nv.tags["azure_ade_rebuilt_from"].lower() == ov.id.lower()
+assert [d.lun for d in nv.storage_profile.data_disks] == [d.lun for d in ov.storage_profile.data_disks]
+addr = dict((n.name, n.ip_configurations[0].private_ip_address) for n in adm.network_client().network_interfaces.list(rg))
+assert addr[old + "-eah-nic"] == old_ip and addr[old + "-nic"] != old_ip, addr
+log3, log4 = entries(w + "/rbsimlog3.json"), entries(w + "/rbsimlog4.json")
+cut = [e for e in log3 if e["method"] != "GET" and "networkinterfaces" in e["path"].lower()]
+assert len(cut) == 2, [e["path"] for e in cut]            # old NIC released, new NIC takes the address
+rerun = [e for e in log4[len(log3):] if e["method"] != "GET"]
+assert not rerun, [(e["method"], e["path"]) for e in rerun]
+print("ok", ov.tags)
+PY
+echo "rebuild section: $(( $(date +%s) - T0 )) s"
+

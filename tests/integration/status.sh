@@ -117,13 +117,13 @@ if python3 - "$W/report/inventory.json" "$ST_PLATFORM" "$ST_PLAIN" >"$W/logs/inv
 import json, sys
 invs = json.load(open(sys.argv[1]))
 assert len(invs) == 1, invs                      # one subscription
-vms = {i['name']: i for i in invs[0]['items'] if i['kind'] == 'vm'}
+vms = {i['name']: i for i in invs[0]['entries'] if i['kind'] == 'vm'}
 print(json.dumps([vms[sys.argv[2]], vms[sys.argv[3]], invs[0]['summary']], indent=1))
 assert vms[sys.argv[2]]['path'] == 'rebuild' and vms[sys.argv[2]]['carries'] == 'ade_settings', vms[sys.argv[2]]
 assert vms[sys.argv[3]]['path'] == 'nothing' and vms[sys.argv[3]]['carries'] == 'none', vms[sys.argv[3]]
-disks = [i for i in invs[0]['items'] if i['kind'] == 'disk']
+disks = [i for i in invs[0]['entries'] if i['kind'] == 'disk']
 assert disks and all(d['vm'] == sys.argv[2] for d in disks), disks   # the encrypted VM's disks, nobody else's
-assert invs[0]['days_left'] > 0 and all(i['days_left'] == invs[0]['days_left'] for i in invs[0]['items'])
+assert invs[0]['days_left'] > 0 and all(i['days_left'] == invs[0]['days_left'] for i in invs[0]['entries'])
 PY
 then ok "inventory.json: the encrypted VM's path rebuild with its disks, the plain VM nothing, days left"; else ko "inventory.json"; cat "$W/logs/inventory.out"; fi
 if grep -q 'id="inventory"' "$W/report/status.html"; then ok "status.html has the inventory section"; else ko "status.html without the inventory"; fi

@@ -36,7 +36,7 @@ def inventory():
         items.append({'kind': kind, 'name': '%s-1' % kind, 'resource_group': 'rg-b', 'carries': carries,
                       'action': 'what to do with the %s' % kind, 'why': '<i>why</i> & "quoted"', 'days_left': 648})
     return {'subscription_id': '11111111-1111-1111-1111-111111111111', 'retirement_date': '2028-09-15',
-            'days_left': 648, 'items': items,
+            'days_left': 648, 'entries': items,
             'summary': {'vm': 1, 'scale_set': 1, 'disk': 1, 'snapshot': 1, 'image': 1, 'restore_point': 1,
                         'vm_paths': {'rebuild': 1, 'nothing': 1}}}
 

@@ -6,7 +6,7 @@
 slice, so a failure in one slice cannot stop the others through Ansible; it writes a marker in Azure that every slice
 reads before its next VM. The marker is one tag on the resource group, ``azure_ade_stop_<run>``, written with the Tags
 API's Merge (never the whole tag set: two slices failing at once both land, neither erases the other) and removed with
-its Delete. Pure decisions; the requests are in the module ``rollout_stop``."""
+its Delete. Pure decisions; the requests are in the module ``fleet_stop``."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
@@ -74,11 +74,11 @@ def decide(tags, run):
         return dict(stopped=False, tag=tag, marker=None, message='')
     m = parse_marker(value)
     if m.get('malformed'):
-        msg = ('Rollout run {0} was stopped (tag {1} on the resource group: {2}). Delete the tag (rollout_stop '
+        msg = ('Rollout run {0} was stopped (tag {1} on the resource group: {2}). Delete the tag (fleet_stop '
                'state=absent) to go on.'.format(run, tag, m['malformed']))
     else:
         msg = ('Rollout run {0} was stopped by the failure on VM {1} (host {2}) at {3}: {4}. The other slices stop '
-               'before their next VM; fix the cause, then clear the marker (rollout_stop state=absent) and run '
+               'before their next VM; fix the cause, then clear the marker (fleet_stop state=absent) and run '
                'again.'.format(run, m.get('vm') or '?', m.get('host') or '?', m.get('at') or '?',
                                m.get('why') or 'no reason given'))
     return dict(stopped=True, tag=tag, marker=m, message=msg)

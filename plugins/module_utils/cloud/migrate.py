@@ -367,7 +367,8 @@ def target(row):
         return dict(vm=name, resource_group=(row or {}).get('resource_group'), action=action, reason=reason,
                     stage=stage)
     if cat == 'ade_os' or path == 'rebuild_vm':
-        return out('rebuild', 'ADE on the OS volume: the rebuild plan is written, the VM is not touched')
+        return out('rebuild', 'ADE on the OS volume: not touched by migrate - rebuild it with the playbook '
+                              'azure_ade.linux.rebuild (a new VM with encryption at host)')
     if cat == 'not_linux':
         return out('skip', 'Windows VM: outside this collection')
     if stage == 'verified':

@@ -311,6 +311,8 @@ def next_steps(rec, new_exists, new_nic_exists, cutover, want):
             out.append('create_vm')
         if not done(rec, 'vm'):
             out.append('record_vm')
+        if stage == FALLBACK:
+            out.append('start_new')      # a rebuild run again after a fallback: the new VM runs again
         return [s for i, s in enumerate(out) if s not in out[:i]]
     if want.startswith('recorded:'):
         step = want.split(':', 1)[1]
@@ -345,20 +347,72 @@ def next_steps(rec, new_exists, new_nic_exists, cutover, want):
     raise RebuildError('unknown state {0}'.format(want))
 
 
-# ---- guest side: what may be copied, and what differs ----------------------------------------------------------
+# ---- guest side: what runs now, what may be copied, how, and what differs ---------------------------------------
+
+GUEST_WANTS = ('cut_over', 'compared', 'fallback', 'verified')
+
+
+def guest_parts(stage, want='cut_over'):
+    """What the rebuild playbook runs now for one VM, from its record. Pure.
+
+    want (``ade_rebuild_state``): cut_over (as far as the cut-over) | compared (stop before it) | fallback |
+    verified. -> dict(parts: ordered subset of build, configure, copy, final, cut_over, fallback, verify;
+    old_guest / new_guest: which guests must answer; msg). ``final`` = the final pass with the operator's services
+    stopped + the comparison; it runs again when the record says compared and the cut-over has not happened (cheap,
+    and the services may have been started again after an interruption)."""
+    if want not in GUEST_WANTS:
+        raise RebuildError('ade_rebuild_state must be one of {0}'.format(', '.join(GUEST_WANTS)))
+    if stage is not None and stage not in STEPS and stage != FALLBACK:
+        raise RebuildError('unknown rebuild record stage {0}'.format(stage))
+
+    def out(parts, msg):
+        return dict(parts=parts, old_guest=any(x in parts for x in ('copy', 'final')),
+                    new_guest=any(x in parts for x in ('configure', 'copy', 'final')), msg=msg)
+    if stage == 'verified':
+        return out([], 'verified earlier: nothing to do (delete the old VM and its disks after your retention)')
+    if want == 'verified':
+        if stage != 'cut_over':
+            raise RebuildError('verified comes after the cut-over (record stage {0})'.format(stage or '(none)'))
+        return out(['verify'], 'recording the operator\'s confirmation')
+    if want == 'fallback':
+        if stage == FALLBACK:
+            return out([], 'fallen back earlier: the old VM runs, the new one is deallocated')
+        if not done({'stage': stage}, 'vm'):
+            raise RebuildError('nothing to fall back from: no new VM (record stage {0})'.format(stage or '(none)'))
+        return out(['fallback'], 'falling back: new VM deallocated, old VM started (its address given back)')
+    if stage == 'cut_over':
+        return out([], 'cut over earlier: confirm with ade_rebuild_state=verified, or ade_rebuild_state=fallback')
+    parts = []
+    if stage in (None, 'planned', 'nic', FALLBACK):
+        parts.append('build')
+    if stage in (None, 'planned', 'nic', 'vm', FALLBACK):
+        parts.append('configure')
+    if stage in (None, 'planned', 'nic', 'vm', 'configured', FALLBACK):
+        parts.append('copy')
+    parts.append('final')
+    if want == 'cut_over':
+        parts.append('cut_over')
+    return out(parts, 'resuming after {0}'.format(stage) if stage else 'starting')
+
 
 def copy_refusals(volumes, targets):
     """Before the copy (nothing written): each source data volume must be readable and fit on its target. Pure.
-    volumes: [{mountpoint, readable, used_bytes}] on the old guest; targets: {mountpoint: free_bytes} on the new."""
+    volumes: [{mountpoint|path, readable, used_bytes}] on the old guest; targets: {mountpoint: free_bytes} or the new
+    guest's volumes [{path, readable, free_bytes, used_bytes}] (what is there already counts as free: rsync
+    replaces it)."""
+    if isinstance(targets, list):
+        targets = dict((t.get('mountpoint') or t.get('path'),
+                        None if not t.get('readable', True) else
+                        int(t.get('free_bytes') or 0) + int(t.get('used_bytes') or 0)) for t in targets)
     out = []
     for v in volumes or []:
-        mp = v.get('mountpoint')
+        mp = v.get('mountpoint') or v.get('path')
         if not v.get('readable', True):
             out.append('data volume {0} cannot be read on the old VM ({1})'.format(mp, v.get('error') or 'unreadable'))
             continue
         free = (targets or {}).get(mp)
         if free is None:
-            out.append('the new VM has no volume mounted at {0}: the operator\'s configuration must mount it'
+            out.append('the new VM has no readable volume at {0}: the operator\'s configuration must mount it'
                        .format(mp))
         elif int(v.get('used_bytes') or 0) > int(free):
             out.append('not enough space at {0} on the new VM: {1} bytes used on the old, {2} free on the new'
@@ -376,16 +430,129 @@ def rsync_args(final=False):
     return args
 
 
+def rsync_argv(path, address, keydir, user='root', port=22, final=False, rsync='rsync'):
+    """The command the OLD guest runs to push ``path`` to the same path on the new guest (argv, no shell). Only file
+    names of the run's key and known_hosts in ``keydir`` appear - never a key or a password. Pure."""
+    if not path.startswith('/'):
+        raise RebuildError('data path {0} is not absolute'.format(path))
+    ssh = ('ssh -i {0}/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes '
+           '-o UserKnownHostsFile={0}/known_hosts -o PasswordAuthentication=no -p {1}').format(keydir, int(port))
+    argv = [rsync] + rsync_args(final) + ['-e', ssh]
+    if user != 'root':
+        argv += ['--rsync-path', 'sudo rsync']
+    dst = path.rstrip('/') or '/'
+    return argv + [dst.rstrip('/') + '/', '{0}@{1}:{2}/'.format(user, _host(address), dst.rstrip('/'))]
+
+
+def rsync_controller_argvs(path, old, new, staging, final=False):
+    """When the guests cannot reach each other (``ade_rebuild_copy_via=controller``): the control node pulls ``path``
+    from the old guest into ``staging`` and pushes it to the new guest, over Ansible's own SSH credentials (no key is
+    made or moved). old/new: dict(address, user, port, key, ssh_args). -> [pull argv, push argv]. Pure."""
+    if not path.startswith('/'):
+        raise RebuildError('data path {0} is not absolute'.format(path))
+    if not staging.startswith('/'):
+        raise RebuildError('staging directory {0} is not absolute'.format(staging))
+    dst = path.rstrip('/') or '/'
+    stage = '{0}/{1}/'.format(staging.rstrip('/'), dst.strip('/').replace('/', '_') or 'root')
+
+    def ssh(g):
+        cmd = ['ssh', '-o', 'BatchMode=yes', '-p', str(int(g.get('port') or 22))]
+        if g.get('key'):
+            cmd += ['-i', g['key'], '-o', 'IdentitiesOnly=yes']
+        return ' '.join(cmd + ([g['ssh_args']] if g.get('ssh_args') else []))
+
+    def remote(g):
+        user = g.get('user') or 'root'
+        return '{0}@{1}:{2}/'.format(user, _host(g['address']), dst.rstrip('/')), user
+
+    src, ou = remote(old)
+    tgt, nu = remote(new)
+    pull = ['rsync'] + rsync_args(final) + ['-e', ssh(old)]
+    if ou != 'root':
+        pull += ['--rsync-path', 'sudo rsync']
+    push = ['rsync'] + rsync_args(final) + ['-e', ssh(new)]
+    if nu != 'root':
+        push += ['--rsync-path', 'sudo rsync']
+    return [pull + [src, stage], push + [stage, tgt]]
+
+
+def _host(address):
+    return '[{0}]'.format(address) if ':' in (address or '') else address
+
+
+def key_marker(vm_name):
+    """The comment that marks the copy key of a VM's rebuild in the new guest's authorized_keys."""
+    return 'azure_ade_rebuild:{0}'.format(vm_name)
+
+
+def authorized_key_line(pubkey, from_address, vm_name):
+    """The new guest's authorized_keys line for the run's copy key: only from the old guest's address, no pty, no
+    forwarding; marked so the run (or the next one) removes it. Pure."""
+    parts = (pubkey or '').split()
+    if len(parts) < 2 or not parts[0].startswith(('ssh-', 'ecdsa-')):
+        raise RebuildError('not an SSH public key')
+    opts = 'no-pty,no-agent-forwarding,no-port-forwarding,no-X11-forwarding'
+    if from_address:
+        opts = 'from="{0}",'.format(from_address) + opts
+    return '{0} {1} {2} {3}'.format(opts, parts[0], parts[1], key_marker(vm_name))
+
+
+def known_hosts_lines(host_keys_text, address, port=22):
+    """known_hosts lines for the new guest's host keys (read from the guest over Ansible's connection). Pure."""
+    name = address if int(port) == 22 else '[{0}]:{1}'.format(address, int(port))
+    out = []
+    for line in (host_keys_text or '').splitlines():
+        p = line.split()
+        if len(p) >= 2 and (p[0].startswith('ssh-') or p[0].startswith('ecdsa-')):
+            out.append('{0} {1} {2}'.format(name, p[0], p[1]))
+    if not out:
+        raise RebuildError('the new guest has no SSH host key to trust')
+    return out
+
+
 def compare(old_list, new_list, sample=None):
-    """Both sides' file lists [{path, size, sha256}] -> differences. ``sample``: compare checksums on the first N
-    paths in sorted order (all by default); sizes and the file list always in full. Pure."""
+    """Both sides' file lists [{path, type, size, sha256, target}] -> differences. The file list, types, sizes and
+    symlink targets always in full; checksums where both sides computed one (the guests checksum all files, or the
+    same sample: guest/manifest.py sample_pick); ``sample`` here only limits it further (first N in sorted order).
+    Pure."""
     old = dict((f['path'], f) for f in old_list or [])
     new = dict((f['path'], f) for f in new_list or [])
     only_old = sorted(set(old) - set(new))
     only_new = sorted(set(new) - set(old))
     common = sorted(set(old) & set(new))
-    size = [p for p in common if old[p].get('size') != new[p].get('size')]
-    checked = common if sample in (None, 0) else common[:int(sample)]
+    kind = [p for p in common if old[p].get('type', 'f') != new[p].get('type', 'f')
+            or old[p].get('target') != new[p].get('target')]
+    size = [p for p in common if p not in kind and old[p].get('size') != new[p].get('size')]
+    both = [p for p in common if old[p].get('sha256') and new[p].get('sha256')]
+    checked = both if sample in (None, 0) else both[:int(sample)]
     digest = [p for p in checked if p not in size and old[p].get('sha256') != new[p].get('sha256')]
-    return dict(same=not (only_old or only_new or size or digest), only_old=only_old, only_new=only_new,
-                size_differs=size, checksum_differs=digest, files=len(old), checksummed=len(checked))
+    return dict(same=not (only_old or only_new or size or digest or kind), only_old=only_old, only_new=only_new,
+                size_differs=size, checksum_differs=digest, type_differs=kind, files=len(old),
+                checksummed=len(checked))
+
+
+def compare_trees(old_trees, new_trees, limit=20):
+    """guest_files_info ``trees`` of both guests -> dict(same, paths: {path: compare()}, lines: what differs, at
+    most ``limit`` names per kind and path). Pure."""
+    res = {}
+    lines = []
+    for path in sorted(set(old_trees or {}) | set(new_trees or {})):
+        if path not in (new_trees or {}):
+            res[path] = dict(same=False, missing='new')
+            lines.append('{0}: not read on the new VM'.format(path))
+            continue
+        if path not in (old_trees or {}):
+            res[path] = dict(same=False, missing='old')
+            lines.append('{0}: not read on the old VM'.format(path))
+            continue
+        d = compare(old_trees[path], new_trees[path])
+        res[path] = d
+        for k, what in (('only_old', 'only on the old VM'), ('only_new', 'only on the new VM'),
+                        ('type_differs', 'type or link target differs'), ('size_differs', 'size differs'),
+                        ('checksum_differs', 'checksum differs')):
+            if d[k]:
+                more = ' (+{0} more)'.format(len(d[k]) - limit) if len(d[k]) > limit else ''
+                lines.append('{0}: {1}: {2}{3}'.format(path, what, ', '.join(d[k][:limit]), more))
+    return dict(same=bool(res) and all(r.get('same') for r in res.values()), paths=res, lines=lines,
+                files=sum(r.get('files', 0) for r in res.values()),
+                checksummed=sum(r.get('checksummed', 0) for r in res.values()))

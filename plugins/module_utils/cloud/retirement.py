@@ -372,7 +372,7 @@ def ade_inventory(vm_rows, scale_sets=(), disks=(), snapshots=(), images=(), res
 
     vm_rows: vm_encryption_info rows (with ``retirement``, ``data_disks_stamped``, ``id``); scale_sets, disks,
     snapshots, images: REST dicts of the list calls; restore_points: REST dicts of restore points (each with
-    ``collection`` = its collection's REST dict). Returns dict(retirement_date, days_left, items, summary);
+    ``collection`` = its collection's REST dict). Returns dict(retirement_date, days_left, entries, summary);
     an item: dict(kind, name, id, resource_group, carries (ade_settings | ude_flag | ade_extension | none), action,
     why, days_left, + per kind: path (vm, scale_set), vm (disk)).
     """
@@ -496,7 +496,7 @@ def ade_inventory(vm_rows, scale_sets=(), disks=(), snapshots=(), images=(), res
         if it['kind'] == 'vm':
             paths[it['path']] = paths.get(it['path'], 0) + 1
     summary['vm_paths'] = paths
-    return dict(retirement_date=RETIREMENT_DATE.isoformat(), days_left=days, items=items, summary=summary)
+    return dict(retirement_date=RETIREMENT_DATE.isoformat(), days_left=days, entries=items, summary=summary)
 
 
 def _vmss_ade_extension(ss):

@@ -22,7 +22,11 @@ Transitions (every one unit-tested; anything else is refused by ``transition``):
   enabling        --enabling--------> enabling            a retried PUT (new seq: the earlier one was refused)
   enabling        --encrypting------> encrypting          vm_encryption, once ARM accepted the PUT
   encrypting      --verified--------> verified            post-success restart check passed
-  snapshot_taken|enabling|encrypting|verified --restoring--> restoring   vm_restore, before the first write
+  encrypting      --verify_failed---> verify_failed       the restart check failed (issue 16): the VM waits for the
+                                                          operator; a re-run sends no restart (``plan``: stop) until
+                                                          asked (retry_verify, role var ade_retry_verify)
+  verify_failed   --verified--------> verified            a retried restart check passed
+  snapshot_taken|enabling|encrypting|verified|verify_failed --restoring--> restoring   vm_restore, before the first write
   restoring       --restoring-------> restoring           a resumed restore
   restoring       --restored--------> restored            vm_restore, once the VM runs on the restored disks
 
@@ -43,17 +47,18 @@ TAG_AT = 'azure_ade_rollout_at'
 TAG_PREV = 'azure_ade_rollout_prev'
 TAGS = (TAG_RUN, TAG_STAGE, TAG_SEQ, TAG_AT, TAG_PREV)
 
-STAGES = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'restoring', 'restored')
+STAGES = ('snapshot_taken', 'enabling', 'encrypting', 'verified', 'verify_failed', 'restoring', 'restored')
 # Stages after which the VM's disks may already be changed by ADE: no new snapshot set, ever.
-STARTED = ('enabling', 'encrypting', 'verified', 'restoring')
+STARTED = ('enabling', 'encrypting', 'verified', 'verify_failed', 'restoring')
 
 TRANSITIONS = {
     None: ('snapshot_taken',),
     'restored': ('snapshot_taken',),
     'snapshot_taken': ('snapshot_taken', 'enabling', 'restoring'),
     'enabling': ('enabling', 'encrypting', 'restoring'),
-    'encrypting': ('encrypting', 'verified', 'restoring'),
+    'encrypting': ('encrypting', 'verified', 'verify_failed', 'restoring'),
     'verified': ('verified', 'restoring'),
+    'verify_failed': ('verify_failed', 'verified', 'restoring'),
     'restoring': ('restoring', 'restored'),
 }
 
@@ -153,7 +158,7 @@ def transition(record, stage, snapshot_set=None, seq=None, now=None, prev=None):
         tags[TAG_SEQ] = seq
         if prev:
             tags[TAG_PREV] = prev
-    elif stage in ('encrypting', 'verified', 'restoring', 'restored'):
+    elif stage in ('encrypting', 'verified', 'verify_failed', 'restoring', 'restored'):
         keep = seq or (record or {}).get('seq')
         if keep:
             tags[TAG_SEQ] = keep
@@ -200,7 +205,7 @@ def effective_stage(record, status):
     return stage
 
 
-def plan(record, status, new_run, retry_restored=False, verify=True):
+def plan(record, status, new_run, retry_restored=False, verify=True, retry_verify=False):
     """What the encrypt playbook does next for one VM. Pure.
 
     Returns dict(action, snapshot_set, stage, reason, restore_from, snapshot_allowed):
@@ -212,15 +217,26 @@ def plan(record, status, new_run, retry_restored=False, verify=True):
       verify       this run's encryption succeeded: restart check (when ``verify``), then done
       done         nothing to do (verified, or succeeded without verification)
       stop         never touch automatically; ``reason`` says what to do (foreign encryption, restored VM, ...)
+
+    ``plain_data_disks``: attached data disks without an ADE stamp (status ``skipped_data_disks``); a ``done`` reason
+    names them (issue 16 item 4: a re-run used to call such a VM done without a word).
+    ``outcome`` (only with stop/done when the record knows better than the generic word): 'verify_failed' for a VM
+    whose restart check failed in an earlier run - it waits for the operator (``retry_verify``) and a re-run sends
+    it no restart (issue 16: a 4-VM rollout re-run restarted two VMs already reported verify_failed).
     """
     record = record or {}
     stage = record.get('stage')
     run = record.get('snapshot_set')
     eff = effective_stage(record, status)
 
-    def out(action, reason, snapshot_set=None, restore_from=None):
+    plain = list((status or {}).get('skipped_data_disks') or [])
+
+    def out(action, reason, snapshot_set=None, restore_from=None, outcome=None):
+        if action == 'done' and plain:
+            reason = reason + '; ' + plain_disks_note(plain)
         return dict(action=action, snapshot_set=snapshot_set, stage=stage, effective_stage=eff, reason=reason,
-                    restore_from=restore_from, snapshot_allowed=action == 'start' or (action == 'resume' and stage == 'snapshot_taken'))
+                    restore_from=restore_from, outcome=outcome, plain_data_disks=plain,
+                    snapshot_allowed=action == 'start' or (action == 'resume' and stage == 'snapshot_taken'))
 
     if stage is None:
         if encryption_began(status):
@@ -250,6 +266,8 @@ def plan(record, status, new_run, retry_restored=False, verify=True):
         return out('restore', 'a restore from set {0} began; finishing it'.format(run), snapshot_set=run, restore_from=run)
     if stage == 'verified':
         return out('done', 'encrypted and verified after a restart (run {0})'.format(run), snapshot_set=run)
+    if stage == 'verify_failed':
+        return _plan_verify_failed(out, record, status, run, retry_verify)
     # enabling / encrypting
     if eff == 'enabling':
         if encryption_began(status):
@@ -271,6 +289,40 @@ def plan(record, status, new_run, retry_restored=False, verify=True):
         return out('done', 'encrypted (run {0}); restart check off'.format(run), snapshot_set=run)
     return out('wait', "this run's encryption is in progress ({0}); waiting (no new snapshot)".format(
         _short((status or {}).get('progress_message'))), snapshot_set=run)
+
+
+def plain_disks_note(disks):
+    """What a re-run says about data disks of an encrypted VM that carry no ADE stamp (issue 16 item 4). Pure."""
+    return ('BUT data disk(s) {0} are NOT encrypted (no ADE stamp: attached after the encryption, or not mounted '
+            'when it ran); encrypt does not yet take a snapshot set of them alone and re-run the enable for them: '
+            'mount them in the guest, snapshot them, then run azure_ade.linux.vm_encryption again '
+            '(a new SequenceVersion encrypts the new volumes only)'.format(', '.join(disks)))
+
+
+def _plan_verify_failed(out, record, status, run, retry_verify):
+    """A VM whose restart check failed in an earlier run: no restart until the operator asks (``retry_verify``)."""
+    if not retry_verify:
+        return out('stop', 'the restart check of run {0} failed earlier (recorded at {1}); the VM waits for you and gets '
+                           'no restart from a re-run: look at its boot diagnostics serial log and the guest, then run '
+                           'again with ade_retry_verify=true to repeat the restart check, or restore it from set {0} '
+                           '(azure_ade.linux.restore)'.format(run, record.get('at') or '?'),
+                   snapshot_set=run, restore_from=run, outcome='verify_failed')
+    if extension_seq(status) != record.get('seq') or (status or {}).get('phase') != 'succeeded':
+        return out('stop', "restart check retry refused: the platform no longer shows run {0}'s encryption succeeded "
+                           "(SequenceVersion {1}, this run's {2}; phase {3}); check the VM before going on".format(
+                               run, extension_seq(status), record.get('seq'), (status or {}).get('phase')),
+                   snapshot_set=run, restore_from=run, outcome='verify_failed')
+    return out('verify', 'restart check failed earlier (run {0}); repeating it as asked (ade_retry_verify)'.format(run),
+               snapshot_set=run)
+
+
+def verify_failed_problems(record, snapshot_set):
+    """Why the VM must not be recorded ``verify_failed`` for ``snapshot_set`` (empty: record it). Pure."""
+    record = record or {}
+    if record.get('snapshot_set') != snapshot_set or record.get('stage') not in ('encrypting', 'verify_failed'):
+        return ['its rollout record (set {0}, stage {1}) is not run {2} at stage encrypting'.format(
+            record.get('snapshot_set'), record.get('stage'), snapshot_set)]
+    return []
 
 
 def outcome_after_wait(record_seq, status, timed_out=False):
@@ -619,7 +671,7 @@ def verify_problems(record, status, snapshot_set):
     record = record or {}
     status = status or {}
     problems = platform_verified(status, status.get('volume_type') or 'All')
-    if record.get('snapshot_set') != snapshot_set or record.get('stage') not in ('encrypting', 'verified'):
+    if record.get('snapshot_set') != snapshot_set or record.get('stage') not in ('encrypting', 'verified', 'verify_failed'):
         problems.append('its rollout record (set {0}, stage {1}) is not run {2} at stage encrypting'.format(
             record.get('snapshot_set'), record.get('stage'), snapshot_set))
     elif extension_seq(status) != record.get('seq'):

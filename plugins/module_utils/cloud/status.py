@@ -179,8 +179,10 @@ def compute_status(vm):
 
 
 def _skipped_data_disks(out, storage, iv):
-    """A Data/All enable that succeeded but left attached data disks alone (the extension encrypts mounted data
-    volumes only; substatus data NotMounted, or a data disk it did not send for stamping)."""
+    """Attached data disks of a VM whose Data/All enable succeeded that carry no ADE stamp (issue 16 item 4): the
+    extension encrypts mounted data volumes only (substatus data NotMounted, or a disk it did not send for stamping),
+    and a data disk attached after the encryption stays plain (the extension's substatus is the one of its last run,
+    so it still says data Encrypted: only the per-disk stamp tells)."""
     if out['phase'] != 'succeeded' or out['encryption_mode'] != 'single_pass' or out['operation'] not in ENABLE_OPS:
         return
     if out['volume_type'] not in ('Data', 'All'):
@@ -196,9 +198,10 @@ def _skipped_data_disks(out, storage, iv):
         skipped = []
     if skipped:
         out['skipped_data_disks'] = skipped
-        out['warnings'] = ['{0}: VolumeType {1} succeeded but ADE skipped attached data disk(s) {2} (substatus data '
-                           '{3}): they are NOT encrypted. ADE encrypts only data volumes mounted in the guest (fstab, '
-                           'supported file system); mount them and run the enable again'.format(
+        out['warnings'] = ['{0}: VolumeType {1} succeeded but attached data disk(s) {2} carry no ADE stamp (substatus '
+                           'data {3}): they are NOT encrypted - attached after the encryption, or not mounted in the '
+                           'guest when it ran (ADE encrypts only data volumes mounted in the guest: fstab, supported '
+                           'file system); mount them and run the enable again'.format(
                                out['name'], out['volume_type'], ', '.join(skipped), out['data_volumes_encrypted'])]
 
 

@@ -244,9 +244,9 @@ def steps_history(steps):
 
 def inventory_html(inv):
     """The section 'What ADE touched' of a subscription inventory (ade_inventory_info), or ''."""
-    if not isinstance(inv, dict) or not isinstance(inv.get('items'), list):
+    if not isinstance(inv, dict) or not isinstance(inv.get('entries'), list):
         return ''
-    items = [i for i in inv['items'] if isinstance(i, dict)]
+    items = [i for i in inv['entries'] if isinstance(i, dict)]
     touched = [i for i in items if i.get('kind') != 'vm' or i.get('carries') not in (None, 'none')]
     out = ['<section id="inventory"><h2>What ADE touched%s: %d item%s, %s days left until %s</h2>' % (
         (' in subscription ' + _esc(inv.get('subscription_id'))) if inv.get('subscription_id') else '',

@@ -95,6 +95,11 @@ def status_row(ident, platform=None, guest=None, error=None):
         'retirement': platform.get('retirement'),
         'history': list(platform.get('history') or []),
         'mismatch': mism,
+        # issue 16 item 4: attached data disks of an encrypted Data/All VM without an ADE stamp (added later, or
+        # not mounted when the enable ran): NOT encrypted; the table names them
+        'plain_data_disks': list(platform.get('skipped_data_disks') or []),
+        'notes': (['data disk(s) %s NOT encrypted (no ADE stamp)' % ', '.join(platform['skipped_data_disks'])]
+                  if platform.get('skipped_data_disks') else []),
         # key custody (vm_encryption_info check_custody, issue 16): None when not checked / no ADE keys
         'unlock_at_risk': platform.get('unlock_at_risk'),
         'custody': platform.get('custody'),

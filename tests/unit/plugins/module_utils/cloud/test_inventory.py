@@ -73,13 +73,13 @@ def test_vm_paths_and_days_left():
             row('plain', status('plain', ext=False, phase='not_started'))]
     inv = R.ade_inventory(rows, today=TODAY)
     assert inv['days_left'] == (datetime.date(2028, 9, 15) - TODAY).days == 648
-    by = dict((i['name'], i) for i in inv['items'])
+    by = dict((i['name'], i) for i in inv['entries'])
     assert by['os']['path'] == 'rebuild' and by['os']['carries'] == 'ade_settings'
     assert by['data']['path'] == 'migrate'
     assert by['plain']['path'] == 'nothing' and by['plain']['carries'] == 'none'
     assert 'enable_encryption_at_host' in by['plain']['action']
     assert inv['summary']['vm'] == 2 and inv['summary']['vm_paths'] == {'rebuild': 1, 'migrate': 1, 'nothing': 1}
-    assert all(i['days_left'] == 648 for i in inv['items'])
+    assert all(i['days_left'] == 648 for i in inv['entries'])
 
 
 def test_disks_snapshots_lineage_and_owner():
@@ -95,7 +95,7 @@ def test_disks_snapshots_lineage_and_owner():
     upload = disk('new-upload')
     inv = R.ade_inventory(rows, disks=[d_os, d_dec, copy1, copy2, clean, upload], snapshots=[snap, snap2],
                           today=TODAY)
-    by = dict(((i['kind'], i['name']), i) for i in inv['items'])
+    by = dict(((i['kind'], i['name']), i) for i in inv['entries'])
     assert by[('disk', 'enc-os')]['carries'] == 'ade_settings' and by[('disk', 'enc-os')]['vm'] == 'enc'
     assert 'rebuild' in by[('disk', 'enc-os')]['action']
     assert by[('disk', 'enc-data')]['carries'] == 'ude_flag'
@@ -132,7 +132,7 @@ def test_images_restore_points_scale_sets():
     ss_plain = {'name': 'ss2', 'id': SUB + 'virtualMachineScaleSets/ss2', 'properties': {}}
     inv = R.ade_inventory(rows, scale_sets=[ss, ss_plain], images=[img_vm, img_ok],
                           restore_points=[rp_settings, rp_clean, rp_owner], today=TODAY)
-    by = dict(((i['kind'], i['name']), i) for i in inv['items'])
+    by = dict(((i['kind'], i['name']), i) for i in inv['entries'])
     assert ('image', 'img-enc') in by and ('image', 'img-plain') not in by
     assert by[('restore_point', 'rp1')]['carries'] == 'ade_settings'
     assert by[('restore_point', 'rp3')]['carries'] == 'ude_flag'

@@ -176,7 +176,7 @@ def test_copy_refusals_and_compare():
             {'mountpoint': '/big', 'readable': True, 'used_bytes': 10 ** 12},
             {'mountpoint': '/gone', 'readable': True, 'used_bytes': 1}]
     r = RB.copy_refusals(vols, {'/data': 1000, '/big': 10 ** 9})
-    assert len(r) == 3 and 'cannot be read' in r[0] and 'not enough space' in r[1] and 'no volume' in r[2]
+    assert len(r) == 3 and 'cannot be read' in r[0] and 'not enough space' in r[1] and 'no readable volume' in r[2]
     assert RB.copy_refusals(vols[:1], {'/data': 1000}) == []
     assert RB.rsync_args() == ['-aHAXS', '--numeric-ids', '--one-file-system']
     assert RB.rsync_args(final=True)[-1] == '--delete'
@@ -188,3 +188,118 @@ def test_copy_refusals_and_compare():
     d = RB.compare(a, b)
     assert not d['same'] and d['only_old'] == ['z'] and d['only_new'] == ['w'] and d['checksum_differs'] == ['y']
     assert RB.compare(a, b, sample=1)['checksum_differs'] == [] and RB.compare(a, b, sample=1)['checksummed'] == 1
+
+
+def test_compare_types_links_and_sampled_checksums():
+    a = [{'path': 'd', 'type': 'd'}, {'path': 'd/f', 'type': 'f', 'size': 3, 'sha256': 'x'},
+         {'path': 'l', 'type': 'l', 'target': 'd/f'}, {'path': 'g', 'type': 'f', 'size': 1, 'sha256': None}]
+    b = [{'path': 'd', 'type': 'd'}, {'path': 'd/f', 'type': 'f', 'size': 3, 'sha256': 'x'},
+         {'path': 'l', 'type': 'l', 'target': 'elsewhere'}, {'path': 'g', 'type': 'f', 'size': 1, 'sha256': 'y'}]
+    d = RB.compare(a, b)
+    assert d['type_differs'] == ['l'] and not d['same']
+    assert d['checksummed'] == 1          # g was not in the old side's sample: not compared by checksum
+    same = RB.compare(a, a)
+    assert same['same'] and same['files'] == 4
+
+
+def test_compare_trees_reports_lines_and_refuses_missing_side():
+    t = {'/data': [{'path': 'a', 'type': 'f', 'size': 1, 'sha256': 'x'}]}
+    assert RB.compare_trees(t, t)['same'] is True
+    assert RB.compare_trees({}, {})['same'] is False          # nothing compared is no proof
+    d = RB.compare_trees(t, {'/data': [{'path': 'a', 'type': 'f', 'size': 1, 'sha256': 'z'}]})
+    assert not d['same'] and d['lines'] == ['/data: checksum differs: a']
+    d = RB.compare_trees(dict(t, **{'/logs': []}), t)
+    assert not d['same'] and d['lines'] == ['/logs: not read on the new VM']
+    many = {'/d': [{'path': 'f%03d' % i, 'type': 'f', 'size': 1, 'sha256': 'x'} for i in range(30)]}
+    d = RB.compare_trees(many, {'/d': []}, limit=2)
+    assert d['lines'] == ['/d: only on the old VM: f000, f001 (+28 more)']
+
+
+def test_copy_refusals_from_guest_volumes():
+    old = [{'path': '/data', 'readable': True, 'used_bytes': 500}]
+    assert RB.copy_refusals(old, [{'path': '/data', 'readable': True, 'free_bytes': 300, 'used_bytes': 300}]) == []
+    r = RB.copy_refusals(old, [{'path': '/data', 'readable': True, 'free_bytes': 100, 'used_bytes': 0}])
+    assert 'not enough space' in r[0]
+    r = RB.copy_refusals(old, [{'path': '/data', 'readable': False, 'error': 'No such file or directory'}])
+    assert 'no readable volume at /data' in r[0]
+
+
+@pytest.mark.parametrize('stage,want,parts', [
+    (None, 'cut_over', ['build', 'configure', 'copy', 'final', 'cut_over']),
+    ('planned', 'cut_over', ['build', 'configure', 'copy', 'final', 'cut_over']),
+    ('vm', 'cut_over', ['configure', 'copy', 'final', 'cut_over']),
+    ('configured', 'cut_over', ['copy', 'final', 'cut_over']),
+    ('copied', 'cut_over', ['final', 'cut_over']),
+    ('compared', 'cut_over', ['final', 'cut_over']),
+    ('compared', 'compared', ['final']),
+    (None, 'compared', ['build', 'configure', 'copy', 'final']),
+    ('cut_over', 'cut_over', []),
+    ('cut_over', 'verified', ['verify']),
+    ('cut_over', 'fallback', ['fallback']),
+    ('vm', 'fallback', ['fallback']),
+    ('fallback', 'fallback', []),
+    ('fallback', 'cut_over', ['build', 'configure', 'copy', 'final', 'cut_over']),
+    ('verified', 'cut_over', []),
+    ('verified', 'fallback', []),
+])
+def test_guest_parts(stage, want, parts):
+    got = RB.guest_parts(stage, want)
+    assert got['parts'] == parts
+    assert got['old_guest'] == any(p in parts for p in ('copy', 'final'))
+    assert got['new_guest'] == any(p in parts for p in ('configure', 'copy', 'final'))
+
+
+@pytest.mark.parametrize('stage,want,msg', [
+    ('compared', 'verified', 'after the cut-over'), (None, 'fallback', 'nothing to fall back'),
+    ('nic', 'fallback', 'nothing to fall back'), ('vm', 'later', 'must be one of'), ('odd', 'cut_over', 'unknown'),
+])
+def test_guest_parts_refusals(stage, want, msg):
+    with pytest.raises(RB.RebuildError, match=msg):
+        RB.guest_parts(stage, want)
+
+
+def test_next_steps_after_fallback_starts_the_new_vm_again():
+    assert RB.next_steps({'stage': 'fallback'}, True, True, 'private_ip', 'present') == ['start_new']
+    assert RB.next_steps({'stage': 'fallback'}, True, True, 'private_ip', 'recorded:configured') == [
+        'record_configured']
+
+
+def test_rsync_argv_has_no_secret_and_keeps_metadata():
+    argv = RB.rsync_argv('/data/', '10.0.0.5', '/var/tmp/k-web', port=2222)
+    assert argv[:5] == ['rsync', '-aHAXS', '--numeric-ids', '--one-file-system', '-e']
+    assert '-i /var/tmp/k-web/id_ed25519' in argv[5] and 'StrictHostKeyChecking=yes' in argv[5]
+    assert 'UserKnownHostsFile=/var/tmp/k-web/known_hosts' in argv[5] and '-p 2222' in argv[5]
+    assert argv[-2:] == ['/data/', 'root@10.0.0.5:/data/']
+    fin = RB.rsync_argv('/data', 'fd00::5', '/k', user='azureuser', final=True)
+    assert '--delete' in fin and fin[fin.index('--rsync-path') + 1] == 'sudo rsync'
+    assert fin[-1] == 'azureuser@[fd00::5]:/data/'
+    with pytest.raises(RB.RebuildError):
+        RB.rsync_argv('data', '10.0.0.5', '/k')
+
+
+def test_authorized_key_line_and_known_hosts():
+    line = RB.authorized_key_line('ssh-ed25519 AAAAC3Nz old-comment', '10.0.0.4', 'web01')
+    assert line == ('from="10.0.0.4",no-pty,no-agent-forwarding,no-port-forwarding,no-X11-forwarding '
+                    'ssh-ed25519 AAAAC3Nz azure_ade_rebuild:web01')
+    assert RB.authorized_key_line('ssh-ed25519 AAAA', '', 'w').startswith('no-pty,')
+    with pytest.raises(RB.RebuildError):
+        RB.authorized_key_line('-----BEGIN OPENSSH PRIVATE KEY-----', '10.0.0.4', 'web01')
+    keys = 'ssh-ed25519 AAAA root@h\necdsa-sha2-nistp256 BBBB root@h\n\ngarbage\n'
+    assert RB.known_hosts_lines(keys, '10.0.0.5') == ['10.0.0.5 ssh-ed25519 AAAA', '10.0.0.5 ecdsa-sha2-nistp256 BBBB']
+    assert RB.known_hosts_lines(keys, '10.0.0.5', 2222)[0].startswith('[10.0.0.5]:2222 ')
+    with pytest.raises(RB.RebuildError):
+        RB.known_hosts_lines('', '10.0.0.5')
+
+
+def test_rsync_through_the_control_node():
+    old = dict(address='10.0.0.4', user='root', port=22, key='/k/id', ssh_args='-o StrictHostKeyChecking=no')
+    new = dict(address='10.0.0.5', user='azureuser', port=2222)
+    pull, push = RB.rsync_controller_argvs('/data', old, new, '/var/tmp/st', final=True)
+    assert pull[:4] == ['rsync', '-aHAXS', '--numeric-ids', '--one-file-system'] and '--delete' in pull
+    assert pull[pull.index('-e') + 1] == ('ssh -o BatchMode=yes -p 22 -i /k/id -o IdentitiesOnly=yes '
+                                          '-o StrictHostKeyChecking=no')
+    assert pull[-2:] == ['root@10.0.0.4:/data/', '/var/tmp/st/data/']
+    assert push[-2:] == ['/var/tmp/st/data/', 'azureuser@10.0.0.5:/data/']
+    assert push[push.index('--rsync-path') + 1] == 'sudo rsync' and '-p 2222' in push[push.index('-e') + 1]
+    with pytest.raises(RB.RebuildError):
+        RB.rsync_controller_argvs('/data', old, new, 'rel')

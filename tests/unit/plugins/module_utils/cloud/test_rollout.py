@@ -54,10 +54,10 @@ ALLOWED = [(frm, to) for frm, tos in R.TRANSITIONS.items() for to in tos]
 
 @pytest.mark.parametrize('frm,to', ALLOWED)
 def test_allowed_transition(frm, to):
-    record = rec(frm, seq=SEQ if frm in ('enabling', 'encrypting', 'verified', 'restoring') else None)
+    record = rec(frm, seq=SEQ if frm in ('enabling', 'encrypting', 'verified', 'verify_failed', 'restoring') else None)
     tags = R.transition(record, to, snapshot_set='ade-r1', seq=SEQ if to == 'enabling' else None, now=0)
     assert tags[R.TAG_STAGE] == to and tags[R.TAG_RUN] == 'ade-r1' and tags[R.TAG_AT] == '1970-01-01T00:00:00Z'
-    if to in ('enabling', 'encrypting', 'verified'):
+    if to in ('enabling', 'encrypting', 'verified', 'verify_failed'):
         assert tags[R.TAG_SEQ] == SEQ
 
 
@@ -162,6 +162,13 @@ def test_effective_stage(stage, status, expected):
     (rec('restored', seq=SEQ), st(), {'retry_restored': True}, 'start', 'ade-new', None),
     (rec('restored', seq=SEQ), st('failed', SEQ), {'retry_restored': True}, 'stop', None, None),
     (R.parse_record({R.TAG_RUN: 'r', R.TAG_STAGE: 'weird'}), st(), {}, 'stop', None, None),
+    # issue 16: a failed restart check waits for the operator; a re-run sends no restart unless retry_verify
+    (rec('verify_failed', seq=SEQ), st('succeeded', SEQ), {}, 'stop', 'ade-r1', 'ade-r1'),
+    (rec('verify_failed', seq=SEQ), st('succeeded', SEQ), {'verify': False}, 'stop', 'ade-r1', 'ade-r1'),
+    (rec('verify_failed', seq=SEQ), st('succeeded', SEQ), {'retry_restored': True}, 'stop', 'ade-r1', 'ade-r1'),
+    (rec('verify_failed', seq=SEQ), st('succeeded', SEQ), {'retry_verify': True}, 'verify', 'ade-r1', None),
+    (rec('verify_failed', seq=SEQ), st('succeeded', OTHER), {'retry_verify': True}, 'stop', 'ade-r1', 'ade-r1'),
+    (rec('verify_failed', seq=SEQ), st('in_progress', SEQ), {'retry_verify': True}, 'stop', 'ade-r1', 'ade-r1'),
 ])
 def test_plan(record, status, kw, action, run_id, restore_from):
     p = R.plan(record, status, 'ade-new', **kw)
@@ -453,12 +460,46 @@ def test_restart_refused_while_ade_runs():
         assert R.restart_refusal('vm1', {'phase': phase}) is None
 
 
+def test_verify_failed_waits_for_the_operator():
+    p = R.plan(rec('verify_failed', seq=SEQ), st('succeeded', SEQ), 'ade-new')
+    assert p['outcome'] == 'verify_failed' and 'ade_retry_verify=true' in p['reason'] and 'restore' in p['reason']
+    assert R.plan(rec('encrypting', seq=SEQ), st('succeeded', SEQ), 'ade-new')['outcome'] is None
+    assert R.plan(rec('verify_failed', seq=SEQ), st('succeeded', SEQ), 'n', retry_verify=True)['outcome'] is None
+
+
+def test_done_names_plain_data_disks():
+    # issue 16 item 4: a re-run on an encrypted VM with a data disk attached later no longer calls it done silently
+    plain = dict(st('succeeded', SEQ), skipped_data_disks=['vm1-late'])
+    for record, kw in ((rec('verified', seq=SEQ), {}), (rec('encrypting', seq=SEQ), {'verify': False}), (rec(), {})):
+        p = R.plan(record, plain, 'ade-new', **kw)
+        assert p['action'] == 'done' and p['plain_data_disks'] == ['vm1-late'], p
+        assert 'vm1-late are NOT encrypted' in p['reason'] and 'attached after the encryption' in p['reason']
+        assert not p['snapshot_allowed']
+    p = R.plan(rec('verified', seq=SEQ), st('succeeded', SEQ), 'ade-new')
+    assert p['plain_data_disks'] == [] and 'NOT encrypted' not in p['reason']
+
+
+def test_verify_failed_record():
+    assert R.verify_failed_problems({'snapshot_set': 'ade-r1', 'stage': 'encrypting'}, 'ade-r1') == []
+    assert R.verify_failed_problems({'snapshot_set': 'ade-r1', 'stage': 'verify_failed'}, 'ade-r1') == []
+    for stage in ('snapshot_taken', 'enabling', 'verified', 'restoring', 'restored', None):
+        assert 'is not run' in R.verify_failed_problems({'snapshot_set': 'ade-r1', 'stage': stage}, 'ade-r1')[0]
+    assert R.verify_failed_problems({'snapshot_set': 'ade-r1', 'stage': 'encrypting'}, 'ade-r2')
+    tags = R.transition(rec('encrypting', seq=SEQ), 'verify_failed')
+    assert tags[R.TAG_STAGE] == 'verify_failed' and tags[R.TAG_SEQ] == SEQ and tags[R.TAG_RUN] == 'ade-r1'
+    # no new snapshot set once verify_failed (the encryption began), a retried check may record verified
+    assert 'verify_failed' in R.STARTED
+    assert R.snapshot_refusal(rec('verify_failed', seq=SEQ), st('succeeded', SEQ), 'ade-r2')
+    assert R.transition(rec('verify_failed', seq=SEQ), 'verified')[R.TAG_STAGE] == 'verified'
+
+
 def test_verify_problems():
     ok = {'phase': 'succeeded', 'os_volume_encrypted': 'Encrypted', 'data_volumes_encrypted': 'Encrypted',
           'volume_type': 'All', 'extension': {'settings': {'SequenceVersion': SEQ}}}
     record = {'snapshot_set': 'ade-r1', 'stage': 'encrypting', 'seq': SEQ}
     assert R.verify_problems(record, ok, 'ade-r1') == []
     assert R.verify_problems(dict(record, stage='verified'), ok, 'ade-r1') == []
+    assert R.verify_problems(dict(record, stage='verify_failed'), ok, 'ade-r1') == []
     assert 'is not run ade-r2' in R.verify_problems(record, ok, 'ade-r2')[0]
     assert 'is not run' in R.verify_problems(dict(record, stage='enabling'), ok, 'ade-r1')[0]
     assert "not this run's" in R.verify_problems(dict(record, seq=OTHER), ok, 'ade-r1')[0]

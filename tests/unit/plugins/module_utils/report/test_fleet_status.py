@@ -92,3 +92,14 @@ def test_status_row_carries_custody():
     row = S.status_row(ident, p, S.guest_crypt(OS_CRYPT))
     assert row['unlock_at_risk'] is True and row['custody']['risks'][0]['id'] == 'secret_disabled'
     assert S.status_row(ident, plat('Encrypted', 'Encrypted'), None)['unlock_at_risk'] is None
+
+
+def test_status_row_names_plain_data_disks():
+    # issue 16 item 4: a data disk attached after the encryption carries no ADE stamp: the row names it
+    ident = {'host': 'h', 'name': 'vm1', 'resource_group': 'rg'}
+    p = dict(plat('Encrypted', 'Encrypted'), skipped_data_disks=['vm1-late'])
+    row = S.status_row(ident, p, S.guest_crypt(OS_CRYPT))
+    assert row['plain_data_disks'] == ['vm1-late']
+    assert row['notes'] == ['data disk(s) vm1-late NOT encrypted (no ADE stamp)']
+    row = S.status_row(ident, plat('Encrypted', 'Encrypted'), None)
+    assert row['plain_data_disks'] == [] and row['notes'] == []

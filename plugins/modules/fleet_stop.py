@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 DOCUMENTATION = r'''
-module: rollout_stop
+module: fleet_stop
 short_description: The fleet-wide stop marker of a rollout run (AWX job slices stop each other)
 version_added: 0.4.0
 description:
@@ -61,7 +61,7 @@ options:
 
 EXAMPLES = r'''
 - name: Stop every slice of this rollout before its next VM
-  azure_ade.linux.rollout_stop:
+  azure_ade.linux.fleet_stop:
     resource_group: rg-app
     run: "{{ ade_snapshot_set }}"
     state: present
@@ -71,7 +71,7 @@ EXAMPLES = r'''
   delegate_to: localhost
 
 - name: Before the next VM - did another slice stop the run?
-  azure_ade.linux.rollout_stop:
+  azure_ade.linux.fleet_stop:
     resource_group: rg-app
     run: "{{ ade_snapshot_set }}"
   register: stop
@@ -124,7 +124,7 @@ def main():
     try:
         fleet_stop.tag_name(p['run'])
     except fleet_stop.StopError as exc:
-        base.fail('rollout_stop: {0}. Nothing was sent to Azure.'.format(exc))
+        base.fail('fleet_stop: {0}. Nothing was sent to Azure.'.format(exc))
     session = base.open_session()
     from azure.core.rest import HttpRequest  # pylint: disable=import-outside-toplevel
     url = _tags_url(session, p['resource_group'])
