@@ -10,6 +10,7 @@ __metaclass__ = type
 #   ansible_host | azure_ade.linux.vm_address_target(vms_in_scope)          -> target from a unique NIC address
 #   target | azure_ade.linux.vm_identity(arm_vm, guest, guest_required, host) -> {ok, msg, vm, vm_id, ...}
 #   guest_imds | azure_ade.linux.vm_status_identity(platform_entry, target) -> mismatch text or None
+#   imds | azure_ade.linux.vm_guest_answer(guest_facts_result, unreachable_msg) -> {answered, vm_id, error}
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import identity
 
@@ -30,7 +31,11 @@ def vm_status_identity(guest_imds, platform, target=None):
     return identity.status_mark(guest_imds, platform, target)
 
 
+def vm_guest_answer(imds, guest_result=None, unreachable_msg=None):
+    return identity.guest_answer(imds, guest_result, unreachable_msg)
+
+
 class FilterModule(object):
     def filters(self):
         return {'vm_target': vm_target, 'vm_address_target': vm_address_target, 'vm_identity': vm_identity,
-                'vm_status_identity': vm_status_identity}
+                'vm_status_identity': vm_status_identity, 'vm_guest_answer': vm_guest_answer}

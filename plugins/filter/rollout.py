@@ -16,7 +16,8 @@ __metaclass__ = type
 #   outcome | azure_ade.linux.rollout_stop(changed_anything, continue_on_failure=false) -> bool
 #   'wait' | azure_ade.linux.rollout_stage -> 'wait' (an undeclared stage name is an error)
 #   stage | azure_ade.linux.rollout_failure(error, guest_unreachable, reboot_required, replan, restore, restore_error,
-#                                           restore_on_failure, selinux_error, host) -> {outcome, restore, message}
+#                                           restore_on_failure, selinux_error, host, verify_failed_recorded)
+#       -> {outcome, restore, message}
 #   preflight_result | azure_ade.linux.rollout_blocked(vm_status, action, prefer_encryption_at_host)
 #       -> {blocked, by: preflight|azure|None, message, warning}
 #   hosts | azure_ade.linux.rollout_fleet(hostvars) -> [encrypt fleet rows]
@@ -59,10 +60,11 @@ def rollout_stage(stage):
 
 
 def rollout_failure(stage, error='', guest_unreachable=False, reboot_required=False, replan=None, restore=None,
-                    restore_error=None, restore_on_failure=True, selinux_error=None, host=''):
+                    restore_error=None, restore_on_failure=True, selinux_error=None, host='', verify_failed_recorded=False):
     try:
         return rollout.failure_report(stage, error, bool(guest_unreachable), bool(reboot_required), replan, restore,
-                                      restore_error, bool(restore_on_failure), selinux_error, host)
+                                      restore_error, bool(restore_on_failure), selinux_error, host,
+                                      bool(verify_failed_recorded))
     except rollout.RolloutError as exc:
         raise AnsibleFilterError(str(exc))
 

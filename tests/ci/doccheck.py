@@ -48,7 +48,8 @@ HELPER_RE = re.compile(r'^(%s)\(\)\s*\{' % '|'.join(HELPERS))
 
 def pipeline_steps():
     """[(lane, step, timeout, runs, note)] in the order of tests/ci/pipeline.sh (lane "main" = before the lanes)."""
-    rows, late, lane, helper = [], [], 'main', False
+    rows, late, lane, helper, placed = [], [], 'main', False, []
+    owner = []   # the helper each late row came from
     for line in read('tests', 'ci', 'pipeline.sh').splitlines():
         s = line.strip()
         m = LANE_RE.match(s)
@@ -57,8 +58,16 @@ def pipeline_steps():
             continue
         m = HELPER_RE.match(s)
         if m:
-            lane, helper = HELPERS[m.group(1)], True
+            lane, helper, current = HELPERS[m.group(1)], True, m.group(1)
             continue
+        if not helper and not s.startswith('#') and not s.startswith('trap '):
+            called = [h for h in HELPERS if HELPERS[h] == lane and re.search(r'\b%s\b' % h, s)]
+            if called:   # the helper's steps run where its lane calls it last (the default place, e.g. chaos in sim)
+                if called[0] in placed:
+                    rows.remove(called[0])
+                else:
+                    placed.append(called[0])
+                rows.append(called[0])
         if line.startswith('}'):
             lane, helper = 'main', False
             continue
@@ -78,9 +87,16 @@ def pipeline_steps():
             words = [w.strip('"') for w in rest.split()]
             runs = next((w.replace('$ADE_REPO/', '') for w in words if w.endswith('.sh')), ' '.join(words))
         name = name.replace('$core', '<core>')
-        (late if helper else rows).append((lane, name, int(timeout), runs, note.strip()))
+        if helper:
+            late.append((lane, name, int(timeout), runs, note.strip()))
+            owner.append(current)
+        else:
+            rows.append((lane, name, int(timeout), runs, note.strip()))
+    out = []
+    for r in rows:   # a helper's steps where its lane calls it, else at the end of its lane
+        out.extend([x for x, o in zip(late, owner) if o == r] if isinstance(r, str) else [r])
+    rows = out + [x for x, o in zip(late, owner) if o not in placed]
     order = ['main', 'checks', 'sim', 'hosts']
-    rows = rows + late
     rows.sort(key=lambda r: order.index(r[0]) if r[0] in order else len(order))   # stable: pipeline order in a lane
     return rows
 

@@ -204,6 +204,25 @@ def confirm(target, arm_vm, guest, guest_required=True, host=None):
     return out
 
 
+def guest_answer(imds=None, guest_result=None, unreachable_msg=None):
+    """What the guest answered for the identity step, in the shape ``confirm`` takes as ``guest``.
+
+    ``imds``: IMDS facts the caller already has (the preflight's ``facts.imds``), used when they carry a vmId;
+    ``guest_result``: the registered guest_facts result (skipped, unreachable, failed or its ansible_facts);
+    ``unreachable_msg``: why the guest did not answer, when the caller knows. Returns {'answered': bool,
+    'vm_id': IMDS vmId or None, 'error': why it did not answer (only when it did not)}. Pure."""
+    imds = imds if isinstance(imds, dict) else {}
+    if imds.get('vm_id') is not None:
+        return {'answered': True, 'vm_id': imds['vm_id']}
+    result = guest_result if isinstance(guest_result, dict) else {}
+    if not result or result.get('skipped') or result.get('unreachable'):
+        return {'answered': False, 'vm_id': None, 'error': unreachable_msg or 'unreachable'}
+    if result.get('failed'):
+        return {'answered': False, 'vm_id': None, 'error': 'guest_facts failed: {0}'.format(result.get('msg') or '?')}
+    facts = ((result.get('ansible_facts') or {}).get('azure_ade') or {}).get('imds') or {}
+    return {'answered': True, 'vm_id': facts.get('vm_id')}
+
+
 def status_mark(guest_imds, platform, target=None):
     """For the status report: None when the guest's IMDS vmId is absent (nothing to compare) or equals the
     platform's vmId of the VM the row names, else a one-line mismatch text starting 'identity: '. The row then

@@ -413,12 +413,13 @@ def _ran_ok(result):
 
 
 def failure_report(stage, error='', guest_unreachable=False, reboot_required=False, replan=None, restore=None,
-                   restore_error=None, restore_on_failure=True, selinux_error=None, host=''):
+                   restore_error=None, restore_on_failure=True, selinux_error=None, host='', verify_failed_recorded=False):
     """The outcome and message of a host whose encrypt block failed (the rescue). Pure.
 
     stage: the declared host stage that failed; error: the failed task's message; replan: ``plan`` after
     re-reading the platform ({'action': 'unknown'} when it could not be read); restore: the vm_restore result
-    (None when it did not run); restore_error: the restore's error; selinux_error: the SELinux put-back's error.
+    (None when it did not run); restore_error: the restore's error; selinux_error: the SELinux put-back's error;
+    verify_failed_recorded: the rescue recorded the VM verify_failed (a re-run leaves it alone).
     Returns {'outcome', 'restore': None|'ok'|'failed'|'off', 'message'} (one line)."""
     check_stage(stage)
     replan = replan or {}
@@ -435,6 +436,8 @@ def failure_report(stage, error='', guest_unreachable=False, reboot_required=Fal
     parts = ['stage {0}: {1}'.format(stage, ' '.join(str(error or '').split()))]
     if replan.get('reason'):
         parts.append(replan['reason'])
+    if verify_failed_recorded:
+        parts.append('recorded verify_failed: a re-run sends this VM no restart until ade_retry_verify=true')
     if restored == 'ok':
         parts.append('restored from snapshot set {0}'.format(replan.get('restore_from')))
     elif restored == 'failed':

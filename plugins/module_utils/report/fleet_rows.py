@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import identity
 from ansible_collections.azure_ade.linux.plugins.module_utils.report import fleet_status
 
 NO_RESULT = 'unreachable or failed before the first stage'
@@ -143,6 +144,15 @@ def verdict_counts(rows):
     return out
 
 
+def preflight_fail_message(rows, fail_when_not_ready=False):
+    """The preflight job's verdict: '' (pass) unless ``fail_when_not_ready`` and a row is not READY, then
+    'Not ready: host, host'."""
+    not_ready = [r.get('host') for r in rows or [] if r.get('verdict') != 'READY']
+    if not _bool(fail_when_not_ready) or not not_ready:
+        return ''
+    return 'Not ready: ' + ', '.join(str(h) for h in not_ready)
+
+
 # ---- status -------------------------------------------------------------------------------------------
 
 def vm_identity(host, hv, facts_var='ade_guest'):
@@ -159,6 +169,19 @@ def vm_identity(host, hv, facts_var='ade_guest'):
 
 def status_vms(hosts, hostvars, facts_var='ade_guest'):
     return [vm_identity(h, _vars(hostvars, h), facts_var) for h in hosts or []]
+
+
+def status_targets(hosts, hostvars, target_var='ade_status_target'):
+    """Which Azure VM each host's row is, from the target the status entry point resolved on the host
+    (``target_var``: vm_target / vm_address_target, named by the operator's side). {host, subscription_id,
+    resource_group, name, target}; a host where the entry point did not run gets a target error."""
+    out = []
+    for h in hosts or []:
+        t = _dict(_vars(hostvars, h).get(target_var))
+        out.append({'host': h, 'subscription_id': t.get('subscription_id') or None,
+                    'resource_group': t.get('resource_group') or None, 'name': t.get('name') or None,
+                    'target': t if t else {'error': 'the status entry point did not run on this host'}})
+    return out
 
 
 def status_groups(vms):
@@ -193,16 +216,25 @@ def status_index(results):
     return idx
 
 
-def status_fleet(vms, index, hostvars, crypt_var='ade_guest_crypt'):
+def status_fleet(vms, index, hostvars, crypt_var='ade_guest_crypt', imds_var=None):
     """One status row per VM (fleet_status.status_row): its platform row from ``index``, the guest's dm-crypt
-    state from the host's ``crypt_var`` (guest_crypt filter), the list call's error for its group."""
+    state from the host's ``crypt_var`` (guest_crypt filter), the list call's error for its group. With
+    ``imds_var`` (the host's guest IMDS facts), a guest whose vmId is not its row VM's, or a row whose target has
+    an error, is marked (identity.status_mark): the row shows no platform status (it would be another VM's), its
+    mismatch list gets the mark and its ``identity`` is 'mismatch'."""
     index = index or {}
     rows = []
     for v in vms or []:
         group = _key(v.get('subscription_id'), v.get('resource_group'))
         platform = index.get(group + (v.get('name') or '').lower())
         error = _dict(index.get(group)).get('error')
-        rows.append(fleet_status.status_row(v, platform, _vars(hostvars, v.get('host')).get(crypt_var), error))
+        hv = _vars(hostvars, v.get('host'))
+        mark = identity.status_mark(_dict(hv.get(imds_var)), platform, v.get('target')) if imds_var else None
+        row = fleet_status.status_row(v, None if mark else platform, hv.get(crypt_var), error)
+        if mark:
+            row['mismatch'] = list(row['mismatch']) + [mark]
+            row['identity'] = 'mismatch'
+        rows.append(row)
     return rows
 
 
@@ -215,3 +247,33 @@ def status_summary(rows):
             'in_progress': len([r for r in rows if r.get('phase') == 'in_progress']),
             'failed': len([r for r in rows if r.get('phase') == 'failed']),
             'mismatches': len([r for r in rows if r.get('mismatch')])}
+
+
+STATUS_MISMATCH_ADVICE = ('The portal can show a disk as encrypted after it was decrypted in the guest with low-level '
+                          'commands (or the reverse); re-encrypt with azure_ade.linux.encrypt or disable with '
+                          'azure_ade.linux.disable.')
+STATUS_RISK_ADVICE = 'Do not deallocate, redeploy or resize these VMs before the fix.'
+
+
+def status_fail_message(rows, fail_on_mismatch=True, require_encrypted=False, fail_on_risk=False):
+    """The status job's verdict: '' (pass), else one line naming why it fails: a mismatch between platform and
+    guest (``fail_on_mismatch``), else a VM not encrypted (``require_encrypted``); and, with ``fail_on_risk``,
+    the VMs whose unlock is at risk on the next cold start (key custody, issue 16) with each one's reason and
+    fix."""
+    rows = rows or []
+    parts = []
+    mism = [r for r in rows if r.get('mismatch')]
+    plain = [r for r in rows if not r.get('encrypted')]
+    if _bool(fail_on_mismatch) and mism:
+        parts.append('Encryption status mismatch: {0}. {1}'.format(
+            ' | '.join('{0}: {1}'.format(r.get('host'), '; '.join(str(m) for m in r['mismatch'])) for r in mism),
+            STATUS_MISMATCH_ADVICE))
+    elif _bool(require_encrypted) and plain:
+        parts.append('Not encrypted: {0}'.format(', '.join(str(r.get('host')) for r in plain)))
+    risky = [r for r in rows if r.get('unlock_at_risk')]
+    if _bool(fail_on_risk) and risky:
+        parts.append('Unlock at risk on the next cold start (deallocate, redeploy, host maintenance, resize): '
+                     '{0}. {1}'.format(' | '.join('{0}: {1} - fix: {2}'.format(
+                         r.get('host'), _dict(r.get('custody')).get('reason'), _dict(r.get('custody')).get('fix'))
+                         for r in risky), STATUS_RISK_ADVICE))
+    return _one_line(' '.join(parts))

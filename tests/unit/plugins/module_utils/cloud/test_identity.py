@@ -114,6 +114,27 @@ def test_status_mark():
     assert I.status_mark({'vm_id': 'aaaa'}, OWN, _target()) is None
 
 
+def test_guest_answer():
+    # IMDS facts the caller already has win (the preflight's facts.imds); the guest_facts result is not looked at
+    assert I.guest_answer({'vm_id': 'aaaa'}, {'failed': True}) == {'answered': True, 'vm_id': 'aaaa'}
+    # skipped (the caller found the guest unreachable) / unreachable / not run: the caller's reason, else 'unreachable'
+    skipped = I.guest_answer({}, {'skipped': True}, 'SSH timed out')
+    assert skipped == {'answered': False, 'vm_id': None, 'error': 'SSH timed out'}
+    unreachable = I.guest_answer(None, {'unreachable': True, 'msg': 'x'}, '')
+    assert unreachable == {'answered': False, 'vm_id': None, 'error': 'unreachable'}
+    assert I.guest_answer({'vm_id': None}, None)['error'] == 'unreachable'
+    # its module failed: said so, with the module's message
+    assert I.guest_answer({}, {'failed': True, 'msg': 'no python'}) == {
+        'answered': False, 'vm_id': None, 'error': 'guest_facts failed: no python'}
+    assert I.guest_answer({}, {'failed': True})['error'] == 'guest_facts failed: ?'
+    # it answered: its IMDS vmId, or None (answered without one: confirm refuses that)
+    ok = {'changed': False, 'ansible_facts': {'azure_ade': {'imds': {'vm_id': 'AAAA'}}}}
+    assert I.guest_answer({}, ok) == {'answered': True, 'vm_id': 'AAAA'}
+    assert I.guest_answer({}, {'changed': False, 'ansible_facts': {}}) == {'answered': True, 'vm_id': None}
+    assert I.confirm(_target(), OWN, I.guest_answer({}, ok))['confirmed']
+    assert not I.confirm(_target(), OWN, I.guest_answer({}, {'changed': False}))['ok']
+
+
 def test_nic_addresses():
     pip_id = '/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Network/publicIPAddresses/pip1'
     own = {'virtualMachine': {'id': RID}, 'ipConfigurations': [

@@ -400,6 +400,14 @@ def test_failure_report_restored():
     assert rep['message'] == 'stage wait: Encryption of vm1: restore | it failed | restored from snapshot set ade-r1'
 
 
+def test_failure_report_says_verify_failed_was_recorded():
+    rep = R.failure_report('verify', 'restart check failed', replan={'action': 'verify', 'reason': 'r'},
+                           verify_failed_recorded=True, host='h1')
+    assert rep['message'] == ('stage verify: restart check failed | r | recorded verify_failed: a re-run sends this VM '
+                              'no restart until ade_retry_verify=true')
+    assert 'verify_failed' not in R.failure_report('verify', 'x', replan={'action': 'verify'})['message']
+
+
 def test_failure_report_restore_failed_names_the_set_and_the_command():
     rep = R.failure_report('wait', 'x', replan={'action': 'restore', 'restore_from': 'ade-r1'},
                            restore={'failed': True, 'msg': 'boom'}, restore_error='boom', host='h1',

@@ -124,3 +124,62 @@ def test_status_index_and_rows_with_a_failed_group():
     assert s == {'vms': 3, 'encrypted': sum(1 for r in rows if r['encrypted']),
                  'not_encrypted': sum(1 for r in rows if not r['encrypted']), 'in_progress': 0, 'failed': 0,
                  'mismatches': 1}
+
+
+def test_preflight_fail_message():
+    rows = [{'host': 'r', 'verdict': 'READY'}, {'host': 'f', 'verdict': 'FIXABLE'}, {'host': 'u', 'verdict': 'NO RESULT'}]
+    assert F.preflight_fail_message(rows, True) == 'Not ready: f, u'
+    assert F.preflight_fail_message(rows, 'false') == ''           # off: the job reports only
+    assert F.preflight_fail_message(rows[:1], True) == ''           # all READY
+    assert F.preflight_fail_message([], True) == ''
+
+
+def test_status_targets_from_the_entry_points_target():
+    t = {'subscription_id': SUB, 'resource_group': 'rg1', 'name': 'vm-a', 'source': 'host_vars', 'error': None}
+    hv = {'a': {'ade_status_target': t}, 'b': {}}
+    vms = F.status_targets(['a', 'b'], hv)
+    assert vms[0] == {'host': 'a', 'subscription_id': SUB, 'resource_group': 'rg1', 'name': 'vm-a', 'target': t}
+    assert vms[1]['name'] is None and 'did not run' in vms[1]['target']['error']
+
+
+def test_status_fleet_marks_a_guest_that_is_another_vm():
+    own = {'resource_group': 'rg1', 'name': 'vm-a', 'vm_id': 'AAAA', 'os_volume_encrypted': 'Encrypted',
+           'data_volumes_encrypted': 'NotMounted', 'phase': 'succeeded'}
+    idx = F.status_index({'results': [{'item': [SUB, 'rg1'], 'vms': [own]}]})
+    vm = {'host': 'a', 'subscription_id': SUB, 'resource_group': 'rg1', 'name': 'vm-a',
+          'target': {'subscription_id': SUB, 'resource_group': 'rg1', 'name': 'vm-a', 'error': None}}
+    crypt = {'os': True, 'data': [], 'devices': []}
+    # the guest is vm-a: no mark, the platform status shown
+    row = F.status_fleet([vm], idx, {'a': {'ade_guest_crypt': crypt, 'ade_guest_imds': {'vm_id': 'aaaa'}}},
+                         imds_var='ade_guest_imds')[0]
+    assert row['mismatch'] == [] and row['platform_os'] == 'Encrypted' and 'identity' not in row
+    # the guest answers another vmId: marked, and no platform status (it would be another VM's)
+    row = F.status_fleet([vm], idx, {'a': {'ade_guest_crypt': crypt, 'ade_guest_imds': {'vm_id': 'bbbb'}}},
+                         imds_var='ade_guest_imds')[0]
+    assert row['identity'] == 'mismatch' and row['platform_os'] == 'unknown'
+    assert row['mismatch'][-1].startswith('identity: ') and 'bbbb' in row['mismatch'][-1]
+    # without imds_var nothing is compared (the old call)
+    assert F.status_fleet([vm], idx, {'a': {'ade_guest_imds': {'vm_id': 'bbbb'}}})[0]['platform_os'] == 'Encrypted'
+    # a target error is marked even without a guest answer
+    bad = dict(vm, target={'error': 'two VMs have address 10.0.0.4'})
+    row = F.status_fleet([bad], idx, {'a': {}}, imds_var='ade_guest_imds')[0]
+    assert row['mismatch'] == ['identity: two VMs have address 10.0.0.4']
+
+
+def test_status_fail_message():
+    ok = {'host': 'a', 'mismatch': [], 'encrypted': True}
+    mism = {'host': 'b', 'mismatch': ['platform: OS Encrypted, guest: root not on dm-crypt', 'x'], 'encrypted': True}
+    plain = {'host': 'c', 'mismatch': [], 'encrypted': False}
+    risky = {'host': 'd', 'mismatch': [], 'encrypted': True, 'unlock_at_risk': True,
+             'custody': {'reason': 'secret disabled', 'fix': 'enable it'}}
+    assert F.status_fail_message([ok], True, True, True) == ''
+    m = F.status_fail_message([ok, mism, plain], True, True)
+    assert m.startswith('Encryption status mismatch: b: platform: OS Encrypted, guest: root not on dm-crypt; x.')
+    assert 'azure_ade.linux.encrypt' in m and 'Not encrypted' not in m      # a mismatch outranks "not encrypted"
+    assert F.status_fail_message([ok, mism, plain], False, True) == 'Not encrypted: c'
+    assert F.status_fail_message([ok, mism, plain], False, False) == ''
+    m = F.status_fail_message([ok, risky], True, False, True)
+    assert m.startswith('Unlock at risk on the next cold start') and 'd: secret disabled - fix: enable it' in m
+    assert F.status_fail_message([ok, risky], True, False, False) == ''      # ade_fail_on_risk off
+    both = F.status_fail_message([mism, risky], True, False, True)
+    assert both.index('Encryption status mismatch') < both.index('Unlock at risk') and '\n' not in both
