@@ -62,8 +62,11 @@ def pipeline_steps():
             continue
         if not helper and not s.startswith('#') and not s.startswith('trap '):
             called = [h for h in HELPERS if HELPERS[h] == lane and re.search(r'\b%s\b' % h, s)]
-            if called and called[0] not in placed:   # the helper's steps run here (e.g. chaos first in the sim lane)
-                placed.append(called[0])
+            if called:   # the helper's steps run where its lane calls it last (the default place, e.g. chaos in sim)
+                if called[0] in placed:
+                    rows.remove(called[0])
+                else:
+                    placed.append(called[0])
                 rows.append(called[0])
         if line.startswith('}'):
             lane, helper = 'main', False
