@@ -99,7 +99,46 @@ def get_subscription(req):
 
 def rg_json(r):
     return {"id": r.id, "name": r.name, "type": "Microsoft.Resources/resourceGroups", "location": r.location,
-            "properties": {"provisioningState": "Succeeded"}}
+            "tags": dict(getattr(r, "tags", None) or {}), "properties": {"provisioningState": "Succeeded"}}
+
+
+# Tags at a resource group's scope (Tags_GetAtScope / Tags_UpdateAtScope, api-version 2021-04-01+: "PATCH
+# {scope}/providers/Microsoft.Resources/tags/default", body {"operation": "Replace"|"Merge"|"Delete", "properties":
+# {"tags": {...}}}; "merge" adds new names and updates existing ones, "delete" removes the given names (or
+# name/value pairs), at most 50 tags at the end - learn.microsoft.com/rest/api/resources/tags/updateatscope). The
+# fleet stop marker of AWX job slices (issue 18 item 6) uses Merge/Delete so that slices never overwrite each other.
+def tags_json(r):
+    return {"id": r.id + "/providers/Microsoft.Resources/tags/default", "name": "default",
+            "type": "Microsoft.Resources/tags", "properties": {"tags": dict(getattr(r, "tags", None) or {})}}
+
+
+@route("GET", RGP + r"/providers/Microsoft\.Resources/tags/default")
+def get_rg_tags(req):
+    return ok(tags_json(req.world.rg(req.g("sub"), req.g("rg"))))
+
+
+@route("PATCH", RGP + r"/providers/Microsoft\.Resources/tags/default")
+def patch_rg_tags(req):
+    r = req.world.rg(req.g("sub"), req.g("rg"))
+    b = req.body if isinstance(req.body, dict) else {}
+    op = str(b.get("operation") or "").lower()
+    given = ((b.get("properties") or {}).get("tags"))
+    if op not in ("replace", "merge", "delete") or not isinstance(given, dict):
+        raise ArmError(400, "InvalidRequestContent", "The request content is invalid: 'operation' must be Replace, "
+                       "Merge or Delete and 'properties.tags' an object.")
+    cur = dict(getattr(r, "tags", None) or {})
+    if op == "replace":
+        cur = dict(given)
+    elif op == "merge":
+        cur.update(given)
+    else:
+        for k, v in given.items():
+            if k in cur and (v in (None, "") or cur[k] == v):
+                cur.pop(k)
+    if len(cur) > 50:
+        raise ArmError(400, "InvalidTag", "The resource group would have %d tags; at most 50 are allowed." % len(cur))
+    r.tags = cur
+    return ok(tags_json(r))
 
 
 @route("GET", SUB + r"/resourceGroups")

@@ -671,6 +671,7 @@ class ResourceGroup:
     def __init__(self, sub, name, location):
         self.sub, self.name, self.location = sub, name, location
         self.vms, self.disks, self.snapshots, self.vaults = {}, {}, {}, {}
+        self.tags = {}              # Tags API at the group's scope (arm.patch_rg_tags)
 
     @property
     def id(self):

@@ -2,11 +2,11 @@
 # Issue 7 item 4 end to end: the migrate playbook (ade_migrate_execute=true) on real test hosts against the simulator.
 #   - $ME_DATA's VM has ADE on its data volume: snapshot, disable + remove the extension, Upload disks + page-blob
 #     copy (azure-storage-blob), swap, encryption at host, start, verify both sides. The first run is SIGKILLed in the
-#     middle of the copy (Put Page slowed by a fault) the way a user's cancel kills it - the process group of
+#     middle of the copy (Put Page held by a fault) the way a user's cancel kills it - the process group of
 #     ansible-playbook - so its vm_migrate, started by a worker that called setsid, lives on (issue 14: the "orphaned
-#     module"); the re-run, started while it is alive, waits for its lease (ade_lease_wait) and converges, with no
-#     write of the two runs interleaved (simulator request log, User-Agent lease tokens); a third run writes nothing;
-#     a fourth with ade_migrate_delete_old_disks=true deletes the old disks (only then).
+#     module", frozen in a held Put Page until the re-run's vm_migrate has read the VM); the re-run, started while it is
+#     alive, waits for its lease (ade_lease_wait) and converges, with no write of the two runs interleaved (simulator
+#     request log, User-Agent lease tokens); a third run writes nothing; a fourth with ade_migrate_delete_old_disks=true deletes the old disks (only then).
 #   - $ME_OS's VM has ADE on its OS volume: the rebuild plan only, no write for it.
 #   - $ME_FAIL's VM: a first run is killed WHOLE during the copy - every process of the run, the setsid'd workers and
 #     the module included (found by an environment marker: tests/integration/e2e/runproc.py) - so nothing of it lives
@@ -98,9 +98,12 @@ run_migrate() {  # $1 = log name, rest = extra args
 }
 
 if [ "${ME_ONLY_REBUILD:-0}" != 1 ]; then   # ME_ONLY_REBUILD=1: only section 6 (developing the rebuild)
-# 1. interrupted: Put Page slowed (5 s each), the playbook's process group SIGKILLed once the copy has begun (what a
-#    user's cancel kills); its vm_migrate module lives on (Ansible's workers call setsid): the orphan
-sim_fault POST '{"method": "PUT", "path": "^/md-", "query": "comp=page", "action": "delay", "seconds": 5, "count": -1}'
+# 1. interrupted: Put Page held (fault `hold`: no page of the copy completes until the test releases it), the
+#    playbook's process group SIGKILLed once the copy has begun (what a user's cancel kills); its vm_migrate module
+#    lives on (Ansible's workers call setsid): the orphan, frozen in its held Put Page, so the request log read next
+#    shows what run 1 did up to the kill and nothing past the copy (with a mere delay, a loaded machine let the orphan
+#    reach its swap before the log was read: soak, 2.21)
+sim_fault POST '{"method": "PUT", "path": "^/md-", "query": "comp=page", "action": "hold", "count": -1}'
 MARK1=migrate-e2e-$$-run1
 # the killed run's lease: its default where the module outlives the kill (2.19: the orphan renews it while it works),
 # 20 s where the kill takes the module with it (2.16), so the re-run takes the lease over once it expired
@@ -114,21 +117,55 @@ for _ in $(seq 1 600); do
 done
 if kill -0 "$PG" 2>/dev/null; then kill -9 -- "-$PG" 2>/dev/null; wait "$PG" 2>/dev/null; ok "run 1 killed during the copy"
 else ko "run 1 ended before the copy began (see $W/logs/run1.log)"; tail -30 "$W/logs/run1.log"; fi
-sim_fault DELETE
+python -m azsim log --workdir "$SIM" --json > "$W/simlog1.json"
 # ansible-core 2.19's workers call setsid (the module lives on: the orphan); 2.16's do not (the kill takes the module
 # with it, and its lease - 20 s here - stays until it expires: the re-run takes it over)
+ORPHAN=
 if python3 "$HERE/runproc.py" orphans; then
   if python3 "$HERE/runproc.py" list "$MARK1" AnsiballZ_vm_migrate > "$W/orphan.pids"; then
-    ok "the kill of the playbook's process group left its vm_migrate alive (orphan PID $(head -1 "$W/orphan.pids"))"
+    ORPHAN=1; ok "the kill of the playbook's process group left its vm_migrate alive (orphan PID $(head -1 "$W/orphan.pids"))"
   else ko "no orphaned vm_migrate after the kill (the test no longer reproduces issue 14)"; fi
 elif python3 "$HERE/runproc.py" list "$MARK1" AnsiballZ_vm_migrate > "$W/orphan.pids"; then
   ko "ansible-core $ADE_CORE: its workers do not setsid, yet vm_migrate outlived the kill (PID $(head -1 "$W/orphan.pids"))"
 else ok "ansible-core $ADE_CORE: the kill of the process group took vm_migrate with it (its lease stays until it expires)"; fi
-python -m azsim log --workdir "$SIM" --json > "$W/simlog1.json"
 
-# 2. re-run, started while the orphan is alive (2.19) or its lease still held (2.16): waits for the lease, converges
-if run_migrate run2 -e ade_lease_wait=300; then ok "re-run started while the orphan was alive converged (rc 0)"
-else ko "re-run rc $?"; tail -60 "$W/logs/run2.log"; fi
+# 2. re-run, started while the orphan is alive (2.19) or its lease still held (2.16): waits for the lease, converges.
+#    With an orphan, its Put Page stays held until the re-run's vm_migrate has read the VM (and so met the orphan's
+#    live lease); then the orphan goes on, finishes, releases, and the re-run takes the VM.
+if [ -n "$ORPHAN" ]; then
+  MARK2=migrate-e2e-$$-run2
+  ADE_RUN_MARK=$MARK2 run_migrate run2 -e ade_lease_wait=300 &
+  R2=$!
+  SEEN=
+  # run 1's lease token (the `client` of its writes; every module of a run shares it): the orphan's
+  RUN1_CLIENTS=$(python3 -c "
+import json, sys
+print(' '.join(sorted({e.get('client') or '' for e in json.load(open(sys.argv[1])) if e.get('method') != 'GET'} - {''})))" "$W/simlog1.json")
+  for _ in $(seq 1 900); do
+    kill -0 "$R2" 2>/dev/null || break
+    if [ -z "$SEEN" ] && python3 "$HERE/runproc.py" list "$MARK2" AnsiballZ_vm_migrate > /dev/null; then
+      SEEN=$(python -m azsim log --workdir "$SIM" --json | python3 -c "import json, sys; print(max([0] + [e['seq'] for e in json.load(sys.stdin)]))")
+    fi
+    if [ -n "$SEEN" ] && python -m azsim log --workdir "$SIM" --json | python3 -c "
+import json, sys
+seen, vm, orphan = int(sys.argv[1]), sys.argv[2].lower(), set(sys.argv[3].split())
+sys.exit(0 if any(e['seq'] > seen and e['method'] == 'GET' and e['path'].lower().endswith('/virtualmachines/' + vm)
+                  and e.get('client') and e.get('client') not in orphan for e in json.load(sys.stdin)) else 1)" \
+        "$SEEN" "$ME_DATA" "$RUN1_CLIENTS"; then
+      break
+    fi
+    sleep 0.5
+  done
+  sim_fault DELETE
+  if [ -n "$SEEN" ]; then ok "the re-run's vm_migrate read the VM while the orphan held it"
+  else ko "the re-run's vm_migrate never started while the orphan was held (see $W/logs/run2.log)"; fi
+  wait "$R2"; rc=$?
+else
+  sim_fault DELETE
+  run_migrate run2 -e ade_lease_wait=300; rc=$?
+fi
+if [ "$rc" -eq 0 ]; then ok "re-run started while the killed run's lease was live converged (rc 0)"
+else ko "re-run rc $rc"; tail -60 "$W/logs/run2.log"; fi
 python3 "$HERE/runproc.py" kill "$MARK1"
 python -m azsim log --workdir "$SIM" --json > "$W/simlog2.json"
 # 3. once done, no write
