@@ -12,8 +12,9 @@ ADE_COLL=$ADE_COLL_ROOT/ansible_collections/azure_ade/linux
 # The two ansible-core lines tested (DEVELOPERS guidance): the last that manages Python 2.7 guests, and the newest
 # this machine runs. Change a line here (and add tests/ci/requirements-<line>.txt); every script follows.
 # Another line works for a developer too: ADE_CORE=2.19 make setup sanity (its requirements file exists).
+# 2.21 replaced 2.19 as the newer line on 2026-12-07 (every step passed on it: docs/testing.md "The two core lines").
 ADE_CORE_OLD=2.16
-ADE_CORE_NEW=${ADE_CORE_NEW:-2.19}
+ADE_CORE_NEW=${ADE_CORE_NEW:-2.21}
 ADE_CORES=${ADE_CORES:-"$ADE_CORE_OLD $ADE_CORE_NEW"}
 ADE_CORE=${ADE_CORE:-$ADE_CORE_OLD}   # the line a script runs when given none; "old"/"new" name the two lines
 case "$ADE_CORE" in old) ADE_CORE=$ADE_CORE_OLD ;; new) ADE_CORE=$ADE_CORE_NEW ;; esac

@@ -184,13 +184,14 @@ azure_skip() {  # CORE -> the playbooks azure.sh leaves out on that line
 # step (tests/chaos/README.md), so it runs in the sim lane beside the fixed-host steps (CHAOS_LANE=sim-first: first in
 # that lane; CHAOS_LANE=hosts: at the end of the hosts lane). The fleet is made from the hosts' root filesystem: it waits for hosts-up.
 # On one core line by default (CHAOS_CORES="2.16 2.21" for both). 100 VMs: 90 s of killed runs, two slices,
-# convergence, all playbook runs within 900 s (the encrypt playbook reads and waits per wave: tests/chaos/README.md).
+# convergence, all playbook runs within 1200 s (the encrypt playbook reads and waits per wave: tests/chaos/README.md;
+# 2.21 took 997 s for them at load 20-26, 2.19 about 600 s in CI: the budget bounds a hung run, it is not a benchmark).
 chaos_steps() {
   want chaos || return 0
   lane_wait hosts-up
   for core in ${CHAOS_CORES:-$NEWEST}; do
-    ADE_CORE=$core CHAOS_FLEET=${CHAOS_FLEET:-100} CHAOS_TOTAL=${CHAOS_TOTAL:-900} CHAOS_BUDGET=${CHAOS_BUDGET:-90} \
-      script_step "chaos-$core" 1080 tests/chaos/run.sh "$core"   # CHAOS_CORES (default: the newest line): 100 VMs, kills, slices
+    ADE_CORE=$core CHAOS_FLEET=${CHAOS_FLEET:-100} CHAOS_TOTAL=${CHAOS_TOTAL:-1200} CHAOS_BUDGET=${CHAOS_BUDGET:-90} \
+      script_step "chaos-$core" 1440 tests/chaos/run.sh "$core"   # CHAOS_CORES (default: the newest line): 100 VMs, kills, slices
   done
 }
 
