@@ -238,7 +238,7 @@ lane_hosts() {
     want e2e && ADE_CORE=$core script_step "status-$core" 600 tests/integration/status.sh "$core"   # R6.1 both ways + status.html in Chromium
     want e2e && ADE_CORE=$core script_step "compat-e2e-$core" 300 tests/integration/compat_e2e.sh "$core"   # issue 7: Azure blockers / EAH refusal before the snapshot
     want e2e && ADE_CORE=$core script_step "rollout-e2e-$core" 600 tests/integration/rollout_e2e.sh "$core"   # issue 6: stall report, restore killed between steps
-    want e2e && ADE_CORE=$core script_step "migrate-e2e-$core" 420 tests/integration/migrate_e2e.sh "$core"   # issue 7: migrate off ADE (killed mid-copy, re-run converges)
+    want e2e && ADE_CORE=$core script_step "migrate-e2e-$core" 900 tests/integration/migrate_e2e.sh "$core"   # issue 7: migrate off ADE (killed mid-copy, re-run converges); issue 17: rebuild (section 6)
   done
   [ "${CHAOS_LANE:-sim}" != hosts ] || chaos_steps
   hosts_down
