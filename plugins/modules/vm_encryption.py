@@ -453,38 +453,32 @@ def run_restart(job, vm, status):
     job.finish(status=compute_status(vm))
 
 
+def _record_check(job, vm, status, stage, problems):
+    """Record the outcome of the rollout's restart check (stage 'verified' or 'verify_failed') once: refused with the
+    problems that forbid it, no write when the record already says so."""
+    if problems:
+        job.fail('not recording {0} as {1}: {2}'.format(job.name, stage, '; '.join(problems)), status=status)
+    if job.result['rollout']['stage'] == stage:
+        job.finish(status=status)
+    job.result.update(changed=True, actions=['record_' + stage])
+    if job.check_mode:
+        job.finish(status=status)
+    job.record(vm, stage, time.time() + max(job.p['busy_timeout'], 300))
+    job.finish(status=status)
+
+
 def run_verified(job, vm, status):
     """Record stage 'verified' once the platform shows this run's encryption succeeded (the playbook checked the
     guest's volumes after the restart first)."""
-    record = rollout.parse_record(vm.get('tags'))
-    job.result['rollout'] = record
-    problems = rollout.verify_problems(record, status, job.p['snapshot_set'])
-    if problems:
-        job.fail('not recording {0} as verified: {1}'.format(job.name, '; '.join(problems)), status=status)
-    if record['stage'] == 'verified':
-        job.finish(status=status)
-    job.result.update(changed=True, actions=['record_verified'])
-    if job.check_mode:
-        job.finish(status=status)
-    job.record(vm, 'verified', time.time() + max(job.p['busy_timeout'], 300))
-    job.finish(status=status)
+    record = job.result['rollout'] = rollout.parse_record(vm.get('tags'))
+    _record_check(job, vm, status, 'verified', rollout.verify_problems(record, status, job.p['snapshot_set']))
 
 
 def run_verify_failed(job, vm, status):
     """Record stage 'verify_failed': this run's restart check failed; a re-run of the rollout leaves the VM alone
     (no restart) until the operator asks for another check (issue 16)."""
-    record = rollout.parse_record(vm.get('tags'))
-    job.result['rollout'] = record
-    problems = rollout.verify_failed_problems(record, job.p['snapshot_set'])
-    if problems:
-        job.fail('not recording {0} as verify_failed: {1}'.format(job.name, '; '.join(problems)), status=status)
-    if record['stage'] == 'verify_failed':
-        job.finish(status=status)
-    job.result.update(changed=True, actions=['record_verify_failed'])
-    if job.check_mode:
-        job.finish(status=status)
-    job.record(vm, 'verify_failed', time.time() + max(job.p['busy_timeout'], 300))
-    job.finish(status=status)
+    record = job.result['rollout'] = rollout.parse_record(vm.get('tags'))
+    _record_check(job, vm, status, 'verify_failed', rollout.verify_failed_problems(record, job.p['snapshot_set']))
 
 
 def agent_ready(vm):
