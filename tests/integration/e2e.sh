@@ -19,7 +19,8 @@
 # 6. azure_ade.linux.restore from a snapshot set
 # 7. the AWX wrapper preflight.yml through ansible-runner (a private data dir laid out like an AWX job)
 # 8. (issue 15 item 3) two guests hold a secret (apt proxy credentials, a password on a daemon's command line) and
-#    take part in 2, 3 and 7: the secret is in no report, log, AWX job event or simulator request of the run
+#    take part in 2, 3 and 7 (busy-root in 7 only where 3h did not hang it): the secret is in no report, log, AWX job
+#    event or simulator request of the run
 # Last line: "N passed, N failed".
 set -uo pipefail
 ADE_CORE=${1:-${ADE_CORE:-2.16}}
@@ -439,6 +440,12 @@ assert not log, [e['method'] + ' ' + e['path'] for e in log]
 
 # ---- 7. AWX-style run (ansible-runner, wrapper playbook) -----------------------------------------
 PDD=$W/runner
+# busy-root is also 3h's host that hangs at boot (the newest line only): it takes part here where it is still up
+RUNNER_HOSTS="$E2E_OK:$E2E_BLOCKED:$E2E_SECRET_BLOCKED"
+case " ${E2E_HANG_LINES:-$ADE_CORE_NEW} " in
+  *" $ADE_CORE "*) [ "$E2E_SECRET_BUSY" = "${E2E_HANG:-busy-root}" ] || RUNNER_HOSTS="$RUNNER_HOSTS:$E2E_SECRET_BUSY" ;;
+  *) RUNNER_HOSTS="$RUNNER_HOSTS:$E2E_SECRET_BUSY" ;;
+esac
 mkdir -p "$PDD/project" "$PDD/inventory" "$PDD/env"
 cp "$ADE_REPO"/extensions/awx/*.yml "$PDD/project/"
 cp "$INV" "$PDD/inventory/hosts.yml"
@@ -447,7 +454,7 @@ import json, os, sys
 d = sys.argv[1]
 json.dump({"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "ANSIBLE_HOST_KEY_CHECKING": "False"},
           open(os.path.join(d, "envvars"), "w"))
-json.dump({"ade_hosts": "$E2E_OK:$E2E_BLOCKED:$E2E_SECRET_BLOCKED:$E2E_SECRET_BUSY", "ade_report_dir": "$W/runner"}, open(os.path.join(d, "extravars"), "w"))
+json.dump({"ade_hosts": "$RUNNER_HOSTS", "ade_report_dir": "$W/runner"}, open(os.path.join(d, "extravars"), "w"))
 PY
 ansible-runner run "$PDD" -p preflight.yml --ident e2e > "$W/logs/runner.log" 2>&1
 check "ansible-runner run of extensions/awx/preflight.yml: status successful" \
@@ -458,7 +465,7 @@ ev = os.path.join(sys.argv[1], 'runner/artifacts/e2e/job_events')
 res = [json.load(open(os.path.join(ev, f))) for f in sorted(os.listdir(ev))]
 ok = [e for e in res if e.get('event') == 'runner_on_ok' and e['event_data'].get('task_action') in ('azure_ade.linux.preflight',)]
 hosts = sorted(e['event_data']['host'] for e in ok)
-assert hosts == sorted(['$E2E_OK', '$E2E_BLOCKED', '$E2E_SECRET_BLOCKED', '$E2E_SECRET_BUSY']), hosts
+assert hosts == sorted('$RUNNER_HOSTS'.split(':')), hosts
 assert all('ready' in e['event_data']['res'] for e in ok)
 "
 
