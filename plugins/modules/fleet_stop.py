@@ -110,9 +110,9 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import fleet
 TAGS_API = '2021-04-01'
 
 
-def _tags_url(session, rg):
-    return '/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Resources/tags/default?api-version={2}'.format(
-        session.subscription_id, rg, TAGS_API)
+def _tags_path(session, rg):
+    return '/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Resources/tags/default'.format(
+        session.subscription_id, rg)
 
 
 def main():
@@ -127,11 +127,9 @@ def main():
         base.fail('fleet_stop: {0}. Nothing was sent to Azure.'.format(exc))
     session = base.open_session()
     from azure.core.rest import HttpRequest  # pylint: disable=import-outside-toplevel
-    url = _tags_url(session, p['resource_group'])
+    path = _tags_path(session, p['resource_group'])
     try:
-        resp = session.compute.send_request(HttpRequest('GET', url))
-        resp.raise_for_status()
-        tags = ((resp.json().get('properties') or {}).get('tags')) or {}
+        tags = (((session.arm_get(path, TAGS_API) or {}).get('properties') or {}).get('tags')) or {}
     except Exception as exc:  # pylint: disable=broad-except
         base.fail('reading the tags of resource group {0}: {1}'.format(p['resource_group'], azure_error_text(exc)))
     at = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
@@ -142,7 +140,7 @@ def main():
     if pl['changed'] and not base.check_mode:
         try:
             resp = session.compute.send_request(HttpRequest(
-                'PATCH', url, json={'operation': pl['operation'], 'properties': {'tags': pl['tags']}}))
+                'PATCH', '{0}?api-version={1}'.format(path, TAGS_API), json={'operation': pl['operation'], 'properties': {'tags': pl['tags']}}))
             resp.raise_for_status()
         except Exception as exc:  # pylint: disable=broad-except
             result.update(changed=False, stopped=d['stopped'])
