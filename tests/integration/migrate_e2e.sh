@@ -331,6 +331,7 @@ if [ -s "$W/old.tree" ] && cmp -s "$W/old.tree" "$W/new.tree" && grep -q "b'kept
 else ko "rebuild: trees differ"; diff "$W/old.tree" "$W/new.tree" | head -20; fi
 # the guest path's run-scoped key is gone from both guests once the copy ended (the role removes it after the copy)
 if [ "$ME_COPY_VIA" = guest ]; then
+  # shellcheck disable=SC2029  # $ME_OS names the old VM's key directory: expanded here on purpose
   if ssh "${SSHO[@]}" "root@$SPARE_IP" '! grep -q "azure_ade_rebuild:" ~/.ssh/authorized_keys' \
      && ssh "${SSHO[@]}" "root@$OLD_IP" "! ls -d /var/tmp/azure_ade_rebuild-$ME_OS" 2>/dev/null \
      && grep -A3 "first pass.*pushed by the old guest" "$W/logs/rb2.log" | grep -q "^changed"; then
