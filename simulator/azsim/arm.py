@@ -806,3 +806,4 @@ from . import keyvault as _keyvault  # noqa: E402,F401  (issue 16: Key Vault sec
 from . import upload as _upload  # noqa: E402  (issue 7 item 4: Upload disks, disk SAS, page-blob endpoint)
 from . import network as _network  # noqa: E402,F401  (issue 17: Microsoft.Network NICs, public IPs, VNets, NSGs)
 from . import backups as _backups  # noqa: E402,F401  (issue 17: images, restore points, scale sets per subscription)
+from . import bootdiag as _bootdiag  # noqa: E402,F401  (issue 16: boot diagnostics, serial console log)
