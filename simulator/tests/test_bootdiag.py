@@ -44,7 +44,7 @@ def test_a_vm_that_hangs_at_its_unlock_shows_it_in_the_serial_log(sim, client):
     assert data.console_screenshot_blob_uri and "sig=" in data.serial_console_log_blob_uri
     sim.patch_vm("rg1", "vm-enc", boot_hang_after_encryption=True)
     _restart(sim, client, "vm-enc")
-    _, r = _serial(sim, client, "vm-enc")
+    r = _serial(sim, client, "vm-enc")[1]
     got = classify.classify(r.text)
     assert got["verdict"] == "passphrase_file_missing", got
     assert any("FAILED to find suitable passphrase file" in x for x in got["excerpt"])
@@ -86,7 +86,7 @@ def test_rhel_family_ends_in_dracut_emergency_after_the_prompt(sim, client):
     sim.seed(sc, replace=True)
     sim.patch_vm("rg1", "vm-rhel", boot_hang_after_encryption=True)
     _restart(sim, client, "vm-rhel")
-    _, r = _serial(sim, client, "vm-rhel")
+    r = _serial(sim, client, "vm-rhel")[1]
     got = classify.classify(r.text)
     assert got["verdict"] == "passphrase_prompt", got
     assert {f["kind"] for f in got["findings"]} == {"passphrase_prompt", "dracut_emergency"}
