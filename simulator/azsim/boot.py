@@ -25,6 +25,8 @@ valid, or a vault no longer enabled for disk encryption, leaves the guest at its
 ``boot_hung``, ``vm.boot_hang_reason`` names why). A warm restart never asks Key Vault again.
 """
 
+from . import keyvault
+
 SPEC_KEY = "boot_hang_after_encryption"
 
 
@@ -59,7 +61,6 @@ def cold_start_problem(world, vm):
     volume not encrypted in the guest needs no secret to boot. SIM: the platform's own fetch is not observable; the
     secret's usability follows keyvault.secret_usable (exists, enabled, inside nbf/exp, vault enabled for disk
     encryption)."""
-    from . import keyvault
     d = vm.os_disk
     if d is None or not d.guest_encrypted or not d.stamp:
         return None

@@ -35,8 +35,9 @@ Sources (each rule cites the public text it follows; messages marked SIM are thi
 
 import copy
 
-from .arm import SUB, ok, route
-from .model import ArmError, stable_uuid
+from .errors import ArmError
+from .model import stable_uuid
+from .routing import SUB, ok, route
 
 EAH_FEATURE = "microsoft.compute/encryptionathost"
 DEFAULT_FEATURE_STATE = "NotRegistered"

@@ -37,8 +37,9 @@ import os
 import re
 import uuid
 
-from .arm import RGP, ok, route
-from .model import ArmError
+from .compat import get_key
+from .errors import ArmError
+from .routing import RGP, ok, route
 
 KV_RESOURCE = "https://vault.azure.net"
 PASSPHRASE_FILE = "LinuxPassPhraseFileName"
@@ -264,7 +265,6 @@ def delete_secret(req):
 
 @route("PATCH", KV_PATH + r"/keys/(?P<name>[^/]+)(/(?P<ver>[^/]*))?")
 def update_key(req):
-    from .compat import get_key
     v = _vault_or_404(req)
     _patch_key(v, req.g("name"), req.g("ver"), req.body if isinstance(req.body, dict) else {})
     return get_key(req)

@@ -8,6 +8,7 @@ import uuid
 
 from . import DEFAULT_CLIENT_ID, DEFAULT_SECRET, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT
 from .clock import iso
+from .errors import ArmError, _fault_ctx, not_found
 
 ADE_PUBLISHER = "Microsoft.Azure.Security"
 ADE_TYPE = "AzureDiskEncryptionForLinux"
@@ -92,33 +93,6 @@ IMAGE_REF = {
     "oracle": ("Oracle", "Oracle-Linux", "ol{v}"),
     "debian": ("Debian", "debian-{v}", "{v}"),
 }
-
-
-class ArmError(Exception):
-    def __init__(self, status, code, message, headers=None, body=None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
-        self.body = body
-
-    def to_body(self):
-        if self.body is not None:
-            return self.body
-        return {"error": {"code": self.code, "message": self.message}}
-
-
-def not_found(kind, name, rg):
-    return ArmError(404, "ResourceNotFound",
-                    "The Resource '%s/%s' under resource group '%s' was not found. For more details please go to "
-                    "https://aka.ms/ARMResourceNotFoundFix" % (kind, name, rg))
-
-
-def conflict(what, vm_name):
-    return ArmError(409, "OperationNotAllowed",
-                    "Operation '%s' is not allowed on VM '%s' since another operation is in progress on this or a "
-                    "dependent resource. Retry after the operation completes." % (what, vm_name))
 
 
 def sku_tier(name):
@@ -891,4 +865,21 @@ class World:
             info["sim_expires"] = None
 
 
-_fault_ctx = threading.local()
+def vm_op(req, vm, duration, on_done, transition=None):
+    """Start a VM-level operation (the VM is busy until it ends; ``req``: the request, for its world)."""
+    w = req.world
+    op = w.new_op("operations", vm.sub, vm.location, duration, vm=vm)
+
+    def done(o):
+        if vm.busy is o:
+            vm.busy = None
+        if o.status == "Succeeded":
+            vm.failed = None
+        else:
+            vm.transition = None
+        on_done(o)
+    op.on_done = done
+    vm.busy = op
+    if transition:
+        vm.transition = transition
+    return op

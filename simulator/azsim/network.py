@@ -55,8 +55,9 @@ import copy
 import ipaddress
 import uuid
 
-from .arm import RGP, SUB, ok, paged, route
-from .model import ArmError, not_found, stable_uuid
+from .errors import ArmError, not_found
+from .model import stable_uuid
+from .routing import RGP, SUB, ok, paged, route
 
 NET = RGP + r"/providers/Microsoft\.Network"
 NICP = NET + r"/networkInterfaces/(?P<nic>[^/]+)"

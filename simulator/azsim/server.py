@@ -11,9 +11,10 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import arm, keyvault, scenario, stale, upload
+from . import arm, keyvault, routing, scenario, stale, upload  # noqa: F401 (arm: registers the ARM routes)
 from .clock import Clock, iso
-from .model import ArmError, DEFAULT_ADE_TIMING, World, _fault_ctx
+from .errors import ArmError, _fault_ctx
+from .model import DEFAULT_ADE_TIMING, World
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 FAULT_ACTIONS = ("429", "500", "503", "409", "drop", "drop_response", "lro_fail", "expire_tokens", "delay",
@@ -365,10 +366,10 @@ class Handler(BaseHTTPRequestHandler):
                                "deserialized.")
         with w.lock:
             w.tick()
-            req = arm.Req(w, method, path, query, body, api, w.base_url, headers=self.headers)
+            req = routing.Req(w, method, path, query, body, api, w.base_url, headers=self.headers)
             before = stale.capture(w, path) if stale_fault is not None and method != "GET" else None
             try:
-                result = arm.dispatch(req)
+                result = routing.dispatch(req)
             finally:
                 self._log_extra = req.log_extra
             if before is not None:
