@@ -13,7 +13,7 @@ import re
 import uuid
 
 from . import compat, dual_pass, keyvault
-from .model import SUCCESS_MESSAGE, VT_CANON, DISTRO_DISPLAY, version_supported_for_os
+from .model import RUN_ADVANCE, SUCCESS_MESSAGE, VT_CANON, DISTRO_DISPLAY, version_supported_for_os
 
 SOURCE_COMMIT = "affba5a94405b9d0d59a3124ae4ab6981dfa15fc"
 ENABLE_OPS = ("EnableEncryption", "EnableEncryptionFormat", "EnableEncryptionFormatAll")
@@ -71,6 +71,10 @@ def advance(world, vm, ext, run, now):
 
 
 # ---- tracebacks as the extension writes them (traceback.format_exc() in the status message)
+
+
+RUN_ADVANCE.append(advance)
+
 
 def traceback_text(frames, exc):
     """frames: [(file under main/, line, function, source line)]; exc: the last line(s) ("Exception: ...")."""

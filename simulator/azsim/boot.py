@@ -26,12 +26,16 @@ valid, or a vault no longer enabled for disk encryption, leaves the guest at its
 """
 
 from . import keyvault
+from .model import VM_INIT
 
 SPEC_KEY = "boot_hang_after_encryption"
 
 
 def configure(vm, spec):
     vm.boot_hang_after_encryption = bool(spec.get(SPEC_KEY, False))
+
+
+VM_INIT.append(configure)
 
 
 def booted(vm, world=None, cold=False):

@@ -23,7 +23,7 @@ import uuid
 
 from . import backups, compat, network
 from .errors import ArmError
-from .model import IMAGE_REF, VM, Disk, vm_op
+from .model import IMAGE_REF, VM, VM_JSON, Disk, vm_op
 from .routing import lro_headers
 
 VM_SPEC_KEYS = {"zone", "availability_set", "proximity_placement_group", "boot_diagnostics"}
@@ -51,6 +51,9 @@ def decorate(vm, d, props):
     if ref is not None:
         props["storageProfile"]["imageReference"] = copy.deepcopy(ref)
         props["storageProfile"]["osDisk"]["createOption"] = "FromImage"
+
+
+VM_JSON.append(decorate)
 
 
 def distro_of(w, ref):

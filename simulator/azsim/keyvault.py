@@ -39,6 +39,7 @@ import uuid
 
 from .compat import get_key
 from .errors import ArmError
+from .model import VAULT_JSON
 from .routing import RGP, ok, route
 
 KV_RESOURCE = "https://vault.azure.net"
@@ -66,6 +67,9 @@ def decorate_vault_json(v, props):
     """Called from Vault.to_json: purge protection, as ARM shows it (absent until set)."""
     if getattr(v, "purge_protection", False):
         props["enablePurgeProtection"] = True
+
+
+VAULT_JSON.append(decorate_vault_json)
 
 
 def _secrets(v):

@@ -56,7 +56,7 @@ import ipaddress
 import uuid
 
 from .errors import ArmError, not_found
-from .model import stable_uuid
+from .model import VM_NICS, stable_uuid
 from .routing import RGP, SUB, ok, paged, route
 
 NET = RGP + r"/providers/Microsoft\.Network"
@@ -345,6 +345,9 @@ def vm_nic_ids(vm):
     if ids is None:
         ids = [rid(vm.sub, vm.rg, "networkInterfaces", "%s-nic" % vm.name)]
     return list(ids)
+
+
+VM_NICS.append(vm_nic_ids)
 
 
 def attach(w, vm, nic_ids):

@@ -50,7 +50,7 @@ import uuid
 from email.utils import formatdate
 
 from .errors import ArmError, not_found
-from .model import Disk, stable_uuid
+from .model import DISK_COPY, Disk, stable_uuid
 from .routing import DISKP, RGP, lro_headers, route
 
 PAGE = 512
@@ -136,6 +136,9 @@ def data_of(disk):
 def copy_data(dst, src):
     """Snapshots and Copy disks carry the source's data (hook from Disk.copy_guest_state_from)."""
     dst.data = data_of(src).copy()
+
+
+DISK_COPY.append(copy_data)
 
 
 def blob_length(disk):
