@@ -15,7 +15,7 @@ except ImportError:                   # pragma: no cover - older Pythons
 
 import pytest
 
-from azsim import routing, server  # noqa: F401  (conftest puts simulator/ on sys.path; server imports arm, arm every feature)
+from azsim import routing, server  # noqa: F401  (server imports arm, arm imports every feature)
 
 AZSIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "azsim")
 
