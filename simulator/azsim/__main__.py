@@ -92,6 +92,7 @@ def main(argv=None):
                 return 1
             print(json.dumps(adm.endpoints, indent=2))
             return 0
+
         def ready(srv, ep):
             print(json.dumps(ep, indent=2), flush=True)
         signal.signal(signal.SIGTERM, _interrupt)

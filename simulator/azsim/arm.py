@@ -8,6 +8,7 @@ from .errors import ArmError, _fault_ctx, conflict, not_found
 from .model import Disk, Extension, vm_op
 from .routing import DISKP, RGP, SUB, VMP, body_props, lro_headers, ok, paged, route
 
+
 # ---------------------------------------------------------------------------------------------- Resources
 
 def sub_json(w, s):
@@ -493,8 +494,6 @@ def get_operation(req):
 
 
 # ---------------------------------------------------------------------------------------------- disks, snapshots
-
-
 
 def _coll(r, kind):
     return r.disks if kind.lower() == "disks" else r.snapshots

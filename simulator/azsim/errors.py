@@ -3,6 +3,7 @@ shared by the features, and the request's fault context. Imports nothing of azsi
 
 import threading
 
+
 class ArmError(Exception):
     def __init__(self, status, code, message, headers=None, body=None):
         super().__init__(message)

@@ -189,8 +189,8 @@ def test_routes_do_not_overlap_across_modules(routes):
             continue
         for s in _samples(sre_parse.parse(rx1.pattern, rx1.flags)):
             if rx1.match(s) and rx2.match(s):
-                clash.append("%s %s: %s.%s and %s.%s" % (m1, s, f1.__module__, f1.__name__, f2.__module__,
-                                                          f2.__name__))
+                clash.append("%s %s: %s.%s and %s.%s"
+                             % (m1, s, f1.__module__, f1.__name__, f2.__module__, f2.__name__))
     assert not clash, clash
 
 
