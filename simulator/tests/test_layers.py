@@ -15,7 +15,8 @@ except ImportError:                   # pragma: no cover - older Pythons
 
 import pytest
 
-from azsim import routing, server  # noqa: F401  (server imports arm, arm imports every feature)
+from azsim import routing
+from azsim import server  # noqa: F401  pylint: disable=unused-import  (imports arm, arm every feature)
 
 AZSIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "azsim")
 
