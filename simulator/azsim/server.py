@@ -18,7 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import trustme
 
-from . import arm  # noqa: F401  pylint: disable=unused-import  (registers the ARM routes and the features)
+# arm registers the ARM routes and imports every feature (their routes and model hooks)
+from . import arm  # noqa: F401  pylint: disable=unused-import
 from . import keyvault, routing, scenario, stale, upload
 from .clock import Clock, iso
 from .errors import ArmError, _fault_ctx

@@ -16,7 +16,8 @@ except ImportError:                   # pragma: no cover - older Pythons
 import pytest
 
 from azsim import routing
-from azsim import server  # noqa: F401  pylint: disable=unused-import  (imports arm, arm every feature)
+# server imports arm, arm every feature: all routes registered
+from azsim import server  # noqa: F401  pylint: disable=unused-import
 
 AZSIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "azsim")
 
