@@ -29,8 +29,8 @@ import re
 import time
 import uuid
 
-from .arm import VMP, ok, route
-from .model import ArmError
+from .errors import ArmError
+from .routing import VMP, ok, route
 
 BLOB_RE = re.compile(r"^/bootdiag-([0-9a-f]{32})/(serialconsole\.log|screenshot\.bmp)$")
 _KEY = uuid.uuid4().bytes
