@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: azure_ade.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to azure_ade.linux: used by this collection's modules and plugins only, not a public API; may change in any release.
 """What a VM's serial console log says about its boot (issue 16 item 2): pure, no I/O.
 
 A VM whose encrypted OS volume cannot be unlocked stops in its initramfs: ARM shows it running, SSH never answers,
