@@ -396,7 +396,7 @@ try:   # the machine's CPU over the run (cpu.tsv: time, then /proc/stat's cpu li
         if len(w) > 6 and w[1] == "cpu":
             n = [int(x) for x in w[2:10]]
             samples.append((int(w[0]), sum(n), n[3] + n[4]))
-    if len(samples) > 1:
+    if len(samples) > 1 and samples[-1][0] - samples[0][0] >= 10:
         hz, ncpu = os.sysconf("SC_CLK_TCK"), os.cpu_count()
         (t0, a0, i0), (t1, a1, i1) = samples[0], samples[-1]
         idle = (i1 - i0) / float(hz)
