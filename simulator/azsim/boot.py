@@ -25,11 +25,17 @@ valid, or a vault no longer enabled for disk encryption, leaves the guest at its
 ``boot_hung``, ``vm.boot_hang_reason`` names why). A warm restart never asks Key Vault again.
 """
 
+from . import keyvault
+from .model import VM_INIT
+
 SPEC_KEY = "boot_hang_after_encryption"
 
 
 def configure(vm, spec):
     vm.boot_hang_after_encryption = bool(spec.get(SPEC_KEY, False))
+
+
+VM_INIT.append(configure)
 
 
 def booted(vm, world=None, cold=False):
@@ -59,7 +65,6 @@ def cold_start_problem(world, vm):
     volume not encrypted in the guest needs no secret to boot. SIM: the platform's own fetch is not observable; the
     secret's usability follows keyvault.secret_usable (exists, enabled, inside nbf/exp, vault enabled for disk
     encryption)."""
-    from . import keyvault
     d = vm.os_disk
     if d is None or not d.guest_encrypted or not d.stamp:
         return None
