@@ -128,8 +128,8 @@ def step_hosts(lane, name):
 def steps_table():
     out = ['| lane | step | timeout (s) | runs | test hosts (locked) | |', '| --- | --- | --- | --- | --- | --- |']
     for lane, name, timeout, runs, note in pipeline_steps():
-        out.append('| %s | `%s` | %d | `%s` | %s | %s |' % (lane, name, timeout, runs, step_hosts(lane, name),
-                                                          note.replace('|', '/')))
+        hosts = step_hosts(lane, name)
+        out.append('| %s | `%s` | %d | `%s` | %s | %s |' % (lane, name, timeout, runs, hosts, note.replace('|', '/')))
     return '\n'.join(out)
 
 
