@@ -46,7 +46,7 @@ def code_lines(path):
 
 def params(path):
     """{VAR: default host} of a script."""
-    return {m.group(1): m.group(2) for _, line in code_lines(path) for m in PARAM_RE.finditer(line)
+    return {m.group(1): m.group(2) for item in code_lines(path) for m in PARAM_RE.finditer(item[1])
             if m.group(2) in HOSTS}
 
 
