@@ -11,7 +11,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import arm, keyvault, scenario, stale, upload
+from . import arm, boot, keyvault, scenario, stale, upload
 from .clock import Clock, iso
 from .model import ArmError, DEFAULT_ADE_TIMING, World, _fault_ctx
 
@@ -615,7 +615,7 @@ def _vm_state(vm):
     return {"id": vm.id, "name": vm.name, "location": vm.location, "power_state": vm.transition or vm.power,
             "distro": vm.distro, "version": vm.version, "memory_kb": vm.memory_kb, "ade_behavior": vm.ade_behavior,
             "guest_state": vm.guest_state, "boot_hang_after_encryption": vm.boot_hang_after_encryption,
-            "boot_hang_reason": getattr(vm, "boot_hang_reason", None),
+            "boot_hang_reason": getattr(vm, "boot_hang_reason", None), "bek_volume": boot.bek_view(vm),
             "encryption_status": vm.encryption_status(), "ade_config": dict(vm.os_disk.ade),
             "os_disk": {"name": vm.os_disk.name, "encrypted": vm.os_disk.guest_encrypted,
                         "stamped": bool(vm.os_disk.stamp)},
