@@ -12,8 +12,8 @@ A run is a list of (offset seconds, action). Its elapsed time only grows while t
 import re
 import uuid
 
-from .model import SUCCESS_MESSAGE, VT_CANON, DISTRO_DISPLAY, version_supported_for_os
-from . import boot, dual_pass
+from . import boot, compat, dual_pass, keyvault
+from .model import RUN_ADVANCE, SUCCESS_MESSAGE, VT_CANON, DISTRO_DISPLAY, version_supported_for_os
 
 SOURCE_COMMIT = "affba5a94405b9d0d59a3124ae4ab6981dfa15fc"
 ENABLE_OPS = ("EnableEncryption", "EnableEncryptionFormat", "EnableEncryptionFormatAll")
@@ -71,6 +71,10 @@ def advance(world, vm, ext, run, now):
 
 
 # ---- tracebacks as the extension writes them (traceback.format_exc() in the status message)
+
+
+RUN_ADVANCE.append(advance)
+
 
 def traceback_text(frames, exc):
     """frames: [(file under main/, line, function, source line)]; exc: the last line(s) ("Exception: ...")."""
@@ -227,7 +231,6 @@ def vault_problem(world, vm, s):
     v = world.find_by_id(s.get("KeyVaultResourceId") or "", kinds=("vaults",))
     if v is None:
         return "key vault '%s' was not found" % (s.get("KeyVaultResourceId"),)
-    from . import compat
     ident = compat.encryption_identity(vm)
     if ident:   # ADE reaches the vault with the VM's encryption identity (compat.py); RBAC grants, not the flag
         if getattr(v, "grants", None) is not None and ident.lower() not in v.grants:
@@ -249,7 +252,6 @@ def make_stamp(s, world=None, vm=None):
     vname = vault.group(1) if vault else "vault"
     url = None
     if world is not None and vm is not None:
-        from . import keyvault
         url = keyvault.ade_secret_url(world, vm, s)
     el = {"diskEncryptionKey": {"sourceVault": {"id": vid},
                                 "secretUrl": url or "https://%s.vault.azure.net/secrets/%s/%s" % (

@@ -36,6 +36,9 @@ again from the stamped secret (Microsoft's cure for a VM that cannot find its BE
 usable.
 """
 
+from . import keyvault
+from .model import VM_INIT
+
 SPEC_KEY = "boot_hang_after_encryption"
 BEK_FILE = "LinuxPassPhraseFileName"       # VMEncryption EncryptionEnvironment default_bek_filename
 # issue 2035: (distro, version prefix) whose rotation wipes the BEK volume
@@ -57,6 +60,9 @@ def bek_view(vm):
 
 def configure(vm, spec):
     vm.boot_hang_after_encryption = bool(spec.get(SPEC_KEY, False))
+
+
+VM_INIT.append(configure)
 
 
 def booted(vm, world=None, cold=False):
@@ -91,7 +97,6 @@ def cold_start_problem(world, vm):
     volume not encrypted in the guest needs no secret to boot. SIM: the platform's own fetch is not observable; the
     secret's usability follows keyvault.secret_usable (exists, enabled, inside nbf/exp, vault enabled for disk
     encryption)."""
-    from . import keyvault
     d = vm.os_disk
     if d is None or not d.guest_encrypted or not d.stamp:
         return None
