@@ -12,7 +12,7 @@ A run is a list of (offset seconds, action). Its elapsed time only grows while t
 import re
 import uuid
 
-from . import compat, dual_pass, keyvault
+from . import boot, compat, dual_pass, keyvault
 from .model import RUN_ADVANCE, SUCCESS_MESSAGE, VT_CANON, DISTRO_DISPLAY, version_supported_for_os
 
 SOURCE_COMMIT = "affba5a94405b9d0d59a3124ae4ab6981dfa15fc"
@@ -552,6 +552,17 @@ def _enable_run(world, vm, ext, run, s, T, P, opn, vt, dual, report, status, fin
         # a new vault/KEK re-stamps and reports "Encryption settings updated"
         def updated(t):
             start(t)
+            if boot.rotation_wipes_bek(vm):
+                # Azure/azure-linux-extensions issue 2035 (boot.py): the re-run fails in update_encryption_settings
+                # and leaves the BEK volume empty; the disks keep their stamp, the VM keeps running
+                ade["encrypt_marker"] = None
+                run.daemon = False
+                vm.bek_wiped = True
+                report("error", "Failed to update encryption settings with error: True is not in list, stack trace: "
+                                "Traceback (most recent call last):\n  File \"main/handle.py\", line 361, in "
+                                "update_encryption_settings\nValueError: True is not in list", t, UNKNOWN_ERROR)
+                run.steps = run.steps[:run.i]
+                return
             prob = vault_problem(world, vm, s)
             if prob:
                 ade["encrypt_marker"] = None

@@ -20,7 +20,7 @@ import trustme
 
 # arm registers the ARM routes and imports every feature (their routes and model hooks)
 from . import arm  # noqa: F401  pylint: disable=unused-import
-from . import bootdiag, keyvault, routing, scenario, stale, upload
+from . import boot, bootdiag, keyvault, routing, scenario, stale, upload
 from .clock import Clock, iso
 from .errors import ArmError, _fault_ctx
 from .model import DEFAULT_ADE_TIMING, DEFAULT_CONFIG, World
@@ -622,7 +622,7 @@ def _vm_state(vm):
     return {"id": vm.id, "name": vm.name, "location": vm.location, "power_state": vm.transition or vm.power,
             "distro": vm.distro, "version": vm.version, "memory_kb": vm.memory_kb, "ade_behavior": vm.ade_behavior,
             "guest_state": vm.guest_state, "boot_hang_after_encryption": vm.boot_hang_after_encryption,
-            "boot_hang_reason": getattr(vm, "boot_hang_reason", None),
+            "boot_hang_reason": getattr(vm, "boot_hang_reason", None), "bek_volume": boot.bek_view(vm),
             "encryption_status": vm.encryption_status(), "ade_config": dict(vm.os_disk.ade),
             "os_disk": {"name": vm.os_disk.name, "encrypted": vm.os_disk.guest_encrypted,
                         "stamped": bool(vm.os_disk.stamp)},
