@@ -12,6 +12,8 @@
 #    3g (e2e/reboot.sh): R2 inside encrypt on ubuntu1404-k44: the role reboots into linux-azure, and the restart check
 #    passes for real (the host reboots through the simulator bridge into its dm-crypt view); 3h (E2E_HANG_LINES): a VM
 #    that hangs at boot after encryption -> verify_failed with the guide's advice, set kept, rollout stopped
+#    3r (e2e/reboot.sh, issue 16 item 3): the rotate playbook on the verified ubuntu1404-k44: rotation PUT, cold start
+#    through the bridge, recorded proved; a re-run of rotate sends no write
 # 4. a data-only encryption, then azure_ade.linux.disable (disable before extension removal, request log)
 #    4a (issue 15 item 1): a guest that lies through a stub interpreter (its IMDS names another VM, with that VM's vmId
 #    or none): restore/disable/encrypt/migrate refuse before any write (request log), status marks the mismatch

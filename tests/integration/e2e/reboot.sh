@@ -8,6 +8,7 @@
 #       repository, the role reboots, the host boots 4.15 (its GRUB default), preflight again ready, enable, and the
 #       restart check passes for real (ARM restart -> new boot ID -> root on osencrypt -> verified; 3e is the honest
 #       failure: a host the restart does not reach shows no dm-crypt); retention then deletes the verified set
+#   3r  key rotation (issue 16 item 3): the rotate playbook on the verified host - PUT, cold start, proved; re-run no write
 #   3h  hang at boot after encryption: the restart check fails with the guide's advice, the snapshot set is kept, the
 #       next host of the rollout is not attempted (core lines in E2E_HANG_LINES, default the newest, $ADE_CORE_NEW: CI time; the hang is
 #       the controller's handling, the guest side is the same on both lines)
@@ -74,6 +75,43 @@ check "$RB_K44 runs 4.15.0-1113-azure (uname -r through the guest's uname)" grep
 check "the role rebooted (reboot task changed) and the preflight ran again" \
   grep -q "Kernel | rebooted into a supported kernel" "$W/logs/encrypt-kernel.log"
 echo "TIME 3g: $(( $(date +%s) - T3G )) s"
+
+# ---- 3r. issue 16 item 3: the rotate playbook on the verified $RB_K44 (Ubuntu 14.04: not of the issue-2035 class; the
+# test host has no BEK volume, so the guard warns and goes on) - the rotation PUT, the cold start through the bridge
+# (deallocate + start: the host boots again, root on dm-crypt), recorded proved; a re-run of rotate sends no write
+T3R=$(date +%s)
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+play rotate 0 rotate -e ade_hosts="$RB_K44" -e ade_key_vault=kv-ade-e2e2 -e ade_volume_type=All \
+  -e ade_verify_confirm_deallocate=true -e ade_poll_interval=0.2
+sim_log
+cp "$W/simlog.json" "$W/simlog-rotate.json"
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
+play rotate-again 0 rotate -e ade_hosts="$RB_K44" -e ade_key_vault=kv-ade-e2e2 -e ade_volume_type=All \
+  -e ade_verify_confirm_deallocate=true -e ade_poll_interval=0.2
+sim_log
+ansible localhost -m azure_ade.linux.vm_encryption_info -a "resource_group=rg-ade-test name=$RB_K44" \
+  > "$W/logs/rotate-info.log" 2>&1
+assert_py "rotate: $RB_K44 rotated to kv-ade-e2e2 (one extension PUT, intent recorded first), proved by a deallocate + start, recorded; the re-run sends no write" "
+import json, sys
+sys.path.insert(0, '$HERE')
+from simlog import entries
+log = entries(sys.argv[1] + '/simlog-rotate.json')
+writes = [(e['method'], e['path'].rsplit('/', 1)[-1]) for e in log if e['method'] != 'GET'
+          and e.get('tags_changed') != ['azure_ade_lease']]
+print(writes)
+puts = [w for w in writes if w[0] == 'PUT']
+assert puts == [('PUT', 'AzureDiskEncryptionForLinux')], writes
+posts = [w[1] for w in writes if w[0] == 'POST']
+assert posts == ['deallocate', 'start'], posts
+assert writes.index(puts[0]) > 0 and writes[0][0] == 'PATCH', writes     # the intent (tags) before the PUT
+again = [e for e in entries(sys.argv[1] + '/simlog.json') if e['method'] != 'GET'
+         and e.get('tags_changed') != ['azure_ade_lease']]
+assert again == [], again
+"
+check "rotate: the rotation is recorded proved (azure_ade_rotate_stage verified) and names the old secret" \
+  grep -q "may be disabled" "$W/logs/rotate.log"
+check "rotate re-run: plan DONE" grep -q "DONE: rotated to these keys and proved" "$W/logs/rotate-again.log"
+echo "TIME 3r: $(( $(date +%s) - T3R )) s"
 
 # ---- 3h. hang at boot after encryption: reported, set kept, rollout stopped -------------------------------------
 case " ${E2E_HANG_LINES:-$ADE_CORE_NEW} " in *" $ADE_CORE "*) ;; *) return 0 ;; esac

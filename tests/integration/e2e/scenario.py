@@ -16,6 +16,7 @@ SUBSCRIPTION = "11111111-1111-1111-1111-111111111111"
 RESOURCE_GROUP = "rg-ade-test"
 LOCATION = "eastus"
 VAULT = "kv-ade-e2e"
+VAULT_ROTATE = "kv-ade-e2e2"   # the new keys of the rotate playbook (issue 16, e2e/reboot.sh 3r)
 VNET = "vnet-ade-test"
 NSG = "nsg-ade-test"
 
@@ -86,7 +87,7 @@ def main():
                        "unmount_attempt": 5, "os_per_gb": 1, "os_min": 60, "decrypt_start": 5, "decrypt": 30},
         "subscriptions": [{"id": SUBSCRIPTION, "resource_groups": [{
             "name": RESOURCE_GROUP, "location": LOCATION,
-            "vaults": [{"name": VAULT, "location": LOCATION}],
+            "vaults": [{"name": VAULT, "location": LOCATION}, {"name": VAULT_ROTATE, "location": LOCATION}],
             "nsgs": net["nsgs"], "vnets": net["vnets"],
             "vms": vms}]}],
     }
