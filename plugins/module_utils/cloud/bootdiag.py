@@ -117,6 +117,7 @@ def message(vm_name, result):
     """One line for a failure message or a report row."""
     if not result.get('findings'):
         return 'serial log of {0}: {1}'.format(vm_name, result['meaning'])
-    last = result['findings'][-1]
+    # the line that shows the verdict (the last of its kind), not merely the last matched line
+    last = [f for f in result['findings'] if f['kind'] == result['verdict']][-1]
     return 'serial log of {0}: {1} ({2}, line {3}: "{4}"); fix: {5}'.format(
         vm_name, result['meaning'], result['verdict'], last['line'], last['text'], result['fix'])

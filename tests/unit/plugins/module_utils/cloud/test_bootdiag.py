@@ -72,9 +72,10 @@ def test_max_lines_bounds_the_excerpt():
 
 
 def test_message_names_vm_cause_line_and_fix():
-    got = bootdiag.classify(log("FAILED to find suitable passphrase file ..."))
+    got = bootdiag.classify(log("FAILED to find suitable passphrase file ...", "Try to enter your password: "))
     m = bootdiag.message("web01", got)
     assert m.startswith("serial log of web01: the initramfs found no passphrase file")
-    assert "line 5" in m and "fix:" in m
+    # the line that shows the verdict, not the prompt printed after it
+    assert 'line 5: "FAILED to find suitable passphrase file ..."' in m and "fix:" in m
     assert bootdiag.message("web01", dict(verdict="not_enabled", meaning="boot diagnostics is not enabled",
                                           findings=[])) == "serial log of web01: boot diagnostics is not enabled"
