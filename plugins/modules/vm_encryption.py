@@ -99,7 +99,7 @@ options:
       - Wait until ADE reports a terminal phase (encrypted - succeeded/failed/restart pending;
         decrypted - decryption succeeded/failed). Removing the extension after a disable always waits.
       - The same default as every module of the collection that starts something it can wait for
-        (M(azure_ade.linux.vm_snapshot), M(azure_ade.linux.vmss_encryption)): the module returns when it is done.
+        (M(azure_ade.linux.vm_snapshot), M(azure_ade.linux.vmss_encryption)) - the module returns when it is done.
         It was C(false) before 0.4.0; set O(wait=false) to return once Azure accepted the request (then wait with
         M(azure_ade.linux.vm_encryption_info) O(azure_ade.linux.vm_encryption_info#module:wait_for=completed), one
         call for a whole wave - what the C(azure_ade.linux.rollout) role does).
