@@ -24,13 +24,9 @@ author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.guest_network
+  - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.info_module
 attributes:
-  check_mode:
-    support: full
-    description: Gathering facts changes nothing, so check mode runs the same.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
   facts:
     support: full
     description: Returns C(ansible_facts.azure_ade).
@@ -156,7 +152,10 @@ ansible_facts:
           description: Extension handlers under /var/lib/waagent, those in progress, Custom Script, OSTC ADE.
           type: dict
         ade_state:
-          description: ADE's own state in the guest.
+          description:
+            - ADE's own state in the guest.
+            - C(bek) - the BEK volume at C(/mnt/azure_bek_disk) (C(mounted), C(fstype), C(passphrase_file_name),
+              C(passphrase_files) with C(name) and C(size) only - a passphrase is never read - and C(usable)).
           type: dict
         vfat:
           description: Whether vfat can be used and how.
