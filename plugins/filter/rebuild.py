@@ -7,6 +7,7 @@ hosts | azure_ade.linux.read_again_groups(hostvars) -> the VMs to read again aft
 rows | azure_ade.linux.read_again(results, hosts, hostvars) -> the encrypt rows with the retirement read then.
 The rebuild playbook's guest side (logic in module_utils/cloud/rebuild.py):
 record | azure_ade.linux.rebuild_parts(want) -> what runs now for one VM;
+old_volumes | azure_ade.linux.rebuild_build_refusals(data_disks, data_mounts) -> why the build may not start;
 old_volumes | azure_ade.linux.rebuild_copy_refusals(new_volumes) -> why the copy may not start;
 old_trees | azure_ade.linux.rebuild_compare(new_trees) -> what differs between both guests;
 path | azure_ade.linux.rebuild_rsync(address, keydir, ...) -> the old guest's rsync argv (no secret in it);
@@ -43,6 +44,11 @@ def rebuild_parts(record, want='cut_over'):
     return _pure(RB.guest_parts, (record or {}).get('stage'), want)
 
 
+def rebuild_build_refusals(old_volumes, data_disks, data_mounts=None):
+    return RB.build_refusals(list(old_volumes or []), list(data_disks or []),
+                             None if data_mounts is None else list(data_mounts))
+
+
 def rebuild_copy_refusals(old_volumes, new_volumes):
     return RB.copy_refusals(old_volumes, list(new_volumes or []))
 
@@ -75,7 +81,7 @@ class FilterModule(object):
     def filters(self):
         return {'migrate_page_row': migrate_page_row, 'read_again_groups': read_again_groups,
                 'read_again': read_again, 'rebuild_parts': rebuild_parts,
-                'rebuild_copy_refusals': rebuild_copy_refusals, 'rebuild_compare': rebuild_compare,
+                'rebuild_copy_refusals': rebuild_copy_refusals, 'rebuild_build_refusals': rebuild_build_refusals, 'rebuild_compare': rebuild_compare,
                 'rebuild_rsync': rebuild_rsync, 'rebuild_authorized_key': rebuild_authorized_key,
                 'rebuild_known_hosts': rebuild_known_hosts, 'rebuild_key_marker': rebuild_key_marker,
                 'rebuild_rsync_controller': rebuild_rsync_controller}

@@ -135,6 +135,12 @@ new_address:
     connects to the new guest there before the cut-over).
   returned: when the new NIC exists
   type: str
+data_disks:
+  description: The new VM's empty data disks (C(lun), C(size_gb)) - the old VM's data disk sizes and LUNs (the
+    rebuild playbook checks before the build that the old guest's data fits them).
+  returned: when the old VM was read
+  type: list
+  elements: dict
 refusals:
   description: Why nothing was done (each with its reason).
   returned: when refused
@@ -251,7 +257,8 @@ def main():
     except Exception as exc:  # pylint: disable=broad-except
         base.fail_azure('vm_rebuild {0}/{1} (reading)'.format(rg, name), exc)
     if base.check_mode or not steps:
-        base.exit(changed=bool(steps), record=rec, steps=steps, **new_facts(new, new_nic))
+        base.exit(changed=bool(steps), record=rec, steps=steps, data_disks=RB.new_data_disks(old),
+                  **new_facts(new, new_nic))
     done = []
     tags = dict(old.get('tags') or {})
 
@@ -320,7 +327,8 @@ def main():
             record=RB.record({'tags': tags}))
     if new_nic is not None:
         new_nic = get_nic(net, new_nic['id'])
-    base.exit(changed=True, steps=done, record=RB.record({'tags': tags}), **new_facts(new, new_nic))
+    base.exit(changed=True, steps=done, record=RB.record({'tags': tags}), data_disks=RB.new_data_disks(old),
+              **new_facts(new, new_nic))
 
 
 if __name__ == '__main__':

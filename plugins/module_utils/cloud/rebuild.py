@@ -53,6 +53,7 @@ STEPS = ('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over',
 FALLBACK = 'fallback'
 CUTOVERS = ('private_ip', 'none')
 MIGRATE_DOC = 'learn.microsoft.com/azure/virtual-machines/disk-encryption-migrate'
+SIZE_OPTION = 'option size; the rebuild playbook: -e ade_rebuild_size=...'
 
 
 class RebuildError(Exception):
@@ -147,8 +148,9 @@ def refusals(vm, feature_state, size_caps, size=None, cutover='private_ip', nic=
     out = []
     name = (vm or {}).get('name') or '?'
     if props.get('virtualMachineScaleSet'):
-        out.append('VM {0} belongs to scale set {1}: a scale set changes its model, not single VMs (see the '
-                   'inventory for the scale-set path)'.format(name, props['virtualMachineScaleSet'].get('id')))
+        out.append('VM {0} belongs to scale set {1}: a scale set moves as a whole - change its model to encryption '
+                   'at host and upgrade its instances (ade_inventory_info lists the scale-set path), not one VM'
+                   .format(name, props['virtualMachineScaleSet'].get('id')))
     od = (props.get('storageProfile') or {}).get('osDisk') or {}
     if od.get('vhd'):
         out.append('VM {0} has unmanaged (VHD) disks: not supported'.format(name))
@@ -159,12 +161,17 @@ def refusals(vm, feature_state, size_caps, size=None, cutover='private_ip', nic=
         out.append('the subscription\'s Microsoft.Compute/EncryptionAtHost feature is {0}: az feature register '
                    '--namespace Microsoft.Compute --name EncryptionAtHost'.format(feature_state or 'unknown'))
     want = size or (props.get('hardwareProfile') or {}).get('vmSize')
+    where = (vm or {}).get('location') or 'its region'
     if size_caps is None:
-        out.append('VM size {0} is not offered in the region (resource SKUs): choose a size (option size)'
-                   .format(want))
+        out.append('VM size {0} is not offered in {1} (resource SKUs): choose a size that is, with encryption at '
+                   'host ({2})'.format(want, where, SIZE_OPTION))
+    elif size_caps.get('_restricted'):
+        out.append('VM size {0} is not available to this subscription in {1} ({2}): choose a size offered there '
+                   'with encryption at host ({3}), or ask Azure support to lift the restriction'
+                   .format(want, where, size_caps['_restricted'], SIZE_OPTION))
     elif str(size_caps.get('EncryptionAtHostSupported', '')).lower() != 'true':
-        out.append('VM size {0} does not support encryption at host: give a size that does (option size)'
-                   .format(want))
+        out.append('VM size {0} does not support encryption at host: give a size that does ({1})'
+                   .format(want, SIZE_OPTION))
     if cutover not in CUTOVERS:
         out.append('cutover must be one of {0}'.format(', '.join(CUTOVERS)))
     if cutover == 'private_ip' and nic is not None and not primary_ipconfig(nic):
@@ -417,6 +424,46 @@ def copy_refusals(volumes, targets):
         elif int(v.get('used_bytes') or 0) > int(free):
             out.append('not enough space at {0} on the new VM: {1} bytes used on the old, {2} free on the new'
                        .format(mp, v.get('used_bytes'), free))
+    return out
+
+
+def new_data_disks(vm):
+    """The new VM's empty data disks as vm_body makes them: [{lun, size_gb}] (same sizes and LUNs). Pure."""
+    sp = _props(vm).get('storageProfile') or {}
+    return [dict(lun=d.get('lun'), size_gb=d.get('diskSizeGB'))
+            for d in sorted(sp.get('dataDisks') or [], key=lambda x: x.get('lun', 0))]
+
+
+def _under(path, mounts):
+    path = path.rstrip('/') or '/'
+    return any(path == m.rstrip('/') or path.startswith(m.rstrip('/') + '/') for m in mounts if m and m != '/')
+
+
+def build_refusals(volumes, data_disks, data_mounts=None):
+    """Before the new VM is built (nothing written yet), from the OLD guest only: every tree to copy must be
+    readable, and what the trees on data volumes use must fit the new VM's data disks (empty disks of the old
+    disks' sizes: ``new_data_disks``). Trees outside ``data_mounts`` land on the new OS disk (same size as the old)
+    and are not counted. The exact check per mountpoint runs again after the operator's configuration mounted the
+    new disks (``copy_refusals``). Pure.
+    volumes: guest_files_info ``volumes`` [{path, readable, used_bytes, error}]; data_disks: [{lun, size_gb}]."""
+    out = []
+    mounts = list(data_mounts) if data_mounts is not None else [v.get('path') for v in volumes or []]
+    used = 0
+    counted = []
+    for v in volumes or []:
+        p = v.get('mountpoint') or v.get('path')
+        if not v.get('readable', True):
+            out.append('data volume {0} cannot be read on the old VM ({1}): repair or mount it, or leave it out of '
+                       'ade_rebuild_paths'.format(p, v.get('error') or 'unreadable'))
+        elif _under(p, mounts):
+            used += int(v.get('used_bytes') or 0)
+            counted.append(p)
+    if counted:
+        cap = sum(int(d.get('size_gb') or 0) for d in data_disks or []) * (1 << 30)
+        if used > cap:
+            out.append('not enough space on the new VM\'s data disks: {0} use {1} bytes, its {2} data disk(s) of the '
+                       'old disks\' sizes hold {3} bytes: resize the old data disks first or copy less '
+                       '(ade_rebuild_paths)'.format(', '.join(counted), used, len(data_disks or []), cap))
     return out
 
 

@@ -303,3 +303,45 @@ def test_rsync_through_the_control_node():
     assert push[push.index('--rsync-path') + 1] == 'sudo rsync' and '-p 2222' in push[push.index('-e') + 1]
     with pytest.raises(RB.RebuildError):
         RB.rsync_controller_argvs('/data', old, new, 'rel')
+
+
+def test_refusals_name_the_region_and_the_fix():
+    r = RB.refusals(old_vm(), 'Registered', dict(EAH, _restricted='NotAvailableForSubscription'))
+    assert len(r) == 1 and 'not available to this subscription in eastus' in r[0] and 'ade_rebuild_size' in r[0]
+    assert 'ade_rebuild_size' in RB.refusals(old_vm(), 'Registered', {'EncryptionAtHostSupported': 'False'})[0]
+    assert 'not offered in eastus' in RB.refusals(old_vm(), 'Registered', None)[0]
+    assert 'upgrade its instances' in RB.refusals(old_vm(virtualMachineScaleSet={'id': '/ss/1'}), 'Registered', EAH)[0]
+
+
+def test_new_data_disks_same_sizes_and_luns():
+    assert RB.new_data_disks(old_vm()) == [dict(lun=0, size_gb=16), dict(lun=1, size_gb=64)]
+    assert RB.new_data_disks({'properties': {}}) == []
+
+
+GIB = 1 << 30
+
+
+@pytest.mark.parametrize('volumes, mounts, says', [
+    ([{'path': '/data', 'readable': True, 'used_bytes': 10 * GIB}], ['/data'], None),
+    ([{'path': '/data', 'readable': True, 'used_bytes': 80 * GIB + 1}], ['/data'], 'not enough space'),
+    # two volumes on the data disks: their sum counts (16 + 64 GiB)
+    ([{'path': '/data', 'readable': True, 'used_bytes': 50 * GIB},
+      {'path': '/logs', 'readable': True, 'used_bytes': 40 * GIB}], ['/data', '/logs'], 'not enough space'),
+    # a tree below a data mount counts, a tree on the OS disk does not (the new OS disk has the old one's size)
+    ([{'path': '/data/app', 'readable': True, 'used_bytes': 90 * GIB}], ['/data'], 'not enough space'),
+    ([{'path': '/srv', 'readable': True, 'used_bytes': 90 * GIB}], ['/data'], None),
+    ([{'path': '/data', 'readable': False, 'error': 'Permission denied'}], ['/data'], 'cannot be read on the old VM'),
+])
+def test_build_refusals(volumes, mounts, says):
+    out = RB.build_refusals(volumes, RB.new_data_disks(old_vm()), mounts)
+    if says is None:
+        assert out == []
+    else:
+        assert len(out) == 1 and says in out[0] and 'ade_rebuild_paths' in out[0]
+
+
+def test_build_refusals_without_data_disks_and_default_mounts():
+    vols = [{'path': '/data', 'readable': True, 'used_bytes': 1}]
+    assert 'not enough space' in RB.build_refusals(vols, [])[0]       # every path counts when no mounts are given
+    assert RB.build_refusals(vols, [], []) == []                      # no data volume: the tree goes to the OS disk
+    assert RB.build_refusals([], [{'lun': 0, 'size_gb': 1}], ['/data']) == []
