@@ -38,7 +38,7 @@ ade_mount_collection
 ade_activate
 rm -rf "$OUT" && mkdir -p "$OUT"
 pages=()
-for kind in encrypt status migrate; do
+for kind in encrypt status migrate rebuild; do
   python3 "$ADE_REPO/tests/report/fixture.py" "$OUT/$kind.json" "$kind"
   ci_run auto "fleet_report module renders the $kind fixture" \
     ansible-playbook "$ADE_REPO/tests/report/render.yml" -e "fleet_file=$OUT/$kind.json" -e "dest=$OUT/$kind.html" -e "kind=$kind"

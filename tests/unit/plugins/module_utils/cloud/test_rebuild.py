@@ -109,7 +109,7 @@ def test_nic_body_same_subnet_nsg_accel_dynamic():
 def test_record_moves_forward_fallback_and_verified_final():
     t = RB.record_tags({'app': 'web'}, 'planned', new='web-eah', plan='abc')
     assert RB.record({'tags': t}) == dict(stage='planned', new='web-eah', at=t[RB.TAG_AT], ip=None, spare_ip=None,
-                                          plan='abc')
+                                          plan='abc', log=[dict(step='planned', at=t[RB.TAG_AT])])
     t = RB.record_tags(t, 'nic')
     with pytest.raises(RB.RebuildError):
         RB.record_tags(t, 'planned')
@@ -345,3 +345,66 @@ def test_build_refusals_without_data_disks_and_default_mounts():
     assert 'not enough space' in RB.build_refusals(vols, [])[0]       # every path counts when no mounts are given
     assert RB.build_refusals(vols, [], []) == []                      # no data volume: the tree goes to the OS disk
     assert RB.build_refusals([], [{'lun': 0, 'size_gb': 1}], ['/data']) == []
+
+
+def test_log_records_when_each_step_was_recorded_within_a_tag_value():
+    import datetime
+    t0 = datetime.datetime(2026, 12, 7, 10, 0, 0)
+    t = {}
+    for j, st in enumerate(['planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over']):
+        t = RB.record_tags(t, st, now=t0 + datetime.timedelta(minutes=j))
+    t = RB.record_tags(t, 'cut_over', now=t0 + datetime.timedelta(minutes=9), spare_ip='10.0.0.250')  # same stage
+    log = RB.record({'tags': t})['log']
+    assert [e['step'] for e in log] == ['planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over']
+    assert log[0]['at'] == '2026-12-07T10:00:00Z' and log[-1]['at'] == '2026-12-07T10:06:00Z'
+    for k in range(40):                                          # many fallbacks: the oldest entries go
+        t = RB.record_tags(t, 'fallback' if k % 2 == 0 else 'cut_over', now=t0 + datetime.timedelta(hours=k + 1))
+    assert len(t[RB.TAG_LOG]) <= 256
+    log = RB.record({'tags': t})['log']
+    assert log[-1] == dict(step='cut_over', at='2026-12-09T02:00:00Z') and log[0]['step'] in ('fallback', 'cut_over')
+    assert RB.parse_log('pl=261207100000,zz=1,vm=bad,co=261207100500') == [
+        dict(step='planned', at='2026-12-07T10:00:00Z'), dict(step='cut_over', at='2026-12-07T10:05:00Z')]
+    assert RB.TAG_LOG not in RB.vm_body({'tags': t, 'location': 'eastus', 'properties': old_vm()['properties'],
+                                         'id': VMID}, '/nic/x')['tags']
+
+
+def _rec(*stages, **kw):
+    t = {}
+    for st in stages:
+        t = RB.record_tags(t, st, new='web-eah', ip='10.0.0.10', **kw)
+    return RB.record({'tags': t})
+
+
+def test_page_row_timeline_kept_and_left_to_confirm():
+    vm = {'name': 'web', 'resource_group': 'rg'}
+    cut = _rec('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over', spare_ip='10.0.0.250')
+    r = RB.page_row('web-host', vm, cut, compare={'same': True, 'files': 3, 'checksummed': 3, 'lines': []},
+                    snapshot_set='ade-1')
+    assert r['outcome'] == 'cut_over' and r['new_vm'] == 'web-eah' and len(r['steps']) == 7
+    assert all(s['at'] and s['state'] == 'done' for s in r['steps'])
+    assert any('deallocated' in k for k in r['kept']) and any('ade-1' in k for k in r['kept'])
+    assert any('10.0.0.10' in k and '10.0.0.250' in k for k in r['kept'])
+    assert 'ade_rebuild_state=verified' in r['to_confirm'][0] and 'fallback' in r['to_confirm'][0]
+    assert '3 files checksummed' in r['message'] and 'the same' in r['message']
+    fb = RB.page_row('h', vm, _rec('planned', 'nic', 'vm', 'fallback'))
+    assert fb['outcome'] == 'fallback' and fb['steps'][-1]['state'] == 'fallback'
+    assert any('web-eah' in k and 'deallocated' in k for k in fb['kept'])
+    ver = RB.page_row('h', vm, _rec('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over',
+                                    'verified'), snapshot_set='ade-1')
+    assert ver['kept'] == [] and 'never deletes' in ver['to_confirm'][0] and 'ade-1' in ver['to_confirm'][0]
+    ref = RB.page_row('h', vm, _rec(), refused='VM size X does not support encryption at host')
+    assert ref['outcome'] == 'refused' and ref['steps'][-1]['state'] == 'refused' and ref['kept'] == []
+    assert 'nothing was written' in ref['to_confirm'][0]
+    stop = RB.page_row('h', vm, _rec('planned', 'nic', 'vm', 'configured', 'copied'), failed='no cut-over - differs')
+    assert stop['outcome'] == 'failed' and stop['message'] == 'no cut-over - differs'
+    assert RB.page_row('h', vm, _rec('planned'))['to_confirm'][0].startswith('run the rebuild again')
+    none = RB.page_row('h', vm, _rec('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over'),
+                       cutover='none')
+    assert any('cut-over none' in k for k in none['kept'])
+
+
+def test_page_fail_msg_names_the_refused():
+    assert RB.page_fail_msg([{'host': 'a', 'outcome': 'cut_over'}]) == ''
+    m = RB.page_fail_msg([{'host': 'a', 'outcome': 'refused', 'message': 'size'}, {'host': 'b', 'outcome': 'failed'},
+                          {'host': 'c', 'outcome': 'refused', 'message': 'feature'}])
+    assert m == 'Refused, nothing was written - a: size | c: feature'
