@@ -28,3 +28,18 @@ attributes:
     membership:
       - azure_ade.linux.azure
 '''
+
+    # For modules that only read (the *_info modules and the guest's fact and check modules), as community.crypto's
+    # attributes.info_module: check mode runs the same, there is never a diff.
+    INFO_MODULE = r'''
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details:
+      - This action does not modify state, so it runs the same in check mode.
+  diff_mode:
+    support: N/A
+    details:
+      - This action does not modify state.
+'''

@@ -27,13 +27,8 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.info_module
   - azure_ade.linux.attributes.actiongroup_azure
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; behaves the same in check mode.
-  diff_mode:
-    support: none
 options:
   resource_group:
     description: Only this resource group of the subscription; omitted - the whole subscription.

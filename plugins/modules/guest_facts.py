@@ -24,13 +24,9 @@ author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.guest_network
+  - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.info_module
 attributes:
-  check_mode:
-    support: full
-    description: Gathering facts changes nothing, so check mode runs the same.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
   facts:
     support: full
     description: Returns C(ansible_facts.azure_ade).

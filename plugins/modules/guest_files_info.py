@@ -21,13 +21,9 @@ description:
   - Never changes the system; never returns file content. Runs on Python 2.7 and 3.6+ guests.
 author:
   - azure_ade.linux maintainers (@azure-ade)
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, so check mode runs the same.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+extends_documentation_fragment:
+  - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.info_module
 options:
   paths:
     description: Absolute paths of the trees (data volumes' mountpoints).

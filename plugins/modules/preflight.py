@@ -26,13 +26,8 @@ author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
   - azure_ade.linux.guest_network
-attributes:
-  check_mode:
-    support: full
-    description: Nothing is changed, so check mode runs the same.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+  - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.info_module
 options:
   volume_type:
     description: The ADE C(VolumeType) that will be requested; checks that only concern other volume types do not count.

@@ -21,13 +21,8 @@ author:
 extends_documentation_fragment:
   - azure_ade.linux.azure_auth
   - azure_ade.linux.attributes
+  - azure_ade.linux.attributes.info_module
   - azure_ade.linux.attributes.actiongroup_azure
-attributes:
-  check_mode:
-    support: full
-    details: Reads only.
-  diff_mode:
-    support: none
 options:
   resource_groups:
     description: Resource groups in scope; empty means the whole subscription.

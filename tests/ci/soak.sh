@@ -15,6 +15,8 @@
 #                  simulator, so that is all two lines share.
 #   SOAK_LOCK      a lock file held (flock) for each cycle only, so others get the hosts between cycles
 #                  (e.g. /work/coord/hosts.lock); empty: none
+#   SOAK_GAP       seconds to wait between cycles when SOAK_LOCK is set (default 10), so a job queued on the lock
+#                  gets the hosts before the next cycle takes them again
 #   SOAK_UNTIL     HH:MM (UTC): start no cycle that would end after it (judged by the longest cycle so far)
 #   SOAK_DIR       where results go (default $ADE_SCRATCH or $ADE_WORK, /soak-<time>): runs.tsv (step line cycle rc
 #                  seconds), <step>-<line>-<cycle>.out (each run's output), fail-<step>-<line>-<cycle>/ (the failed
@@ -28,6 +30,7 @@ CORES=${SOAK_CORES:-$ADE_CORES}
 N=${SOAK_N:-20}
 PAR=${SOAK_PARALLEL:-0}
 LOCK=${SOAK_LOCK:-}
+GAP=${SOAK_GAP:-10}
 UNTIL=${SOAK_UNTIL:-}
 SCR=${ADE_SCRATCH:-$ADE_WORK}
 OUT=${SOAK_DIR:-$SCR/soak-$(date -u +%Y%m%dT%H%M%S)}
@@ -107,6 +110,7 @@ for i in $(seq 1 "$N"); do
       echo "[soak] stop before cycle $i: the longest cycle (${LONGEST}s) would end after $UNTIL UTC"; break
     fi
   fi
+  if [ -n "$LOCK" ] && [ "$i" -gt 1 ]; then sleep "$GAP"; fi
   c0=$(date +%s)
   if [ -n "$LOCK" ]; then
     # the lock for this cycle only; the cycle runs in a child that holds it

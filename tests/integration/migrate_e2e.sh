@@ -279,14 +279,17 @@ fi
 
 # 6. issue 17: the OS-ADE VM ($ME_OS) rebuilt end to end (playbook azure_ade.linux.rebuild); the spare host $ME_SPARE
 #    stands for the new VM (its NIC gets the spare's address, its vmId is the spare's IMDS answer: test-bed knobs).
-#    The test hosts cannot reach each other (each is alone in its /24 behind the control node, no forwarding), so
-#    the copy goes through the control node (ade_rebuild_copy_via=controller); rsync -aHAXS --numeric-ids both hops.
+#    The copy path: ME_COPY_VIA, by default `guest` (the playbook's default: rsync -aHAXS --numeric-ids over SSH from
+#    the old guest to the new one with a run-scoped key; the test hosts route to each other through this machine,
+#    tests/hosts/lib/hostlib.py route_up) on the oldest core line, `controller` (through a staging dir on the
+#    control node) on the newer one, so each path runs end to end on real hosts.
 #    a) the operator's configuration fails -> fallback (new VM deallocated, old VM running), rc != 0;
 #    b) run again: the new VM started again, configured, the new guest really receives the tree (checked here over
 #       SSH: list, owners, modes, sizes, checksums, ACL, xattr, hard link, sparse), both sides compared by the
 #       playbook, cut over (the private IP moves, the old VM deallocated and kept); c) a re-run sends no write.
 #    (verified/fallback after the cut-over: tests/integration/azure/17_rebuild.yml, simulator only)
 T0=$(date +%s)
+if [ "$ADE_CORE" = "${ADE_CORE_OLD:-2.16}" ]; then ME_COPY_VIA=${ME_COPY_VIA:-guest}; else ME_COPY_VIA=${ME_COPY_VIA:-controller}; fi
 [ -n "$(ls "$ADE_WORK"/debs-bullseye/*.deb 2>/dev/null)" ] || {
   mkdir -p "$ADE_WORK/debs-bullseye/apt/lists/partial"
   echo "deb http://deb.debian.org/debian bullseye main" > "$ADE_WORK/debs-bullseye/apt/sources.list"
@@ -296,7 +299,7 @@ T0=$(date +%s)
 }
 RB_VARS=(-e ade_hosts="$ME_OS" -e "{\"ade_rebuild_vms\": [\"$ME_OS\"], \"ade_rebuild_paths\": [\"/srv/ade-rebuild\"]}"
          -e azure_resource_group="$RG" -e azure_vm_name="$ME_OS"
-         -e ade_rebuild_configure_tasks="$HERE/rebuild_configure.yml" -e ade_rebuild_copy_via=controller
+         -e ade_rebuild_configure_tasks="$HERE/rebuild_configure.yml" -e ade_rebuild_copy_via="$ME_COPY_VIA"
          -e "ade_rebuild_controller_ssh_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR'"
          -e ade_rebuild_boot_timeout=60)
 run_rebuild() { local name=$1; shift; ansible-playbook -i "$INV" azure_ade.linux.rebuild "${RB_VARS[@]}" "$@" > "$W/logs/$name.log" 2>&1; }
@@ -325,7 +328,7 @@ if run_rebuild rb1 -e rebuild_e2e_fail=true; then ko "rebuild: a failing configu
 elif grep -q "rebuild_e2e_fail.*Fell back (deallocate_new, start_old, record_fallback)" "$W/logs/rb1.log" && [ "$(rb_stage)" = fallback ]; then
   ok "rebuild: the operator's configuration failed -> fallback (new VM deallocated, old VM started; record stage fallback)"
 else ko "rebuild: failed configuration did not fall back (stage $(rb_stage))"; tail -40 "$W/logs/rb1.log"; fi
-if run_rebuild rb2; then ok "rebuild: re-run after the fallback: built again, configured, copied, compared, cut over (rc 0)"
+if run_rebuild rb2; then ok "rebuild: re-run after the fallback: built again, configured, copied (copy_via=$ME_COPY_VIA), compared, cut over (rc 0)"
 else ko "rebuild: run to the cut-over rc $?"; tail -60 "$W/logs/rb2.log"; fi
 python -m azsim log --workdir "$SIM" --json > "$W/rbsimlog3.json"
 K=$ADE_WORK/hosts/id_ed25519
@@ -336,6 +339,15 @@ tree_sums "$OLD_IP" > "$W/old.tree" 2>&1; tree_sums "$SPARE_IP" > "$W/new.tree" 
 if [ -s "$W/old.tree" ] && cmp -s "$W/old.tree" "$W/new.tree" && grep -q "b'kept'" "$W/new.tree" && grep -q "user:4321:r" "$W/new.tree"; then
   ok "rebuild: $ME_SPARE received the tree: same list, types, sizes, owners, modes, checksums, ACL, xattr, hard link, sparse ($(wc -l < "$W/new.tree") lines)"
 else ko "rebuild: trees differ"; diff "$W/old.tree" "$W/new.tree" | head -20; fi
+# the guest path's run-scoped key is gone from both guests once the copy ended (the role removes it after the copy)
+if [ "$ME_COPY_VIA" = guest ]; then
+  # shellcheck disable=SC2029  # $ME_OS names the old VM's key directory: expanded here on purpose
+  if ssh "${SSHO[@]}" "root@$SPARE_IP" '! grep -q "azure_ade_rebuild:" ~/.ssh/authorized_keys' \
+     && ssh "${SSHO[@]}" "root@$OLD_IP" "! ls -d /var/tmp/azure_ade_rebuild-$ME_OS" 2>/dev/null \
+     && grep -A3 "first pass.*pushed by the old guest" "$W/logs/rb2.log" | grep -q "^changed"; then
+    ok "rebuild: the copy went guest to guest ($ME_OS pushed to $ME_SPARE); its key is gone from both guests afterwards"
+  else ko "rebuild: guest-to-guest copy key left behind (or the copy was not pushed by the old guest)"; fi
+fi
 if grep -q "files checksummed on both sides - the same" "$W/logs/rb2.log" && [ "$(rb_stage)" = cut_over ]; then ok "rebuild: the playbook compared both sides (the same), then cut over"
 else ko "rebuild: comparison/stage ($(rb_stage))"; grep -n "checksummed" "$W/logs/rb2.log" | head -3; fi
 if run_rebuild rb4; then ok "rebuild: re-run after the cut-over rc 0"; else ko "rebuild: re-run rc $?"; tail -40 "$W/logs/rb4.log"; fi
