@@ -51,5 +51,5 @@ while [ ${#extra[@]} -ge 2 ]; do
   pages+=("${extra[0]}" "@${extra[1]}" --screenshot "$ADE_LOGS/report-real-$(basename "${extra[0]}" .html).png")
   extra=("${extra[@]:2}")
 done
-ci_run auto "headless chromium" timeout 300 "$BROWSER_VENV/bin/python" "$ADE_REPO/tests/report/browser_check.py" "${pages[@]}"
+ci_run auto "headless chromium" timeout 480 "$BROWSER_VENV/bin/python" "$ADE_REPO/tests/report/browser_check.py" "${pages[@]}"
 ci_summary
