@@ -152,7 +152,10 @@ ansible_facts:
           description: Extension handlers under /var/lib/waagent, those in progress, Custom Script, OSTC ADE.
           type: dict
         ade_state:
-          description: ADE's own state in the guest.
+          description:
+            - ADE's own state in the guest.
+            - C(bek) - the BEK volume at C(/mnt/azure_bek_disk) (C(mounted), C(fstype), C(passphrase_file_name),
+              C(passphrase_files) with C(name) and C(size) only - a passphrase is never read - and C(usable)).
           type: dict
         vfat:
           description: Whether vfat can be used and how.

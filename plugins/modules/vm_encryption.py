@@ -56,8 +56,12 @@ options:
       - V(restarted) and V(verified) are the rollout's restart check and its record, separate jobs that share this
         module's VM lookup, identity check and busy wait; their decisions are pure functions of
         C(module_utils/cloud/rollout.py) (C(restart_refusal), C(verify_problems)).
+      - V(rotated) records a key rotation proved (the VM's rotation record C(azure_ade_rotate_stage) C(rotating) ->
+        C(verified)) once the platform shows the rotation's C(SequenceVersion) succeeded with the disks stamped with its
+        keys; the rotate playbook does it after the cold start and the guest showed its volumes on dm-crypt. Returns the
+        old secret kept until then (RV(old_secrets)). No write when already recorded.
     type: str
-    choices: [encrypted, decrypted, restarted, verified, verify_failed]
+    choices: [encrypted, decrypted, restarted, verified, verify_failed, rotated]
     default: encrypted
   restart_mode:
     description:
@@ -164,8 +168,23 @@ options:
         added or removed), is a key rotation - the extension re-stamps every disk and writes a new secret, and on
         Ubuntu 22.04.5/24.04 a re-run of enable with a new KEK left the BEK volume empty so the next boot could not
         unlock (Azure/azure-linux-extensions issue 2035). Refused before anything is written unless this is V(true).
+      - With V(true) the rotation is recorded in the VM's tags (C(azure_ade_rotate_stage) C(rotating) with the PUT's
+        C(SequenceVersion), the target keys' digest and the old secret URL, written before the PUT; the encrypt
+        rollout's record is not touched) and planned from that record (RV(rotation_plan)) - a re-run resumes a PUT ARM
+        did not take, sends nothing while it runs or once it succeeded, and a proved rotation (O(state=rotated)) gets
+        no write. A rotation starts only on a VM whose encrypt rollout is verified (or that has none) and whose
+        extension succeeded. Until the rotation is proved, O(state=restarted) needs O(guest_bek).
     type: bool
     default: false
+  guest_bek:
+    description:
+      - O(state=restarted) of a VM whose key rotation is not proved yet (rotation record C(rotating)) - what the guest
+        reports of its BEK volume - C(distribution) (guest_facts C(distribution.id)), C(version)
+        (C(distribution.version_full), e.g. V(24.04.2)) and C(bek) (C(ade_state.bek) - C(mounted),
+        C(passphrase_files) with C(name)/C(size)). On a distro of the issue-2035 class (Ubuntu 22.04.5, 24.04) a guest
+        without a non-empty passphrase file on its BEK volume is refused before any write - its next boot would stop at
+        the passphrase prompt; elsewhere it is a warning. Required while the rotation is not proved.
+    type: dict
   prefer_encryption_at_host:
     description:
       - Before NEW ADE on a VM (no ADE extension yet) whose subscription has the C(EncryptionAtHost) feature
@@ -215,6 +234,15 @@ EXAMPLES = r'''
     resource_group: rg-app
     name: vm1
     state: decrypted
+
+- name: Rotate to another key encryption key (the rotate playbook drives the whole guarded rollout)
+  azure_ade.linux.vm_encryption:
+    resource_group: rg-app
+    name: vm1
+    key_vault: kv-app
+    kek: kek-2027
+    volume_type: All
+    rotate: true
 '''
 
 RETURN = r'''
@@ -288,6 +316,26 @@ rotation:
     - The request is a key rotation - C(from_vault), C(to_vault), C(from_kek), C(to_kek), C(changes) (V(vault), V(kek)).
   returned: when the VM is encrypted and the request names another vault or KEK
   type: dict
+rotation_plan:
+  description:
+    - With O(rotate=true) - what the key rotation does next, from its record (C(module_utils/cloud/rotation.py plan)) -
+      V(start)/V(resume) (the PUT was sent), V(wait) (the rotation runs), V(verify) (succeeded, its cold-start proof
+      pending), V(done) (proved, or already on these keys; nothing sent).
+  returned: with O(rotate=true)
+  type: str
+rotation_reason:
+  description: Why RV(rotation_plan) is what it is.
+  returned: with O(rotate=true)
+  type: str
+rotation_record:
+  description: The VM's key-rotation record - C(stage) (V(rotating), V(verified) or null), C(seq), C(to), C(old), C(at).
+  returned: with O(rotate=true), O(state=rotated), and O(state=restarted) while a rotation is not proved
+  type: dict
+old_secrets:
+  description: The secret URL(s) the VM used before the rotation, kept until the rotation was proved.
+  returned: with O(state=rotated)
+  type: list
+  elements: str
 cold_start:
   description:
     - O(state=restarted) with O(restart_mode=cold) - C(costs) (list of C({id, message}), C(id) V(dynamic_public_ip) or
@@ -349,8 +397,8 @@ STATES = {}   # state -> run function, filled below
 
 def main():
     argument_spec = dict(VM_ARGSPEC,
-                         state=dict(type='str', choices=['encrypted', 'decrypted', 'restarted', 'verified', 'verify_failed'],
-                                    default='encrypted'),
+                         state=dict(type='str', default='encrypted',
+                                    choices=['encrypted', 'decrypted', 'restarted', 'verified', 'verify_failed', 'rotated']),
                          volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
                          encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
                          passphrase=dict(type='str', no_log=True),
@@ -364,7 +412,8 @@ def main():
                          encryption_identity=dict(type='str'), migrate_dual_pass=dict(type='bool', default=False),
                          rotate=dict(type='bool', default=False),
                          restart_mode=dict(type='str', choices=list(cold_start.MODES), default='warm'),
-                         confirm_deallocate=dict(type='bool', default=False))
+                         confirm_deallocate=dict(type='bool', default=False),
+                         guest_bek=dict(type='dict'))
     argument_spec.update(ade.KEY_VAULT_ARGSPEC)
     base = AzureModule(
         argument_spec,
@@ -385,12 +434,12 @@ def main():
         err = rollout.identity_error(vm, p['expected_vm_id'])
         if err:
             job.fail(err)
-        if p['state'] != 'verify_failed':   # a tags-only record: never held up by a busy extension
+        if p['state'] not in ('verify_failed', 'rotated'):   # a tags-only record: never held up by a busy extension
             vm = wait_not_busy(job, vm)
         STATES[p['state']](job, vm, compute_status(vm))
     except enable_plan.Refusal as exc:
         job.fail(exc.msg, **exc.extra)
-    except rollout.RolloutError as exc:
+    except (rollout.RolloutError, rotation.RotationError) as exc:
         job.fail(str(exc))
     except Exception as exc:  # pylint: disable=broad-except
         base.fail_azure('vm_encryption {0}/{1}'.format(job.rg, job.name), exc, actions=job.result['actions'],
@@ -422,6 +471,16 @@ def run_restart(job, vm, status):
     refusal = rollout.restart_refusal(job.name, status)
     if refusal:
         job.fail(refusal, status=status)
+    rot_record = rotation.parse_record(vm.get('tags'))
+    if rot_record['stage'] == 'rotating':
+        # issue 16 item 3 (issue 2035): a key rotation not proved yet - before any reboot the guest must still hold
+        # a usable passphrase file on its BEK volume (guest_facts ade_state.bek); refused before any write
+        job.result['rotation_record'] = rot_record
+        refusal, warning = rotation.reboot_refusal(job.name, p['guest_bek'])
+        if refusal:
+            job.fail(refusal, status=status)
+        if warning:
+            job.base.warn(warning)
     cold = p['restart_mode'] == 'cold'
     if cold:
         # issue 16 item 2: only a start after a deallocate makes the platform fetch the secret again; say what the
@@ -481,6 +540,35 @@ def run_verify_failed(job, vm, status):
     _record_check(job, vm, status, 'verify_failed', rollout.verify_failed_problems(record, job.p['snapshot_set']))
 
 
+def run_rotated(job, vm, status):
+    """Record the key rotation proved (rotation record stage 'verified') once the platform shows the rotation's
+    SequenceVersion succeeded on the disks' keys and the playbook saw the guest unlocked after the cold start. The old
+    secret (kept until now) is named in the result: from now on it may be disabled."""
+    record = job.result['rotation_record'] = rotation.parse_record(vm.get('tags'))
+    job.result['old_secrets'] = [record['old']] if record['old'] else []
+    if record['stage'] == 'verified':
+        job.finish(status=status)
+    problems = rotation.verify_problems(record, status)
+    if problems:
+        job.fail('not recording the key rotation of {0} as verified: {1}'.format(job.name, '; '.join(problems)),
+                 status=status)
+    job.result.update(changed=True, actions=['record_rotation_verified'])
+    if job.check_mode:
+        job.finish(status=status)
+    record_rotation(job, vm, 'verified', time.time() + max(job.p['busy_timeout'], 300), to=record['to'])
+    job.finish(status=status)
+
+
+def record_rotation(job, vm, stage, deadline, **kw):
+    """Move the VM's key-rotation record to ``stage`` (one PATCH of its tags; the encrypt rollout's record stays)."""
+    tags = rotation.transition(rotation.parse_record(vm.get('tags')), stage, **kw)
+    full = rotation.merged_tags(vm.get('tags'), tags)
+    job.session.retry_conflicts(lambda: job.session.update_vm_tags(job.rg, job.name, full), deadline,
+                                'recording rotation stage {0}'.format(stage), interval=5.0)
+    vm['tags'] = full
+    job.result['rotation_record'] = rotation.parse_record(full)
+
+
 def agent_ready(vm):
     agent = (ade.instance_view(vm).get('vmAgent') or {}).get('statuses') or []
     return any((s.get('displayStatus') or '').lower() == 'ready' for s in agent)
@@ -513,6 +601,27 @@ def run_encrypt(job, vm, status):
         result['rotation'] = rot
         if not p['rotate']:
             job.fail(rotation.refusal(vm['name'], rot), status=status)
+    if p['rotate']:
+        # issue 16 item 3: the rotation as a guarded rollout, recorded in the VM's tags (module_utils/cloud/rotation.py)
+        rplan = rotation.plan(rotation.parse_record(vm.get('tags')), status, pre['vault_id'],
+                              (plan['kek_resolved'] or kek_url) if want['kek'] else None, rotate=True)
+        result.update(rotation_plan=rplan['action'], rotation_record=rplan['record'])
+        if rplan['action'] == 'start':
+            refusal = rotation.start_refusal(vm['name'], rollout.parse_record(vm.get('tags'))['stage'], status)
+            if refusal:
+                job.fail(refusal, status=status)
+        if rplan['action'] == 'stop':
+            job.fail('key rotation of {0}: {1}'.format(vm['name'], rplan['reason']), status=status)
+        if rplan['action'] in ('start', 'resume'):
+            if plan['action'] != 'enable':
+                job.fail('key rotation of {0}: planned {1} but the enable plan is {2} ({3})'.format(
+                    vm['name'], rplan['action'], plan['action'], plan['reason']), status=status)
+            keep = [s for s in plan['steps'] if s == 'set_encryption_identity']
+            plan['steps'] = keep + ['record_rotating', 'put_extension']
+            plan['rotation_target'] = rplan['target']
+            plan['rotation_old'] = (rotation.current_secrets(status) or [None])[0] \
+                if rplan['action'] == 'start' else None
+        result['rotation_reason'] = rplan['reason']
     result['reason'] = plan['reason']
     if plan['kek_resolved']:
         result['kek_resolved'] = plan['kek_resolved']
@@ -552,6 +661,11 @@ def act_encrypt(job, vm, status, plan, pre):
     busy_deadline = time.time() + p['busy_timeout']
     # The status before the PUT: a read after it showing exactly this is stale (cloud/consistency.py).
     before = consistency.fingerprint(status)
+    if 'record_rotating' in steps:
+        # A key rotation's intent first (its own record; the encrypt rollout's record is not touched): a re-run compares
+        # this SequenceVersion with the extension's to know whether ARM took the PUT.
+        record_rotation(job, vm, 'rotating', busy_deadline + 60, seq=seq, to=plan['rotation_target'],
+                        old=plan['rotation_old'])
     if 'record_enabling' in steps:
         # Intent first: if the control node dies after the PUT, the re-run compares this SequenceVersion with the
         # extension's to know whether ARM took it.
@@ -715,7 +829,7 @@ def run_decrypt(job, vm, status):
 
 
 STATES.update(encrypted=run_encrypt, decrypted=run_decrypt, restarted=run_restart, verified=run_verified,
-              verify_failed=run_verify_failed)
+              verify_failed=run_verify_failed, rotated=run_rotated)
 
 
 if __name__ == '__main__':

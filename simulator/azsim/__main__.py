@@ -10,6 +10,7 @@ import time
 
 from . import DEFAULT_CLIENT_ID, DEFAULT_SECRET, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT
 from .admin import SimAdmin
+from .server import serve
 
 
 def _interrupt(_signum, _frame):
@@ -91,7 +92,6 @@ def main(argv=None):
                 return 1
             print(json.dumps(adm.endpoints, indent=2))
             return 0
-        from .server import serve
 
         def ready(srv, ep):
             print(json.dumps(ep, indent=2), flush=True)

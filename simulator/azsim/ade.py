@@ -12,8 +12,8 @@ A run is a list of (offset seconds, action). Its elapsed time only grows while t
 import re
 import uuid
 
-from .model import SUCCESS_MESSAGE, VT_CANON, DISTRO_DISPLAY, version_supported_for_os
-from . import dual_pass
+from . import boot, compat, dual_pass, keyvault
+from .model import RUN_ADVANCE, SUCCESS_MESSAGE, VT_CANON, DISTRO_DISPLAY, version_supported_for_os
 
 SOURCE_COMMIT = "affba5a94405b9d0d59a3124ae4ab6981dfa15fc"
 ENABLE_OPS = ("EnableEncryption", "EnableEncryptionFormat", "EnableEncryptionFormatAll")
@@ -71,6 +71,10 @@ def advance(world, vm, ext, run, now):
 
 
 # ---- tracebacks as the extension writes them (traceback.format_exc() in the status message)
+
+
+RUN_ADVANCE.append(advance)
+
 
 def traceback_text(frames, exc):
     """frames: [(file under main/, line, function, source line)]; exc: the last line(s) ("Exception: ...")."""
@@ -227,7 +231,6 @@ def vault_problem(world, vm, s):
     v = world.find_by_id(s.get("KeyVaultResourceId") or "", kinds=("vaults",))
     if v is None:
         return "key vault '%s' was not found" % (s.get("KeyVaultResourceId"),)
-    from . import compat
     ident = compat.encryption_identity(vm)
     if ident:   # ADE reaches the vault with the VM's encryption identity (compat.py); RBAC grants, not the flag
         if getattr(v, "grants", None) is not None and ident.lower() not in v.grants:
@@ -249,7 +252,6 @@ def make_stamp(s, world=None, vm=None):
     vname = vault.group(1) if vault else "vault"
     url = None
     if world is not None and vm is not None:
-        from . import keyvault
         url = keyvault.ade_secret_url(world, vm, s)
     el = {"diskEncryptionKey": {"sourceVault": {"id": vid},
                                 "secretUrl": url or "https://%s.vault.azure.net/secrets/%s/%s" % (
@@ -550,6 +552,17 @@ def _enable_run(world, vm, ext, run, s, T, P, opn, vt, dual, report, status, fin
         # a new vault/KEK re-stamps and reports "Encryption settings updated"
         def updated(t):
             start(t)
+            if boot.rotation_wipes_bek(vm):
+                # Azure/azure-linux-extensions issue 2035 (boot.py): the re-run fails in update_encryption_settings
+                # and leaves the BEK volume empty; the disks keep their stamp, the VM keeps running
+                ade["encrypt_marker"] = None
+                run.daemon = False
+                vm.bek_wiped = True
+                report("error", "Failed to update encryption settings with error: True is not in list, stack trace: "
+                                "Traceback (most recent call last):\n  File \"main/handle.py\", line 361, in "
+                                "update_encryption_settings\nValueError: True is not in list", t, UNKNOWN_ERROR)
+                run.steps = run.steps[:run.i]
+                return
             prob = vault_problem(world, vm, s)
             if prob:
                 ade["encrypt_marker"] = None

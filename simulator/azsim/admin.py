@@ -1,5 +1,6 @@
 """Small client for the simulator's admin API (/_sim/*), for tests and the CLI. Stdlib only."""
 
+import base64
 import json
 import os
 import ssl
@@ -113,7 +114,6 @@ class SimAdmin:
         """Data view of a disk (upload.py): ude, fs_uuid, sha256, ranges, disk_state; ``writes`` [(offset, bytes)]."""
         path = "/disks/%s/%s/%s" % (subscription or self.endpoints["subscription_id"], rg, name)
         if writes:
-            import base64
             return self.call("POST", path, {"writes": [{"offset": o, "b64": base64.b64encode(b).decode()}
                                                        for o, b in writes]})
         return self.call("GET", path)

@@ -2,78 +2,13 @@
 
 import copy
 import re
-import urllib.parse
 
-from . import ade, dual_pass
-from . import boot
-from .model import ArmError, Disk, Extension, conflict, not_found, _fault_ctx
-
-SUB = r"^/subscriptions/(?P<sub>[^/]+)"
-RGP = SUB + r"/resourceGroups/(?P<rg>[^/]+)"
-VMP = RGP + r"/providers/Microsoft\.Compute/virtualMachines/(?P<vm>[^/]+)"
-
-ROUTES = []
-
-
-def route(method, pattern):
-    rx = re.compile(pattern + "$", re.I)
-
-    def deco(fn):
-        ROUTES.append((method, rx, fn))
-        return fn
-    return deco
-
-
-class Req:
-    def __init__(self, world, method, path, query, body, api_version, base, headers=None):
-        self.world = world
-        self.headers = headers or {}
-        self.log_extra = None       # extra fields of this request's log entry (server._log)
-        self.method = method
-        self.path = path
-        self.query = query          # dict: name -> first value
-        self.body = body
-        self.api = api_version
-        self.base = base
-        self.m = None
-
-    def g(self, k):
-        return self.m.group(k)
-
-
-def dispatch(req):
-    for method, rx, fn in ROUTES:
-        m = rx.match(req.path)
-        if m:
-            if method != req.method:
-                continue
-            req.m = m
-            return fn(req)
-    for method, rx, fn in ROUTES:
-        if rx.match(req.path):
-            raise ArmError(405, "MethodNotAllowed", "The requested method '%s' is not allowed for '%s'."
-                           % (req.method, req.path))
-    raise ArmError(404, "InvalidResourceType",
-                   "The resource type could not be found for the path '%s' (not simulated)." % req.path)
-
-
-def ok(body, status=200, headers=None):
-    return status, body, headers or {}
-
-
-def lro_headers(req, op):
-    w = req.world
-    h = {"Azure-AsyncOperation": op.url(w.base_url, req.api),
-         "Location": op.url(w.base_url, req.api, monitor=True)}
-    ra = w.config.get("lro_retry_after")
-    if op.kind == "operations" and ra is not None:
-        h["Retry-After"] = str(ra)
-    return h
-
-
-def body_props(req):
-    b = req.body if isinstance(req.body, dict) else {}
-    return b, b.get("properties") or {}
+from . import ade, boot, compat, create, dual_pass, upload
+# the features arm.py never calls: imported here so that importing arm registers every route and model hook
+from . import backups, keyvault, network  # noqa: F401  pylint: disable=unused-import
+from .errors import ArmError, _fault_ctx, conflict, not_found
+from .model import Disk, Extension, vm_op
+from .routing import DISKP, RGP, SUB, VMP, body_props, lro_headers, ok, paged, route
 
 
 # ---------------------------------------------------------------------------------------------- Resources
@@ -170,22 +105,6 @@ def get_vm_iv(req):
     return ok(vm.instance_view())
 
 
-def paged(req, items, render):
-    size = max(1, int(req.world.config.get("page_size") or 50))
-    try:
-        start = int(req.query.get("$skiptoken") or 0)
-    except ValueError:
-        raise ArmError(400, "InvalidSkipToken", "The skip token is invalid.")
-    page = items[start:start + size]
-    body = {"value": [render(x) for x in page]}
-    if start + size < len(items):
-        q = {k: v for k, v in req.query.items() if k not in ("$skiptoken", "api-version")}
-        q["api-version"] = req.api
-        q["$skiptoken"] = str(start + size)
-        body["nextLink"] = req.world.base_url + req.path + "?" + urllib.parse.urlencode(q)
-    return ok(body)
-
-
 @route("GET", RGP + r"/providers/Microsoft\.Compute/virtualMachines")
 def list_vms_rg(req):
     r = req.world.rg(req.g("sub"), req.g("rg"))
@@ -200,25 +119,6 @@ def list_vms_sub(req):
     vms = sorted(w.all_vms(req.g("sub")), key=lambda v: (v.rg.lower(), v.name.lower()))
     ex = expand_iv(req)
     return paged(req, vms, lambda v: v.to_json(expand=ex, resources=False))
-
-
-def vm_op(req, vm, duration, on_done, transition=None):
-    w = req.world
-    op = w.new_op("operations", vm.sub, vm.location, duration, vm=vm)
-
-    def done(o):
-        if vm.busy is o:
-            vm.busy = None
-        if o.status == "Succeeded":
-            vm.failed = None
-        else:
-            vm.transition = None
-        on_done(o)
-    op.on_done = done
-    vm.busy = op
-    if transition:
-        vm.transition = transition
-    return op
 
 
 def refresh_ade_substatus(vm, t):
@@ -242,7 +142,7 @@ def vm_power(req):
                        "Operation 'restart' is not allowed on VM '%s' since the VM is not running." % vm.name)
     if target == "running":
         for d in vm.all_disks():
-            _upload.check_usable(d, "starting VM '%s'" % vm.name)
+            upload.check_usable(d, "starting VM '%s'" % vm.name)
     same = vm.power == target and action != "restart"
     dur = 5 if same else w.config["vm_power_seconds"]
     cold = action == "start" and vm.power == "deallocated"   # boot.py: only a cold start fetches the secret again
@@ -302,14 +202,12 @@ def update_vm(req, patch):
         vm = w.vm(req.g("sub"), req.g("rg"), req.g("vm"))
     except ArmError as e:
         if e.code == "ResourceNotFound" and not patch:
-            from . import create      # issue 17: VM create from an image reference (create.py)
-            return create.create_vm(req)
+            return create.create_vm(req)      # issue 17: VM create from an image reference (create.py)
         raise
     check_if_match(req, vm)
     if vm.busy_reason():
         raise conflict("PUT" if not patch else "PATCH", vm.name)
     body, props = body_props(req)
-    from . import compat
     apply_compat = compat.check_vm_update(w, vm, props)
     sp = props.get("storageProfile") or {}
     apply_dual = dual_pass.check_vm_update(vm, sp.get("osDisk"), patch)
@@ -327,7 +225,7 @@ def update_vm(req, patch):
             if d.location.lower() != vm.location.lower():
                 raise ArmError(400, "InvalidParameter", "Disk '%s' is in location '%s', the VM in '%s'."
                                % (d.name, d.location, vm.location))
-            _upload.check_usable(d, "attaching")
+            upload.check_usable(d, "attaching")
             new_os = d
     new_data = None
     if "dataDisks" in sp and not vm.unmanaged:
@@ -356,7 +254,7 @@ def update_vm(req, patch):
             if d is (new_os or vm.os_disk):
                 raise ArmError(400, "InvalidParameter", "Disk '%s' is already the OS disk." % d.name)
             if d.managed_by is not vm:
-                _upload.check_usable(d, "attaching")
+                upload.check_usable(d, "attaching")
             new_data.append((lun, d, e.get("caching") or "None"))
     # apply
     if new_os is not None:
@@ -599,9 +497,6 @@ def get_operation(req):
 
 # ---------------------------------------------------------------------------------------------- disks, snapshots
 
-DISKP = RGP + r"/providers/Microsoft\.Compute/(?P<kind>disks|snapshots)/(?P<name>[^/]+)"
-
-
 def _coll(r, kind):
     return r.disks if kind.lower() == "disks" else r.snapshots
 
@@ -684,7 +579,7 @@ def put_disk(req):
         raise ArmError(400, "InvalidParameter",
                        "Snapshots support createOption 'Copy' or 'CopyStart' in this simulator.")
     elif opt.lower() == "upload":
-        return _upload.create_upload_disk(req, r, coll, name, body, props, location)
+        return upload.create_upload_disk(req, r, coll, name, body, props, location)
     elif opt.lower() != "empty":
         raise ArmError(400, "InvalidParameter", "createOption '%s' is not simulated for disks." % opt)
     if kind == "snapshots" and location.replace(" ", "").lower() in w.snapshot_unsupported_regions:
@@ -740,7 +635,7 @@ def delete_disk(req):
         return 204, None, {}
     if d.managed_by is not None:
         raise ArmError(409, "OperationNotAllowed", "Disk %s is attached to VM %s." % (d.name, d.managed_by.id))
-    _upload.check_usable(d, "delete")
+    upload.check_usable(d, "delete")
     d.provisioning_state = "Deleting"
 
     def done(o):
@@ -799,10 +694,3 @@ def list_resources(req):
                     "microsoft.compute/snapshots": "Microsoft.Compute/snapshots"}[typ],
                     "location": o.location, "tags": {}})
     return ok({"value": out})
-
-
-from . import compat as _compat  # noqa: E402,F401  (registers the issue-7 routes: features, resource SKUs)
-from . import keyvault as _keyvault  # noqa: E402,F401  (issue 16: Key Vault secrets, vault locks)
-from . import upload as _upload  # noqa: E402  (issue 7 item 4: Upload disks, disk SAS, page-blob endpoint)
-from . import network as _network  # noqa: E402,F401  (issue 17: Microsoft.Network NICs, public IPs, VNets, NSGs)
-from . import backups as _backups  # noqa: E402,F401  (issue 17: images, restore points, scale sets per subscription)

@@ -30,9 +30,11 @@ carried), ``images [{name, source_vm | source_disk | source_snapshot, os_state}]
 
 import copy
 
-from .arm import RGP, SUB, ok, route
-from .model import ArmError, not_found, stable_uuid
+from . import vmss
 from .clock import iso
+from .errors import ArmError, not_found
+from .model import Disk, stable_uuid
+from .routing import RGP, SUB, ok, route
 
 RG_SPEC_KEYS = {"images", "restore_point_collections", "copies"}
 IMGP = RGP + r"/providers/Microsoft\.Compute/images/(?P<img>[^/]+)"
@@ -140,7 +142,6 @@ class RestorePointCollection:
 
 def seed_rg(w, r, rdoc):
     t = w.clock.now()
-    from .model import Disk
     for cdoc in rdoc.get("copies") or []:       # snapshots / Copy disks of seeded disks (they keep ADE state + UDE)
         src = r.disks.get((cdoc.get("source") or "").lower()) or r.snapshots.get((cdoc.get("source") or "").lower())
         if src is None:
@@ -233,5 +234,4 @@ def list_rpcs_sub(req):
 
 @route("GET", SUB + r"/providers/Microsoft\.Compute/virtualMachineScaleSets")
 def list_scale_sets_sub(req):
-    from . import vmss
     return ok({"value": [ss.to_json() for r in _rgs(req.world, req.g("sub")) for ss in vmss.sets(r).values()]})

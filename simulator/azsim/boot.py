@@ -23,13 +23,46 @@ Cold start (issue 16 item 2, ``cold_start_problem``): a start of a deallocated V
 guest fetches the secret of the OS disk's stamp from Key Vault; a secret that is gone, disabled, expired or not yet
 valid, or a vault no longer enabled for disk encryption, leaves the guest at its unlock prompt (guest_state
 ``boot_hung``, ``vm.boot_hang_reason`` names why). A warm restart never asks Key Vault again.
+
+Key rotation on the issue-2035 class (issue 16 item 3, ``rotation_wipes_bek``): re-running enable with a new KEK on
+Ubuntu 24.04.2 (also seen on 22.04.5) failed in the extension's handle.py (``update_encryption_settings``:
+"ValueError: True is not in list", handle.py line 361) and destroyed the contents of /mnt/azure_bek_disk; the VM kept
+running, and its next boot could not unlock ("Next reboot renders the VM useless": Azure/azure-linux-extensions issue
+2035, open, comments of 2025-04-04 and 2025-04-16). Modelled: the rotation's extension run reports that error, the
+disks keep their stamp and ``vm.bek_wiped`` is set; the guest's BEK volume (``bek_view``, shaped like guest_facts
+``ade_state.bek``) then holds no passphrase file; a warm restart of a VM whose OS volume is encrypted hangs at the
+unlock (reason ``bek_wiped``). SIM (not observed in the issue): a start after a deallocate attaches the BEK volume
+again from the stamped secret (Microsoft's cure for a VM that cannot find its BEK file, above) when that secret is
+usable.
 """
 
+from . import keyvault
+from .model import VM_INIT
+
 SPEC_KEY = "boot_hang_after_encryption"
+BEK_FILE = "LinuxPassPhraseFileName"       # VMEncryption EncryptionEnvironment default_bek_filename
+# issue 2035: (distro, version prefix) whose rotation wipes the BEK volume
+BEK_WIPE_DISTROS = (("ubuntu", "24.04"), ("ubuntu", "22.04.5"))
+
+
+def rotation_wipes_bek(vm):
+    return any(vm.distro == d and str(vm.version).startswith(v) for d, v in BEK_WIPE_DISTROS)
+
+
+def bek_view(vm):
+    """What the guest sees of its BEK volume, as guest_facts reports it (ade_state.bek): attached and holding the
+    passphrase file once ADE stamped a disk of the VM, empty after a rotation of the issue-2035 class."""
+    stamped = any(d.stamp for d in vm.all_disks())
+    files = [] if (not stamped or getattr(vm, "bek_wiped", False)) else [{"name": BEK_FILE, "size": 44}]
+    return {"mounted": stamped, "fstype": "vfat" if stamped else None, "passphrase_file_name": BEK_FILE,
+            "passphrase_files": files, "usable": bool(files)}
 
 
 def configure(vm, spec):
     vm.boot_hang_after_encryption = bool(spec.get(SPEC_KEY, False))
+
+
+VM_INIT.append(configure)
 
 
 def booted(vm, world=None, cold=False):
@@ -46,6 +79,11 @@ def booted(vm, world=None, cold=False):
             vm.guest_state = "boot_hung"
             vm.boot_hang_reason = why
             return True
+        vm.bek_wiped = False          # SIM: the platform attached the BEK volume again from the usable secret
+    if getattr(vm, "bek_wiped", False) and vm.os_disk is not None and vm.os_disk.guest_encrypted:
+        vm.guest_state = "boot_hung"
+        vm.boot_hang_reason = "bek_wiped: no passphrase file on the BEK volume (issue 2035)"
+        return True
     return False
 
 
@@ -59,7 +97,6 @@ def cold_start_problem(world, vm):
     volume not encrypted in the guest needs no secret to boot. SIM: the platform's own fetch is not observable; the
     secret's usability follows keyvault.secret_usable (exists, enabled, inside nbf/exp, vault enabled for disk
     encryption)."""
-    from . import keyvault
     d = vm.os_disk
     if d is None or not d.guest_encrypted or not d.stamp:
         return None

@@ -35,8 +35,9 @@ Sources (each rule cites the public text it follows; messages marked SIM are thi
 
 import copy
 
-from .arm import SUB, ok, route
-from .model import ArmError, stable_uuid
+from .errors import ArmError
+from .model import VM_IDENTITY, VM_INIT, VM_PROPS, stable_uuid
+from .routing import SUB, ok, route
 
 EAH_FEATURE = "microsoft.compute/encryptionathost"
 DEFAULT_FEATURE_STATE = "NotRegistered"
@@ -86,6 +87,9 @@ def init_vm(vm, spec):
                                     if d.get("write_accelerator"))
 
 
+VM_INIT.append(init_vm)
+
+
 def decorate_vm_json(vm, props):
     """Called from VM.to_json with the 'properties' dict: securityProfile, osType, ephemeral OS, disk extras."""
     sp = {}
@@ -116,6 +120,9 @@ def decorate_vm_json(vm, props):
         props["additionalCapabilities"] = {"ultraSSDEnabled": True}
 
 
+VM_PROPS.append(decorate_vm_json)
+
+
 def identity_json(vm):
     """VM 'identity' (top level, next to 'properties') for user-assigned identities, or None."""
     ids = getattr(vm, "identities", None)
@@ -123,6 +130,9 @@ def identity_json(vm):
         return None
     return {"type": "UserAssigned", "userAssignedIdentities": {
         i: {"principalId": stable_uuid(i, "principal"), "clientId": stable_uuid(i, "client")} for i in ids}}
+
+
+VM_IDENTITY.append(identity_json)
 
 
 def encryption_identity(vm):

@@ -27,7 +27,10 @@ import copy
 import re
 import uuid
 
-from .model import IMAGE_REF, ArmError, Disk, VM
+from . import backups, compat, network
+from .errors import ArmError
+from .model import IMAGE_REF, VM, VM_JSON, Disk, vm_op
+from .routing import lro_headers
 
 VM_SPEC_KEYS = {"zone", "availability_set", "proximity_placement_group", "boot_diagnostics", "specialized",
                 "no_image_reference", "scale_set"}
@@ -67,11 +70,13 @@ def decorate(vm, d, props):
         props["virtualMachineScaleSet"] = copy.deepcopy(vm.scale_set)
 
 
+VM_JSON.append(decorate)
+
+
 def distro_of(w, ref):
     """(distro, version) for an image reference: the marketplace images of model.IMAGE_REF, or a managed image's
     source VM; a gallery image by ID counts as Ubuntu 22.04 (SIM)."""
     if ref.get("id"):
-        from . import backups
         parts = ref["id"].strip("/").split("/")
         if len(parts) == 8 and parts[6].lower() == "images":
             try:
@@ -102,7 +107,6 @@ def distro_of(w, ref):
 
 
 def create_vm(req):
-    from . import arm, compat, network
     w = req.world
     r = w.rg(req.g("sub"), req.g("rg"))
     name = req.g("vm")
@@ -197,5 +201,5 @@ def create_vm(req):
         if o.status == "Succeeded":
             vm.power = "running"
         vm.transition = None
-    op = arm.vm_op(req, vm, w.config.get("vm_create_seconds", 120), done, transition="starting")
-    return 201, vm.to_json(), arm.lro_headers(req, op)
+    op = vm_op(req, vm, w.config.get("vm_create_seconds", 120), done, transition="starting")
+    return 201, vm.to_json(), lro_headers(req, op)

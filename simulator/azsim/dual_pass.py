@@ -35,7 +35,7 @@ clears it here, and ``encryptionSettings: {"enabled": false}`` without a key kee
 
 import copy
 
-from .model import ArmError
+from .errors import ArmError
 
 MIGRATE_KEY = "MigrateFlag"            # Common.py CommonVariables.MigrateKey (both branches)
 MIGRATE_VALUE = "Migrate"

@@ -37,8 +37,10 @@ import os
 import re
 import uuid
 
-from .arm import RGP, ok, route
-from .model import ArmError
+from .compat import get_key
+from .errors import ArmError
+from .model import VAULT_JSON
+from .routing import RGP, ok, route
 
 KV_RESOURCE = "https://vault.azure.net"
 PASSPHRASE_FILE = "LinuxPassPhraseFileName"
@@ -65,6 +67,9 @@ def decorate_vault_json(v, props):
     """Called from Vault.to_json: purge protection, as ARM shows it (absent until set)."""
     if getattr(v, "purge_protection", False):
         props["enablePurgeProtection"] = True
+
+
+VAULT_JSON.append(decorate_vault_json)
 
 
 def _secrets(v):
@@ -264,7 +269,6 @@ def delete_secret(req):
 
 @route("PATCH", KV_PATH + r"/keys/(?P<name>[^/]+)(/(?P<ver>[^/]*))?")
 def update_key(req):
-    from .compat import get_key
     v = _vault_or_404(req)
     _patch_key(v, req.g("name"), req.g("ver"), req.body if isinstance(req.body, dict) else {})
     return get_key(req)

@@ -3,11 +3,16 @@ Key Vaults, long-running operations. One RLock guards all of it (World.lock)."""
 
 import copy
 import hashlib
+import json
+import math
+import secrets
 import threading
+import time
 import uuid
 
 from . import DEFAULT_CLIENT_ID, DEFAULT_SECRET, DEFAULT_SUBSCRIPTION, DEFAULT_TENANT
 from .clock import iso
+from .errors import ArmError, _fault_ctx, not_found
 
 ADE_PUBLISHER = "Microsoft.Azure.Security"
 ADE_TYPE = "AzureDiskEncryptionForLinux"
@@ -95,31 +100,17 @@ IMAGE_REF = {
 }
 
 
-class ArmError(Exception):
-    def __init__(self, status, code, message, headers=None, body=None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
-        self.body = body
-
-    def to_body(self):
-        if self.body is not None:
-            return self.body
-        return {"error": {"code": self.code, "message": self.message}}
-
-
-def not_found(kind, name, rg):
-    return ArmError(404, "ResourceNotFound",
-                    "The Resource '%s/%s' under resource group '%s' was not found. For more details please go to "
-                    "https://aka.ms/ARMResourceNotFoundFix" % (kind, name, rg))
-
-
-def conflict(what, vm_name):
-    return ArmError(409, "OperationNotAllowed",
-                    "Operation '%s' is not allowed on VM '%s' since another operation is in progress on this or a "
-                    "dependent resource. Retry after the operation completes." % (what, vm_name))
+# ---------------------------------------------------------------------------------------------- hook lists
+# The features (layer 3: simulator/README.md "Layers") register here when they are imported, so that the model never
+# imports a feature. Each list is called in registration order (arm.py and scenario.py import every feature).
+DISK_COPY = []     # fn(dst, src): what travels with a snapshot / Copy besides the guest state (upload.copy_data)
+VAULT_JSON = []    # fn(vault, props): the vault's JSON properties (keyvault.decorate_vault_json: purge protection)
+VM_INIT = []       # fn(vm, spec): a feature's VM attributes from the spec (boot.configure, compat.init_vm)
+VM_NICS = []       # fn(vm) -> [NIC resource IDs], concatenated (network.vm_nic_ids)
+VM_PROPS = []      # fn(vm, props): the VM's 'properties' before the instance view (compat.decorate_vm_json)
+VM_JSON = []       # fn(vm, d, props): the whole VM JSON (create.decorate: zones, availability set, ...)
+VM_IDENTITY = []   # fn(vm) -> the VM's top-level 'identity' or None (compat.identity_json)
+RUN_ADVANCE = []   # fn(world, vm, ext, run, now): an extension's run up to now (ade.advance: the ADE state machine)
 
 
 def sku_tier(name):
@@ -200,8 +191,8 @@ class Disk:
         self.ade = copy.deepcopy(other.ade)
         self.mounted = other.mounted
         self.os_type = other.os_type
-        from . import upload       # the data travels with snapshots and Copy (and so does the UDE flag above)
-        upload.copy_data(self, other)
+        for hook in DISK_COPY:     # the data travels with snapshots and Copy (and so does the UDE flag above)
+            hook(self, other)
 
     def disk_state(self):
         if getattr(self, "access_state", None):   # upload / SAS states (upload.py)
@@ -275,10 +266,10 @@ class Vault:
                                "vaultUri": self.uri, "provisioningState": "Succeeded",
                                "publicNetworkAccess": "Enabled"}}
 
-    def to_json(self):   # keyvault.py adds purge protection
-        from . import keyvault
+    def to_json(self):   # keyvault.py adds purge protection (VAULT_JSON)
         d = self._to_json()
-        keyvault.decorate_vault_json(self, d["properties"])
+        for hook in VAULT_JSON:
+            hook(self, d["properties"])
         return d
 
 
@@ -385,8 +376,6 @@ class VM:
         self.unmount_busy = int(spec.get("unmount_busy_attempts") or 0)   # failed `umount /oldroot` attempts (ADE)
         self.guest_state = "normal"    # ADE offline OS flow: normal | stripped_down (tmpfs root) | rebooting
         #                                boot.py: boot_hung (root never unlocked at boot)
-        from . import boot
-        boot.configure(self, spec)
         self.ade_timing = dict(spec.get("ade_timing") or {})
         self.time_created = t
         self.busy = None           # VM-level operation in progress
@@ -401,8 +390,8 @@ class VM:
         self.agent_version = spec.get("agent_version", "2.2.53")
         self.os_disk = None
         self.next_due = 0.0        # simulated time of this VM's next state-machine event (World.tick)
-        from . import compat       # issue 7: encryption at host, security type, ephemeral OS, os type...
-        compat.init_vm(self, spec)
+        for hook in VM_INIT:       # boot.py: boot hang; compat.py (issue 7): encryption at host, security type...
+            hook(self, spec)
 
     @property
     def id(self):
@@ -449,7 +438,6 @@ class VM:
         return {"os": os_state, "data": data}
 
     def encryption_status_json(self):
-        import json
         s = self.encryption_status()
         return json.dumps({"os": s["os"], "data": s["data"]})
 
@@ -491,7 +479,7 @@ class VM:
         return "Failed" if self.failed else "Succeeded"
 
     def to_json(self, expand=False, resources=True):
-        from . import network      # issue 17: the VM's NICs (network.py)
+        nics = [i for hook in VM_NICS for i in hook(self)]     # issue 17: the VM's NICs (network.py)
         od = self.os_disk
         os_disk = {"osType": "Linux", "name": od.name, "createOption": "FromImage", "caching": "ReadWrite"}
         if self.unmanaged:
@@ -522,19 +510,21 @@ class VM:
                                                  "patchSettings": {"patchMode": "ImageDefault"}},
                           "secrets": [], "allowExtensionOperations": True, "requireGuestProvisionSignal": True},
             "networkProfile": {"networkInterfaces": [{"id": i, "properties": {"primary": n == 0}}
-                                                     for n, i in enumerate(network.vm_nic_ids(self))]},
+                                                     for n, i in enumerate(nics)]},
             "provisioningState": self.provisioning_state(),
             "timeCreated": iso(self.time_created),
         }
-        from . import compat, create
-        compat.decorate_vm_json(self, props)
+        for hook in VM_PROPS:
+            hook(self, props)
         if expand:
             props["instanceView"] = self.instance_view()
         d = {"name": self.name, "id": self.id, "type": "Microsoft.Compute/virtualMachines",
              "location": self.location, "tags": dict(self.tags), "etag": self.etag(), "properties": props}
-        create.decorate(self, d, props)      # zones, availability set, proximity group, boot diagnostics (issue 17)
-        if compat.identity_json(self):
-            d["identity"] = compat.identity_json(self)
+        for hook in VM_JSON:                 # zones, availability set, proximity group, boot diagnostics (issue 17)
+            hook(self, d, props)
+        for hook in VM_IDENTITY:
+            if hook(self):
+                d["identity"] = hook(self)
         if resources and self.extensions:
             d["resources"] = [e.to_json() for e in self.extensions.values()]
         return d
@@ -695,7 +685,6 @@ class World:
         self.reset()
 
     def _bucket(self, kind):
-        import time
         cap = float(self.config["arm_read_bucket" if kind == "reads" else "arm_write_bucket"])
         rate = float(self.config["arm_read_refill_per_second" if kind == "reads" else "arm_write_refill_per_second"])
         now = time.time()
@@ -705,7 +694,6 @@ class World:
 
     def arm_limited(self, kind):
         """None if a request may pass now, else (operation type, Retry-After seconds)."""
-        import math
         tokens, now, rate = self._bucket(kind)
         self.buckets[kind] = (tokens, now)
         if tokens >= 1:
@@ -796,7 +784,6 @@ class World:
             return now
 
     def tick_vm(self, vm, now):
-        from . import ade
         due = float("inf")
         for e in list(vm.extensions.values()):
             if e.pending is not None:
@@ -810,7 +797,8 @@ class World:
                     due = min(due, at)
             if e.run is not None:
                 run = e.run
-                ade.advance(self, vm, e, run, now)
+                for hook in RUN_ADVANCE:
+                    hook(self, vm, e, run, now)
                 if e.run is run and run.i < len(run.steps) and vm.running:
                     due = min(due, now + run.steps[run.i][0] - run.elapsed)
         vm.next_due = due
@@ -853,8 +841,6 @@ class World:
 
     # ---- tokens
     def issue_token(self, client_id):
-        import secrets
-        import time
         tok = "sim." + secrets.token_urlsafe(24)
         life = int(self.config["token_lifetime"])
         info = {"expires": time.time() + life, "client_id": client_id, "issued": time.time(), "sim_expires": None}
@@ -867,7 +853,6 @@ class World:
         return tok, life
 
     def check_token(self, header):
-        import time
         if not header:
             return ("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
         parts = header.split(None, 1)
@@ -885,11 +870,27 @@ class World:
         return None
 
     def expire_tokens(self):
-        import time
         now = time.time()
         for info in self.tokens.values():
             info["expires"] = min(info["expires"], now - 1)
             info["sim_expires"] = None
 
 
-_fault_ctx = threading.local()
+def vm_op(req, vm, duration, on_done, transition=None):
+    """Start a VM-level operation (the VM is busy until it ends; ``req``: the request, for its world)."""
+    w = req.world
+    op = w.new_op("operations", vm.sub, vm.location, duration, vm=vm)
+
+    def done(o):
+        if vm.busy is o:
+            vm.busy = None
+        if o.status == "Succeeded":
+            vm.failed = None
+        else:
+            vm.transition = None
+        on_done(o)
+    op.on_done = done
+    vm.busy = op
+    if transition:
+        vm.transition = transition
+    return op

@@ -55,8 +55,9 @@ import copy
 import ipaddress
 import uuid
 
-from .arm import RGP, SUB, ok, paged, route
-from .model import ArmError, not_found, stable_uuid
+from .errors import ArmError, not_found
+from .model import VM_NICS, stable_uuid
+from .routing import RGP, SUB, ok, paged, route
 
 NET = RGP + r"/providers/Microsoft\.Network"
 NICP = NET + r"/networkInterfaces/(?P<nic>[^/]+)"
@@ -344,6 +345,9 @@ def vm_nic_ids(vm):
     if ids is None:
         ids = [rid(vm.sub, vm.rg, "networkInterfaces", "%s-nic" % vm.name)]
     return list(ids)
+
+
+VM_NICS.append(vm_nic_ids)
 
 
 def attach(w, vm, nic_ids):

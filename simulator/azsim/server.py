@@ -1,19 +1,29 @@
 """HTTPS server: login (AAD v2 token endpoint, OpenID configuration, managed identity), ARM, admin /_sim/*."""
 
+import base64
+import collections
+import copy
 import json
 import os
 import re
 import socket
 import ssl
+import sys
 import threading
 import time
+import traceback
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import arm, keyvault, scenario, stale, upload
+import trustme
+
+# arm registers the ARM routes and imports every feature (their routes and model hooks)
+from . import arm  # noqa: F401  pylint: disable=unused-import
+from . import boot, keyvault, routing, scenario, stale, upload
 from .clock import Clock, iso
-from .model import ArmError, DEFAULT_ADE_TIMING, World, _fault_ctx
+from .errors import ArmError, _fault_ctx
+from .model import DEFAULT_ADE_TIMING, DEFAULT_CONFIG, World
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 FAULT_ACTIONS = ("429", "500", "503", "409", "drop", "drop_response", "lro_fail", "expire_tokens", "delay",
@@ -76,7 +86,6 @@ class SimServer(ThreadingHTTPServer):
         self.ssl_ctx = ssl_ctx
 
     def handle_error(self, request, client_address):
-        import sys
         exc = sys.exc_info()[1]
         if isinstance(exc, (ssl.SSLError, ConnectionError, TimeoutError)):
             return      # client went away or did not trust the test CA: not a simulator bug
@@ -170,7 +179,6 @@ class Handler(BaseHTTPRequestHandler):
         except ArmError as e:
             status, body, headers = e.status, e.to_body(), dict(e.headers)
         except Exception as e:  # pragma: no cover - keep the server alive, report the bug
-            import traceback
             traceback.print_exc()
             status, body, headers = 500, {"error": {"code": "SimulatorBug", "message": repr(e)}}, {}
         finally:
@@ -277,7 +285,6 @@ class Handler(BaseHTTPRequestHandler):
             form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8", "replace")).items()}
             auth = self.headers.get("Authorization") or ""
             if auth.lower().startswith("basic "):
-                import base64
                 cid, _unused, sec = base64.b64decode(auth.split(None, 1)[1]).decode().partition(":")
                 form.setdefault("client_id", urllib.parse.unquote(cid))
                 form.setdefault("client_secret", urllib.parse.unquote(sec))
@@ -365,10 +372,10 @@ class Handler(BaseHTTPRequestHandler):
                                "deserialized.")
         with w.lock:
             w.tick()
-            req = arm.Req(w, method, path, query, body, api, w.base_url, headers=self.headers)
+            req = routing.Req(w, method, path, query, body, api, w.base_url, headers=self.headers)
             before = stale.capture(w, path) if stale_fault is not None and method != "GET" else None
             try:
-                result = arm.dispatch(req)
+                result = routing.dispatch(req)
             finally:
                 self._log_extra = req.log_extra
             if before is not None:
@@ -389,8 +396,6 @@ class Handler(BaseHTTPRequestHandler):
             if p == "/reset" and method == "POST":
                 w.reset()
                 if body.get("config_defaults"):
-                    from .model import DEFAULT_CONFIG
-                    import copy
                     w.config = copy.deepcopy(DEFAULT_CONFIG)
                 return 200, {"ok": True}, {}
             if p == "/scenario" and method == "POST":
@@ -571,7 +576,6 @@ def _fault_response(f):
 def _stats(w, query):
     """Request-log summary for benchmarks: counts and the busiest wall-clock windows (ARM limits are per
     subscription per wall time)."""
-    import collections
     since = int(query.get("since") or 0)
     kinds = set((query.get("kind") or "arm").split(","))
     ents = [e for e in w.log if e["seq"] > since and e["kind"] in kinds]
@@ -615,7 +619,7 @@ def _vm_state(vm):
     return {"id": vm.id, "name": vm.name, "location": vm.location, "power_state": vm.transition or vm.power,
             "distro": vm.distro, "version": vm.version, "memory_kb": vm.memory_kb, "ade_behavior": vm.ade_behavior,
             "guest_state": vm.guest_state, "boot_hang_after_encryption": vm.boot_hang_after_encryption,
-            "boot_hang_reason": getattr(vm, "boot_hang_reason", None),
+            "boot_hang_reason": getattr(vm, "boot_hang_reason", None), "bek_volume": boot.bek_view(vm),
             "encryption_status": vm.encryption_status(), "ade_config": dict(vm.os_disk.ade),
             "os_disk": {"name": vm.os_disk.name, "encrypted": vm.os_disk.guest_encrypted,
                         "stamped": bool(vm.os_disk.stamp)},
@@ -649,7 +653,6 @@ def _state(w, query):
 # ---------------------------------------------------------------------------------------------- startup
 
 def make_ssl(workdir):
-    import trustme
     ca = trustme.CA(organization_name="azsim test CA")
     cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
     ca_path = os.path.join(workdir, "ca.pem")

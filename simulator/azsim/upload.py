@@ -49,8 +49,9 @@ import urllib.parse
 import uuid
 from email.utils import formatdate
 
-from .arm import DISKP, RGP, lro_headers, route
-from .model import ArmError, stable_uuid
+from .errors import ArmError, not_found
+from .model import DISK_COPY, Disk, stable_uuid
+from .routing import DISKP, RGP, lro_headers, route
 
 PAGE = 512
 MAX_PUT = 4 * 1024 * 1024
@@ -137,6 +138,9 @@ def copy_data(dst, src):
     dst.data = data_of(src).copy()
 
 
+DISK_COPY.append(copy_data)
+
+
 def blob_length(disk):
     """A disk's page blob: its size plus the 512-byte VHD footer (disk-encryption-migrate.md)."""
     up = getattr(disk, "upload_size_bytes", None)
@@ -159,7 +163,6 @@ def signature_info(disk):
 
 def create_upload_disk(req, r, coll, name, body, props, location):
     """PUT disk with creationData.createOption Upload (hook from arm.put_disk)."""
-    from .model import Disk
     w = req.world
     cd = props.get("creationData") or {}
     size = cd.get("uploadSizeBytes")
@@ -206,7 +209,6 @@ def _disk(req):
     r = req.world.rg(req.g("sub"), req.g("rg"))
     d = r.disks.get(req.g("name").lower())
     if d is None:
-        from .model import not_found
         raise not_found("Microsoft.Compute/disks", req.g("name"), req.g("rg"))
     return d
 
@@ -497,7 +499,6 @@ def patch_disk(req):
     coll = r.disks if req.g("kind").lower() == "disks" else r.snapshots
     d = coll.get(req.g("name").lower())
     if d is None:
-        from .model import not_found
         raise not_found("Microsoft.Compute/" + req.g("kind"), req.g("name"), req.g("rg"))
     body = req.body if isinstance(req.body, dict) else {}
     if isinstance(body.get("tags"), dict):

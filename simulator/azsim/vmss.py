@@ -24,8 +24,9 @@ import copy
 import uuid
 
 from . import ade
-from .arm import RGP, body_props, lro_headers, ok, route
-from .model import ADE_PUBLISHER, ADE_TYPE, ArmError, Disk, Extension, VM
+from .errors import ArmError
+from .model import ADE_PUBLISHER, ADE_TYPE, Disk, Extension, VM
+from .routing import RGP, body_props, lro_headers, ok, route
 
 SSP = RGP + r"/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<ss>[^/]+)"
 SS_KEYS = {"name", "capacity", "size", "upgrade_policy", "os", "data_disks", "os_type", "encryption", "location",

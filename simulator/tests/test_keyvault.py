@@ -16,7 +16,9 @@ def scenario():
         {"name": "kvbare", "soft_delete": False}],
         "vms": [{"name": "k-enc", "data_disks": [{"lun": 0}],
                  "encryption": {"state": "encrypted", "volume_type": "All", "vault": "kvk"}},
-                {"name": "k-new", "data_disks": [{"lun": 0}]}]}]}]}
+                {"name": "k-new", "data_disks": [{"lun": 0}]},
+                {"name": "k-2035", "os": {"distro": "ubuntu", "version": "24.04.2"},
+                 "encryption": {"state": "encrypted", "volume_type": "All", "vault": "kvk"}}]}]}]}
 
 
 @pytest.fixture
@@ -132,3 +134,33 @@ def test_only_a_cold_start_fetches_the_secret_again(ksim):
 def test_a_cold_start_of_a_plain_vm_needs_no_secret(ksim):
     _power(ksim, "k-new", "deallocate")
     assert _power(ksim, "k-new", "start") == "Ready"
+
+
+def _rotate(sim, vm, seq):
+    client = sim.compute_client(retry_total=0)
+    client.virtual_machine_extensions.begin_create_or_update("rgk", vm, "AzureDiskEncryptionForLinux",
+                                                             ade_body(vault="kvbare", vault_rg="rgk", seq=seq))
+    run_to_end(sim, "rgk", vm, collect=False)
+    return sim.vm("rgk", vm)
+
+
+def test_rotation_on_the_issue_2035_class_empties_the_bek_volume(ksim):
+    # issue 16 item 3 (boot.rotation_wipes_bek): Ubuntu 24.04.2 - the rotation fails with the issue's error, the disks
+    # keep their stamp, the BEK volume loses its passphrase file; a warm restart then hangs at the unlock
+    before = stamped_url(ksim, "k-2035")
+    assert ksim.vm("rgk", "k-2035")["bek_volume"]["usable"]
+    state = _rotate(ksim, "k-2035", "seq-rot")
+    ext = [e for e in state["extensions"] if e["name"] == "AzureDiskEncryptionForLinux"][0]
+    assert "True is not in list" in str(ext["status"]) and "handle.py" in str(ext["status"])
+    assert state["bek_volume"]["mounted"] and state["bek_volume"]["passphrase_files"] == []
+    assert not state["bek_volume"]["usable"] and stamped_url(ksim, "k-2035") == before
+    assert _power(ksim, "k-2035", "restart") == "Not Ready"
+    assert "bek_wiped" in ksim.vm("rgk", "k-2035")["boot_hang_reason"]
+
+
+def test_rotation_elsewhere_restamps_and_keeps_the_bek_volume(ksim):
+    before = stamped_url(ksim, "k-enc")
+    state = _rotate(ksim, "k-enc", "seq-rot")
+    after = stamped_url(ksim, "k-enc")
+    assert state["bek_volume"]["usable"] and after != before and all("//kvbare." in u for u in after)
+    assert _power(ksim, "k-enc", "restart") == "Ready"

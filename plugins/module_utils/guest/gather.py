@@ -18,6 +18,7 @@ import glob
 import json
 import os
 import socket
+import stat
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import layout
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import parsers
@@ -32,6 +33,7 @@ DEFAULT_WIRESERVER = '168.63.129.16'
 WIRESERVER_FILE = '/var/lib/waagent/WireServerEndpoint'
 WAAGENT_DIR = '/var/lib/waagent'
 ADE_CONFIG_DIR = '/var/lib/azure_disk_encryption_config'
+BEK_DEFAULT_FILE = 'LinuxPassPhraseFileName'   # VMEncryption EncryptionEnvironment default_bek_filename
 ADE_HANDLER = 'Microsoft.Azure.Security.AzureDiskEncryptionForLinux'
 OSTC_ADE_HANDLER = 'Microsoft.OSTCExtensions.AzureDiskEncryptionForLinux'
 
@@ -127,6 +129,14 @@ class Guest(object):
             return None
         return {'size_bytes': st.f_blocks * st.f_frsize, 'free_bytes': st.f_bfree * st.f_frsize,
                 'avail_bytes': st.f_bavail * st.f_frsize}
+
+    def size(self, path):
+        """Size in bytes of a regular file (os.stat: the content is never read), None if it is not one."""
+        try:
+            st = os.stat(self.path(path))
+        except (IOError, OSError):
+            return None
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
 
     def readlink(self, path):
         try:
@@ -568,6 +578,7 @@ def gather_ade_state(guest, mounts):
     if config_dir:
         volume_type = parsers.parse_ini_value(guest.read(ADE_CONFIG_DIR + '/azure_crypt_config.ini'), 'VolumeType')
     mountpoints = set(m['mountpoint'] for m in (mounts or []))
+    bek_fs = [m.get('fstype') for m in (mounts or []) if m['mountpoint'] == layout.BEK_MOUNTPOINT]
     return {
         'config_dir': config_dir,
         'volume_type': volume_type,
@@ -575,7 +586,28 @@ def gather_ade_state(guest, mounts):
         'decryption_marker': guest.exists(ADE_CONFIG_DIR + '/azure_decrypt_request_queue.ini'),
         'bek_volume_mounted': layout.BEK_MOUNTPOINT in mountpoints,
         'os_encryption_markers': guest.listdir(ADE_CONFIG_DIR + '/os_encryption_markers') if config_dir else [],
+        'bek': gather_bek(guest, bek_fs[0] if bek_fs else None,
+                          parsers.parse_ini_value(guest.read(ADE_CONFIG_DIR + '/azure_crypt_config.ini'), 'BekFileName')
+                          if config_dir else None),
     }
+
+
+def gather_bek(guest, fstype, configured_name):
+    """The BEK volume and its passphrase files (issue 16: a key rotation must not reboot a guest whose BEK volume lost
+    them, Azure/azure-linux-extensions issue 2035). Like the extension (BekUtilVolumeImpl.get_bek_passphrase_file): the
+    file named in azure_crypt_config.ini (BekFileName; default LinuxPassPhraseFileName), or any file whose name
+    contains it (data disks: LinuxPassPhraseFileName_<controller>_<lun>). Names and sizes only (os.stat): a passphrase
+    is never read, so no secret leaves the guest."""
+    name = configured_name or BEK_DEFAULT_FILE
+    mounted = fstype is not None
+    files = []
+    if mounted:
+        for entry in guest.listdir(layout.BEK_MOUNTPOINT):
+            if name in entry:
+                files.append({'name': entry, 'size': guest.size(layout.BEK_MOUNTPOINT + '/' + entry)})
+    usable = any((f['size'] or 0) > 0 for f in files)
+    return {'mounted': mounted, 'fstype': fstype, 'passphrase_file_name': name, 'passphrase_files': files,
+            'usable': mounted and usable}
 
 
 def gather_crypt(guest, devices):

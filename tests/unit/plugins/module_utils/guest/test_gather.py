@@ -184,6 +184,38 @@ def test_gather_ade_state(tmpdir):
     assert facts['ade_state']['encryption_marker'] is True
     assert facts['ade_state']['os_encryption_markers'] == ['PrereqState']
     assert [e['name'] for e in facts['crypt']['crypttab']] == ['osencrypt', 'resourceencrypt', 'swapcrypt']
+    bek = facts['ade_state']['bek']          # no BEK volume mounted
+    assert bek == {'mounted': False, 'fstype': None, 'passphrase_file_name': 'LinuxPassPhraseFileName',
+                   'passphrase_files': [], 'usable': False}
+
+
+BEK_MOUNTINFO = ('22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n'
+                 '40 22 8:49 / /mnt/azure_bek_disk rw,relatime shared:30 - vfat /dev/sdd1 rw,fmask=0077,dmask=0022\n')
+
+
+@pytest.mark.parametrize('files, configured, usable', [
+    ({'LinuxPassPhraseFileName': 'x' * 32}, None, True),
+    ({'LinuxPassPhraseFileName_1_0': 'x' * 32}, None, True),     # a data disk's file (controller 1, LUN 0)
+    ({'LinuxPassPhraseFileName': ''}, None, False),              # issue 2035: the file emptied
+    ({}, None, False),                                           # issue 2035: the volume emptied
+    ({'otherfile': 'x'}, None, False),
+    ({'MyBek': 'x'}, 'MyBek', True),                             # BekFileName from azure_crypt_config.ini
+])
+def test_gather_bek_volume(tmpdir, files, configured, usable):
+    root = str(tmpdir)
+    write(root, '/proc/self/mountinfo', BEK_MOUNTINFO)
+    os.makedirs(os.path.join(root, 'mnt/azure_bek_disk'))
+    for name, text in files.items():
+        write(root, '/mnt/azure_bek_disk/' + name, text)
+    if configured:
+        write(root, '/var/lib/azure_disk_encryption_config/azure_crypt_config.ini',
+              '[azure_crypt_config]\nBekFileName = %s\nvolumetype = All\n' % configured)
+    bek = gather.gather(Runner({}), root=root, uname=uname)['ade_state']['bek']
+    assert bek['mounted'] is True and bek['fstype'] == 'vfat' and bek['usable'] is usable
+    assert bek['passphrase_file_name'] == (configured or 'LinuxPassPhraseFileName')
+    # names and sizes only, never the content
+    assert all(set(f) == {'name', 'size'} for f in bek['passphrase_files'])
+    assert 'x' * 32 not in json.dumps(bek)
 
 
 class _Imds(object):
