@@ -49,6 +49,7 @@ TAG_IP = 'azure_ade_rebuild_ip'            # the private address the old VM had 
 TAG_SPARE = 'azure_ade_rebuild_spare_ip'   # the address the old NIC took at cut-over (for the fallback)
 TAG_PLAN = 'azure_ade_rebuild_plan'        # digest of the plan: a re-run with another plan is refused
 TAG_OF = 'azure_ade_rebuilt_from'          # on the NEW VM: the old VM's ID
+TAG_KEEP = 'azure_ade_rebuild_keep_until'  # the operator's retention: the old VM is kept at least until this date
 TAG_LOG = 'azure_ade_rebuild_log'          # when each step was recorded: 'pl=261207191500,ni=...' (the page's timeline)
 STEPS = ('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over', 'verified')
 FALLBACK = 'fallback'
@@ -81,7 +82,14 @@ def record(vm):
     t = (vm or {}).get('tags') or {}
     return dict(stage=t.get(TAG_STAGE) or None, new=t.get(TAG_NEW) or None, at=t.get(TAG_AT) or None,
                 ip=t.get(TAG_IP) or None, spare_ip=t.get(TAG_SPARE) or None, plan=t.get(TAG_PLAN) or None,
-                log=parse_log(t.get(TAG_LOG)))
+                keep_until=t.get(TAG_KEEP) or None, log=parse_log(t.get(TAG_LOG)))
+
+
+def keep_until(days, now=None):
+    """The date (YYYY-MM-DD, UTC) until which the old VM is kept after the operator's confirmation. Pure."""
+    if days is None or int(days) < 0:
+        raise RebuildError('retention_days must be 0 or more')
+    return ((now or datetime.datetime.utcnow()) + datetime.timedelta(days=int(days))).strftime('%Y-%m-%d')
 
 
 def parse_log(text):
@@ -139,7 +147,8 @@ def record_tags(tags, stage, now=None, **kw):
     tags[TAG_STAGE] = stage
     tags[TAG_AT] = now_iso(now)
     tags[TAG_LOG] = log_append(tags.get(TAG_LOG), stage, now)
-    for k, tag in (('new', TAG_NEW), ('ip', TAG_IP), ('spare_ip', TAG_SPARE), ('plan', TAG_PLAN)):
+    for k, tag in (('new', TAG_NEW), ('ip', TAG_IP), ('spare_ip', TAG_SPARE), ('plan', TAG_PLAN),
+                   ('keep_until', TAG_KEEP)):
         if kw.get(k):
             tags[tag] = kw[k]
     return tags
@@ -664,6 +673,9 @@ def page_row(host, vm, rec, refused=None, failed=None, compare=None, snapshot_se
     elif failed:
         steps.append(dict(step='stopped: {0}'.format(failed), at=None, state='failed'))
     kept, confirm = [], []
+    if stage == 'verified' and rec.get('keep_until'):
+        kept.append('the old VM {0} with its OS and data disks and its ADE keys in Key Vault - deallocated, kept until '
+                    '{1} (retention)'.format(name, rec['keep_until']))
     if stage in ('cut_over', 'fallback') or (stage and stage != 'verified'):
         kept.append('the old VM {0} with its OS and data disks (still ADE-encrypted) and its ADE keys in Key Vault{1}'
                     .format(name, ' - deallocated' if stage == 'cut_over' else ' - running'))
@@ -678,9 +690,9 @@ def page_row(host, vm, rec, refused=None, failed=None, compare=None, snapshot_se
         confirm.append('check the application on {0}, then run the rebuild with ade_rebuild_state=verified '
                        '(ade_rebuild_state=fallback goes back to {1} until then)'.format(new, name))
     elif stage == 'verified':
-        confirm.append('after your retention, delete {0}, its disks{1} and its ADE secrets - the collection never '
-                       'deletes them'.format(name, ', its snapshot set {0}'.format(snapshot_set) if snapshot_set
-                                             else ''))
+        confirm.append('{0}delete {1}, its disks{2} and its ADE secrets - the collection never deletes them'.format(
+            'from {0}, '.format(rec['keep_until']) if rec.get('keep_until') else 'after your retention, ', name,
+            ', its snapshot set {0}'.format(snapshot_set) if snapshot_set else ''))
     elif refused:
         confirm.append('fix the cause named above and run the rebuild again (nothing was written)')
     elif stage == FALLBACK:

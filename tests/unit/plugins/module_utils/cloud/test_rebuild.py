@@ -109,7 +109,7 @@ def test_nic_body_same_subnet_nsg_accel_dynamic():
 def test_record_moves_forward_fallback_and_verified_final():
     t = RB.record_tags({'app': 'web'}, 'planned', new='web-eah', plan='abc')
     assert RB.record({'tags': t}) == dict(stage='planned', new='web-eah', at=t[RB.TAG_AT], ip=None, spare_ip=None,
-                                          plan='abc', log=[dict(step='planned', at=t[RB.TAG_AT])])
+                                          plan='abc', keep_until=None, log=[dict(step='planned', at=t[RB.TAG_AT])])
     t = RB.record_tags(t, 'nic')
     with pytest.raises(RB.RebuildError):
         RB.record_tags(t, 'planned')
@@ -408,3 +408,22 @@ def test_page_fail_msg_names_the_refused():
     m = RB.page_fail_msg([{'host': 'a', 'outcome': 'refused', 'message': 'size'}, {'host': 'b', 'outcome': 'failed'},
                           {'host': 'c', 'outcome': 'refused', 'message': 'feature'}])
     assert m == 'Refused, nothing was written - a: size | c: feature'
+
+
+def test_retention_recorded_at_verified_and_shown():
+    import datetime
+    assert RB.keep_until(30, now=datetime.datetime(2026, 12, 7, 23, 0)) == '2027-01-06'
+    assert RB.keep_until(0, now=datetime.datetime(2026, 12, 7)) == '2026-12-07'
+    with pytest.raises(RB.RebuildError):
+        RB.keep_until(-1)
+    rec = _rec('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over')
+    t = {}
+    for st in ('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over'):
+        t = RB.record_tags(t, st, new='web-eah')
+    t = RB.record_tags(t, 'verified', keep_until='2027-01-06')
+    rec = RB.record({'tags': t})
+    assert rec['keep_until'] == '2027-01-06' and t[RB.TAG_KEEP] == '2027-01-06'
+    r = RB.page_row('h', {'name': 'web'}, rec)
+    assert r['kept'] == ['the old VM web with its OS and data disks and its ADE keys in Key Vault - deallocated, kept '
+                         'until 2027-01-06 (retention)']
+    assert r['to_confirm'][0].startswith('from 2027-01-06, delete web') and 'never deletes' in r['to_confirm'][0]
