@@ -11,6 +11,8 @@ Checks:
                  exists.
   azure-numbers  tests/integration/azure/NN_*.yml: each number used once, each playbook has a row in
                  tests/integration/azure/README.md, each row's playbook exists.
+  hosts-declared the CI host step scripts name test hosts only as ${VAR:-host} parameters, which the pipeline reads
+                 (tests/ci/hosts_of.py) to lock each host a step uses: two steps sharing a host never run at once.
   readme-demo    the README's `make demo` preflight table: one row per test host, with the verdict and the
                  blocking / fixable checks the guest integration asserts exactly
                  (tests/integration/targets/preflight/vars/main.yml preflight_expected), and its count line.
@@ -39,7 +41,7 @@ def read(*parts):
 
 
 # ---------------------------------------------------------------- CI steps from pipeline.sh
-STEP_RE = re.compile(r'(?:^|&&|;)\s*(?:[A-Z_]+=\S+\s+)*(script_step|step)\s+"?([\w.$-]+)"?\s+(\d+)\s+(.*)$')
+STEP_RE = re.compile(r'(?:^|&&|;)\s*(?:[A-Z_]+=\S+\s+)*(script_step|step|host_step\s+[\w-]+)\s+"?([\w.$-]+)"?\s+(\d+)\s+(.*)$')
 LANE_RE = re.compile(r'^(lane_(\w+))\(\)\s*\{')
 # helper functions whose steps run at the end of a lane: hosts_down() (hosts lane), chaos_steps() (sim lane by default)
 HELPERS = {'hosts_down': 'hosts', 'chaos_steps': 'sim'}
@@ -81,7 +83,7 @@ def pipeline_steps():
         if '  # ' in rest:
             rest, note = rest.split('  # ', 1)
         rest = rest.rstrip(' \\')
-        if kind == 'script_step':
+        if kind != 'step':   # script_step, host_step KIND
             runs = rest.split()[0]
         else:
             words = [w.strip('"') for w in rest.split()]
@@ -96,16 +98,46 @@ def pipeline_steps():
     for r in rows:   # a helper's steps where its lane calls it, else at the end of its lane
         out.extend([x for x, o in zip(late, owner) if o == r] if isinstance(r, str) else [r])
     rows = out + [x for x, o in zip(late, owner) if o not in placed]
-    order = ['main', 'checks', 'sim', 'hosts']
+    order = ['main', 'checks', 'sim', 'hosts', 'hosts2']
     rows.sort(key=lambda r: order.index(r[0]) if r[0] in order else len(order))   # stable: pipeline order in a lane
     return rows
 
 
+def step_hosts(lane, name):
+    """The test hosts a host step locks (tests/ci/hosts_of.py; hosts2: with the pipeline's default HOSTS2_ENV)."""
+    sys.path.insert(0, os.path.join(REPO, 'tests', 'ci'))
+    import hosts_of
+    kind = name.replace('-<core>', '')
+    if kind not in hosts_of.SCRIPTS and kind not in ('guest', 'molecule'):
+        return ''
+    m = re.search(r'^HOSTS2_ENV=\$\{HOSTS2_ENV-"([^"]*)"\}', read('tests', 'ci', 'pipeline.sh'), re.M)
+    env = dict(kv.split('=', 1) for kv in (m.group(1).split() if m and lane == 'hosts2' else []))
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        hosts = hosts_of.hosts_of(kind)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return 'all %d' % len(hosts) if kind == 'guest' else ' '.join(hosts)
+
+
 def steps_table():
-    out = ['| lane | step | timeout (s) | runs | |', '| --- | --- | --- | --- | --- |']
+    out = ['| lane | step | timeout (s) | runs | test hosts (locked) | |', '| --- | --- | --- | --- | --- | --- |']
     for lane, name, timeout, runs, note in pipeline_steps():
-        out.append('| %s | `%s` | %d | `%s` | %s |' % (lane, name, timeout, runs, note.replace('|', '/')))
+        hosts = step_hosts(lane, name)
+        out.append('| %s | `%s` | %d | `%s` | %s | %s |' % (lane, name, timeout, runs, hosts, note.replace('|', '/')))
     return '\n'.join(out)
+
+
+def check_hosts_declared():
+    """Host scripts name their test hosts only through ${VAR:-host} parameters (what the pipeline locks)."""
+    sys.path.insert(0, os.path.join(REPO, 'tests', 'ci'))
+    import hosts_of
+    return hosts_of.check()
 
 
 def check_ci_steps():
@@ -237,5 +269,6 @@ if __name__ == '__main__':
     check('parts', check_parts())
     check('azure-numbers', check_azure_numbers())
     check('readme-demo', check_readme_demo())
+    check('hosts-declared', check_hosts_declared())
     print('%d passed, %d failed' % (len(PASSED), len(PROBLEMS)))
     sys.exit(1 if PROBLEMS else 0)

@@ -5,14 +5,22 @@
 #   CORES=2.16 bash tests/ci/pipeline.sh      # one line
 #   STEPS="sanity units" bash tests/ci/pipeline.sh   # only these kinds of step (setup always runs)
 #   PIPELINE_LANES=1 bash tests/ci/pipeline.sh       # every step one after the other (no parallel lanes)
+#   PIPELINE_HOST_LANES=1 bash tests/ci/pipeline.sh  # all host steps in the one hosts lane, on their default hosts
 #
-# After setup the steps run in three lanes at once (steps that share no state; each lane in order):
+# After setup the steps run in four lanes at once (steps that share no state; each lane in order):
 #   checks: lint, sanity + units per core line, build (CPU-bound, short), then the azure integration of the newest line
 #   sim:    the EE image build, simulator tests, azure integration of the other line, azcli, report (each with its own
 #           simulator), then chaos (its own fleet of hosts and simulator; it waits for hosts-up's root filesystem;
 #           CHAOS_LANE=sim-first runs it first in this lane, CHAOS_LANE=hosts at the end of the hosts lane)
-#   hosts:  hosts up, guest per core line (read-only), molecule, the encrypt rollout inside the EE (after ee-build),
-#           then the steps that change hosts (e2e, status, compat-e2e, rollout-e2e, migrate-e2e), hosts down
+#   hosts:  hosts up, guest per core line (read-only, every host), molecule, the encrypt rollout inside the EE (after
+#           ee-build), e2e per core line, hosts down (once hosts2 has ended)
+#   hosts2: after guest: status, compat-e2e, rollout-e2e, migrate-e2e per core line, on hosts that molecule does not use
+#           (HOSTS2_ENV sets the scripts' host parameters). PIPELINE_HOST_LANES=1: these at the end of the hosts lane,
+#           on the scripts' default hosts, as before.
+# Every host step locks each fixed test host it uses (tests/ci/hosts_of.py reads them from the step's scripts:
+# ${VAR:-host} parameters, molecule platforms) for its whole run, in name order: two steps that share a host never
+# run at once, whatever the lanes (the later one waits; the wait is in the step's note). lint checks that the scripts
+# name hosts only through such parameters (hosts_of.py --check), so a new host in a script cannot escape the lock.
 # The hosts and sim lanes are about as long; the checks lane fills the time their steps wait. Each step: its own timeout, its log
 # in $ADE_LOGS/<step>.log (the errors and the tail are printed when it fails), its counts (see count.py: a step's own
 # last "N passed, N failed" line, else pytest summaries, else PLAY RECAP, else the step counts as one). A step whose
@@ -29,6 +37,11 @@ if [ "$NEWEST" != "$CORES" ]; then AZURE_CHECKS_CORE=${AZURE_CHECKS_CORE-$NEWEST
 STEPS=${STEPS:-"lint sanity units hosts guest azure molecule ee ee-run e2e chaos build report"}
 BUDGET=${PIPELINE_BUDGET:-4800}    # seconds for the whole run (CI's hard limit is 5400)
 LANES=${PIPELINE_LANES:-3}
+HOST_LANES=${PIPELINE_HOST_LANES:-2}
+[ "$LANES" -gt 1 ] || HOST_LANES=1
+# The second host lane's host parameters: off molecule's hosts (agent-2232 rhel7-rootvg sles12 ubuntu1404-k44
+# centos7-selinux), so that hosts2 runs beside molecule; e2e and ee then wait for the hosts they share with it.
+HOSTS2_ENV=${HOSTS2_ENV-"ST_PLATFORM=rhel7-lvm CE_EAH=agent-real ME_OS=rhel7-lvm"}
 T0=$(date +%s)
 mkdir -p "$ADE_LOGS"
 rm -f "$ADE_LOGS"/*.log "$ADE_LOGS/summary.txt"
@@ -68,24 +81,34 @@ step() {
     return 0
   fi
   [ "$limit" -le "$left" ] || limit=$left
+  local waited="" close="" fd
+  if [ -n "${STEP_HOSTS:-}" ]; then   # lock the step's test hosts (host_step); the command does not inherit the locks
+    t0=$(date +%s)
+    # shellcheck disable=SC2086   # one word per host
+    host_lock $STEP_HOSTS
+    waited=$(($(date +%s) - t0))
+    for fd in "${HOST_FDS[@]}"; do close+=" $fd>&-"; done
+  fi
   t0=$(date +%s)
   child_ticks
   c0=$TICKS
   set +e
-  timeout -k 30 "$limit" "$@" </dev/null >"$log" 2>&1
+  eval "timeout -k 30 \"\$limit\" \"\$@\" </dev/null >\"\$log\" 2>&1$close"
   rc=$?
   set -e
+  host_unlock
   [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || echo "TIMEOUT after ${limit}s: $*" >>"$log"
   [ "$rc" -ne 5 ] || echo "exit 5: pytest collected no tests (counted as a failure)" >>"$log"
   read -r p f < <(python3 "$ADE_REPO/tests/ci/count.py" auto "$log" "$rc")
-  local secs=$(($(date +%s) - t0)) cpu
+  local secs=$(($(date +%s) - t0)) cpu note=""
   child_ticks
   cpu=$(((TICKS - c0 + 50) / 100))
+  [ -z "$waited" ] || [ "$waited" -lt 2 ] || note="waited ${waited}s for its hosts"
   if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then
     [ -z "${INFRA:-}" ] || p=0
-    record "$name" PASS "$p" "$f" "$secs" "$cpu" "$off"
+    record "$name" PASS "$p" "$f" "$secs" "$cpu" "$off" "$note"
   else
-    record "$name" FAIL "$p" "$f" "$secs" "$cpu" "$off" "rc=$rc, log $log"
+    record "$name" FAIL "$p" "$f" "$secs" "$cpu" "$off" "rc=$rc, log $log${note:+, $note}"
     {   # one block, so that the lanes' output does not interleave inside it
       echo "----- $log: errors"
       grep -E '^(ERROR|FATAL|FAILED|MISSING|TIMEOUT)|^fatal: |^failed: |FAILED!|^=== FAILED|Traceback' "$log" | head -n 40 | cut -c1-300 || true
@@ -96,6 +119,36 @@ step() {
     cat "$log.fail"
   fi
   STEP_RC=$rc
+}
+
+# Test host locks: one file per host in $ADE_LOGS/hostlocks, taken in the order given (hosts_of.py sorts: no deadlock).
+HOST_FDS=()
+host_lock() {  # HOST...
+  local h fd
+  mkdir -p "$ADE_LOGS/hostlocks"
+  for h in "$@"; do
+    exec {fd}>"$ADE_LOGS/hostlocks/$h"
+    flock "$fd"
+    HOST_FDS+=("$fd")
+  done
+}
+host_unlock() {
+  local fd
+  for fd in "${HOST_FDS[@]}"; do exec {fd}>&-; done
+  HOST_FDS=()
+}
+
+# host_step KIND NAME TIMEOUT SCRIPT ARGS...: script_step holding a lock on each test host of KIND (tests/ci/hosts_of.py)
+host_step() {
+  local kind=$1 hosts
+  shift
+  if ! hosts=$(python3 "$ADE_REPO/tests/ci/hosts_of.py" "$kind" 2>"$ADE_LOGS/$1.hosts"); then
+    cat "$ADE_LOGS/$1.hosts" >"$ADE_LOGS/$1.log"
+    record "$1" FAIL 0 1 0 0 "$(($(date +%s) - T0))" "its test hosts unknown: $(head -c 200 "$ADE_LOGS/$1.hosts")"
+    STEP_RC=1
+    return 0
+  fi
+  STEP_HOSTS=$hosts script_step "$@"
 }
 
 # A step that runs another helper's script: MISSING while the script does not exist.
@@ -222,27 +275,47 @@ lane_hosts() {
     [ "$STEP_RC" -ne 0 ] || HOSTS_UP=1
   fi
   lane_mark hosts-up
-  # Read-only checks of the hosts first (guest), then the steps that change hosts (molecule, e2e).
+  # Read-only checks of the hosts first (guest: every host), then the steps that change hosts (molecule, e2e).
   for core in $CORES; do
-    want guest && ADE_CORE=$core script_step "guest-$core" 900 tests/integration/guest.sh "$core"   # read-only
+    want guest && ADE_CORE=$core host_step guest "guest-$core" 900 tests/integration/guest.sh "$core"   # read-only
   done
+  lane_mark guest
   for core in $CORES; do
-    want molecule && ADE_CORE=$core step "molecule-$core" 1200 bash "$ADE_REPO/tests/ci/molecule.sh" "$core"
+    want molecule && ADE_CORE=$core host_step molecule "molecule-$core" 1500 tests/ci/molecule.sh "$core"
   done
   if want ee-run; then   # the encrypt rollout inside the EE (ansible-runner container mode), once ee-build has ended
     if want ee; then lane_wait ee-build; fi
-    ADE_CORE=$ADE_CORE_OLD script_step ee 900 tests/ci/ee.sh run   # encrypt in the EE: encrypted / failed+restored / blocked
+    ADE_CORE=$ADE_CORE_OLD host_step ee ee 900 tests/ci/ee.sh run   # encrypt in the EE: encrypted / failed+restored / blocked
   fi
   for core in $CORES; do
-    want e2e && ADE_CORE=$core script_step "e2e-$core" 1200 tests/integration/e2e.sh "$core"
-    want e2e && ADE_CORE=$core script_step "status-$core" 600 tests/integration/status.sh "$core"   # R6.1 both ways + status.html in Chromium
-    want e2e && ADE_CORE=$core script_step "compat-e2e-$core" 300 tests/integration/compat_e2e.sh "$core"   # issue 7: Azure blockers / EAH refusal before the snapshot
-    want e2e && ADE_CORE=$core script_step "rollout-e2e-$core" 600 tests/integration/rollout_e2e.sh "$core"   # issue 6: stall report, restore killed between steps
-    want e2e && ADE_CORE=$core script_step "migrate-e2e-$core" 900 tests/integration/migrate_e2e.sh "$core"   # issue 7: migrate off ADE (killed mid-copy, re-run converges); issue 17: rebuild (section 6)
+    want e2e && ADE_CORE=$core host_step e2e "e2e-$core" 1500 tests/integration/e2e.sh "$core"
   done
+  if [ "$HOST_LANES" -le 1 ]; then lane_hosts2; else lane_wait hosts2; fi   # the hosts stay up until hosts2 ends
   [ "${CHAOS_LANE:-sim}" != hosts ] || chaos_steps
   hosts_down
   trap - EXIT
+  return 0
+}
+
+# The second host lane (PIPELINE_HOST_LANES=1: the end of the hosts lane, on the scripts' default hosts). The host
+# locks keep it off what the hosts lane uses at the same time; HOSTS2_ENV keeps it off molecule's hosts, so that it
+# runs while molecule does (measured: molecule 650 s, these ~640 s on both lines; then e2e and ee, which share
+# ubuntu1804/lowmem-4g with it). Timeouts of molecule/e2e/migrate-e2e raised (1200/1200/900 -> 1500/1500/1200 s) for
+# the CPU the fourth lane takes: e2e-2.16 took 1089 s beside chaos in the one-host-lane layout; a timeout bounds a hung
+# run, it is not a benchmark.
+lane_hosts2() {
+  local kv
+  if [ "$HOST_LANES" -gt 1 ]; then
+    lane_wait guest   # guest reads every host: after it
+    for kv in $HOSTS2_ENV; do export "${kv?}"; done
+  fi
+  for core in $CORES; do
+    want e2e && ADE_CORE=$core host_step status "status-$core" 600 tests/integration/status.sh "$core"   # R6.1 both ways + status.html in Chromium
+    want e2e && ADE_CORE=$core host_step compat-e2e "compat-e2e-$core" 300 tests/integration/compat_e2e.sh "$core"   # issue 7: Azure blockers / EAH refusal before the snapshot
+    want e2e && ADE_CORE=$core host_step rollout-e2e "rollout-e2e-$core" 600 tests/integration/rollout_e2e.sh "$core"   # issue 6: stall report, restore killed between steps
+    want e2e && ADE_CORE=$core host_step migrate-e2e "migrate-e2e-$core" 1200 tests/integration/migrate_e2e.sh "$core"   # issue 7: migrate off ADE (killed mid-copy, re-run converges); issue 17: rebuild (section 6)
+  done
+  [ "$HOST_LANES" -le 1 ] || lane_mark hosts2
   return 0
 }
 
@@ -266,23 +339,35 @@ stop_lanes() {
     kill -TERM "$pid" 2>/dev/null || true
   done
 }
-trap 'stop_lanes; restore_mount || true' EXIT
+# CPU sampler: the machine's cumulative CPU times (/proc/stat) every 5 s into cpu.tsv; the summary prints the idle
+# share of the machine over the run and per 5 minutes (is a lane waiting for CPU, or is the CPU waiting for a lane?)
+cpu_sample() { local line; read -r line </proc/stat; echo "$(date +%s) $line" >>"$ADE_LOGS/cpu.tsv"; }
+cpu_sampler() { while :; do cpu_sample; sleep 5; done; }
+: >"$ADE_LOGS/cpu.tsv"
+cpu_sampler &
+SAMPLER=$!
+trap 'kill "$SAMPLER" 2>/dev/null; stop_lanes; restore_mount || true' EXIT
 rm -f "$ADE_LOGS"/lane-*.rc "$ADE_LOGS"/lane-*.end "$ADE_LOGS"/*.done "$ADE_LOGS"/*.waited
 if [ "$LANES" -le 1 ]; then   # one after the other: ee-build (sim) before ee (hosts), chaos at the end of hosts
   CHAOS_LANE=hosts
   run_lane checks; run_lane sim; run_lane hosts
 else
   run_lane hosts; run_lane sim; run_lane checks
+  [ "$HOST_LANES" -le 1 ] || run_lane hosts2
 fi
 for pid in "${LANE_PIDS[@]}"; do wait "$pid" || true; done
 LANE_PIDS=()
+kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true
+cpu_sample
 trap 'restore_mount || true' EXIT
 
 echo
 echo "[ci] summary (logs in $ADE_LOGS), total $(($(date +%s) - T0))s"
-python3 - "$RECORDS" "$ADE_LOGS" "$(($(date +%s) - T0))" <<'PY' | tee "$ADE_LOGS/summary.txt"
+LANE_LIST="checks sim hosts"
+[ "$HOST_LANES" -le 1 ] || LANE_LIST="$LANE_LIST hosts2"
+python3 - "$RECORDS" "$ADE_LOGS" "$(($(date +%s) - T0))" "$LANE_LIST" <<'PY' | tee "$ADE_LOGS/summary.txt"
 import os, sys
-records, logs, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
+records, logs, total, lanes = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split()
 rows = [line.rstrip("\n").split("\t") for line in open(records) if line.strip()]
 rows.sort(key=lambda r: int(r[7]))
 print("  %-18s %-6s %-7s %6s %6s %6s %6s %6s  %s" % ("step", "lane", "status", "passed", "failed", "wall", "cpu", "start", "note"))
@@ -290,7 +375,7 @@ tp = tf = 0
 for name, lane, status, p, f, secs, cpu, start, note in rows:
     tp += int(p); tf += int(f)
     print("  %-18s %-6s %-7s %6s %6s %5ss %5ss %5ss  %s" % (name, lane, status, p, f, secs, cpu, "+" + start, note))
-for lane in ("checks", "sim", "hosts"):
+for lane in lanes:
     rc_file = os.path.join(logs, "lane-%s.rc" % lane)
     ran = [r for r in rows if r[1] == lane]
     if not os.path.exists(rc_file):
@@ -300,10 +385,36 @@ for lane in ("checks", "sim", "hosts"):
     rc = open(rc_file).read().strip()
     end = open(os.path.join(logs, "lane-%s.end" % lane)).read().strip()
     busy = sum(int(r[5]) for r in ran)
-    print("  lane %-6s %2d steps, ended at +%ss (steps %ss)%s" % (lane, len(ran), end, busy, "" if rc == "0" else ", exit %s" % rc))
+    cpu = sum(int(r[6]) for r in ran)
+    print("  lane %-6s %2d steps, ended at +%ss (steps %ss wall, %s CPU-s of their own processes)%s"
+          % (lane, len(ran), end, busy, cpu, "" if rc == "0" else ", exit %s" % rc))
     if rc != "0":
         tf += 1
 print("  total %ss" % total)
+try:   # the machine's CPU over the run (cpu.tsv: time, then /proc/stat's cpu line: user nice system idle iowait ...)
+    samples = []
+    for line in open(os.path.join(logs, "cpu.tsv")):
+        w = line.split()
+        if len(w) > 6 and w[1] == "cpu":
+            n = [int(x) for x in w[2:10]]
+            samples.append((int(w[0]), sum(n), n[3] + n[4]))
+    if len(samples) > 1 and samples[-1][0] - samples[0][0] >= 10:
+        hz, ncpu = os.sysconf("SC_CLK_TCK"), os.cpu_count()
+        (t0, a0, i0), (t1, a1, i1) = samples[0], samples[-1]
+        idle = (i1 - i0) / float(hz)
+        print("  machine: %d cores, %d core-s over %ss: busy %d core-s, idle %d core-s (%d%%)"
+              % (ncpu, (a1 - a0) / hz, t1 - t0, (a1 - a0 - (i1 - i0)) / hz, idle, 100 * (i1 - i0) / max(1, a1 - a0)))
+        per, k = [], 0
+        while k < len(samples) - 1:   # idle share per 5 minutes
+            j = k
+            while j < len(samples) - 1 and samples[j][0] - samples[k][0] < 300:
+                j += 1
+            da, di = samples[j][1] - samples[k][1], samples[j][2] - samples[k][2]
+            per.append("%d%%" % (100 * di / max(1, da)))
+            k = j
+        print("  machine idle per 5 min: %s" % " ".join(per))
+except OSError:
+    pass
 print("%d passed, %d failed" % (tp, tf))
 PY
 [ "$(tail -n 1 "$ADE_LOGS/summary.txt" | sed -n 's/.* passed, \([0-9]*\) failed$/\1/p')" = 0 ]

@@ -1540,13 +1540,18 @@ def inventory():
                   "        ansible_ssh_private_key_file: %s" % KEY,
                   "        ansible_python_interpreter: %s" % interp,
                   "        ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"]
-        with open(os.path.join(HOSTS, "inventory-%s.yml" % kind), "w") as f:
+        # written aside and renamed: steps of the other host lane read it at any time (tests/ci/pipeline.sh), and
+        # e2e's reboot section starts a host again (up.sh NAME) while they run
+        path = os.path.join(HOSTS, "inventory-%s.yml" % kind)
+        with open(path + ".tmp", "w") as f:
             f.write("\n".join(lines) + "\n")
+        os.replace(path + ".tmp", path)
     core = os.environ.get("ADE_CORE", "2.16")
     link = os.path.join(HOSTS, "inventory.yml")
-    if os.path.lexists(link):
-        os.unlink(link)
-    os.symlink("inventory-%s.yml" % ("py27" if core == "2.16" else "py3"), link)
+    if os.path.lexists(link + ".tmp"):
+        os.unlink(link + ".tmp")
+    os.symlink("inventory-%s.yml" % ("py27" if core == "2.16" else "py3"), link + ".tmp")
+    os.replace(link + ".tmp", link)
 
 
 def select(names):
