@@ -275,6 +275,12 @@ vms:
           C(fs)); C(stage) is null when the VM carries none. See M(azure_ade.linux.vm_migrate).
       type: dict
       returned: always
+    rebuild:
+      description:
+        - The VM's rebuild record from its tags (C(stage), C(new), C(at), C(ip), C(spare_ip), C(plan), C(log) - when
+          each step was recorded); C(stage) is null when the VM carries none. See M(azure_ade.linux.vm_rebuild).
+      type: dict
+      returned: always
     stall_report:
       description:
         - While waiting (O(wait_for=completed)), set when the VM has shown the same phase and message for longer
@@ -377,6 +383,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client impor
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller, PollTimeout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.migrate import record as migrate_record
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rebuild import record as rebuild_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.wave import needs_full_read
@@ -560,6 +567,7 @@ def main():
                 st['vm_id'] = (vm.get('properties') or {}).get('vmId')
                 st['rollout'] = parse_record(vm.get('tags'))
                 st['migration'] = migrate_record(vm)
+                st['rebuild'] = rebuild_record(vm)
                 st['stall_report'] = stall_report(st, held, *disk_sizes(vm), factor=stall_f)
                 if st['stall_report']:
                     stalls_seen[k] = st['stall_report']

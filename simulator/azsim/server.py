@@ -20,7 +20,7 @@ import trustme
 
 # arm registers the ARM routes and imports every feature (their routes and model hooks)
 from . import arm  # noqa: F401  pylint: disable=unused-import
-from . import boot, keyvault, routing, scenario, stale, upload
+from . import boot, bootdiag, keyvault, routing, scenario, stale, upload
 from .clock import Clock, iso
 from .errors import ArmError, _fault_ctx
 from .model import DEFAULT_ADE_TIMING, DEFAULT_CONFIG, World
@@ -125,7 +125,8 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         method = self.command.upper()
         kind = "admin" if path.startswith("/_sim") else ("login" if _is_login(path) else
-                                                         "blob" if upload.is_blob_path(path) else "arm")
+                                                         "blob" if upload.is_blob_path(path) else
+                                                         "bootdiag" if bootdiag.is_blob_path(path) else "arm")
         fault = None
         status, body, headers = 500, None, {}
         _fault_ctx.lro_fail = None
@@ -172,6 +173,8 @@ class Handler(BaseHTTPRequestHandler):
                 status, body, headers = self.login(method, path, query, raw)
             elif kind == "blob":     # disk SAS page-blob endpoint (upload.py), no bearer token: the SAS decides
                 status, body, headers = upload.handle_blob(w, method, path, query, self.headers, raw)
+            elif kind == "bootdiag":  # boot diagnostics blobs (bootdiag.py): the SAS decides
+                status, body, headers = bootdiag.handle_blob(w, method, path, query)
             else:
                 if fault is not None and fault.action == "lro_fail":
                     _fault_ctx.lro_fail = fault.message or "The operation failed (injected fault)."

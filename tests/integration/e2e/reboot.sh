@@ -98,6 +98,9 @@ print(json.dumps(rows, indent=1))
 r = rows['$RB_HANG']
 assert r['outcome'] == 'verify_failed', r
 assert 'did not come back' in r['message'] and 'boot diagnostics' in r['message'] and 'restore' in r['message'], r
+# issue 16 item 2: the serial log, read through boot diagnostics, names the cause and its line
+assert 'serial log of $RB_HANG' in r['message'] and 'passphrase_file_missing' in r['message'], r
+assert 'FAILED to find suitable passphrase file' in r['message'] and 'sig=' not in r['message'], r
 assert rows['$RB_AFTER']['outcome'] == 'not_attempted', rows['$RB_AFTER']
 log = entries(sys.argv[1] + '/simlog.json')
 assert [e for e in log if e['method'] == 'POST' and e['path'].lower().endswith('/virtualmachines/%s/restart' % '$RB_HANG'.lower())]

@@ -69,7 +69,10 @@ def main():
         distro, version = OS.get(h, ("ubuntu", "18.04"))
         vm = {"name": h, "vm_id": uid(h, "vmid"), "os": {"distro": distro, "version": version},
               "memory_gb": 4 if h == "lowmem-4g" else 8,
-              "data_disks": [{"size_gb": 8}]}
+              "data_disks": [{"size_gb": 8}],
+              # managed boot diagnostics, as the portal turns it on: the restart check reads the serial log of a
+              # VM that does not come back (roles/rollout/tasks/verify.yml)
+              "boot_diagnostics": True}
         if addr[h]:
             sn = [x["name"] for x in subnets if ipaddress.ip_address(addr[h]) in ipaddress.ip_network(x["prefix"])]
             vm["network"] = {"vnet": VNET, "subnet": sn[0], "private_ip": addr[h], "nsg": NSG}
