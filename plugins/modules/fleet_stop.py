@@ -39,8 +39,9 @@ options:
     required: true
   run:
     description:
-      - The rollout run every slice shares - the snapshot set name of the job (C(ade_snapshot_set)) or the AWX
-        workflow job ID. Letters, digits, C(.), C(_) and C(-), at most 80 characters.
+      - The rollout run every slice shares. The C(azure_ade.linux.rollout) role uses C(ade_fleet_stop_run) when given,
+        else C(awx-<awx_workflow_job_id>) under AWX (the slices of one sliced job are the nodes of one workflow job).
+        Letters, digits, C(.), C(_) and C(-), at most 80 characters.
     type: str
     required: true
   state:
@@ -63,17 +64,17 @@ EXAMPLES = r'''
 - name: Stop every slice of this rollout before its next VM
   azure_ade.linux.fleet_stop:
     resource_group: rg-app
-    run: "{{ ade_snapshot_set }}"
+    run: "awx-{{ awx_workflow_job_id }}"
     state: present
     vm: "{{ ade_vm_name }}"
     host: "{{ inventory_hostname }}"
-    reason: "{{ ade_outcome_msg }}"
+    reason: "{{ ade_outcome | azure_ade.linux.fleet_stop_reason(ade_failed_stage) }}"
   delegate_to: localhost
 
 - name: Before the next VM - did another slice stop the run?
   azure_ade.linux.fleet_stop:
     resource_group: rg-app
-    run: "{{ ade_snapshot_set }}"
+    run: "awx-{{ awx_workflow_job_id }}"
   register: stop
   delegate_to: localhost
   run_once: true

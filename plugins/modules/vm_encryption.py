@@ -102,8 +102,13 @@ options:
     description:
       - Wait until ADE reports a terminal phase (encrypted - succeeded/failed/restart pending;
         decrypted - decryption succeeded/failed). Removing the extension after a disable always waits.
+      - The same default as every module of the collection that starts something it can wait for
+        (M(azure_ade.linux.vm_snapshot), M(azure_ade.linux.vmss_encryption)) - the module returns when it is done.
+        It was C(false) before 0.4.0; set O(wait=false) to return once Azure accepted the request (then wait with
+        M(azure_ade.linux.vm_encryption_info) O(azure_ade.linux.vm_encryption_info#module:wait_for=completed), one
+        call for a whole wave - what the C(azure_ade.linux.rollout) role does).
     type: bool
-    default: false
+    default: true
   timeout:
     description: Seconds to wait (OS encryption takes hours); >= 0.
     type: int
@@ -402,7 +407,7 @@ def main():
                          volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES)),
                          encrypt_format_all=dict(type='bool', default=False), confirm_format_all=dict(type='bool', default=False),
                          passphrase=dict(type='str', no_log=True),
-                         wait=dict(type='bool', default=False), timeout=dict(type='int', default=86400),
+                         wait=dict(type='bool', default=True), timeout=dict(type='int', default=86400),
                          poll_interval=dict(type='float', default=30), busy_timeout=dict(type='int', default=0),
                          remove_extension=dict(type='bool', default=True),
                          snapshot_set=dict(type='str', aliases=['rollout_run'], deprecated_aliases=[

@@ -275,6 +275,12 @@ vms:
           C(fs)); C(stage) is null when the VM carries none. See M(azure_ade.linux.vm_migrate).
       type: dict
       returned: always
+    rebuild:
+      description:
+        - The VM's rebuild record from its tags (C(stage), C(new), C(at), C(ip), C(spare_ip), C(plan), C(log) - when
+          each step was recorded); C(stage) is null when the VM carries none. See M(azure_ade.linux.vm_rebuild).
+      type: dict
+      returned: always
     stall_report:
       description:
         - While waiting (O(wait_for=completed)), set when the VM has shown the same phase and message for longer
@@ -375,14 +381,18 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers imp
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout import disk_sizes, parse_record, stall_factor, stall_report
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import JMESPATH_IMPORT_ERROR
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.base import AzureModule
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller, PollTimeout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.migrate import record as migrate_record
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rebuild import record as rebuild_record
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.retirement import EahContext
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.waits import record_history, wait_for_phases
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.wave import needs_full_read
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.consistency import StaleGuard
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.status import (
-    TERMINAL, StatusClock, compute_status, next_poll_interval, summarise)
+    TERMINAL, StatusClock, compute_status, summarise)
+
+
+class MissingVMs(Exception):
+    """A VM named by the task is not there (and ignore_missing is false)."""
 
 
 def select_targets(params):
@@ -512,74 +522,55 @@ def main():
     session = base.open_session()
     start = time.time()
     history = {}
-    statuses = {}
     vms_read = {}
-    polls = 0
-    timed_out = False
-    pending_targets = targets
+    waiting = p['wait_for'] == 'completed'
     clock = StatusClock()
     guard = StaleGuard()
     stall_f = stall_factor()
     stalls_seen = {}
-    poller = Poller(p['timeout'], base_delay=min(p['poll_interval'], 5.0))
+
+    def read(pending):
+        todo = targets
+        if mode == 'names' and pending is not None:
+            pending = set(pending)
+            todo = [(rg, n) for rg, n in targets if (rg.lower(), n.lower()) in pending]
+        found = fetch(session, mode, todo, p['bulk_threshold'], waiting=waiting)
+        if mode == 'names' and not p['ignore_missing']:
+            missing = [(rg, n) for rg, n in todo if (rg.lower(), n.lower()) not in found]
+            if missing:
+                raise MissingVMs('VM(s) not found: {0}'.format(', '.join('{0}/{1}'.format(*m) for m in missing)))
+        return found
+
+    def observe(k, vm, now):
+        st = compute_status(vm)
+        if waiting:
+            # Right after this run's PUT a read can still show the VM as before it (stale read): while the
+            # rollout record's SequenceVersion / pre-PUT status say so, the VM is not done (bounded).
+            rec = parse_record(vm.get('tags'))
+            if rec['stage'] in ('enabling', 'encrypting') and guard.holds(k, st, rec['seq'], rec['prev'], now):
+                st = dict(st, phase='in_progress', stale_read=True,
+                          phase_reason='read older than this run (stale read right after the PUT); reading again')
+        held = clock.held(k, st, now) if waiting else 0.0
+        if waiting:
+            st = clock.apply(k, st, now)
+        st['vm_id'] = (vm.get('properties') or {}).get('vmId')
+        st['rollout'] = parse_record(vm.get('tags'))
+        st['migration'] = migrate_record(vm)
+        st['rebuild'] = rebuild_record(vm)
+        st['stall_report'] = stall_report(st, held, *disk_sizes(vm), factor=stall_f)
+        if st['stall_report']:
+            stalls_seen[k] = st['stall_report']
+        vms_read[k] = vm
+        record_history(history.setdefault(k, []), st, now)
+        return st
+
+    retried = []
     try:
-        while True:
-            polls += 1
-            before = session.stats.total
-            if p['wait_for'] == 'completed':
-                # A wait rides out dropped connections, 5xx and throttling until its deadline (back-off, Retry-After).
-                try:
-                    found = poller.call(lambda: fetch(session, mode, pending_targets, p['bulk_threshold'], waiting=True),
-                                        'reading VM status')
-                except PollTimeout as exc:
-                    if not statuses:
-                        raise
-                    timed_out = True
-                    module.warn(str(exc))
-                    break
-            else:
-                found = fetch(session, mode, pending_targets, p['bulk_threshold'])
-            reads_per_poll = session.stats.total - before
-            if mode == 'names':
-                missing = [(rg, n) for rg, n in pending_targets if (rg.lower(), n.lower()) not in found]
-                if missing and not p['ignore_missing']:
-                    base.fail('VM(s) not found: {0}'.format(', '.join('{0}/{1}'.format(*m) for m in missing)))
-            now = time.time()
-            for k, vm in found.items():
-                st = compute_status(vm)
-                if p['wait_for'] == 'completed':
-                    # Right after this run's PUT a read can still show the VM as before it (stale read): while the
-                    # rollout record's SequenceVersion / pre-PUT status say so, the VM is not done (bounded).
-                    rec = parse_record(vm.get('tags'))
-                    if rec['stage'] in ('enabling', 'encrypting') and guard.holds(k, st, rec['seq'], rec['prev'], now):
-                        st = dict(st, phase='in_progress', stale_read=True,
-                                  phase_reason='read older than this run (stale read right after the PUT); reading again')
-                held = clock.held(k, st, now) if p['wait_for'] == 'completed' else 0.0
-                if p['wait_for'] == 'completed':
-                    st = clock.apply(k, st, now)
-                st['vm_id'] = (vm.get('properties') or {}).get('vmId')
-                st['rollout'] = parse_record(vm.get('tags'))
-                st['migration'] = migrate_record(vm)
-                st['stall_report'] = stall_report(st, held, *disk_sizes(vm), factor=stall_f)
-                if st['stall_report']:
-                    stalls_seen[k] = st['stall_report']
-                statuses[k] = st
-                vms_read[k] = vm
-                record_history(history.setdefault(k, []), st, now)
-            if p['wait_for'] != 'completed':
-                break
-            pending = [k for k, st in statuses.items() if st['phase'] not in TERMINAL]
-            if not pending:
-                break
-            retry_after = session.stats.take_retry_after()
-            interval = min(next_poll_interval(statuses[k], p['poll_interval'], retry_after,
-                                              remaining_reads=session.stats.remaining_reads,
-                                              reads_per_poll=reads_per_poll) for k in pending)
-            if not poller.pause(interval):
-                timed_out = True
-                break
-            if mode == 'names':
-                pending_targets = [(rg, n) for rg, n in targets if (rg.lower(), n.lower()) in set(pending)]
+        # the one phase-wait for N VMs (module_utils/cloud/waits.py; vm_encryption uses it with N = 1)
+        res = wait_for_phases(read, p['poll_interval'], p['timeout'], observe, stats=session.stats, wait=waiting)
+        statuses, timed_out, polls, retried = res['statuses'], res['timed_out'], res['polls'], res['retried']
+        if res['error']:
+            module.warn(res['error'])
         eah = EahContext(session) if p['retirement'] else None
         vms = []
         for k in sorted(statuses):
@@ -591,11 +582,13 @@ def main():
                 st['retirement'] = eah.plan(vms_read[k], statuses[k], blockers)
             vms.append(st)
         custody_out = check_custody(session, vms, vms_read, p) if p['check_custody'] else None
+    except MissingVMs as exc:
+        base.fail(str(exc))
     except Exception as exc:  # pylint: disable=broad-except
         base.fail_azure('reading VM status', exc)
 
     result = dict(changed=False, vms=vms, summary=summarise(vms), timed_out=timed_out,
-                  waited_seconds=round(time.time() - start, 3), polls=polls, retried=poller.history)
+                  waited_seconds=round(time.time() - start, 3), polls=polls, retried=retried)
     if custody_out is not None:
         result['custody'] = custody_out
     if p['query']:

@@ -25,8 +25,9 @@ description:
     O(cutover=private_ip), moves its private address - the old NIC takes a spare static address of the subnet, the
     new NIC takes the old address - then starts the new VM.
   - O(state=fallback) (until verified) deallocates the new VM, gives the address back and starts the old VM;
-    O(state=verified) records the operator's confirmation (the old VM and its disks stay; delete them after your
-    retention).
+    O(state=verified) records the operator's confirmation and the retention - the date until which the old VM is
+    kept (O(retention_days), tag C(azure_ade_rebuild_keep_until)); the old VM and its disks stay, the module never
+    deletes them.
   - Every step is recorded; an interrupted run resumes where it stopped and a finished one sends no write.
     Refusals come before any write - a VM in a scale set, a specialized or attached OS disk (no image to recreate it
     from), an unmanaged disk, the EncryptionAtHost feature not registered, a size without encryption at host and no
@@ -81,6 +82,13 @@ options:
     description: Seconds to wait for each Azure operation.
     type: int
     default: 3600
+  retention_days:
+    description:
+      - With O(state=verified) - keep the old VM (deallocated, with its disks, keys and snapshot set) at least this
+        many days; the date is recorded in its tags (C(keep_until) in RV(record)) and shown on the rebuild page.
+        Nothing is deleted by the module, before or after that date.
+    type: int
+    default: 30
   expected_vm_id:
     description:
       - The old VM's vmId as its guest's IMDS reported it (the rebuild playbook passes ARM's vmId confirmed by the
@@ -114,7 +122,8 @@ EXAMPLES = r'''
 '''
 RETURN = r'''
 record:
-  description: The rebuild record of the old VM after this run (C(stage), C(new), C(at), C(ip), C(spare_ip), C(plan)).
+  description: The rebuild record of the old VM after this run (C(stage), C(new), C(at), C(ip), C(spare_ip), C(plan),
+    C(keep_until) - the retention recorded with O(state=verified), C(log) - when each step was recorded).
   returned: always
   type: dict
 steps:
@@ -135,6 +144,12 @@ new_address:
     connects to the new guest there before the cut-over).
   returned: when the new NIC exists
   type: str
+data_disks:
+  description: The new VM's empty data disks (C(lun), C(size_gb)) - the old VM's data disk sizes and LUNs (the
+    rebuild playbook checks before the build that the old guest's data fits them).
+  returned: when the old VM was read
+  type: list
+  elements: dict
 refusals:
   description: Why nothing was done (each with its reason).
   returned: when refused
@@ -203,8 +218,9 @@ def main():
                                                            'fallback', 'verified']),
         cutover=dict(type='str', default='private_ip', choices=['private_ip', 'none']),
         admin_username=dict(type='str'), ssh_public_keys=dict(type='list', elements='str', no_log=False),
-        timeout=dict(type='int', default=3600), expected_vm_id=dict(type='str')), supports_check_mode=True,
-        positive=('timeout',), lease=True)
+        timeout=dict(type='int', default=3600), expected_vm_id=dict(type='str'),
+        retention_days=dict(type='int', default=30)), supports_check_mode=True,
+        positive=('timeout',), non_negative=('retention_days',), lease=True)
     p = base.params
     rg, name = p['resource_group'], p['name']
     session = base.open_session()
@@ -251,7 +267,8 @@ def main():
     except Exception as exc:  # pylint: disable=broad-except
         base.fail_azure('vm_rebuild {0}/{1} (reading)'.format(rg, name), exc)
     if base.check_mode or not steps:
-        base.exit(changed=bool(steps), record=rec, steps=steps, **new_facts(new, new_nic))
+        base.exit(changed=bool(steps), record=rec, steps=steps, data_disks=RB.new_data_disks(old),
+                  **new_facts(new, new_nic))
     done = []
     tags = dict(old.get('tags') or {})
 
@@ -271,8 +288,10 @@ def main():
                             ip=nic_address(old_nic) if old_nic else None)
             elif step == 'create_nic':
                 new_nic = to_dict(net.network_interfaces.begin_create_or_update(rg, nic_name, body_nic).result())
+            elif step == 'record_verified':
+                record_step('verified', keep_until=RB.keep_until(p['retention_days']))
             elif step in ('record_nic', 'record_vm', 'record_configured', 'record_copied', 'record_compared',
-                          'record_cut_over', 'record_verified', 'record_fallback'):
+                          'record_cut_over', 'record_fallback'):
                 record_step(step[len('record_'):])
             elif step == 'create_vm':
                 vm_b = RB.vm_body(old, new_nic['id'], p['size'], p['admin_username'], p['ssh_public_keys'])
@@ -320,7 +339,8 @@ def main():
             record=RB.record({'tags': tags}))
     if new_nic is not None:
         new_nic = get_nic(net, new_nic['id'])
-    base.exit(changed=True, steps=done, record=RB.record({'tags': tags}), **new_facts(new, new_nic))
+    base.exit(changed=True, steps=done, record=RB.record({'tags': tags}), data_disks=RB.new_data_disks(old),
+              **new_facts(new, new_nic))
 
 
 if __name__ == '__main__':

@@ -62,9 +62,13 @@ options:
     type: bool
     default: false
   wait:
-    description: Wait until every instance is terminal (succeeded or failed) or waits for an upgrade.
+    description:
+      - Wait until every instance is terminal (succeeded or failed) or waits for an upgrade.
+      - The same default as every module of the collection that starts something it can wait for
+        (M(azure_ade.linux.vm_encryption), M(azure_ade.linux.vm_snapshot)). It was C(false) before 0.4.0; set
+        O(wait=false) to return once Azure accepted the request.
     type: bool
-    default: false
+    default: true
   timeout:
     description: Seconds to wait; >= 0.
     type: int
@@ -136,7 +140,7 @@ def main():
     argument_spec = dict(resource_group=dict(type='str', required=True), name=dict(type='str', required=True, aliases=['vmss_name']),
                          state=dict(type='str', choices=['encrypted', 'decrypted'], default='encrypted'),
                          volume_type=dict(type='str', choices=list(ade.VOLUME_TYPES), default='Data'),
-                         upgrade_instances=dict(type='bool', default=False), wait=dict(type='bool', default=False),
+                         upgrade_instances=dict(type='bool', default=False), wait=dict(type='bool', default=True),
                          timeout=dict(type='int', default=86400), poll_interval=dict(type='float', default=30))
     argument_spec.update(ade.KEY_VAULT_ARGSPEC)
     base = AzureModule(

@@ -290,12 +290,19 @@ def _caps(row):
             "EphemeralOSDiskSupported": str(eph), "PremiumIO": str(pio), "HyperVGenerations": "V1,V2"}
 
 
-def sku_json(name, row, location):
+def sku_json(name, row, location, restricted=False):
+    """One ResourceSku. ``restricted``: the size is not available to the subscription in ``location`` - REST
+    reference Resource Skus - List, ResourceSkuRestrictions {type Location, values [location], restrictionInfo
+    {locations}, reasonCode NotAvailableForSubscription} (config ``sku_restrictions`` {location: [size, ...]})."""
     tier, size = name.split("_", 1)
+    restrictions = []
+    if restricted:
+        restrictions = [{"type": "Location", "values": [location], "restrictionInfo": {"locations": [location]},
+                         "reasonCode": "NotAvailableForSubscription"}]
     return {"resourceType": "virtualMachines", "name": name, "tier": tier, "size": size, "family": row[0],
             "locations": [location], "locationInfo": [{"location": location, "zones": ["1", "2", "3"],
                                                        "zoneDetails": []}],
-            "capabilities": [{"name": k, "value": v} for k, v in _caps(row).items()], "restrictions": []}
+            "capabilities": [{"name": k, "value": v} for k, v in _caps(row).items()], "restrictions": restrictions}
 
 
 @route("GET", SUB + r"/providers/Microsoft\.Compute/skus")
@@ -312,7 +319,9 @@ def list_skus(req):
                 locs.add(r.location.replace(" ", "").lower())
                 for vm in r.vms.values():
                     locs.add(vm.location.replace(" ", "").lower())
-    out = [sku_json(n, row, loc) for loc in sorted(locs) for n, row in SIZES.items()]
+    limits = dict((k.replace(" ", "").lower(), set(x.lower() for x in v))
+                  for k, v in (w.config.get("sku_restrictions") or {}).items())
+    out = [sku_json(n, row, loc, n.lower() in limits.get(loc, ())) for loc in sorted(locs) for n, row in SIZES.items()]
     return ok({"value": copy.deepcopy(out)})
 
 

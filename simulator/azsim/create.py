@@ -14,7 +14,13 @@ encryption at host needs the subscription feature and a size with the capability
 ``createOption Empty`` without ``diskSizeGB`` -> 400 (SIM wording); an OS disk ``createOption Attach`` (a specialized
 disk) is not simulated here (400).
 Config ``vm_create_seconds`` (120 simulated s). Scenario VM keys ``zone``, ``availability_set``,
-``proximity_placement_group``, ``boot_diagnostics`` (bool) give seeded VMs these properties.
+``proximity_placement_group``, ``boot_diagnostics`` (bool) give seeded VMs these properties; for the rebuild's
+refusals (nothing to recreate, not a single VM): ``specialized`` (bool: the VM was created from a specialized disk -
+its ``storageProfile.osDisk.createOption`` is ``Attach`` and it has no ``imageReference``; REST reference, OSDisk
+createOption "Attach: This value is used when you are using a specialized disk to create the virtual machine"),
+``no_image_reference`` (bool: FromImage but no ``imageReference`` in the model) and ``scale_set`` (name: a VM in a
+Flexible scale set, ``properties.virtualMachineScaleSet.id``, REST reference "Specifies information about the virtual
+machine scale set that the virtual machine should be assigned to").
 """
 
 import copy
@@ -26,7 +32,8 @@ from .errors import ArmError
 from .model import IMAGE_REF, VM, VM_JSON, Disk, vm_op
 from .routing import lro_headers
 
-VM_SPEC_KEYS = {"zone", "availability_set", "proximity_placement_group", "boot_diagnostics"}
+VM_SPEC_KEYS = {"zone", "availability_set", "proximity_placement_group", "boot_diagnostics", "specialized",
+                "no_image_reference", "scale_set"}
 
 
 def init_vm(vm, spec):
@@ -37,6 +44,9 @@ def init_vm(vm, spec):
     vm.ppg = ({"id": r + "proximityPlacementGroups/" + spec["proximity_placement_group"]}
               if spec.get("proximity_placement_group") else None)
     vm.diagnostics = {"bootDiagnostics": {"enabled": True}} if spec.get("boot_diagnostics") else None
+    vm.specialized = bool(spec.get("specialized"))
+    vm.no_image_reference = bool(spec.get("no_image_reference"))
+    vm.scale_set = ({"id": r + "virtualMachineScaleSets/" + spec["scale_set"]} if spec.get("scale_set") else None)
 
 
 def decorate(vm, d, props):
@@ -51,6 +61,13 @@ def decorate(vm, d, props):
     if ref is not None:
         props["storageProfile"]["imageReference"] = copy.deepcopy(ref)
         props["storageProfile"]["osDisk"]["createOption"] = "FromImage"
+    if getattr(vm, "specialized", False):
+        props["storageProfile"].pop("imageReference", None)
+        props["storageProfile"]["osDisk"]["createOption"] = "Attach"
+    elif getattr(vm, "no_image_reference", False):
+        props["storageProfile"].pop("imageReference", None)
+    if getattr(vm, "scale_set", None):
+        props["virtualMachineScaleSet"] = copy.deepcopy(vm.scale_set)
 
 
 VM_JSON.append(decorate)

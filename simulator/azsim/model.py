@@ -44,6 +44,7 @@ DEFAULT_CONFIG = {
     "vm_create_seconds": 120,      # VM create from an image (create.py)
     "dynamic_addresses": [],       # test-bed knob (not Azure): dynamic addresses handed out first (network.py)
     "created_vm_ids": {},          # test-bed knob (not Azure): {name: vmId} of created VMs (create.py)
+    "sku_restrictions": {},        # {location: [size]}: NotAvailableForSubscription there (compat.py resource SKUs)
     "log_admin": False,
     # ARM subscription token buckets (wall seconds, per documented ARM limits); remaining counts are always
     # reported in x-ms-ratelimit-remaining-subscription-reads/-writes; 429s only with enforce_arm_limits

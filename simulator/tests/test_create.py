@@ -109,3 +109,29 @@ def test_create_refusals(csim):
     assert "feature is not enabled" in str(e.value)
     with pytest.raises(Exception):
         c.virtual_machines.get("rgc", "x")
+
+
+def test_what_a_rebuild_refuses_shows_in_the_model(server):
+    """Scenario keys specialized / no_image_reference / scale_set (create.py) and config sku_restrictions
+    (compat.py ResourceSkuRestrictions) - what vm_rebuild refuses before any write."""
+    server.reset()
+    server.seed({"subscriptions": [{"id": SUB, "resource_groups": [{"name": "rgr", "location": "eastus", "vms": [
+        {"name": "spec", "specialized": True}, {"name": "noref", "no_image_reference": True},
+        {"name": "member", "scale_set": "ss-flex"}, {"name": "plain"}]}]}]}, replace=True)
+    server.config(sku_restrictions={"westus3": ["Standard_D4s_v3"]})
+    c = server.compute_client(retry_total=0)
+    spec = c.virtual_machines.get("rgr", "spec").storage_profile
+    assert spec.os_disk.create_option == "Attach" and spec.image_reference is None
+    noref = c.virtual_machines.get("rgr", "noref").storage_profile
+    assert noref.os_disk.create_option == "FromImage" and noref.image_reference is None
+    member = c.virtual_machines.get("rgr", "member")
+    assert member.virtual_machine_scale_set.id.endswith("/virtualMachineScaleSets/ss-flex")
+    plain = c.virtual_machines.get("rgr", "plain")
+    assert plain.virtual_machine_scale_set is None and plain.storage_profile.image_reference.publisher
+    west = {s.name: s for s in c.resource_skus.list(filter="location eq 'westus3'")}
+    r = [x.as_dict() for x in west["Standard_D4s_v3"].restrictions]
+    assert r == [{"type": "Location", "values": ["westus3"], "restrictionInfo": {"locations": ["westus3"]},
+                  "reasonCode": "NotAvailableForSubscription"}]
+    assert west["Standard_D2s_v3"].restrictions == []
+    east = {s.name: s for s in c.resource_skus.list(filter="location eq 'eastus'")}
+    assert east["Standard_D4s_v3"].restrictions == []

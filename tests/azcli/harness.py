@@ -284,7 +284,7 @@ class Harness(object):
         found = [b["id"] for b in info[name].get("ade_blockers") or []]
         self.expect(blocker in found, "%s: vm_encryption_info ade_blockers names %s" % (name, blocker), str(found))
         res = self.playbook("    - azure_ade.linux.vm_encryption:\n        resource_group: %s\n        name: %s\n"
-                            "        key_vault: kvaz\n        volume_type: Data\n" % (RG, name),
+                            "        key_vault: kvaz\n        volume_type: Data\n        wait: false\n" % (RG, name),
                             os.path.join(self.workdir, "enable.json"))
         self.expect(res.get("failed") and "[%s]" % blocker in (res.get("msg") or "") and not res.get("changed"),
                     "%s: vm_encryption refuses it (%s) before any write" % (name, blocker), (res.get("msg") or "")[:300])
@@ -317,7 +317,7 @@ class Harness(object):
         self.sim.set_time_scale(120)
         try:
             res = self.playbook("    - azure_ade.linux.vm_encryption:\n        resource_group: %s\n        name: %s\n"
-                                "        migrate_dual_pass: true\n        poll_interval: 0.5\n" % (RG, name),
+                                "        migrate_dual_pass: true\n        poll_interval: 0.5\n        wait: false\n" % (RG, name),
                                 os.path.join(self.workdir, "migrate.json"))
         finally:
             self.sim.set_time_scale(0)

@@ -38,7 +38,7 @@ ade_mount_collection
 ade_activate
 rm -rf "$OUT" && mkdir -p "$OUT"
 pages=()
-for kind in encrypt status migrate; do
+for kind in encrypt status migrate rebuild; do
   python3 "$ADE_REPO/tests/report/fixture.py" "$OUT/$kind.json" "$kind"
   ci_run auto "fleet_report module renders the $kind fixture" \
     ansible-playbook "$ADE_REPO/tests/report/render.yml" -e "fleet_file=$OUT/$kind.json" -e "dest=$OUT/$kind.html" -e "kind=$kind"
@@ -51,5 +51,5 @@ while [ ${#extra[@]} -ge 2 ]; do
   pages+=("${extra[0]}" "@${extra[1]}" --screenshot "$ADE_LOGS/report-real-$(basename "${extra[0]}" .html).png")
   extra=("${extra[@]:2}")
 done
-ci_run auto "headless chromium" timeout 300 "$BROWSER_VENV/bin/python" "$ADE_REPO/tests/report/browser_check.py" "${pages[@]}"
+ci_run auto "headless chromium" timeout 480 "$BROWSER_VENV/bin/python" "$ADE_REPO/tests/report/browser_check.py" "${pages[@]}"
 ci_summary

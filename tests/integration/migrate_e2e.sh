@@ -314,6 +314,17 @@ c = SimAdmin(sys.argv[1]).compute_client()
 print(c.virtual_machines.get(sys.argv[2], sys.argv[3]).tags.get("azure_ade_rebuild_stage"))
 PY
 }
+# a data tree the old guest cannot read -> refused before the build, not one write (the guest is asked first)
+if run_rebuild rb0 -e '{"ade_rebuild_paths": ["/srv/ade-rebuild-missing"]}'; then ko "rebuild: an unreadable data tree ended rc 0"
+else
+  python -m azsim log --workdir "$SIM" --json > "$W/rbsimlog0.json"
+  if grep -q "the rebuild is refused, nothing was written: data volume /srv/ade-rebuild-missing cannot be read on the old VM" "$W/logs/rb0.log" \
+     && python3 -c "import json, sys; e = json.load(open(sys.argv[1])); sys.exit(1 if [x for x in e if x.get('kind') == 'arm' and x.get('method') != 'GET'] else 0)" "$W/rbsimlog0.json"; then
+    ok "rebuild: a data tree the old guest cannot read -> refused before the build (reason + fix), no write"
+  else ko "rebuild: unreadable data tree not refused before any write"; grep -n "refused\|FAILED" "$W/logs/rb0.log" | head -5
+       python3 -c "import json, sys; print([(x.get('method'), x.get('path')) for x in json.load(open(sys.argv[1])) if x.get('kind') == 'arm' and x.get('method') != 'GET'])" "$W/rbsimlog0.json"; fi
+fi
+python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
 if run_rebuild rb1 -e rebuild_e2e_fail=true; then ko "rebuild: a failing configuration ended rc 0"
 elif grep -q "rebuild_e2e_fail.*Fell back (deallocate_new, start_old, record_fallback)" "$W/logs/rb1.log" && [ "$(rb_stage)" = fallback ]; then
   ok "rebuild: the operator's configuration failed -> fallback (new VM deallocated, old VM started; record stage fallback)"

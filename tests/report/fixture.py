@@ -5,7 +5,9 @@ lengths, and host names that need escaping or give the same anchor.
   fixture.py OUT.json [encrypt|status|migrate|rebuild]
 status also writes OUT.inventory.json (an ade_inventory_info result: every kind of item, one carrying odd text).
 """
+import datetime
 import json
+import os
 import sys
 
 OUTCOMES = ['succeeded', 'already_encrypted', 'failed_restored', 'failed_restore_failed', 'blocked',
@@ -41,7 +43,41 @@ def inventory():
                         'vm_paths': {'rebuild': 1, 'nothing': 1}}}
 
 
+def rebuild_fleet():
+    """The rebuild page's rows as the playbook makes them: records written by module_utils/cloud/rebuild.py
+    record_tags at every stage (their log = the timeline), rendered by its page_row (filter rebuild_page_rows)."""
+    sys.path.insert(0, os.environ.get('ADE_COLL_ROOT') or os.path.join(os.path.dirname(__file__), '..', '..', '..',
+                                                                       '..', '..'))
+    from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rebuild as RB
+    t0 = datetime.datetime(2026, 12, 7, 10, 0, 0)
+    stages = ['planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over', 'fallback', 'cut_over',
+              'verified']
+    rows = []
+    for i in range(14):
+        tags = {}
+        upto = [None, 'planned', 'vm', 'configured', 'compared', 'cut_over', 'fallback', 'verified'][i % 8]
+        if upto:
+            for j, st in enumerate(stages):
+                tags = RB.record_tags(tags, st, now=t0 + datetime.timedelta(minutes=7 * j + i), new='rb-%02d-eah' % i,
+                                      ip='10.0.0.%d' % (10 + i), spare_ip='10.0.0.%d' % (250 - i) if st == 'cut_over'
+                                      else None)
+                if st == upto and (upto != 'cut_over' or 'fb=' in tags.get(RB.TAG_LOG, '') or i % 2):
+                    break
+        vm = {'name': 'rb-%02d' % i, 'resource_group': 'rg-rb'}
+        refused = ('vm_rebuild refused, nothing was sent to Azure: VM size Standard_F4 does not support encryption '
+                   'at host') if upto is None and i >= 8 else None
+        failed = 'no cut-over - data differs: /data: checksum differs: <a>' if upto == 'compared' and i >= 8 else None
+        compare = {'same': True, 'files': 120 + i, 'checksummed': 120 + i, 'lines': []} if upto in (
+            'cut_over', 'verified') else None
+        rows.append(RB.page_row(vm['name'], vm, RB.record({'tags': tags}), refused=refused, failed=failed,
+                                compare=compare, snapshot_set='ade-2026120%d' % (i % 3) if i % 3 else None))
+    rows.append(RB.page_row('<b>odd & "name"</b>', {'name': '<i>x</i>'}, {}, refused='<script>alert(1)</script>'))
+    return rows
+
+
 def fleet(kind):
+    if kind == 'rebuild':
+        return rebuild_fleet()
     rows = []
     for i in range(24):
         outcome = OUTCOMES[i % len(OUTCOMES)]

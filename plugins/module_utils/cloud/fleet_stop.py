@@ -100,3 +100,97 @@ def plan(state, tags, run, vm=None, host=None, reason=None, at=None):
     if state == 'query':
         return dict(changed=False, operation=None, tags={}, decision=d)
     raise StopError('state must be present, absent or query, not {0!r}'.format(state))
+
+
+# ---- the role's side (roles/rollout encrypt; filters fleet_stop_target / fleet_stop_wave) ----
+
+AWX_PREFIX = 'awx-'
+# the identity host vars that name a VM's resource group (module_utils/cloud/identity.py operator_target)
+_RG_FROM_ID = re.compile(r'/resourceGroups/([^/]+)/', re.I)
+
+
+def run_key(run=None, awx_workflow_job_id=None):
+    """The run every slice shares -> (run or None, source). ``run`` is ade_fleet_stop_run: a name (the operator's,
+    passed to every slice as an extra var), False/'' (off), or None (automatic): under AWX, the workflow job ID that
+    every slice of one sliced job carries (a sliced job is a workflow job whose nodes are the slices; AWX passes
+    awx_workflow_job_id to each); otherwise off - one ansible-playbook process stops its own next waves in memory,
+    no Azure call. Not the snapshot set name: a re-run after a fix names the same set and would be stopped by the
+    old marker; a new AWX launch is a new workflow job, so its marker is a new one."""
+    if run is False or (isinstance(run, str) and run.strip().lower() in ('', 'false', 'no', 'off')):
+        return None, 'off'
+    if run is not None and run is not True:
+        tag_name(str(run))
+        return str(run).strip(), 'ade_fleet_stop_run'
+    if awx_workflow_job_id not in (None, ''):
+        key = AWX_PREFIX + str(awx_workflow_job_id).strip()
+        tag_name(key)
+        return key, 'awx_workflow_job_id'
+    if run is True:
+        raise StopError('ade_fleet_stop_run=true needs a run name every slice shares: give the name itself '
+                        '(-e ade_fleet_stop_run=<name> to every slice), or run under AWX (awx_workflow_job_id)')
+    return None, 'none'
+
+
+def host_resource_group(host_vars):
+    """The resource group the operator's side names for one host (identity host vars), or None."""
+    host_vars = host_vars or {}
+    for key in ('azure_vm_resource_id', 'id'):
+        m = _RG_FROM_ID.search(str(host_vars.get(key) or ''))
+        if m:
+            return m.group(1)
+    rg = host_vars.get('azure_resource_group')
+    return str(rg).strip() if rg else None
+
+
+def target(host_vars_list, run=None, resource_group=None, awx_workflow_job_id=None, scope_resource_groups=None,
+           subscription_id=None):
+    """Where this playbook run reads and writes its stop marker -> dict(enabled, run, source, resource_group,
+    subscription_id). The resource group: ade_fleet_stop_resource_group, else the one every host of the play names
+    (identity host vars), else the one resource group of ade_identity_scope_resource_groups. Every slice must find the
+    same one, so hosts naming several groups (or none) with no explicit one are refused, naming the fix."""
+    key, source = run_key(run, awx_workflow_job_id)
+    out = dict(enabled=False, run=key, source=source, resource_group=None, subscription_id=subscription_id or None)
+    if key is None:
+        return out
+    rg = (resource_group or '').strip() or None
+    if rg is None:
+        groups = set(host_resource_group(h) for h in (host_vars_list or []))
+        if len(groups) == 1 and None not in groups:
+            rg = groups.pop()
+        elif len(scope_resource_groups or []) == 1:
+            rg = str(scope_resource_groups[0])
+        else:
+            named = sorted(g for g in groups if g)
+            raise StopError(
+                'the fleet-wide stop marker of run {0} (from {1}) needs one resource group that every slice reads, and '
+                'the hosts name {2}: set ade_fleet_stop_resource_group (or ade_fleet_stop_run=false to run without '
+                'the marker)'.format(key, source, (', '.join(named) + (' and hosts with none' if None in groups else ''))
+                                     if named else 'none'))
+    out.update(enabled=True, resource_group=rg)
+    return out
+
+
+def wave_stop(local_stopped, local_by=None, read=None):
+    """Does the next wave stop before any VM? -> dict(stop, by: 'this run'|'marker'|'unreadable'|None, message).
+    ``read`` is the wave's fleet_stop query result (None or skipped when the marker is off). A marker that cannot be
+    read stops too: a slice that cannot see the others' stop must not go on (fail safe)."""
+    if local_stopped:
+        return dict(stop=True, by='this run', message='Rollout stopped after the failure on {0}.'.format(
+            local_by or '?'))
+    read = read or {}
+    if not read or read.get('skipped'):
+        return dict(stop=False, by=None, message='')
+    if read.get('failed'):
+        return dict(stop=True, by='unreadable', message=(
+            'Not attempted: the fleet-wide stop marker of this run could not be read ({0}), so this slice cannot tell '
+            'whether another slice stopped the rollout. Fix the access (Microsoft.Resources/tags/read on the resource '
+            'group), then run again.'.format(str(read.get('msg') or 'no message')[:300])))
+    if read.get('stopped'):
+        return dict(stop=True, by='marker', message=read.get('message') or 'Rollout run stopped by another slice.')
+    return dict(stop=False, by=None, message='')
+
+
+def write_reason(outcome, stage):
+    """The marker's 'why': the outcome and the stage only - never the failure's text (the tag is readable by every
+    reader of the resource group; the text stays in the private report)."""
+    return '{0} at stage {1}; see that slice\'s report'.format(outcome or 'failed', stage or '?')

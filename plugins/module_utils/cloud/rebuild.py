@@ -49,10 +49,16 @@ TAG_IP = 'azure_ade_rebuild_ip'            # the private address the old VM had 
 TAG_SPARE = 'azure_ade_rebuild_spare_ip'   # the address the old NIC took at cut-over (for the fallback)
 TAG_PLAN = 'azure_ade_rebuild_plan'        # digest of the plan: a re-run with another plan is refused
 TAG_OF = 'azure_ade_rebuilt_from'          # on the NEW VM: the old VM's ID
+TAG_KEEP = 'azure_ade_rebuild_keep_until'  # the operator's retention: the old VM is kept at least until this date
+TAG_LOG = 'azure_ade_rebuild_log'          # when each step was recorded: 'pl=261207191500,ni=...' (the page's timeline)
 STEPS = ('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over', 'verified')
 FALLBACK = 'fallback'
 CUTOVERS = ('private_ip', 'none')
+LOG_CODES = {'planned': 'pl', 'nic': 'ni', 'vm': 'vm', 'configured': 'cf', 'copied': 'cp', 'compared': 'cm',
+             'cut_over': 'co', 'verified': 've', 'fallback': 'fb'}
+TAG_MAX = 256                              # Azure: a tag value holds at most 256 characters
 MIGRATE_DOC = 'learn.microsoft.com/azure/virtual-machines/disk-encryption-migrate'
+SIZE_OPTION = 'option size; the rebuild playbook: -e ade_rebuild_size=...'
 
 
 class RebuildError(Exception):
@@ -72,10 +78,43 @@ def now_iso(now=None):
 
 
 def record(vm):
-    """The rebuild record from the old VM's tags."""
+    """The rebuild record from the old VM's tags (``log``: [{step, at}] oldest first, from TAG_LOG)."""
     t = (vm or {}).get('tags') or {}
     return dict(stage=t.get(TAG_STAGE) or None, new=t.get(TAG_NEW) or None, at=t.get(TAG_AT) or None,
-                ip=t.get(TAG_IP) or None, spare_ip=t.get(TAG_SPARE) or None, plan=t.get(TAG_PLAN) or None)
+                ip=t.get(TAG_IP) or None, spare_ip=t.get(TAG_SPARE) or None, plan=t.get(TAG_PLAN) or None,
+                keep_until=t.get(TAG_KEEP) or None, log=parse_log(t.get(TAG_LOG)))
+
+
+def keep_until(days, now=None):
+    """The date (YYYY-MM-DD, UTC) until which the old VM is kept after the operator's confirmation. Pure."""
+    if days is None or int(days) < 0:
+        raise RebuildError('retention_days must be 0 or more')
+    return ((now or datetime.datetime.utcnow()) + datetime.timedelta(days=int(days))).strftime('%Y-%m-%d')
+
+
+def parse_log(text):
+    """TAG_LOG -> [{step, at (ISO 8601 UTC)}]; unknown or malformed entries are skipped. Pure."""
+    names = dict((v, k) for k, v in LOG_CODES.items())
+    out = []
+    for item in (text or '').split(','):
+        code, _sep, stamp = item.strip().partition('=')
+        if code in names and len(stamp) == 12 and stamp.isdigit():
+            out.append(dict(step=names[code], at='20{0}-{1}-{2}T{3}:{4}:{5}Z'.format(
+                stamp[0:2], stamp[2:4], stamp[4:6], stamp[6:8], stamp[8:10], stamp[10:12])))
+    return out
+
+
+def log_append(text, stage, now=None):
+    """TAG_LOG with ``stage`` appended at ``now`` (the oldest entries dropped to stay within a tag value's 256
+    characters; nothing appended when the last entry is the same stage). Pure."""
+    items = [x for x in (text or '').split(',') if x]
+    code = LOG_CODES[stage]
+    if items and items[-1].split('=')[0] == code:
+        return ','.join(items)
+    items.append('{0}={1}'.format(code, (now or datetime.datetime.utcnow()).strftime('%y%m%d%H%M%S')))
+    while len(','.join(items)) > TAG_MAX:
+        items.pop(0)
+    return ','.join(items)
 
 
 def step_index(stage):
@@ -107,7 +146,9 @@ def record_tags(tags, stage, now=None, **kw):
         raise RebuildError('rebuild record: no step back from {0} to {1}'.format(cur, stage))
     tags[TAG_STAGE] = stage
     tags[TAG_AT] = now_iso(now)
-    for k, tag in (('new', TAG_NEW), ('ip', TAG_IP), ('spare_ip', TAG_SPARE), ('plan', TAG_PLAN)):
+    tags[TAG_LOG] = log_append(tags.get(TAG_LOG), stage, now)
+    for k, tag in (('new', TAG_NEW), ('ip', TAG_IP), ('spare_ip', TAG_SPARE), ('plan', TAG_PLAN),
+                   ('keep_until', TAG_KEEP)):
         if kw.get(k):
             tags[tag] = kw[k]
     return tags
@@ -147,8 +188,9 @@ def refusals(vm, feature_state, size_caps, size=None, cutover='private_ip', nic=
     out = []
     name = (vm or {}).get('name') or '?'
     if props.get('virtualMachineScaleSet'):
-        out.append('VM {0} belongs to scale set {1}: a scale set changes its model, not single VMs (see the '
-                   'inventory for the scale-set path)'.format(name, props['virtualMachineScaleSet'].get('id')))
+        out.append('VM {0} belongs to scale set {1}: a scale set moves as a whole - change its model to encryption '
+                   'at host and upgrade its instances (ade_inventory_info lists the scale-set path), not one VM'
+                   .format(name, props['virtualMachineScaleSet'].get('id')))
     od = (props.get('storageProfile') or {}).get('osDisk') or {}
     if od.get('vhd'):
         out.append('VM {0} has unmanaged (VHD) disks: not supported'.format(name))
@@ -159,12 +201,17 @@ def refusals(vm, feature_state, size_caps, size=None, cutover='private_ip', nic=
         out.append('the subscription\'s Microsoft.Compute/EncryptionAtHost feature is {0}: az feature register '
                    '--namespace Microsoft.Compute --name EncryptionAtHost'.format(feature_state or 'unknown'))
     want = size or (props.get('hardwareProfile') or {}).get('vmSize')
+    where = (vm or {}).get('location') or 'its region'
     if size_caps is None:
-        out.append('VM size {0} is not offered in the region (resource SKUs): choose a size (option size)'
-                   .format(want))
+        out.append('VM size {0} is not offered in {1} (resource SKUs): choose a size that is, with encryption at '
+                   'host ({2})'.format(want, where, SIZE_OPTION))
+    elif size_caps.get('_restricted'):
+        out.append('VM size {0} is not available to this subscription in {1} ({2}): choose a size offered there '
+                   'with encryption at host ({3}), or ask Azure support to lift the restriction'
+                   .format(want, where, size_caps['_restricted'], SIZE_OPTION))
     elif str(size_caps.get('EncryptionAtHostSupported', '')).lower() != 'true':
-        out.append('VM size {0} does not support encryption at host: give a size that does (option size)'
-                   .format(want))
+        out.append('VM size {0} does not support encryption at host: give a size that does ({1})'
+                   .format(want, SIZE_OPTION))
     if cutover not in CUTOVERS:
         out.append('cutover must be one of {0}'.format(', '.join(CUTOVERS)))
     if cutover == 'private_ip' and nic is not None and not primary_ipconfig(nic):
@@ -420,6 +467,46 @@ def copy_refusals(volumes, targets):
     return out
 
 
+def new_data_disks(vm):
+    """The new VM's empty data disks as vm_body makes them: [{lun, size_gb}] (same sizes and LUNs). Pure."""
+    sp = _props(vm).get('storageProfile') or {}
+    return [dict(lun=d.get('lun'), size_gb=d.get('diskSizeGB'))
+            for d in sorted(sp.get('dataDisks') or [], key=lambda x: x.get('lun', 0))]
+
+
+def _under(path, mounts):
+    path = path.rstrip('/') or '/'
+    return any(path == m.rstrip('/') or path.startswith(m.rstrip('/') + '/') for m in mounts if m and m != '/')
+
+
+def build_refusals(volumes, data_disks, data_mounts=None):
+    """Before the new VM is built (nothing written yet), from the OLD guest only: every tree to copy must be
+    readable, and what the trees on data volumes use must fit the new VM's data disks (empty disks of the old
+    disks' sizes: ``new_data_disks``). Trees outside ``data_mounts`` land on the new OS disk (same size as the old)
+    and are not counted. The exact check per mountpoint runs again after the operator's configuration mounted the
+    new disks (``copy_refusals``). Pure.
+    volumes: guest_files_info ``volumes`` [{path, readable, used_bytes, error}]; data_disks: [{lun, size_gb}]."""
+    out = []
+    mounts = list(data_mounts) if data_mounts is not None else [v.get('path') for v in volumes or []]
+    used = 0
+    counted = []
+    for v in volumes or []:
+        p = v.get('mountpoint') or v.get('path')
+        if not v.get('readable', True):
+            out.append('data volume {0} cannot be read on the old VM ({1}): repair or mount it, or leave it out of '
+                       'ade_rebuild_paths'.format(p, v.get('error') or 'unreadable'))
+        elif _under(p, mounts):
+            used += int(v.get('used_bytes') or 0)
+            counted.append(p)
+    if counted:
+        cap = sum(int(d.get('size_gb') or 0) for d in data_disks or []) * (1 << 30)
+        if used > cap:
+            out.append('not enough space on the new VM\'s data disks: {0} use {1} bytes, its {2} data disk(s) of the '
+                       'old disks\' sizes hold {3} bytes: resize the old data disks first or copy less '
+                       '(ade_rebuild_paths)'.format(', '.join(counted), used, len(data_disks or []), cap))
+    return out
+
+
 def rsync_args(final=False):
     """rsync's options for the guest-to-guest copy: archive, hard links, ACLs, xattrs (SELinux labels are the
     security.selinux xattr; -X copies them when run as root), numeric IDs, sparse files; the final pass deletes
@@ -556,3 +643,82 @@ def compare_trees(old_trees, new_trees, limit=20):
     return dict(same=bool(res) and all(r.get('same') for r in res.values()), paths=res, lines=lines,
                 files=sum(r.get('files', 0) for r in res.values()),
                 checksummed=sum(r.get('checksummed', 0) for r in res.values()))
+
+
+# ---- the operator's page (fleet_report kind rebuild) ------------------------------------------------------------
+
+STEP_WORDS = {'planned': 'plan recorded', 'nic': 'new NIC created (same subnet and NSG)',
+              'vm': 'new VM created (encryption at host)', 'configured': 'operator\'s configuration ran on the new VM',
+              'copied': 'data copied (first pass)', 'compared': 'final pass, both sides compared: the same',
+              'cut_over': 'cut over: old VM deallocated and kept', 'verified': 'confirmed by the operator',
+              'fallback': 'fell back: old VM started, new VM deallocated'}
+
+
+def page_row(host, vm, rec, refused=None, failed=None, compare=None, snapshot_set=None, cutover='private_ip'):
+    """One VM of the rebuild page (fleet_report kind rebuild): the record's steps on a timeline (each with the time
+    it was recorded in the old VM's tags), what is kept and what is left for the operator. Pure (presentation).
+    vm: {name, resource_group}; rec: ``record`` (read after the run's last change); refused / failed: why this run
+    stopped (a refusal before any write / a failure later); compare: the run's compare_trees result."""
+    rec = rec or {}
+    vm = vm or {}
+    name = vm.get('name') or host
+    stage = rec.get('stage')
+    new = rec.get('new') or '{0} (not created)'.format(new_name(name))
+    steps = [dict(step=STEP_WORDS.get(e['step'], e['step']), at=e.get('at'),
+                  state=FALLBACK if e['step'] == FALLBACK else 'done') for e in rec.get('log') or []]
+    if not steps and stage:
+        steps = [dict(step=STEP_WORDS.get(stage, stage), at=rec.get('at'), state='done')]
+    if refused:
+        steps.append(dict(step='refused before any write: {0}'.format(refused), at=None, state='refused'))
+    elif failed:
+        steps.append(dict(step='stopped: {0}'.format(failed), at=None, state='failed'))
+    kept, confirm = [], []
+    if stage == 'verified' and rec.get('keep_until'):
+        kept.append('the old VM {0} with its OS and data disks and its ADE keys in Key Vault - deallocated, kept until '
+                    '{1} (retention)'.format(name, rec['keep_until']))
+    if stage in ('cut_over', 'fallback') or (stage and stage != 'verified'):
+        kept.append('the old VM {0} with its OS and data disks (still ADE-encrypted) and its ADE keys in Key Vault{1}'
+                    .format(name, ' - deallocated' if stage == 'cut_over' else ' - running'))
+        if snapshot_set:
+            kept.append('its snapshot set {0}'.format(snapshot_set))
+    if stage == FALLBACK:
+        kept.append('the new VM {0} - deallocated, with its disks'.format(new))
+    if stage == 'cut_over':
+        kept.append('the old address {0}: now on {1}; the old NIC holds {2}'.format(
+            rec.get('ip'), new, rec.get('spare_ip')) if cutover == 'private_ip' and rec.get('spare_ip')
+            else 'the addresses (cut-over none): point your clients at {0}'.format(new))
+        confirm.append('check the application on {0}, then run the rebuild with ade_rebuild_state=verified '
+                       '(ade_rebuild_state=fallback goes back to {1} until then)'.format(new, name))
+    elif stage == 'verified':
+        confirm.append('{0}delete {1}, its disks{2} and its ADE secrets - the collection never deletes them'.format(
+            'from {0}, '.format(rec['keep_until']) if rec.get('keep_until') else 'after your retention, ', name,
+            ', its snapshot set {0}'.format(snapshot_set) if snapshot_set else ''))
+    elif refused:
+        confirm.append('fix the cause named above and run the rebuild again (nothing was written)')
+    elif stage == FALLBACK:
+        confirm.append('fix the cause, then run the rebuild again: it starts {0} again and resumes'.format(new))
+    elif stage == 'compared':
+        confirm.append('cut over: run the rebuild again with ade_rebuild_state=cut_over')
+    elif stage:
+        confirm.append('run the rebuild again: it resumes after "{0}"'.format(STEP_WORDS.get(stage, stage)))
+    else:
+        confirm.append('run the rebuild for {0}'.format(name))
+    outcome = 'refused' if refused else ('failed' if failed and stage not in ('cut_over', 'verified') else
+                                         (stage or 'not_started'))
+    msg = refused or failed or ''
+    if compare and not msg:
+        msg = '{0} entries, {1} files checksummed on both sides: {2}'.format(
+            compare.get('files'), compare.get('checksummed'),
+            'the same' if compare.get('same') else '; '.join(compare.get('lines') or []))
+    return dict(host=host, vm=name, resource_group=vm.get('resource_group'), outcome=outcome, phase=stage or '-',
+                new_vm=rec.get('new'), message=msg, steps=steps, kept=kept, to_confirm=confirm)
+
+
+def page_fail_msg(rows):
+    """The rebuild run's verdict from its page rows: the refused VMs with their reasons ('' when none). A VM that
+    failed after a write already failed its host in the rebuild plays. Pure."""
+    refused = [r for r in rows or [] if r.get('outcome') == 'refused']
+    if not refused:
+        return ''
+    return 'Refused, nothing was written - ' + ' | '.join('{0}: {1}'.format(r.get('host'), r.get('message'))
+                                                          for r in refused)

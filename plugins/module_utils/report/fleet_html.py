@@ -29,10 +29,12 @@ STEP_KINDS = ('migrate', 'rebuild')
 # outcome / phase -> CSS class (colour): good, bad, warn, busy, idle
 _GOOD = ('succeeded', 'encrypted', 'already_encrypted', 'ready', 'verified', 'done', 'cut_over', 'migrated',
          'rebuilt')
-_BAD = ('failed', 'failed_restore_failed', 'restore_failed', 'mismatch', 'unreachable', 'error', 'timeout')
+_BAD = ('failed', 'failed_restore_failed', 'restore_failed', 'mismatch', 'unreachable', 'error', 'timeout',
+        'refused')
 _WARN = ('failed_restored', 'restored', 'blocked', 'prerequisites_failed', 'reboot_required', 'restart_pending',
-         'not_encrypted', 'stalled', 'no_result', 'skipped', 'stopped', 'not_attempted')
-_BUSY = ('in_progress', 'encrypting', 'waiting', 'copying', 'planned', 'configuring', 'creating')
+         'not_encrypted', 'stalled', 'no_result', 'skipped', 'stopped', 'not_attempted', 'fallback')
+_BUSY = ('in_progress', 'encrypting', 'waiting', 'copying', 'planned', 'configuring', 'creating', 'nic',
+         'configured', 'copied', 'compared')
 
 CSS = """
 body{font:14px/1.4 system-ui,-apple-system,'DejaVu Sans',sans-serif;margin:0;color:#1d2430;background:#f5f7fa}

@@ -109,7 +109,7 @@ def test_nic_body_same_subnet_nsg_accel_dynamic():
 def test_record_moves_forward_fallback_and_verified_final():
     t = RB.record_tags({'app': 'web'}, 'planned', new='web-eah', plan='abc')
     assert RB.record({'tags': t}) == dict(stage='planned', new='web-eah', at=t[RB.TAG_AT], ip=None, spare_ip=None,
-                                          plan='abc')
+                                          plan='abc', keep_until=None, log=[dict(step='planned', at=t[RB.TAG_AT])])
     t = RB.record_tags(t, 'nic')
     with pytest.raises(RB.RebuildError):
         RB.record_tags(t, 'planned')
@@ -303,3 +303,127 @@ def test_rsync_through_the_control_node():
     assert push[push.index('--rsync-path') + 1] == 'sudo rsync' and '-p 2222' in push[push.index('-e') + 1]
     with pytest.raises(RB.RebuildError):
         RB.rsync_controller_argvs('/data', old, new, 'rel')
+
+
+def test_refusals_name_the_region_and_the_fix():
+    r = RB.refusals(old_vm(), 'Registered', dict(EAH, _restricted='NotAvailableForSubscription'))
+    assert len(r) == 1 and 'not available to this subscription in eastus' in r[0] and 'ade_rebuild_size' in r[0]
+    assert 'ade_rebuild_size' in RB.refusals(old_vm(), 'Registered', {'EncryptionAtHostSupported': 'False'})[0]
+    assert 'not offered in eastus' in RB.refusals(old_vm(), 'Registered', None)[0]
+    assert 'upgrade its instances' in RB.refusals(old_vm(virtualMachineScaleSet={'id': '/ss/1'}), 'Registered', EAH)[0]
+
+
+def test_new_data_disks_same_sizes_and_luns():
+    assert RB.new_data_disks(old_vm()) == [dict(lun=0, size_gb=16), dict(lun=1, size_gb=64)]
+    assert RB.new_data_disks({'properties': {}}) == []
+
+
+GIB = 1 << 30
+
+
+@pytest.mark.parametrize('volumes, mounts, says', [
+    ([{'path': '/data', 'readable': True, 'used_bytes': 10 * GIB}], ['/data'], None),
+    ([{'path': '/data', 'readable': True, 'used_bytes': 80 * GIB + 1}], ['/data'], 'not enough space'),
+    # two volumes on the data disks: their sum counts (16 + 64 GiB)
+    ([{'path': '/data', 'readable': True, 'used_bytes': 50 * GIB},
+      {'path': '/logs', 'readable': True, 'used_bytes': 40 * GIB}], ['/data', '/logs'], 'not enough space'),
+    # a tree below a data mount counts, a tree on the OS disk does not (the new OS disk has the old one's size)
+    ([{'path': '/data/app', 'readable': True, 'used_bytes': 90 * GIB}], ['/data'], 'not enough space'),
+    ([{'path': '/srv', 'readable': True, 'used_bytes': 90 * GIB}], ['/data'], None),
+    ([{'path': '/data', 'readable': False, 'error': 'Permission denied'}], ['/data'], 'cannot be read on the old VM'),
+])
+def test_build_refusals(volumes, mounts, says):
+    out = RB.build_refusals(volumes, RB.new_data_disks(old_vm()), mounts)
+    if says is None:
+        assert out == []
+    else:
+        assert len(out) == 1 and says in out[0] and 'ade_rebuild_paths' in out[0]
+
+
+def test_build_refusals_without_data_disks_and_default_mounts():
+    vols = [{'path': '/data', 'readable': True, 'used_bytes': 1}]
+    assert 'not enough space' in RB.build_refusals(vols, [])[0]       # every path counts when no mounts are given
+    assert RB.build_refusals(vols, [], []) == []                      # no data volume: the tree goes to the OS disk
+    assert RB.build_refusals([], [{'lun': 0, 'size_gb': 1}], ['/data']) == []
+
+
+def test_log_records_when_each_step_was_recorded_within_a_tag_value():
+    import datetime
+    t0 = datetime.datetime(2026, 12, 7, 10, 0, 0)
+    t = {}
+    for j, st in enumerate(['planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over']):
+        t = RB.record_tags(t, st, now=t0 + datetime.timedelta(minutes=j))
+    t = RB.record_tags(t, 'cut_over', now=t0 + datetime.timedelta(minutes=9), spare_ip='10.0.0.250')  # same stage
+    log = RB.record({'tags': t})['log']
+    assert [e['step'] for e in log] == ['planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over']
+    assert log[0]['at'] == '2026-12-07T10:00:00Z' and log[-1]['at'] == '2026-12-07T10:06:00Z'
+    for k in range(40):                                          # many fallbacks: the oldest entries go
+        t = RB.record_tags(t, 'fallback' if k % 2 == 0 else 'cut_over', now=t0 + datetime.timedelta(hours=k + 1))
+    assert len(t[RB.TAG_LOG]) <= 256
+    log = RB.record({'tags': t})['log']
+    assert log[-1] == dict(step='cut_over', at='2026-12-09T02:00:00Z') and log[0]['step'] in ('fallback', 'cut_over')
+    assert RB.parse_log('pl=261207100000,zz=1,vm=bad,co=261207100500') == [
+        dict(step='planned', at='2026-12-07T10:00:00Z'), dict(step='cut_over', at='2026-12-07T10:05:00Z')]
+    assert RB.TAG_LOG not in RB.vm_body({'tags': t, 'location': 'eastus', 'properties': old_vm()['properties'],
+                                         'id': VMID}, '/nic/x')['tags']
+
+
+def _rec(*stages, **kw):
+    t = {}
+    for st in stages:
+        t = RB.record_tags(t, st, new='web-eah', ip='10.0.0.10', **kw)
+    return RB.record({'tags': t})
+
+
+def test_page_row_timeline_kept_and_left_to_confirm():
+    vm = {'name': 'web', 'resource_group': 'rg'}
+    cut = _rec('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over', spare_ip='10.0.0.250')
+    r = RB.page_row('web-host', vm, cut, compare={'same': True, 'files': 3, 'checksummed': 3, 'lines': []},
+                    snapshot_set='ade-1')
+    assert r['outcome'] == 'cut_over' and r['new_vm'] == 'web-eah' and len(r['steps']) == 7
+    assert all(s['at'] and s['state'] == 'done' for s in r['steps'])
+    assert any('deallocated' in k for k in r['kept']) and any('ade-1' in k for k in r['kept'])
+    assert any('10.0.0.10' in k and '10.0.0.250' in k for k in r['kept'])
+    assert 'ade_rebuild_state=verified' in r['to_confirm'][0] and 'fallback' in r['to_confirm'][0]
+    assert '3 files checksummed' in r['message'] and 'the same' in r['message']
+    fb = RB.page_row('h', vm, _rec('planned', 'nic', 'vm', 'fallback'))
+    assert fb['outcome'] == 'fallback' and fb['steps'][-1]['state'] == 'fallback'
+    assert any('web-eah' in k and 'deallocated' in k for k in fb['kept'])
+    ver = RB.page_row('h', vm, _rec('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over',
+                                    'verified'), snapshot_set='ade-1')
+    assert ver['kept'] == [] and 'never deletes' in ver['to_confirm'][0] and 'ade-1' in ver['to_confirm'][0]
+    ref = RB.page_row('h', vm, _rec(), refused='VM size X does not support encryption at host')
+    assert ref['outcome'] == 'refused' and ref['steps'][-1]['state'] == 'refused' and ref['kept'] == []
+    assert 'nothing was written' in ref['to_confirm'][0]
+    stop = RB.page_row('h', vm, _rec('planned', 'nic', 'vm', 'configured', 'copied'), failed='no cut-over - differs')
+    assert stop['outcome'] == 'failed' and stop['message'] == 'no cut-over - differs'
+    assert RB.page_row('h', vm, _rec('planned'))['to_confirm'][0].startswith('run the rebuild again')
+    none = RB.page_row('h', vm, _rec('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over'),
+                       cutover='none')
+    assert any('cut-over none' in k for k in none['kept'])
+
+
+def test_page_fail_msg_names_the_refused():
+    assert RB.page_fail_msg([{'host': 'a', 'outcome': 'cut_over'}]) == ''
+    m = RB.page_fail_msg([{'host': 'a', 'outcome': 'refused', 'message': 'size'}, {'host': 'b', 'outcome': 'failed'},
+                          {'host': 'c', 'outcome': 'refused', 'message': 'feature'}])
+    assert m == 'Refused, nothing was written - a: size | c: feature'
+
+
+def test_retention_recorded_at_verified_and_shown():
+    import datetime
+    assert RB.keep_until(30, now=datetime.datetime(2026, 12, 7, 23, 0)) == '2027-01-06'
+    assert RB.keep_until(0, now=datetime.datetime(2026, 12, 7)) == '2026-12-07'
+    with pytest.raises(RB.RebuildError):
+        RB.keep_until(-1)
+    rec = _rec('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over')
+    t = {}
+    for st in ('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over'):
+        t = RB.record_tags(t, st, new='web-eah')
+    t = RB.record_tags(t, 'verified', keep_until='2027-01-06')
+    rec = RB.record({'tags': t})
+    assert rec['keep_until'] == '2027-01-06' and t[RB.TAG_KEEP] == '2027-01-06'
+    r = RB.page_row('h', {'name': 'web'}, rec)
+    assert r['kept'] == ['the old VM web with its OS and data disks and its ADE keys in Key Vault - deallocated, kept '
+                         'until 2027-01-06 (retention)']
+    assert r['to_confirm'][0].startswith('from 2027-01-06, delete web') and 'never deletes' in r['to_confirm'][0]
