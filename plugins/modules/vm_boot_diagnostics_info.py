@@ -120,15 +120,23 @@ SAS_MINUTES = 5
 
 
 def read_serial_log(session, rg, name):
-    """-> (text or None when boot diagnostics is off, error text or None). The SAS URI stays in this function."""
+    """-> (text or None when boot diagnostics is off, error text or None). The SAS URI stays in this function.
+    Whether boot diagnostics is on is read from the VM model (diagnosticsProfile), so every error of the retrieve
+    call is reported as what it is."""
+    try:
+        vm = session.get_vm(rg, name, instance_view=False)
+    except Exception as exc:  # pylint: disable=broad-except
+        return None, 'reading VM {0}: {1}'.format(name, azure_error_text(exc))
+    if vm is None:
+        return None, 'VM {0} not found in resource group {1}'.format(name, rg)
+    diag = ((vm.get('properties') or {}).get('diagnosticsProfile') or {}).get('bootDiagnostics') or {}
+    if not diag.get('enabled'):
+        return None, None
     try:
         data = session.compute.virtual_machines.retrieve_boot_diagnostics_data(
             rg, name, sas_uri_expiration_time_in_minutes=SAS_MINUTES)
     except Exception as exc:  # pylint: disable=broad-except
-        text = azure_error_text(exc)
-        if 'not enabled' in text.lower() or 'OperationNotAllowed' in text:
-            return None, None
-        return None, 'retrieving the boot diagnostics of {0}: {1}'.format(name, text)
+        return None, 'retrieving the boot diagnostics of {0}: {1}'.format(name, azure_error_text(exc))
     uri = getattr(data, 'serial_console_log_blob_uri', None)
     if not uri:
         return None, None
