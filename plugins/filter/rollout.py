@@ -32,7 +32,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.report import flee
 def rollout_plan(vm_status, new_run, retry_restored=False, verify=True, retry_verify=False):
     vm_status = vm_status or {}
     return rollout.plan(vm_status.get('rollout'), vm_status, new_run, retry_restored=bool(retry_restored),
-                        verify=bool(verify), retry_verify=bool(retry_verify))
+                        verify=bool(verify), retry_verify=bool(retry_verify), addon_record=vm_status.get('addon'))
 
 
 def rollout_outcome(vm_status, timed_out=False):

@@ -181,6 +181,22 @@ options:
         extension succeeded. Until the rotation is proved, O(state=restarted) needs O(guest_bek).
     type: bool
     default: false
+  added_disks:
+    description:
+      - Data disks added after the encryption (issue 16 item 4). On a VM whose ADE (VolumeType Data or All)
+        succeeded, attached data disks without an ADE stamp stay plain - the guest agent re-runs the extension only for
+        new settings. With V(true), and once M(azure_ade.linux.vm_snapshot) O(azure_ade.linux.vm_snapshot#module:luns)
+        took the add-on set of exactly those disks (the VM's add-on record, tags C(azure_ade_addon_*)), the module
+        re-sends the INSTALLED settings (the request must name the same vault, KEK and volume type) with a new
+        C(SequenceVersion) (ADE's documented way to force a re-run; the extension encrypts and stamps the new volumes
+        and leaves the encrypted ones alone). The add-on record moves to C(enabling) (with the SequenceVersion, before
+        the PUT), C(encrypting) (ARM took it) and C(encrypted) (the new disks are stamped); a re-run resumes from it
+        and sends nothing once the disks are stamped. The rollout record is not touched.
+      - Refused before any write when a disk added later has no add-on set (snapshot it first), when the set holds
+        other disks than the unstamped ones, or when the request's settings differ from the installed ones.
+      - Not with O(snapshot_set) or O(rotate).
+    type: bool
+    default: false
   guest_bek:
     description:
       - O(state=restarted) of a VM whose key rotation is not proved yet (rotation record C(rotating)) - what the guest
@@ -239,6 +255,15 @@ EXAMPLES = r'''
     resource_group: rg-app
     name: vm1
     state: decrypted
+
+- name: Encrypt the data disks added after the encryption (their add-on set taken first with vm_snapshot luns)
+  azure_ade.linux.vm_encryption:
+    resource_group: rg-app
+    name: vm1
+    key_vault: kv-app
+    volume_type: All
+    added_disks: true
+    wait: true
 
 - name: Rotate to another key encryption key (the rotate playbook drives the whole guarded rollout)
   azure_ade.linux.vm_encryption:
@@ -341,6 +366,21 @@ old_secrets:
   returned: with O(state=rotated)
   type: list
   elements: str
+addon_plan:
+  description:
+    - With O(added_disks=true) - what the add-on run does next (C(module_utils/cloud/addon.py plan_enable)) - V(none),
+      V(enable), V(wait), V(record_encrypted) or V(stop).
+  returned: with O(added_disks=true)
+  type: str
+addon:
+  description: With O(added_disks=true) - the VM's add-on record (snapshot_set, stage, seq, members, ids, at).
+  returned: with O(added_disks=true)
+  type: dict
+added_disks:
+  description: With O(added_disks=true) - the LUNs of the data disks added after the encryption that carry no ADE stamp.
+  returned: with O(added_disks=true)
+  type: list
+  elements: int
 cold_start:
   description:
     - O(state=restarted) with O(restart_mode=cold) - C(costs) (list of C({id, message}), C(id) V(dynamic_public_ip) or
@@ -355,7 +395,7 @@ encryption_at_host_advice:
 
 import time
 
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import ade, compat, dual_pass, enable_plan, keyvault
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import addon, ade, compat, dual_pass, enable_plan, keyvault
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import cold_start, rollout, rotation
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import to_dict
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.poller import Poller
@@ -380,6 +420,7 @@ class Job:
         self.name = self.p['name']
         self.result = dict(changed=False, actions=[], reason=None, history=[])
         self.deadline = start + self.p['timeout']
+        self.addon = False    # added_disks=true: the add-on run (issue 16 item 4)
 
     def finish(self, **kw):
         self.result.update(kw)
@@ -415,7 +456,7 @@ def main():
                          expected_vm_id=dict(type='str'),
                          prefer_encryption_at_host=dict(type='str', choices=list(compat.PREFER_EAH_CHOICES), default='warn'),
                          encryption_identity=dict(type='str'), migrate_dual_pass=dict(type='bool', default=False),
-                         rotate=dict(type='bool', default=False),
+                         rotate=dict(type='bool', default=False), added_disks=dict(type='bool', default=False),
                          restart_mode=dict(type='str', choices=list(cold_start.MODES), default='warm'),
                          confirm_deallocate=dict(type='bool', default=False),
                          guest_bek=dict(type='dict'))
@@ -427,6 +468,9 @@ def main():
         supports_check_mode=True,
     )
     p = base.params
+    if p['added_disks'] and (p['state'] != 'encrypted' or p['snapshot_set'] or p['rotate'] or p['migrate_dual_pass']):
+        base.fail('added_disks=true (the add-on run: data disks added after the encryption) works with state=encrypted '
+                  'only, and not with snapshot_set, rotate or migrate_dual_pass. Nothing was sent to Azure.')
     if p['state'] == 'decrypted' and p['volume_type'] not in (None, 'Data'):
         base.fail("state=decrypted: Linux supports disabling ADE on data volumes only; use volume_type Data "
                   "(or omit it). An encrypted OS volume cannot be decrypted - restore from the snapshot")
@@ -444,7 +488,7 @@ def main():
         STATES[p['state']](job, vm, compute_status(vm))
     except enable_plan.Refusal as exc:
         job.fail(exc.msg, **exc.extra)
-    except (rollout.RolloutError, rotation.RotationError) as exc:
+    except (rollout.RolloutError, rotation.RotationError, addon.AddonError) as exc:
         job.fail(str(exc))
     except Exception as exc:  # pylint: disable=broad-except
         base.fail_azure('vm_encryption {0}/{1}'.format(job.rg, job.name), exc, actions=job.result['actions'],
@@ -601,6 +645,8 @@ def run_encrypt(job, vm, status):
     plan = enable_plan.decide(want, pre, vm, status, vault, kek_vault, kek_url, kek_errors,
                               session.plan['cloud']['keyvault_suffix'], snapshot_set=p['snapshot_set'],
                               passphrase=p['passphrase'], check_mode=job.check_mode)
+    if p['added_disks']:
+        plan_added_disks(job, vm, status, plan)
     rot = rotation.detect(status, pre['vault_id'], plan['kek_resolved'] or kek_url)   # issue 16: another vault/KEK
     if rot:
         result['rotation'] = rot
@@ -640,6 +686,62 @@ def run_encrypt(job, vm, status):
     act_encrypt(job, vm, status, plan, pre)
 
 
+def plan_added_disks(job, vm, status, plan):
+    """issue 16 item 4: the add-on run from the VM's add-on record (module_utils/cloud/addon.py plan_enable). Turns the
+    enable plan into the add-on's steps - a forced re-run of the installed settings (new SequenceVersion) - or fails
+    before any write."""
+    record = addon.parse_record(vm.get('tags'))
+    ap = addon.plan_enable(record, status, vm)
+    job.addon = True
+    job.result.update(addon_plan=ap['action'], addon=record, added_disks=ap['luns'])
+    if ap['action'] == 'stop':
+        job.fail('add-on encryption of {0}: {1}'.format(job.name, ap['reason']), status=status)
+    if plan['action'] == 'enable':
+        job.fail('add-on encryption of {0}: the request differs from the installed extension ({1}); the add-on run '
+                 're-sends the installed settings only - name the vault, KEK and volume type the VM was encrypted with '
+                 '(nothing was sent)'.format(job.name, plan['reason']), status=status)
+    keep = [s for s in plan['steps'] if s == 'set_encryption_identity']
+    if ap['action'] == 'enable':
+        body = ade.build_extension_body(vm['location'], plan['settings'], job.p['passphrase'])
+        plan.update(action='enable', body=body, request=ade.redact_body(body),
+                    steps=keep + ['record_addon_enabling', 'put_extension', 'record_addon_accepted'])
+    else:
+        plan['steps'] = keep + (['record_addon_encrypted'] if ap['action'] == 'record_encrypted' else [])
+    plan['reason'] = ap['reason']
+
+
+def record_addon(job, vm, stage, deadline, **kw):
+    """Move the VM's add-on record to ``stage`` (one PATCH of its tags; the rollout record stays)."""
+    tags = addon.transition(addon.parse_record(vm.get('tags')), stage, **kw)
+    full = addon.merged_tags(vm.get('tags'), tags)
+    job.session.retry_conflicts(lambda: job.session.update_vm_tags(job.rg, job.name, full), deadline,
+                                'recording add-on stage {0}'.format(stage), interval=5.0)
+    vm['tags'] = full
+    job.result['addon'] = addon.parse_record(full)
+
+
+def finish_addon(job, status):
+    """After the add-on's run succeeded: record it encrypted once its disks are stamped (one read, one tag write)."""
+    if not job.addon or job.check_mode or status.get('phase') != 'succeeded':
+        return status
+    waiter = Poller(consistency.stale_grace(), base_delay=min(job.p['poll_interval'], 5.0))
+    while True:
+        vm = waiter.call(lambda: job.session.get_vm(job.rg, job.name), 'GET VM')
+        status = compute_status(vm)
+        ap = addon.plan_enable(addon.parse_record(vm.get('tags')), status, vm)
+        # a read right after the PUT can still show the last run's success with the new disks unstamped (stale)
+        if not (ap['action'] == 'stop' and status.get('phase') == 'succeeded' and ap['luns']) or \
+                not waiter.pause(job.p['poll_interval']):
+            break
+    job.result.update(addon_plan=ap['action'], added_disks=ap['luns'])
+    if ap['action'] == 'stop':
+        job.fail('add-on encryption of {0}: {1}'.format(job.name, ap['reason']), status=status)
+    if ap['action'] == 'record_encrypted':
+        record_addon(job, vm, 'encrypted', time.time() + max(job.p['busy_timeout'], 300))
+        job.result.update(changed=True, actions=job.result['actions'] + ['record_addon_encrypted'])
+    return status
+
+
 def act_encrypt(job, vm, status, plan, pre):
     """Run the plan's steps (enable_plan: set_encryption_identity, record_encrypting | record_enabling,
     put_extension, record_accepted), then settle / wait."""
@@ -654,9 +756,15 @@ def act_encrypt(job, vm, status, plan, pre):
         record_history(history, status, time.time())
         if 'record_encrypting' in steps:
             job.record(vm, 'encrypting', time.time() + max(p['busy_timeout'], 60))
+        if 'record_addon_encrypted' in steps:
+            result.update(changed=True, actions=result['actions'] + ['record_addon_encrypted'])
+            if job.check_mode:
+                job.finish(status=status)
+            record_addon(job, vm, 'encrypted', time.time() + max(p['busy_timeout'], 60))
         if p['wait'] and status['phase'] == 'in_progress' and not job.check_mode:
             status, timed_out = wait_for_phase(session, job.rg, job.name, job.deadline, p['poll_interval'], history)
             check_final(job, status, timed_out)
+            status = finish_addon(job, status)
         job.finish(status=status)
     seq = plan['settings']['SequenceVersion']
     result.update(request=plan['request'], sequence_version=seq)
@@ -664,8 +772,10 @@ def act_encrypt(job, vm, status, plan, pre):
         result.update(changed=True, actions=result['actions'] + ['put_extension'])
         job.finish(status=status)
     busy_deadline = time.time() + p['busy_timeout']
-    # The status before the PUT: a read after it showing exactly this is stale (cloud/consistency.py).
-    before = consistency.fingerprint(status)
+    # The status before the PUT: a read after it showing exactly this is stale (cloud/consistency.py). Not for the
+    # add-on run: it ends with the very status it started from ('Encryption succeeded for data volumes', data
+    # Encrypted); its fresh proof is the stamp on the new disks (finish_addon).
+    before = None if job.addon else consistency.fingerprint(status)
     if 'record_rotating' in steps:
         # A key rotation's intent first (its own record; the encrypt rollout's record is not touched): a re-run compares
         # this SequenceVersion with the extension's to know whether ARM took the PUT.
@@ -675,6 +785,8 @@ def act_encrypt(job, vm, status, plan, pre):
         # Intent first: if the control node dies after the PUT, the re-run compares this SequenceVersion with the
         # extension's to know whether ARM took it.
         job.record(vm, 'enabling', busy_deadline + 60, seq=seq, prev=before)
+    if 'record_addon_enabling' in steps:
+        record_addon(job, vm, 'enabling', busy_deadline + 60, seq=seq)   # the add-on's intent, same reason
     poller = session.retry_conflicts(
         lambda: session.begin_put_extension(job.rg, job.name, ade.EXTENSION_NAME, plan['body']),
         busy_deadline, 'enabling ADE', interval=conflict_interval(p))
@@ -689,6 +801,9 @@ def act_encrypt(job, vm, status, plan, pre):
         # Recorded once the PUT's operation ended (the VM refuses tag updates while it runs).
         vm_now = session.get_vm(job.rg, job.name, instance_view=False) or vm
         job.record(vm_now, 'encrypting', time.time() + max(p['busy_timeout'], 300))
+    if 'record_addon_accepted' in steps:
+        vm_now = session.get_vm(job.rg, job.name, instance_view=False) or vm
+        record_addon(job, vm_now, 'encrypting', time.time() + max(p['busy_timeout'], 300))
     if lro_error is not None:
         raise lro_error
     prov = ((ext or {}).get('properties') or {}).get('provisioningState')
@@ -702,6 +817,7 @@ def act_encrypt(job, vm, status, plan, pre):
     if p['wait'] and status['phase'] == 'in_progress':
         status, timed_out = wait_for_phase(session, job.rg, job.name, job.deadline, p['poll_interval'], history)
         check_final(job, status, timed_out)
+    status = finish_addon(job, status)
     job.finish(status=status)
 
 

@@ -246,6 +246,11 @@ vms:
       type: list
       elements: str
       returned: always
+    skipped_data_luns:
+      description: The LUNs of RV(vms[].skipped_data_disks), in the same order (issue 16 item 4, the add-on run).
+      type: list
+      elements: int
+      returned: always
     warnings:
       description: Warnings about this VM (also emitted as Ansible warnings), e.g. skipped data disks.
       type: list
@@ -267,6 +272,14 @@ vms:
       description:
         - The VM's rollout record from its tags (C(snapshot_set), C(stage), C(seq), C(at)); C(stage) is null
           when the VM carries none. See docs/architecture.md "Rollout record".
+      type: dict
+      returned: always
+    addon:
+      description:
+        - The VM's add-on record from its tags (issue 16 item 4, data disks added after the encryption:
+          C(snapshot_set), C(stage) snapshot_taken, enabling, encrypting or encrypted, C(seq), C(members) - the LUNs of
+          the add-on set - C(ids), C(at)); C(stage) is null when the VM carries none, C(error) when the tag is not ours.
+          See docs/architecture.md "Disks added later".
       type: dict
       returned: always
     migration:
@@ -375,7 +388,7 @@ requests:
 
 import time
 
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import custody, custody_reads
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import addon, custody, custody_reads
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import parse_resource_id
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import ade_blockers, for_output
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout import disk_sizes, parse_record, stall_factor, stall_report
@@ -555,6 +568,7 @@ def main():
             st = clock.apply(k, st, now)
         st['vm_id'] = (vm.get('properties') or {}).get('vmId')
         st['rollout'] = parse_record(vm.get('tags'))
+        st['addon'] = addon.safe_record(vm.get('tags'))
         st['migration'] = migrate_record(vm)
         st['rebuild'] = rebuild_record(vm)
         st['stall_report'] = stall_report(st, held, *disk_sizes(vm), factor=stall_f)

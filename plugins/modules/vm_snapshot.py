@@ -97,6 +97,26 @@ options:
   older_than_days:
     description: With O(state=absent), delete only when every snapshot of the set is older than this many days.
     type: float
+  luns:
+    description:
+      - Data disks added after the encryption (issue 16 item 4) - snapshot only the data disks at these LUNs, as the
+        VM's B(add-on) set, and record it in the VM's add-on record (tags C(azure_ade_addon_set),
+        C(azure_ade_addon_stage=snapshot_taken), C(azure_ade_addon_ids): the members by ID and source disk), never in
+        its rollout record, which keeps naming the pre-encryption set of the OS and the old data disks.
+      - Only for a VM whose ADE (VolumeType Data or All) succeeded. Every named disk must be a data disk on which
+        the encryption has not begun - proved from the platform (no ADE stamp on the disk, no add-on run going on) AND
+        the guest (O(guest_facts): no ADE request queued, no BEK passphrase file for the LUN, no dm-crypt data volume
+        the platform's stamps do not account for); otherwise the module refuses before any write, naming the disk.
+        O(allow_after_encryption_start) does not apply.
+      - M(azure_ade.linux.vm_encryption) O(azure_ade.linux.vm_encryption#module:added_disks=true) then encrypts them.
+    type: list
+    elements: int
+  guest_facts:
+    description:
+      - With O(luns) - the guest's C(azure_ade) facts (M(azure_ade.linux.guest_facts) C(ansible_facts.azure_ade), or
+        M(azure_ade.linux.preflight) C(facts)), read just before; required to prove that the guest has not begun
+        encrypting the disks. Only C(crypt), C(root) and C(ade_state) are used.
+    type: dict
   expected_vm_id:
     description:
       - An empty string is refused before any change (it never means "no check"); leave the option out for no check.
@@ -121,6 +141,14 @@ EXAMPLES = r'''
     name: vm1
     snapshot_set: ade-20261128
   register: snap
+
+- name: A data disk added after the encryption (LUN 2) - snapshot it alone as the add-on set
+  azure_ade.linux.vm_snapshot:
+    resource_group: rg-app
+    name: vm1
+    snapshot_set: ade-20261207-addon
+    luns: [2]
+    guest_facts: "{{ ansible_facts.azure_ade }}"
 
 - name: Retention - drop the set once the VM was verified after its restart, if older than 30 days
   azure_ade.linux.vm_snapshot:
@@ -195,6 +223,10 @@ rollout:
   description: The VM's rollout record after the run (snapshot_set, stage, seq, at); see docs/architecture.md.
   returned: always
   type: dict
+addon:
+  description: With O(luns) - the VM's add-on record after the run (snapshot_set, stage, seq, members, ids, at).
+  returned: with luns
+  type: dict
 requests:
   description: HTTP requests made.
   returned: always
@@ -204,7 +236,7 @@ requests:
 import calendar
 import time
 
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import addon, rollout
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import snapshots as snap
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import provenance as prov
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.client import error_text
@@ -226,7 +258,8 @@ def main():
              tags=dict(type='dict'), wait=dict(type='bool', default=True), timeout=dict(type='int', default=3600),
              allow_after_encryption_start=dict(type='bool', default=False), record=dict(type='bool', default=True),
              require_verified=dict(type='bool', default=True), older_than_days=dict(type='float'),
-             expected_vm_id=dict(type='str')),
+             expected_vm_id=dict(type='str'), luns=dict(type='list', elements='int'),
+             guest_facts=dict(type='dict')),
         non_negative=('timeout', 'older_than_days'), lease=True,
         supports_check_mode=True,
     )
@@ -234,6 +267,9 @@ def main():
     p = base.params
     if not p['snapshot_set']:
         p['snapshot_set'] = time.strftime('ade-%Y%m%d', time.gmtime())
+    if p['luns'] is not None and (not p['luns'] or p['state'] != 'present' or p['allow_after_encryption_start']):
+        base.fail('luns (an add-on set of data disks added after the encryption) needs at least one LUN, state=present '
+                  'and no allow_after_encryption_start. Nothing was sent to Azure.')
     if not _RUN_ID_OK.match(p['snapshot_set']):
         base.fail("snapshot_set '{0}' must be 1-60 letters, digits, '_', '.', '-' starting with a letter/digit"
                   .format(p['snapshot_set']))
@@ -253,7 +289,7 @@ def main():
             run_absent(module, session, p, vm, existing, snap_rg, result)
         else:
             run_present(module, session, p, vm, existing, snap_rg, result)
-    except (snap.SnapshotError, rollout.RolloutError, prov.ProvenanceError) as exc:
+    except (snap.SnapshotError, rollout.RolloutError, prov.ProvenanceError, addon.AddonError) as exc:
         base.fail(str(exc), **result)
     except Exception as exc:  # pylint: disable=broad-except
         base.fail_azure('vm_snapshot {0}/{1}'.format(rg, name), exc, **result)
@@ -264,8 +300,22 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
     plan = snap.plan_snapshots(vm, p['snapshot_set'], existing, p['incremental'], p['sku'], p['tags'])
     record = rollout.parse_record(vm.get('tags'))
     result['rollout'] = record
-    check_reuse(vm, plan, p['snapshot_set'])
-    if any(item['action'] != 'reuse' for item in plan):
+    add_rec = None
+    if p['luns']:
+        # issue 16 item 4: the add-on set - the named data disks only, refused for any disk whose encryption began
+        add_rec = result['addon'] = addon.parse_record(vm.get('tags'))
+        wanted = sorted(set(p['luns']))
+        plan = [i for i in plan if i['disk']['role'] == 'data' and i['disk']['lun'] in wanted]
+        check_reuse(vm, plan, p['snapshot_set'], record_tag=addon.TAG_IDS, set_tag=addon.TAG_SET)
+        complete_reuse = len(plan) == len(wanted) and all(i['action'] == 'reuse' for i in plan) and \
+            add_rec['snapshot_set'] == p['snapshot_set'] and add_rec['stage'] is not None
+        if not complete_reuse:
+            refusal = addon.snapshot_refusal(vm, compute_status(vm), wanted, p['guest_facts'], add_rec, p['snapshot_set'])
+            if refusal:
+                raise snap.SnapshotError(refusal)
+    else:
+        check_reuse(vm, plan, p['snapshot_set'])
+    if not p['luns'] and any(item['action'] != 'reuse' for item in plan):
         refusal = rollout.snapshot_refusal(record, compute_status(vm), p['snapshot_set'], p['allow_after_encryption_start'])
         if refusal:
             raise snap.SnapshotError('refusing to snapshot {0}: {1}'.format(vm['name'], refusal))
@@ -316,6 +366,11 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
     result['snapshots'] = out
     result['snapshot_ids'] = [d['id'] for d in out if d.get('id')]
     complete = bool(out) and all(d.get('provisioning_state') == 'Succeeded' for d in out)
+    if add_rec is not None:
+        if p['record'] and complete and not module.check_mode and (
+                add_rec['stage'] is None or add_rec['snapshot_set'] != p['snapshot_set']):
+            record_addon(session, p, vm, raw, add_rec, result)
+        return
     if p['record'] and complete and not module.check_mode and record['stage'] in (None, 'restored') \
             and not rollout.encryption_began(compute_status(vm)):
         # the set's members by ID and source disk, in the same tag write as the record (provenance.py)
@@ -329,15 +384,30 @@ def run_present(module, session, p, vm, existing, snap_rg, result):
         result['changed'] = True
 
 
-def check_reuse(vm, plan, snapshot_set):
+def record_addon(session, p, vm, raw, add_rec, result):
+    """The add-on set's members by ID and source disk, in the VM's add-on record (stage snapshot_taken); one PATCH of
+    its tags. The rollout record (the pre-encryption set) is not touched."""
+    own = prov.own_disks(dict((prov.member_key(d['role'], d['lun']), d['id']) for d in snap.vm_disks(vm)))
+    prov.check_set(raw, own, snapshot_set=p['snapshot_set'], vm_name=vm['name'])
+    tags = addon.transition(add_rec, 'snapshot_taken', snapshot_set=p['snapshot_set'], ids=prov.record_value(raw))
+    full = addon.merged_tags(vm.get('tags'), tags)
+    session.retry_conflicts(lambda: session.update_vm_tags(p['resource_group'], p['name'], full),
+                            time.time() + p['timeout'] + 60, 'recording the add-on set', interval=5.0)
+    vm['tags'] = full
+    result['addon'] = addon.parse_record(full)
+    result['changed'] = True
+
+
+def check_reuse(vm, plan, snapshot_set, record_tag=prov.TAG_IDS, set_tag=rollout.TAG_RUN):
     """A snapshot reused (or waited for) must come from the VM's own disk by ARM's sourceResourceId (its tags are
-    not trusted), and a set the VM's record pins must still be exactly the recorded one (provenance.py)."""
+    not trusted), and a set the VM's record pins must still be exactly the recorded one (provenance.py). The add-on
+    set (``luns``) is pinned by the add-on record's tags instead."""
     own = prov.own_disks(dict((prov.member_key(d['role'], d['lun']), d['id']) for d in snap.vm_disks(vm)))
     found = [(prov.member_key(i['disk']['role'], i['disk']['lun']), i['existing']) for i in plan if i['existing']]
     prov.check_set(found, own, snapshot_set=snapshot_set, vm_name=vm['name'])
     tags = vm.get('tags') or {}
-    if found and len(found) == len(plan) and tags.get(rollout.TAG_RUN) == snapshot_set:
-        record = prov.parse_value(tags.get(prov.TAG_IDS))
+    if found and len(found) == len(plan) and tags.get(set_tag) == snapshot_set:
+        record = prov.parse_value(tags.get(record_tag))
         if record is not None:
             prov.check_set(found, own, record=record, snapshot_set=snapshot_set, vm_name=vm['name'])
 

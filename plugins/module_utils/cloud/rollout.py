@@ -38,6 +38,8 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import addon
+
 TAG_RUN = 'azure_ade_snapshot_set'
 TAG_STAGE = 'azure_ade_rollout_stage'
 TAG_SEQ = 'azure_ade_rollout_seq'
@@ -75,6 +77,8 @@ WAVE_STAGES = ('identity', 'plan', 'wait')   # identity: the rollout role's iden
 OUTCOMES = {
     'encrypted': (True, True, 'encrypted by this run (and verified after a restart unless ade_verify_restart=false)'),
     'already_encrypted': (True, True, 'nothing to do: encrypted before, or a dual-pass VM moved to single pass'),
+    'encrypted_added_disks': (True, True, 'data disks added after the encryption: snapshotted alone (add-on set) and '
+                                          'encrypted; the OS and the disks encrypted before untouched'),
     'would_encrypt': (True, True, 'check mode: what the run would do'),
     'blocked': (False, True, 'blocked by the preflight or an Azure-side blocker; never snapshotted nor encrypted'),
     'not_attempted': (False, True, 'the rollout stopped after a failure on another host before this one'),
@@ -205,7 +209,7 @@ def effective_stage(record, status):
     return stage
 
 
-def plan(record, status, new_run, retry_restored=False, verify=True, retry_verify=False):
+def plan(record, status, new_run, retry_restored=False, verify=True, retry_verify=False, addon_record=None):
     """What the encrypt playbook does next for one VM. Pure.
 
     Returns dict(action, snapshot_set, stage, reason, restore_from, snapshot_allowed):
@@ -223,21 +227,40 @@ def plan(record, status, new_run, retry_restored=False, verify=True, retry_verif
     ``outcome`` (only with stop/done when the record knows better than the generic word): 'verify_failed' for a VM
     whose restart check failed in an earlier run - it waits for the operator (``retry_verify``) and a re-run sends
     it no restart (issue 16: a 4-VM rollout re-run restarted two VMs already reported verify_failed).
+      addon        (issue 16 item 4) the VM is done, but data disks were added after the encryption (or an add-on run
+                   is not finished, ``addon_record``: the VM's add-on record, cloud/addon.py): snapshot the new disks
+                   alone and re-run the enable for them (``addon_set`` names the add-on set to take or resume)
     """
     record = record or {}
     stage = record.get('stage')
     run = record.get('snapshot_set')
+    addon_record = addon_record or {}
     eff = effective_stage(record, status)
 
     plain = list((status or {}).get('skipped_data_disks') or [])
+    plain_luns = list((status or {}).get('skipped_data_luns') or [])
 
     def out(action, reason, snapshot_set=None, restore_from=None, outcome=None):
+        if action == 'done' and addon.rollout_wants_addon(addon_record, status):
+            going = addon_record.get('stage') in ('snapshot_taken', 'enabling', 'encrypting')
+            aset = addon_record.get('snapshot_set') if going else '{0}-addon'.format(new_run)
+            return dict(action='addon', snapshot_set=snapshot_set, stage=stage, effective_stage=eff,
+                        reason=reason + '; data disk(s) added after the encryption: add-on run {0} (snapshot the new '
+                                        'disks alone, re-run the enable for them)'.format(aset),
+                        restore_from=restore_from, outcome=None, plain_data_disks=plain, snapshot_allowed=False,
+                        addon_set=aset, addon_luns=(addon_record.get('members') or []) if going else plain_luns)
         if action == 'done' and plain:
             reason = reason + '; ' + plain_disks_note(plain)
         return dict(action=action, snapshot_set=snapshot_set, stage=stage, effective_stage=eff, reason=reason,
-                    restore_from=restore_from, outcome=outcome, plain_data_disks=plain,
+                    restore_from=restore_from, outcome=outcome, plain_data_disks=plain, addon_set=None, addon_luns=[],
                     snapshot_allowed=action == 'start' or (action == 'resume' and stage == 'snapshot_taken'))
 
+    if addon_record.get('seq') and extension_seq(status) == addon_record['seq']:
+        # The extension runs the add-on's SequenceVersion (issue 16 item 4): it started from a finished first rollout,
+        # and whatever the add-on's run does (even fail) is the add-on's to handle - never a restore from the first
+        # rollout's pre-encryption set, which would swap the OS disk.
+        return out('done', 'the first rollout of this VM finished (run {0}); the extension runs the add-on run {1}'
+                   .format(run, addon_record.get('snapshot_set')), snapshot_set=run)
     if stage is None:
         if encryption_began(status):
             phase = (status or {}).get('phase')
@@ -294,9 +317,8 @@ def plan(record, status, new_run, retry_restored=False, verify=True, retry_verif
 def plain_disks_note(disks):
     """What a re-run says about data disks of an encrypted VM that carry no ADE stamp (issue 16 item 4). Pure."""
     return ('BUT data disk(s) {0} are NOT encrypted (no ADE stamp: attached after the encryption, or not mounted '
-            'when it ran); encrypt does not yet take a snapshot set of them alone and re-run the enable for them: '
-            'mount them in the guest, snapshot them, then run azure_ade.linux.vm_encryption again '
-            '(a new SequenceVersion encrypts the new volumes only)'.format(', '.join(disks)))
+            'when it ran); mount them in the guest and run encrypt again: it snapshots them alone (add-on set) and '
+            're-runs the enable for them (a new SequenceVersion encrypts the new volumes only)'.format(', '.join(disks)))
 
 
 def _plan_verify_failed(out, record, status, run, retry_verify):

@@ -117,7 +117,7 @@ def compute_status(vm):
         os_volume_encryption_settings=None, progress_message=None,
         os_disk_stamped=False, data_disks_stamped=[],
         operation=None, volume_type=None, phase='not_started', phase_reason=None, transient_error=False,
-        skipped_data_disks=[], warnings=[], stalled=False,
+        skipped_data_disks=[], skipped_data_luns=[], warnings=[], stalled=False,
     )
     # Disks (single pass stamps them; stamped is NOT encrypted).
     for disk in iv.get('disks') or []:
@@ -198,6 +198,7 @@ def _skipped_data_disks(out, storage, iv):
         skipped = []
     if skipped:
         out['skipped_data_disks'] = skipped
+        out['skipped_data_luns'] = [d.get('lun') for d in storage.get('dataDisks') or [] if d.get('name') in skipped]
         out['warnings'] = ['{0}: VolumeType {1} succeeded but attached data disk(s) {2} carry no ADE stamp (substatus '
                            'data {3}): they are NOT encrypted - attached after the encryption, or not mounted in the '
                            'guest when it ran (ADE encrypts only data volumes mounted in the guest: fstab, supported '

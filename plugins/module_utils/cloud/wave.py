@@ -87,6 +87,21 @@ def pick(results, vm):
     return {'vms': [{}], 'timed_out': timed_out, 'found': False}
 
 
+def _addon_candidate(vm, S):
+    """An ADE VM (instance view) with an attached data disk that carries no ADE stamp, or an unfinished add-on run
+    (issue 16 item 4): its plan needs the extension settings (VolumeType, SequenceVersion) a list read lacks."""
+    if (vm.get('tags') or {}).get('azure_ade_addon_stage') in ('snapshot_taken', 'enabling', 'encrypting'):
+        return True
+    iv = S.instance_view(vm)
+    stamped = set((d.get('name') or '').lower() for d in iv.get('disks') or []
+                  if S._disk_encryption_state(d) == 'encrypted')  # pylint: disable=protected-access
+    data = [(d.get('name') or '').lower() for d in
+            ((vm.get('properties') or {}).get('storageProfile') or {}).get('dataDisks') or []]
+    # a data disk stamped and another not: a Data/All VM with a disk added later (VolumeType OS VMs stamp no data disk,
+    # so an OS-only fleet's status read stays one list call)
+    return any(n in stamped for n in data) and any(n not in stamped for n in data)
+
+
 def needs_full_read(vm, waiting, terminal_phases=('not_started', 'succeeded', 'failed', 'restart_pending')):
     """A VM read from a list has no extension resources, so no ADE settings (SequenceVersion, operation,
     VolumeType): the rollout cannot tell this run's encryption from an earlier one without them. True when
@@ -97,9 +112,11 @@ def needs_full_read(vm, waiting, terminal_phases=('not_started', 'succeeded', 'f
     from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import status as S  # pylint: disable=import-outside-toplevel
     if vm.get('resources') or S.find_ade_extension(vm) is not None:
         return False
-    if R.parse_record(vm.get('tags')).get('stage') not in ('enabling', 'encrypting'):
-        return False
     if S._ade_instance_extension(S.instance_view(vm)) is None:  # pylint: disable=protected-access
+        return False
+    if not waiting and _addon_candidate(vm, S):
+        return True
+    if R.parse_record(vm.get('tags')).get('stage') not in ('enabling', 'encrypting'):
         return False
     if not waiting:
         return True

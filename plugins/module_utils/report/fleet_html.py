@@ -27,7 +27,7 @@ KNOWN_KEYS = ('host', 'vm', 'resource_group', 'outcome', 'phase', 'blockers', 's
 STEP_KINDS = ('migrate', 'rebuild')
 
 # outcome / phase -> CSS class (colour): good, bad, warn, busy, idle
-_GOOD = ('succeeded', 'encrypted', 'already_encrypted', 'ready', 'verified', 'done', 'cut_over', 'migrated',
+_GOOD = ('succeeded', 'encrypted', 'already_encrypted', 'encrypted_added_disks', 'ready', 'verified', 'done', 'cut_over', 'migrated',
          'rebuilt')
 _BAD = ('failed', 'failed_restore_failed', 'restore_failed', 'mismatch', 'unreachable', 'error', 'timeout',
         'refused')

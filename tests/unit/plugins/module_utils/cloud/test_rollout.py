@@ -377,8 +377,9 @@ def test_stages_and_outcomes_are_declared_once_and_checked():
     assert R.check_outcome('failed_restored') == 'failed_restored'
     with pytest.raises(R.RolloutError, match='undeclared rollout outcome'):
         R.check_outcome('restored_ok')
-    assert set(R.ENCRYPTED_OUTCOMES) == {'encrypted', 'already_encrypted', 'would_encrypt'}
-    assert set(R.OK_OUTCOMES) == {'encrypted', 'would_encrypt', 'blocked', 'not_attempted', 'already_encrypted'}
+    assert set(R.ENCRYPTED_OUTCOMES) == {'encrypted', 'already_encrypted', 'would_encrypt', 'encrypted_added_disks'}
+    assert set(R.OK_OUTCOMES) == {
+        'encrypted', 'would_encrypt', 'blocked', 'not_attempted', 'already_encrypted', 'encrypted_added_disks'}
 
 
 @pytest.mark.parametrize('stage', R.HOST_STAGES)

@@ -117,3 +117,23 @@ def test_an_undeclared_stage_is_an_error_not_a_silent_drop():
         W.wave_vms(['a'], {'a': hv('waiting', name='vm-a')}, 'waiting')
     with pytest.raises(W.WaveError, match="host a is at the undeclared stage 'waiting'"):
         W.wave_vms(['a', 'b'], {'a': hv('waiting', name='vm-a'), 'b': hv('wait', name='vm-b')}, 'wait')
+
+
+def test_a_listed_ade_vm_with_a_data_disk_added_later_is_read_again():
+    # issue 16 item 4: one data disk stamped, one not - the plan needs VolumeType/SequenceVersion (add-on path)
+    enc = [{'code': 'EncryptionState/encrypted', 'level': 'Info'}]
+    plain = [{'code': 'EncryptionState/notEncrypted', 'level': 'Info'}]
+    vm = _vm()
+    vm['properties']['storageProfile']['dataDisks'] = [{'lun': 0, 'name': 'd0'}, {'lun': 7, 'name': 'late'}]
+    vm['properties']['instanceView']['disks'] = [{'name': 'os', 'statuses': plain}, {'name': 'd0', 'statuses': enc},
+                                                 {'name': 'late', 'statuses': plain}]
+    assert W.needs_full_read(vm, waiting=False) is True
+    assert W.needs_full_read(vm, waiting=True) is False               # a wait reads terminal VMs by its own rule
+    vm['properties']['instanceView']['disks'][2]['statuses'] = enc
+    assert W.needs_full_read(vm, waiting=False) is False              # every data disk stamped: the list read will do
+    os_only = _vm()
+    os_only['properties']['storageProfile']['dataDisks'] = [{'lun': 0, 'name': 'd0'}]
+    os_only['properties']['instanceView']['disks'] = [{'name': 'os', 'statuses': enc}, {'name': 'd0', 'statuses': plain}]
+    assert W.needs_full_read(os_only, waiting=False) is False         # VolumeType OS: a status read stays a list
+    os_only['tags'] = {'azure_ade_addon_stage': 'encrypting'}
+    assert W.needs_full_read(os_only, waiting=False) is True          # an unfinished add-on run
