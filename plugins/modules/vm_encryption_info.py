@@ -276,7 +276,7 @@ vms:
       returned: always
     addon:
       description:
-        - The VM's add-on record from its tags (issue 16 item 4, data disks added after the encryption:
+        - The VM's add-on record from its tags (issue 16 item 4, data disks added after the encryption) -
           C(snapshot_set), C(stage) snapshot_taken, enabling, encrypting or encrypted, C(seq), C(members) - the LUNs of
           the add-on set - C(ids), C(at)); C(stage) is null when the VM carries none, C(error) when the tag is not ours.
           See docs/architecture.md "Disks added later".

@@ -101,11 +101,11 @@ options:
     description:
       - Data disks added after the encryption (issue 16 item 4) - snapshot only the data disks at these LUNs, as the
         VM's B(add-on) set, and record it in the VM's add-on record (tags C(azure_ade_addon_set),
-        C(azure_ade_addon_stage=snapshot_taken), C(azure_ade_addon_ids): the members by ID and source disk), never in
+        C(azure_ade_addon_stage=snapshot_taken), C(azure_ade_addon_ids) - the members by ID and source disk), never in
         its rollout record, which keeps naming the pre-encryption set of the OS and the old data disks.
       - Only for a VM whose ADE (VolumeType Data or All) succeeded. Every named disk must be a data disk on which
         the encryption has not begun - proved from the platform (no ADE stamp on the disk, no add-on run going on) AND
-        the guest (O(guest_facts): no ADE request queued, no BEK passphrase file for the LUN, no dm-crypt data volume
+        the guest (O(guest_facts) - no ADE request queued, no BEK passphrase file for the LUN, no dm-crypt data volume
         the platform's stamps do not account for); otherwise the module refuses before any write, naming the disk.
         O(allow_after_encryption_start) does not apply.
       - M(azure_ade.linux.vm_encryption) O(azure_ade.linux.vm_encryption#module:added_disks=true) then encrypts them.

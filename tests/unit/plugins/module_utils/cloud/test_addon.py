@@ -73,8 +73,8 @@ def test_snapshot_refused_on_a_vm_that_is_no_finished_data_ade_vm_or_an_add_on_t
     assert 'full pre-encryption set' in A.snapshot_refusal(VM, status(phase='in_progress'), [2], guest(), rec(), 'ao1')
     assert 'full pre-encryption set' in A.snapshot_refusal(VM, status(vt='OS'), [2], guest(), rec(), 'ao1')
     for stage in ('enabling', 'encrypting'):
-        assert 'add-on encryption of VM vm1 began' in A.snapshot_refusal(VM, status(), [2], guest(), rec(stage, SEQ2),
-                                                                          'ao1')
+        msg = A.snapshot_refusal(VM, status(), [2], guest(), rec(stage, SEQ2), 'ao1')
+        assert 'add-on encryption of VM vm1 began' in msg
     assert 'use snapshot_set ao1' in A.snapshot_refusal(VM, status(), [2], guest(), rec('snapshot_taken'), 'ao2')
     assert 'no LUN named' in A.snapshot_refusal(VM, status(), [], guest(), rec(), 'ao1')
 
