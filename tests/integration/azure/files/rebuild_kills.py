@@ -160,7 +160,8 @@ def main():
         res = run.result()
         w, seq2 = writes_since(seq)
         seq = seq2
-        warned = any("taking over an expired lease" in x for x in res.get("warnings") or [])
+        # warnings are strings up to ansible-core 2.18, summaries (dicts) from 2.19: look at the text
+        warned = "taking over an expired lease" in json.dumps(res.get("warnings") or [])
         final.append({"state": state, "failed": bool(res.get("failed")), "changed": res.get("changed"),
                       "steps": res.get("steps"), "writes": ["%s %s" % (e["method"], e["path"]) for e in w],
                       "took_over": warned, "msg": res.get("msg")})
