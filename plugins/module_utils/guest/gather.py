@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import fcntl
 import glob
 import json
 import os
@@ -54,7 +55,8 @@ AGENT_UNITS = (
     ('/etc/init.d/walinuxagent', 'walinuxagent'),
 )
 LSBLK_COLUMNS = 'NAME,KNAME,PKNAME,TYPE,FSTYPE,MOUNTPOINT,SIZE,UUID,LABEL,PTTYPE'
-LSBLK_OLD_COLUMNS = 'NAME,KNAME,TYPE,FSTYPE,MOUNTPOINT,SIZE,UUID,LABEL'
+LSBLK_MID_COLUMNS = 'NAME,KNAME,PKNAME,TYPE,FSTYPE,MOUNTPOINT,SIZE,UUID,LABEL'   # util-linux 2.23-2.26: no PTTYPE
+LSBLK_OLD_COLUMNS = 'NAME,KNAME,TYPE,FSTYPE,MOUNTPOINT,SIZE,UUID,LABEL'           # before 2.23: no PKNAME either
 BIN_DIRS = ('/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin')
 
 
@@ -74,17 +76,18 @@ def network_option_error(params):
 
 
 def _close_inherited():  # pragma: no cover (runs in the child, between fork and exec)
-    """Close the descriptors this process has open above stderr (what close_fds does on Python 3)."""
+    """Close the descriptors above stderr that the command would inherit (what close_fds does on Python 3). Those
+    marked close-on-exec are left alone: subprocess reports a failed exec through one of them."""
     try:
         fds = [int(fd) for fd in os.listdir('/proc/self/fd')]
     except (OSError, ValueError):
-        os.closerange(3, os.sysconf('SC_OPEN_MAX'))
-        return
+        fds = range(3, os.sysconf('SC_OPEN_MAX'))
     for fd in fds:
         if fd > 2:
             try:
-                os.close(fd)
-            except OSError:
+                if not fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC:
+                    os.close(fd)
+            except (IOError, OSError):
                 pass
 
 
@@ -326,21 +329,38 @@ def gather_agent(guest, procs=None, dpkg=None):
     }
 
 
-def gather_block_devices(guest):
+def lsblk_column_sets(dist):
+    """The lsblk column lists to try, in order: the first is the one the release's util-linux knows, so that its first
+    call answers (a refused column list costs a whole lsblk run). RHEL, CentOS and Oracle Linux 7 ship util-linux
+    2.23.2 (PKNAME, no PTTYPE) in every minor release, 6 util-linux-ng 2.17.2 and Ubuntu 14.04 util-linux 2.20.1
+    (neither); every other release starts with all columns."""
+    dist = dist or {}
+    major = (dist.get('ade_version') or '').split('.')[0]
+    rhel_like = dist.get('ade_id') in ('redhat', 'centos', 'oracle')
+    if (dist.get('ade_id') == 'Ubuntu' and major == '14') or (rhel_like and major == '6'):
+        return [LSBLK_OLD_COLUMNS]
+    if rhel_like and major == '7':
+        return [LSBLK_MID_COLUMNS, LSBLK_OLD_COLUMNS]
+    return [LSBLK_COLUMNS, LSBLK_MID_COLUMNS, LSBLK_OLD_COLUMNS]
+
+
+def gather_block_devices(guest, dist=None):
     lsblk = guest.which('lsblk')
     if lsblk is None:
         guest.error('lsblk', 'lsblk not found in %s' % ', '.join(BIN_DIRS))
         return None
-    rc, out, err = guest.run([lsblk, '-P', '-b', '-o', LSBLK_COLUMNS])
-    devices = parsers.parse_lsblk_pairs(out)
-    if rc != 0 and not devices:
-        # util-linux before 2.23 (Ubuntu 14.04 has 2.20) lacks PKNAME/PTTYPE
-        rc, out, err = guest.run([lsblk, '-P', '-b', '-o', LSBLK_OLD_COLUMNS])
+    tries = lsblk_column_sets(dist)
+    while tries:
+        columns = tries.pop(0)
+        rc, out, err = guest.run([lsblk, '-P', '-b', '-o', columns])
         devices = parsers.parse_lsblk_pairs(out)
-    if rc != 0 and not devices:
-        guest.error('lsblk', 'rc=%s: %s' % (rc, (err or '').strip()[:300]))
-        return None
-    return devices
+        if rc == 0 or devices:
+            return devices
+        # an older util-linux refuses a column it does not know ("unknown column: PKNAME"): fewer columns
+        if 'PKNAME' in (err or '') and tries and 'PKNAME' in tries[0]:
+            tries.pop(0)
+    guest.error('lsblk', 'rc=%s: %s' % (rc, (err or '').strip()[:300]))
+    return None
 
 
 def gather_mounts(guest):
@@ -839,7 +859,7 @@ def gather(run_command, root='/', network=False, imds_endpoint=None, wireserver_
     dpkg = parsers.parse_dpkg_status(dpkg_text, dpkg_names(facts['distribution'])) if dpkg_text is not None else None
     procs = scan_processes(guest)
     facts['agent'] = gather_agent(guest, procs, dpkg)
-    devices = gather_block_devices(guest)
+    devices = gather_block_devices(guest, facts['distribution'])
     raw_mounts = gather_mounts(guest)
     facts['block_devices'] = devices
     root_facts = layout.root_info(devices or [], raw_mounts or []) if (devices or raw_mounts) else None

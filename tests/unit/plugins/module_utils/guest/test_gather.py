@@ -161,6 +161,40 @@ def test_gather_old_lsblk_retries_without_new_columns(tmpdir):
     assert not [e for e in facts['errors'] if e['source'] == 'lsblk']
 
 
+class ColumnsLsblk(object):
+    """lsblk of a util-linux that knows `known` columns: refuses others like util-linux does."""
+    def __init__(self, known):
+        self.known = known
+        self.calls = []
+
+    def __call__(self, argv):
+        self.calls.append(argv[-1])
+        for column in argv[-1].split(','):
+            if column not in self.known:
+                return 1, '', 'lsblk: unknown column: %s\n' % column
+        return 0, 'NAME="sda" KNAME="sda" TYPE="disk" MOUNTPOINT="" SIZE="1"\n', ''
+
+
+@pytest.mark.parametrize('dist, known, calls', [
+    ({'ade_id': 'redhat', 'ade_version': '7.9'}, gather.LSBLK_MID_COLUMNS, [gather.LSBLK_MID_COLUMNS]),
+    ({'ade_id': 'centos', 'ade_version': '7.6.1810'}, gather.LSBLK_MID_COLUMNS, [gather.LSBLK_MID_COLUMNS]),
+    ({'ade_id': 'Ubuntu', 'ade_version': '14.04'}, gather.LSBLK_OLD_COLUMNS, [gather.LSBLK_OLD_COLUMNS]),
+    ({'ade_id': 'Ubuntu', 'ade_version': '18.04'}, gather.LSBLK_COLUMNS, [gather.LSBLK_COLUMNS]),
+    # a release not in the table with util-linux 2.25 (PKNAME, no PTTYPE): one refusal, then PKNAME kept
+    ({'ade_id': 'debian', 'ade_version': '8'}, gather.LSBLK_MID_COLUMNS, [gather.LSBLK_COLUMNS, gather.LSBLK_MID_COLUMNS]),
+    # 2.20 where the table does not know it: the refusal names PKNAME, the middle set is skipped
+    ({'ade_id': None}, gather.LSBLK_OLD_COLUMNS, [gather.LSBLK_COLUMNS, gather.LSBLK_OLD_COLUMNS]),
+    # a RHEL 7 whose lsblk is older than the table says: still falls back
+    ({'ade_id': 'redhat', 'ade_version': '7.2'}, gather.LSBLK_OLD_COLUMNS, [gather.LSBLK_MID_COLUMNS, gather.LSBLK_OLD_COLUMNS]),
+])
+def test_lsblk_first_call_uses_the_columns_of_the_release(dist, known, calls):
+    lsblk = ColumnsLsblk(known.split(','))
+    guest = gather.Guest(lsblk, root='/')
+    guest.which = lambda name: '/bin/lsblk'
+    devices = gather.gather_block_devices(guest, dist)
+    assert lsblk.calls == calls and [d['name'] for d in devices] == ['sda'] and guest.errors == []
+
+
 def test_gather_selinux_enforcing_and_waagent_failure(tmpdir):
     root = str(tmpdir)
     write(root, '/etc/selinux/config', fixture('selinux_config_enforcing.txt'))
