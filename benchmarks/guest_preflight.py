@@ -42,12 +42,12 @@ REMOTE_TMP = "/root/.ansible/tmp-ade-bench"
 CPU_SNIPPET = r"""
 import glob, json, os, resource, subprocess, sys, time
 out = {}
+devnull = open(os.devnull, "w")
 for mod in ("preflight", "ping"):
     paths = sorted(glob.glob("%s/ansible-tmp-*/AnsiballZ_%s.py" % (sys.argv[1], mod)), key=os.path.getmtime)
     if not paths:
         continue
     res = []
-    devnull = open(os.devnull, "w")
     for i in range(int(sys.argv[2])):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.time()
@@ -56,6 +56,14 @@ for mod in ("preflight", "ping"):
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         res.append([after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, wall, rc])
     out[mod] = res
+# the guest's lsblk alone (the one command every preflight runs; on most test hosts a Python stand-in)
+res = []
+for i in range(int(sys.argv[2])):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.call(["lsblk", "-P", "-b", "-o", "NAME,KNAME,TYPE,FSTYPE,MOUNTPOINT,SIZE,UUID,LABEL"], stdout=devnull, stderr=devnull)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res.append([after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 0, 0])
+out["lsblk"] = res
 print(json.dumps(out))
 """
 
@@ -183,8 +191,8 @@ def main():
         ips = json.loads(sh([os.path.join(venv, "bin", "ansible-inventory"), "-i", inv, "--list"], env).stdout)["_meta"]["hostvars"]
         print()
         print("module cost on the guest (AnsiballZ payload re-run %d times with %s; CPU = user+sys incl. child commands)" % (a.cpu_reps, interp))
-        print("%-16s %14s %14s %12s %12s %14s %14s" % ("host", "preflight cpu", "preflight wall", "ping cpu", "ping wall",
-                                                       "before cpu", "before wall"))
+        print("%-16s %14s %14s %12s %12s %14s %14s %10s" % ("host", "preflight cpu", "preflight wall", "ping cpu", "ping wall",
+                                                            "before cpu", "before wall", "lsblk cpu"))
         for h in hosts:
             ip = ips[h]["ansible_host"]
             ssh = ["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
@@ -205,21 +213,24 @@ def main():
                 continue
             cpu[h] = res
             cols = (h, med_ms(res, "preflight", 0), med_ms(res, "preflight", 1), med_ms(res, "ping", 0), med_ms(res, "ping", 1),
-                    med_ms(res, "before", 0), med_ms(res, "before", 1))
-            print("%-16s %11.0f ms %11.0f ms %9.0f ms %9.0f ms %11.0f ms %11.0f ms" % cols)
+                    med_ms(res, "before", 0), med_ms(res, "before", 1), med_ms(res, "lsblk", 0))
+            print("%-16s %11.0f ms %11.0f ms %9.0f ms %9.0f ms %11.0f ms %11.0f ms %7.0f ms" % cols)
         allp = [statistics.median(x[0] for x in r["preflight"]) for r in cpu.values() if "preflight" in r]
         allg = [statistics.median(x[0] for x in r["ping"]) for r in cpu.values() if "ping" in r]
         allb = [statistics.median(x[0] for x in r["before"]) for r in cpu.values() if r.get("before")]
         if allp and allg:
-            print("%-16s %11.0f ms %14s %9.0f ms %14s %11s" % ("median", statistics.median(allp) * 1000, "",
-                                                            statistics.median(allg) * 1000, "",
-                                                            "%.0f ms" % (statistics.median(allb) * 1000) if allb else "-"))
+            before_med = "%.0f ms" % (statistics.median(allb) * 1000) if allb else "-"
+            row = ("median", statistics.median(allp) * 1000, "", statistics.median(allg) * 1000, "", before_med)
+            print("%-16s %11.0f ms %14s %9.0f ms %14s %14s" % row)
             # the preflight's own cost: per host, its CPU minus ping's (Python start-up + AnsiballZ + basic.py)
             over = [med_ms(r, "preflight", 0) - med_ms(r, "ping", 0) for r in cpu.values() if "preflight" in r and "ping" in r]
             print("preflight over ping (median of the hosts): %.0f ms" % statistics.median(over))
             over_b = [med_ms(r, "before", 0) - med_ms(r, "ping", 0) for r in cpu.values() if r.get("before") and "ping" in r]
             if over_b:
                 print("before over ping (median of the hosts):    %.0f ms" % statistics.median(over_b))
+            lsblk = [med_ms(r, "lsblk", 0) for r in cpu.values() if "lsblk" in r]
+            if lsblk:
+                print("one lsblk run (median of the hosts):       %.0f ms" % statistics.median(lsblk))
     load_end = os.getloadavg()
     print()
     print("machine load average (1/5/15 min): start %.2f %.2f %.2f, end %.2f %.2f %.2f on %d CPUs"
