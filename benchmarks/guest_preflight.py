@@ -16,8 +16,10 @@ No assertions: numbers only (see benchmarks/README.md).
 
   tests/hosts/up.sh
   python3 benchmarks/guest_preflight.py                  # core 2.16, python2.7 on the guests
-  python3 benchmarks/guest_preflight.py --core 2.19      # core 2.19, python3 on the guests
+  python3 benchmarks/guest_preflight.py --core 2.21      # core 2.21 (or 2.19), python3 on the guests
   options: --reps N (5) --cpu-reps N (5) --forks N (= number of hosts) --limit PATTERN --json FILE
+           --no-shell     leave out the 16-task shell row (the before/after comparison does not need it; it is
+                          most of the run's time)
            --before REV   also time the preflight of git revision REV (its plugins/ in a scratch collection tree),
                           interleaved in the same run: before/after side by side (e.g. the real agent:
                           python3 benchmarks/guest_preflight.py --limit agent-real --before abecc40 --reps 15)
@@ -40,12 +42,12 @@ REMOTE_TMP = "/root/.ansible/tmp-ade-bench"
 CPU_SNIPPET = r"""
 import glob, json, os, resource, subprocess, sys, time
 out = {}
+devnull = open(os.devnull, "w")
 for mod in ("preflight", "ping"):
     paths = sorted(glob.glob("%s/ansible-tmp-*/AnsiballZ_%s.py" % (sys.argv[1], mod)), key=os.path.getmtime)
     if not paths:
         continue
     res = []
-    devnull = open(os.devnull, "w")
     for i in range(int(sys.argv[2])):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.time()
@@ -54,6 +56,14 @@ for mod in ("preflight", "ping"):
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         res.append([after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, wall, rc])
     out[mod] = res
+# the guest's lsblk alone (the one command every preflight runs; on most test hosts a Python stand-in)
+res = []
+for i in range(int(sys.argv[2])):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.call(["lsblk", "-P", "-b", "-o", "NAME,KNAME,TYPE,FSTYPE,MOUNTPOINT,SIZE,UUID,LABEL"], stdout=devnull, stderr=devnull)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res.append([after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 0, 0])
+out["lsblk"] = res
 print(json.dumps(out))
 """
 
@@ -78,13 +88,14 @@ def mount_collection():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    ap.add_argument("--core", default="2.16", choices=["2.16", "2.19"])
+    ap.add_argument("--core", default="2.16", choices=["2.16", "2.19", "2.21"])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--cpu-reps", type=int, default=5)
     ap.add_argument("--forks", type=int, default=0, help="default: one fork per host")
     ap.add_argument("--limit", default="ade_guests")
     ap.add_argument("--json", help="also write the raw numbers here")
     ap.add_argument("--before", help="git revision whose preflight is timed too (before/after in one run)")
+    ap.add_argument("--no-shell", action="store_true", help="leave out the shell-checks row")
     a = ap.parse_args()
     load_start = os.getloadavg()
 
@@ -103,6 +114,8 @@ def main():
     env["ANSIBLE_FORKS"] = str(a.forks or len(hosts))
     playbook = os.path.join(venv, "bin", "ansible-playbook")
     rows = [("ping", "guest_ping.yml", 1), ("preflight", "guest_preflight.yml", 1), ("shell", "guest_shell_checks.yml", 16)]
+    if a.no_shell:
+        rows = rows[:2]
     row_env = {}
     if a.before:
         # the collection as it was at REV, in a scratch tree of its own (same playbook, other collection path)
@@ -158,8 +171,9 @@ def main():
             if name.startswith("before@"):
                 print("ratio %s / ping : %.2f" % (name, med[name] / med["ping"]))
         print("ratio preflight / ping  : %.2f" % (med["preflight"] / med["ping"]))
-        print("ratio shell / preflight : %.2f" % (med["shell"] / med["preflight"]))
-    else:
+        if "shell" in med:
+            print("ratio shell / preflight : %.2f" % (med["shell"] / med["preflight"]))
+    elif "shell" in med:
         print("ratio shell / ping      : %.2f" % (med["shell"] / med["ping"]))
 
     cpu = {}
@@ -177,8 +191,8 @@ def main():
         ips = json.loads(sh([os.path.join(venv, "bin", "ansible-inventory"), "-i", inv, "--list"], env).stdout)["_meta"]["hostvars"]
         print()
         print("module cost on the guest (AnsiballZ payload re-run %d times with %s; CPU = user+sys incl. child commands)" % (a.cpu_reps, interp))
-        print("%-16s %14s %14s %12s %12s %14s %14s" % ("host", "preflight cpu", "preflight wall", "ping cpu", "ping wall",
-                                                       "before cpu", "before wall"))
+        print("%-16s %14s %14s %12s %12s %14s %14s %10s" % ("host", "preflight cpu", "preflight wall", "ping cpu", "ping wall",
+                                                            "before cpu", "before wall", "lsblk cpu"))
         for h in hosts:
             ip = ips[h]["ansible_host"]
             ssh = ["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
@@ -199,12 +213,24 @@ def main():
                 continue
             cpu[h] = res
             cols = (h, med_ms(res, "preflight", 0), med_ms(res, "preflight", 1), med_ms(res, "ping", 0), med_ms(res, "ping", 1),
-                    med_ms(res, "before", 0), med_ms(res, "before", 1))
-            print("%-16s %11.0f ms %11.0f ms %9.0f ms %9.0f ms %11.0f ms %11.0f ms" % cols)
+                    med_ms(res, "before", 0), med_ms(res, "before", 1), med_ms(res, "lsblk", 0))
+            print("%-16s %11.0f ms %11.0f ms %9.0f ms %9.0f ms %11.0f ms %11.0f ms %7.0f ms" % cols)
         allp = [statistics.median(x[0] for x in r["preflight"]) for r in cpu.values() if "preflight" in r]
         allg = [statistics.median(x[0] for x in r["ping"]) for r in cpu.values() if "ping" in r]
+        allb = [statistics.median(x[0] for x in r["before"]) for r in cpu.values() if r.get("before")]
         if allp and allg:
-            print("%-16s %11.0f ms %14s %9.0f ms" % ("median", statistics.median(allp) * 1000, "", statistics.median(allg) * 1000))
+            before_med = "%.0f ms" % (statistics.median(allb) * 1000) if allb else "-"
+            row = ("median", statistics.median(allp) * 1000, "", statistics.median(allg) * 1000, "", before_med)
+            print("%-16s %11.0f ms %14s %9.0f ms %14s %14s" % row)
+            # the preflight's own cost: per host, its CPU minus ping's (Python start-up + AnsiballZ + basic.py)
+            over = [med_ms(r, "preflight", 0) - med_ms(r, "ping", 0) for r in cpu.values() if "preflight" in r and "ping" in r]
+            print("preflight over ping (median of the hosts): %.0f ms" % statistics.median(over))
+            over_b = [med_ms(r, "before", 0) - med_ms(r, "ping", 0) for r in cpu.values() if r.get("before") and "ping" in r]
+            if over_b:
+                print("before over ping (median of the hosts):    %.0f ms" % statistics.median(over_b))
+            lsblk = [med_ms(r, "lsblk", 0) for r in cpu.values() if "lsblk" in r]
+            if lsblk:
+                print("one lsblk run (median of the hosts):       %.0f ms" % statistics.median(lsblk))
     load_end = os.getloadavg()
     print()
     print("machine load average (1/5/15 min): start %.2f %.2f %.2f, end %.2f %.2f %.2f on %d CPUs"

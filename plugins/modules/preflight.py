@@ -169,6 +169,9 @@ summary:
 facts:
   description:
     - The facts the verdict was computed from (schema of M(azure_ade.linux.guest_facts)), returned once.
+    - Without what decides no check - C(mounts) lists only the mounts that stand for a drive (no kernel pseudo,
+      in-memory, network or image filesystems) and C(block_devices) leaves out the loop and optical (C(rom)) devices
+      that carry no such mount; M(azure_ade.linux.guest_facts) returns them all.
     - The module does not set C(ansible_facts); use M(azure_ade.linux.guest_facts) for host facts.
   returned: always
   type: dict
@@ -178,6 +181,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import checks as rules
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gather
+from ansible_collections.azure_ade.linux.plugins.module_utils.guest import layout
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import redact
 
 REQUIRED_FACT_KEYS = ('schema_version', 'distribution', 'kernel', 'memory', 'selinux', 'agent', 'root',
@@ -253,7 +257,7 @@ def main():
         volume_type=result['volume_type'],
         checks=result['checks'],
         summary=result['summary'],
-        facts=facts,
+        facts=layout.drive_facts(facts),
     )
     if result['ready']:
         output['msg'] = 'ready for ADE volume type %s' % params['volume_type']

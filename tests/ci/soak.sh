@@ -17,7 +17,8 @@
 #                  (e.g. /work/coord/hosts.lock); empty: none
 #   SOAK_GAP       seconds to wait between cycles when SOAK_LOCK is set (default 10), so a job queued on the lock
 #                  gets the hosts before the next cycle takes them again
-#   SOAK_UNTIL     HH:MM (UTC): start no cycle that would end after it (judged by the longest cycle so far)
+#   SOAK_UNTIL     HH:MM (UTC, the next such time: past midnight if earlier than now): start no cycle that would
+#                  end after it (judged by the longest cycle so far)
 #   SOAK_DIR       where results go (default $ADE_SCRATCH or $ADE_WORK, /soak-<time>): runs.tsv (step line cycle rc
 #                  seconds), <step>-<line>-<cycle>.out (each run's output), fail-<step>-<line>-<cycle>/ (the failed
 #                  run's work directory: logs, simulator request log and state)
@@ -103,9 +104,13 @@ PY
 echo "[soak] steps=[$STEPS] lines=[$CORES] n=$N parallel=$PAR lock=${LOCK:-none} until=${UNTIL:-none} out=$OUT repo=$ADE_REPO"
 LONGEST=0
 RC=0
+if [ -n "$UNTIL" ]; then
+  # HH:MM is the next such time: an UNTIL earlier than now means tomorrow (a soak started at 22:50 until 00:28)
+  end=$(date -u -d "$UNTIL" +%s) || exit 2
+  [ "$end" -gt "$(date +%s)" ] || end=$((end + 86400))
+fi
 for i in $(seq 1 "$N"); do
   if [ -n "$UNTIL" ]; then
-    end=$(date -u -d "$UNTIL" +%s)
     if [ $(($(date +%s) + LONGEST)) -gt "$end" ]; then
       echo "[soak] stop before cycle $i: the longest cycle (${LONGEST}s) would end after $UNTIL UTC"; break
     fi

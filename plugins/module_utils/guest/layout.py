@@ -22,6 +22,9 @@ NOT_DRIVE_FSTYPES = frozenset((
     'fuse', 'fuse.lxcfs', 'fuse.gvfsd-fuse', 'fuse.sshfs', 'fuse.s3fs', 'fuse.blobfuse', 'fuse.blobfuse2',
     'nfsd', 'sunrpc', 'none',
 ))
+# Block device types that stand for no drive ADE encrypts unless one is mounted as a drive: loop devices (snap
+# images, detached loops) and optical drives (the provisioning ISO).
+NOT_DRIVE_DEVICE_TYPES = ('loop', 'rom')
 BEK_MOUNTPOINT = '/mnt/azure_bek_disk'
 BEK_LABELS = ('BEK VOLUME', 'BEK')
 
@@ -205,3 +208,21 @@ def resource_disk_mountpoint(mounts, configured=None):
         if candidate and candidate.rstrip('/') in drive_points:
             return candidate.rstrip('/')
     return None
+
+
+def drive_facts(facts):
+    """The facts without what decides no check: the mounts that stand for no drive (kernel pseudo, in-memory, network
+    and image filesystems) and the loop and optical devices that carry no drive mount. What the preflight returns
+    (guest_facts keeps everything): the controller gets, parses and copies a smaller result; a guest's list of
+    mounts and devices can be long (dozens of cgroup mounts, a loop device per snap). New dicts; the input is kept."""
+    out = dict(facts)
+    devices = facts.get('block_devices')
+    mounts = facts.get('mounts')
+    if mounts is not None:
+        lsblk_mountpoints = set(d['mountpoint'] for d in devices or [] if d.get('mountpoint'))
+        out['mounts'] = [m for m in mounts if m.get('is_data_drive') or stands_for_drive(m, lsblk_mountpoints)]
+    if devices is not None:
+        drive_points = set(m['mountpoint'] for m in out['mounts'] or [])
+        out['block_devices'] = [d for d in devices
+                                if d.get('type') not in NOT_DRIVE_DEVICE_TYPES or d.get('mountpoint') in drive_points]
+    return out

@@ -22,7 +22,8 @@ def _unquote(value):
     if len(value) >= 2 and value[0] == value[-1] and value[0] in ('"', "'"):
         value = value[1:-1]
         # os-release(5): backslash escapes for \" \\ \$ \`
-        value = re.sub(r'\\(["\\$`])', r'\1', value)
+        if '\\' in value:
+            value = re.sub(r'\\(["\\$`])', r'\1', value)
     return value
 
 
@@ -83,7 +84,8 @@ _RELEASE_FILE_PREFIXES = (
     ('microsoft azure linux', 'azurelinux'),
 )
 
-_RELEASE_RE = re.compile(r'release\s+(\d+(?:\.\d+)*)\s*(?:beta\s*)?(?:\(([^)]*)\))?', re.IGNORECASE)
+# Patterns are compiled where first used (re caches them): a guest only needs the few that match its files.
+_RELEASE_RE = r'release\s+(\d+(?:\.\d+)*)\s*(?:beta\s*)?(?:\(([^)]*)\))?'
 
 
 def parse_release_line(text):
@@ -103,7 +105,7 @@ def parse_release_line(text):
             break
     version = None
     codename = None
-    match = _RELEASE_RE.search(line)
+    match = re.search(_RELEASE_RE, line, re.IGNORECASE)
     if match:
         version = match.group(1)
         codename = match.group(2)
@@ -286,8 +288,8 @@ def parse_selinux_enforce(text):
     return None
 
 
-_WAAGENT_VERSION_RE = re.compile(r'WALinuxAgent-(\d+(?:\.\d+)+)')
-_GOAL_STATE_RE = re.compile(r'Goal state agent:\s*(\d+(?:\.\d+)+)')
+_WAAGENT_VERSION_RE = r'WALinuxAgent-(\d+(?:\.\d+)+)'
+_GOAL_STATE_RE = r'Goal state agent:\s*(\d+(?:\.\d+)+)'
 
 
 def parse_waagent_version(text):
@@ -295,13 +297,13 @@ def parse_waagent_version(text):
     result = {'version': None, 'goal_state_version': None, 'python': None, 'running_on': None}
     if not text:
         return result
-    match = _WAAGENT_VERSION_RE.search(text)
+    match = re.search(_WAAGENT_VERSION_RE, text)
     if match:
         result['version'] = match.group(1)
         run = re.search(r'running on (.+)', text.splitlines()[0] if text.splitlines() else '')
         if run:
             result['running_on'] = run.group(1).strip()
-    match = _GOAL_STATE_RE.search(text)
+    match = re.search(_GOAL_STATE_RE, text)
     if match:
         result['goal_state_version'] = match.group(1)
     match = re.search(r'^Python:\s*(\S+)', text, re.MULTILINE)
@@ -398,11 +400,13 @@ def parse_wireserver_endpoint(text):
 
 # --------------------------------------------------------------------------- lsblk
 
-_LSBLK_PAIR_RE = re.compile(r'([A-Z][A-Z0-9:_-]*)="((?:[^"\\]|\\.)*)"')
+_LSBLK_PAIR_RE = r'([A-Z][A-Z0-9:_-]*)="((?:[^"\\]|\\.)*)"'
 
 
 def _lsblk_unescape(value):
     # lsblk -P escapes unsafe chars as \xNN
+    if '\\x' not in value:
+        return value
     return re.sub(r'\\x([0-9a-fA-F]{2})', lambda m: chr(int(m.group(1), 16)), value)
 
 
@@ -417,8 +421,9 @@ def parse_lsblk_pairs(text):
     have_pkname = False
     last_by_type = {}
     last_disk = None
+    pair_re = re.compile(_LSBLK_PAIR_RE)
     for line in (text or '').splitlines():
-        pairs = _LSBLK_PAIR_RE.findall(line)
+        pairs = pair_re.findall(line)
         if not pairs:
             continue
         row = dict((k, _lsblk_unescape(v)) for k, v in pairs)
@@ -468,6 +473,8 @@ def parse_lsblk_pairs(text):
 
 def unescape_mount_field(value):
     """Octal escapes used by the kernel in mount tables: \\040 space, \\011 tab, \\012 newline, \\134 backslash."""
+    if '\\' not in value:
+        return value
     return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), value)
 
 
@@ -517,7 +524,7 @@ def parse_proc_mounts(text):
 
 # --------------------------------------------------------------------------- agent / extensions
 
-_HANDLER_DIR_RE = re.compile(r'^(?P<handler>[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+)-(?P<version>\d+(?:\.\d+)*)$')
+_HANDLER_DIR_RE = r'^(?P<handler>[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+)-(?P<version>\d+(?:\.\d+)*)$'
 
 
 def parse_handler_dir(name):
@@ -525,7 +532,7 @@ def parse_handler_dir(name):
 
     Returns None for other names (WALinuxAgent-2.2.53, files, ...).
     """
-    match = _HANDLER_DIR_RE.match(name or '')
+    match = re.match(_HANDLER_DIR_RE, name or '')
     if not match:
         return None
     return match.group('handler'), match.group('version')
@@ -577,10 +584,17 @@ def parse_fstab(text):
 
 # --------------------------------------------------------------------------- packages and their sources
 
-def parse_dpkg_status(text):
-    """/var/lib/dpkg/status -> {package: version} of packages whose Status is 'install ok installed'."""
+def parse_dpkg_status(text, names=None):
+    """/var/lib/dpkg/status -> {package: version} of packages whose Status is 'install ok installed'.
+
+    names: only these packages (a full image's database has ~1,000 stanzas; the callers ask for a dozen): a stanza
+    that starts with another package's Package field is skipped unparsed."""
     installed = {}
     for stanza in re.split(r'\n\s*\n', text or ''):
+        if names is not None and stanza.startswith('Package:'):
+            end = stanza.find('\n')
+            if stanza[8:end if end != -1 else len(stanza)].strip().split(':')[0] not in names:
+                continue
         fields = {}
         for line in stanza.splitlines():
             if line[:1] in (' ', '\t') or ':' not in line:
@@ -590,7 +604,9 @@ def parse_dpkg_status(text):
         name = fields.get('package')
         if name and fields.get('status', '').endswith(' installed') and \
                 fields.get('status', '').split()[:1] == ['install']:
-            installed[name.split(':')[0]] = fields.get('version')
+            name = name.split(':')[0]
+            if names is None or name in names:
+                installed[name] = fields.get('version')
     return installed
 
 
@@ -604,13 +620,12 @@ def upstream_version(debian_version):
     return match.group(0) if match else None
 
 
-_URL_RE = re.compile(r'^(?P<scheme>[a-z][a-z0-9+.-]*)://(?:[^@/]*@)?(?P<host>\[[^\]]+\]|[^:/\s]+)(?::(?P<port>\d+))?',
-                     re.IGNORECASE)
+_URL_RE = r'^(?P<scheme>[a-z][a-z0-9+.-]*)://(?:[^@/]*@)?(?P<host>\[[^\]]+\]|[^:/\s]+)(?::(?P<port>\d+))?'
 
 
 def split_url(url):
     """'http://user@host:8080/path' -> {'url', 'scheme', 'host', 'port'} or None (file:, cdrom:, mirror+file:)."""
-    match = _URL_RE.match((url or '').strip())
+    match = re.match(_URL_RE, (url or '').strip(), re.IGNORECASE)
     if not match:
         return None
     scheme = match.group('scheme').lower()
@@ -659,15 +674,15 @@ def parse_apt_sources(text, deb822=False):
     return uris
 
 
-_APT_PROXY_RE = re.compile(r'Acquire\s*::\s*(?:https?\s*::\s*)?Proxy\s+"([^"]*)"', re.IGNORECASE)
-_APT_PROXY_BLOCK_RE = re.compile(r'Acquire\s*\{[^}]*?https?\s*\{[^}]*?Proxy\s+"([^"]*)"', re.IGNORECASE | re.DOTALL)
+_APT_PROXY_RE = r'Acquire\s*::\s*(?:https?\s*::\s*)?Proxy\s+"([^"]*)"'
+_APT_PROXY_BLOCK_RE = r'Acquire\s*\{[^}]*?https?\s*\{[^}]*?Proxy\s+"([^"]*)"'
 
 
 def parse_apt_proxy(text):
     """apt.conf(.d) text -> the first HTTP(S) proxy URL set with Acquire::http::Proxy, or None ("DIRECT" -> None)."""
     text = re.sub(r'(?m)^\s*(//|#).*$', '', text or '')
     for regex in (_APT_PROXY_RE, _APT_PROXY_BLOCK_RE):
-        match = regex.search(text)
+        match = re.search(regex, text, re.IGNORECASE | re.DOTALL)
         if match and match.group(1) and match.group(1).upper() != 'DIRECT':
             return match.group(1)
     return None
@@ -745,13 +760,13 @@ def parse_proc_status_uid(text):
 
 # --------------------------------------------------------------------------- agent versions from files
 
-_AGENT_VERSION_MODULE_RE = re.compile(r'^AGENT_VERSION\s*=\s*[\'"](\d+(?:\.\d+)+)[\'"]', re.MULTILINE)
-_EXTHANDLER_EGG_RE = re.compile(r'WALinuxAgent-(\d+(?:\.\d+)+)')
+_AGENT_VERSION_MODULE_RE = r'^AGENT_VERSION\s*=\s*[\'"](\d+(?:\.\d+)+)[\'"]'
+_EXTHANDLER_EGG_RE = r'WALinuxAgent-(\d+(?:\.\d+)+)'
 
 
 def parse_agent_version_module(text):
     """azurelinuxagent/common/version.py -> AGENT_VERSION or None."""
-    match = _AGENT_VERSION_MODULE_RE.search(text or '')
+    match = re.search(_AGENT_VERSION_MODULE_RE, text or '', re.MULTILINE)
     return match.group(1) if match else None
 
 
@@ -762,5 +777,5 @@ def exthandler_version(cmdline):
     args = (cmdline or '').replace('\0', ' ')
     if '-run-exthandlers' not in args:
         return None
-    match = _EXTHANDLER_EGG_RE.search(args)
+    match = re.search(_EXTHANDLER_EGG_RE, args)
     return match.group(1) if match else 'installed'

@@ -25,18 +25,43 @@ import re
 REDACTED = '********'
 
 # scheme://  (authority ends at the first / ? # as in the WHATWG URL standard; userinfo = up to the last @ in it)
-_SCHEME_RE = re.compile(r'^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>.*)$', re.DOTALL)
-_HOSTPORT_RE = re.compile(r'^(?:[A-Za-z0-9._~%-]*|\[[0-9A-Fa-f:.]+\])(?::\d*)?$')
+_SCHEME_RE = r'^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>.*)$'
+_HOSTPORT_RE = r'^(?:[A-Za-z0-9._~%-]*|\[[0-9A-Fa-f:.]+\])(?::\d*)?$'
 # inside free text: scheme://userinfo@ -> scheme://
-_TEXT_USERINFO_RE = re.compile(r'(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#@]*@')
+_TEXT_USERINFO_RE = r'(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#@]*@'
 # secret-looking key = value / key: value / --key=value, and a flag --key value (the value up to whitespace or a quote)
 _SECRET_KEY = r'[A-Za-z0-9_.-]*(?:passw(?:or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|' \
               r'credentials?)[A-Za-z0-9_.-]*|pwd|pass'
+# every alternative of _SECRET_KEY contains one of these (lower case): a string without any skips both secret regexes
+_SECRET_WORDS = ('pass', 'secret', 'token', 'key', 'credential', 'pwd')
 _VALUE = r'(?P<value>"[^"]*"|\'[^\']*\'|[^\s"\',;&]+)'
-_SECRET_ASSIGN_RE = re.compile(r'(?P<key>(?:^|(?<=[\s"\'&;,?{(]))-{0,2}(?:' + _SECRET_KEY + r'))(?P<sep>\s*=\s*|:\s*)'
-                               + _VALUE, re.IGNORECASE)
-_SECRET_FLAG_RE = re.compile(r'(?P<key>(?:^|(?<=\s))--?(?:' + _SECRET_KEY + r'))(?P<sep>\s+)(?!-)' + _VALUE,
-                             re.IGNORECASE)
+_SECRET_ASSIGN_RE = r'(?P<key>(?:^|(?<=[\s"\'&;,?{(]))-{0,2}(?:' + _SECRET_KEY + r'))(?P<sep>\s*=\s*|:\s*)' + _VALUE
+_SECRET_FLAG_RE = r'(?P<key>(?:^|(?<=\s))--?(?:' + _SECRET_KEY + r'))(?P<sep>\s+)(?!-)' + _VALUE
+_COMPILED = {}
+
+
+def _re(pattern, flags=0):
+    """The compiled pattern, compiled on first use: most guests never need the secret patterns (their compile is
+    most of this module's import cost)."""
+    key = (pattern, flags)
+    if key not in _COMPILED:
+        _COMPILED[key] = re.compile(pattern, flags)
+    return _COMPILED[key]
+
+
+def _maybe_secret(value):
+    """False only when neither secret pattern can match: no secret word in the lower-cased ASCII text. Text with
+    other characters always goes through the patterns (case-insensitive matching folds a few non-ASCII letters
+    such as the Kelvin sign onto ASCII ones)."""
+    try:
+        value.encode('ascii')
+    except (UnicodeError, AttributeError):
+        return True
+    low = value.lower()
+    for word in _SECRET_WORDS:
+        if word in low:
+            return True
+    return False
 
 
 def url(value):
@@ -44,7 +69,7 @@ def url(value):
     if value is None:
         return None
     text = (value if isinstance(value, _STRING_TYPES) else str(value)).strip()  # no str() of py2 unicode
-    match = _SCHEME_RE.match(text)
+    match = _re(_SCHEME_RE, re.DOTALL).match(text)
     scheme, rest = (match.group('scheme'), match.group('rest')) if match else ('', text)
     if not match and '@' not in text:
         # file:/srv/mirror, cdrom:[...]/, a bare path: no authority; only a query/fragment to cut
@@ -57,7 +82,7 @@ def url(value):
     authority, tail = rest[:end], rest[end:]
     if '@' in authority:
         authority = authority.rsplit('@', 1)[1]
-    if not _HOSTPORT_RE.match(authority) or '@' in tail.split('?', 1)[0].split('#', 1)[0]:
+    if not _re(_HOSTPORT_RE).match(authority) or '@' in tail.split('?', 1)[0].split('#', 1)[0]:
         # userinfo with an unencoded / ? # (no client parses it; part of it would show): keep nothing of it
         return scheme + REDACTED
     return scheme + authority + _cut_query(tail)
@@ -73,9 +98,12 @@ def text(value):
     """Free text (a message, a mount option, an error) with URL userinfo and secret-looking assignments removed."""
     if not value:
         return value
-    out = _TEXT_USERINFO_RE.sub(lambda m: m.group('scheme'), value)
-    for regex in (_SECRET_ASSIGN_RE, _SECRET_FLAG_RE):
-        out = regex.sub(lambda m: m.group('key') + m.group('sep') + REDACTED, out)
+    out = value
+    if '@' in out and '://' in out:
+        out = _re(_TEXT_USERINFO_RE).sub(lambda m: m.group('scheme'), out)
+    if _maybe_secret(out):
+        for regex in (_re(_SECRET_ASSIGN_RE, re.IGNORECASE), _re(_SECRET_FLAG_RE, re.IGNORECASE)):
+            out = regex.sub(lambda m: m.group('key') + m.group('sep') + REDACTED, out)
     return out
 
 

@@ -1539,7 +1539,12 @@ def inventory():
         lines += ["      vars:", "        ansible_user: root",
                   "        ansible_ssh_private_key_file: %s" % KEY,
                   "        ansible_python_interpreter: %s" % interp,
-                  "        ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"]
+                  "        ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+                  # one SSH command per guest task instead of three or four (mkdir, put, run, rm): measured on 8 hosts,
+                  # a gather task cost the control node 1.6 -> 1.23 CPU-s, the guests 1.56 -> 1.30, wall 12/6.8 -> 5.6/4.1 s.
+                  # Only the guests: the controller modules on localhost keep their AnsiballZ file, which the kill tests
+                  # find by name (tests/integration/runproc.py). The chaos fleet sets it too (tests/chaos/run.sh).
+                  "        ansible_pipelining: true"]
         # written aside and renamed: steps of the other host lane read it at any time (tests/ci/pipeline.sh), and
         # e2e's reboot section starts a host again (up.sh NAME) while they run
         path = os.path.join(HOSTS, "inventory-%s.yml" % kind)

@@ -31,9 +31,13 @@ def module_env(monkeypatch, tmpdir):
         handle.write('MemTotal:        8152812 kB\n')
     calls = []
 
-    def run_command(self, args, **kwargs):
-        calls.append((list(args), kwargs))
-        return 0, 'WALinuxAgent-2.2.53 running on ubuntu 18.04\nPython: 3.6.9\nGoal state agent: 2.2.53\n', ''
+    def command_runner(module=None):
+        assert isinstance(module, basic.AnsibleModule)
+
+        def run(args):
+            calls.append(list(args))
+            return 0, 'WALinuxAgent-2.2.53 running on ubuntu 18.04\nPython: 3.6.9\nGoal state agent: 2.2.53\n', ''
+        return run
 
     real_gather = gather.gather
 
@@ -42,7 +46,7 @@ def module_env(monkeypatch, tmpdir):
         return real_gather(run, root=root, uname=lambda: ('Linux', 'h', '5.4.0-1109-azure', '#1', 'x86_64'),
                            **kwargs)
 
-    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(gather, 'command_runner', command_runner)  # its C locale: test_gather.py
     monkeypatch.setattr(gather, 'gather', rooted_gather)
     return calls
 
@@ -62,9 +66,8 @@ def test_facts_returned_and_nothing_changed(module_env):
     assert facts['memory'] == {'mem_total_kb': 8152812}
     assert facts['agent']['version'] == '2.2.53' and facts['agent']['installed'] is True
     assert facts['network'] is None
-    argv, kwargs = module_env[1]
+    argv = module_env[1]
     assert argv[0].endswith('/usr/sbin/waagent') and argv[1:] == ['--version']
-    assert kwargs['environ_update']['LC_ALL'] == 'C' and kwargs['check_rc'] is False
 
 
 def test_gather_network_option_is_passed(module_env):

@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import checks
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gather
+from ansible_collections.azure_ade.linux.plugins.module_utils.guest import layout
 from ansible_collections.azure_ade.linux.tests.unit.plugins.module_utils.guest.guest_fixtures import fixture, release_files
 
 
@@ -158,6 +159,40 @@ def test_gather_old_lsblk_retries_without_new_columns(tmpdir):
     assert len(runner.calls) == 2 and 'PKNAME' not in runner.calls[1][-1]
     assert facts['root']['disk'] == 'sda'
     assert not [e for e in facts['errors'] if e['source'] == 'lsblk']
+
+
+class ColumnsLsblk(object):
+    """lsblk of a util-linux that knows `known` columns: refuses others like util-linux does."""
+    def __init__(self, known):
+        self.known = known
+        self.calls = []
+
+    def __call__(self, argv):
+        self.calls.append(argv[-1])
+        for column in argv[-1].split(','):
+            if column not in self.known:
+                return 1, '', 'lsblk: unknown column: %s\n' % column
+        return 0, 'NAME="sda" KNAME="sda" TYPE="disk" MOUNTPOINT="" SIZE="1"\n', ''
+
+
+@pytest.mark.parametrize('dist, known, calls', [
+    ({'ade_id': 'redhat', 'ade_version': '7.9'}, gather.LSBLK_MID_COLUMNS, [gather.LSBLK_MID_COLUMNS]),
+    ({'ade_id': 'centos', 'ade_version': '7.6.1810'}, gather.LSBLK_MID_COLUMNS, [gather.LSBLK_MID_COLUMNS]),
+    ({'ade_id': 'Ubuntu', 'ade_version': '14.04'}, gather.LSBLK_OLD_COLUMNS, [gather.LSBLK_OLD_COLUMNS]),
+    ({'ade_id': 'Ubuntu', 'ade_version': '18.04'}, gather.LSBLK_COLUMNS, [gather.LSBLK_COLUMNS]),
+    # a release not in the table with util-linux 2.25 (PKNAME, no PTTYPE): one refusal, then PKNAME kept
+    ({'ade_id': 'debian', 'ade_version': '8'}, gather.LSBLK_MID_COLUMNS, [gather.LSBLK_COLUMNS, gather.LSBLK_MID_COLUMNS]),
+    # 2.20 where the table does not know it: the refusal names PKNAME, the middle set is skipped
+    ({'ade_id': None}, gather.LSBLK_OLD_COLUMNS, [gather.LSBLK_COLUMNS, gather.LSBLK_OLD_COLUMNS]),
+    # a RHEL 7 whose lsblk is older than the table says: still falls back
+    ({'ade_id': 'redhat', 'ade_version': '7.2'}, gather.LSBLK_OLD_COLUMNS, [gather.LSBLK_MID_COLUMNS, gather.LSBLK_OLD_COLUMNS]),
+])
+def test_lsblk_first_call_uses_the_columns_of_the_release(dist, known, calls):
+    lsblk = ColumnsLsblk(known.split(','))
+    guest = gather.Guest(lsblk, root='/')
+    guest.which = lambda name: '/bin/lsblk'
+    devices = gather.gather_block_devices(guest, dist)
+    assert lsblk.calls == calls and [d['name'] for d in devices] == ['sda'] and guest.errors == []
 
 
 def test_gather_selinux_enforcing_and_waagent_failure(tmpdir):
@@ -506,3 +541,45 @@ def test_package_sources_local_file_mirror(tmpdir):
     assert probe['reachable'] is True
     assert [(p['kind'], p['endpoint'], p['reachable']) for p in probe['probed']] == [
         ('local', '/srv/mirror', True), ('local', '/srv/gone', False)]
+
+
+def test_command_runner_c_locale_text_devnull_stdin_and_no_inherited_descriptor(tmpdir):
+    """The modules' runner: LC_ALL=C, text out, stdin /dev/null, and no descriptor of the module reaches the command
+    (on Python 2.7 the runner closes the open ones itself instead of close_fds' one close() per possible fd)."""
+    fd = os.open(str(tmpdir), os.O_RDONLY)
+    try:
+        if hasattr(os, 'set_inheritable'):
+            os.set_inheritable(fd, True)  # Python 3 opens non-inheritable: make it a descriptor that would leak
+        run = gather.command_runner()
+        rc, out, err = run(['sh', '-c', 'echo "$LC_ALL $LANG"; [ -e /proc/$$/fd/%d ] && echo leaked || echo closed; '
+                                        'cat; echo err >&2; exit 3' % fd])
+    finally:
+        os.close(fd)
+    assert (rc, out, err) == (3, u'C C\nclosed\n', u'err\n')
+    assert isinstance(out, type(u''))
+    rc, out, err = gather.Guest(run).run(['/nonexistent/lsblk'])
+    assert rc == 127 and out == ''
+
+
+def test_drive_facts_leave_out_what_decides_no_check(tmpdir):
+    """The preflight returns layout.drive_facts(): no pseudo/image mounts, no loop/rom devices without a drive mount;
+    every verdict computed from them is the one computed from the whole facts (they can be handed back in)."""
+    root = str(tmpdir)
+    facts = gather.gather(ubuntu_guest(root), root=root, uname=uname)
+    small = layout.drive_facts(facts)
+    assert [m['mountpoint'] for m in small['mounts']] == [
+        m['mountpoint'] for m in facts['mounts'] if m['source'].startswith('/dev/') and m['fstype'] != 'squashfs']
+    assert '/proc' not in [m['mountpoint'] for m in small['mounts']] and '/' in [m['mountpoint'] for m in small['mounts']]
+    assert set(d['name'] for d in facts['block_devices']) - set(d['name'] for d in small['block_devices']) == \
+        set(['loop0', 'sr0'])
+    assert facts['mounts'] != small['mounts'] and len(facts['block_devices']) == 14  # the input is kept
+    for volume_type in ('OS', 'Data', 'All'):
+        for format_all in (False, True):
+            assert checks.evaluate(small, volume_type, format_all, check_network=False) == \
+                checks.evaluate(facts, volume_type, format_all, check_network=False)
+    loop_data = dict(facts, mounts=[{'source': '/dev/loop3', 'mountpoint': '/data', 'fstype': 'ext4', 'options': '',
+                                     'is_data_drive': True}],
+                     block_devices=[{'name': 'loop3', 'type': 'loop', 'mountpoint': '/data'},
+                                    {'name': 'loop4', 'type': 'loop', 'mountpoint': None}])
+    assert [d['name'] for d in layout.drive_facts(loop_data)['block_devices']] == ['loop3']  # a drive mount keeps it
+    assert layout.drive_facts(dict(facts, mounts=None, block_devices=None))['mounts'] is None

@@ -270,6 +270,9 @@ def test_parse_dpkg_status_and_upstream_version():
             'Package: lsscsi\nStatus: deinstall ok config-files\nVersion: 0.29-2\n\n'
             'Package: libc6:amd64\nStatus: install ok installed\nDescription: x\n continued: line\nVersion: 2.31\n')
     assert parsers.parse_dpkg_status(text) == {'walinuxagent': '2.2.45-0ubuntu1~18.04.1', 'libc6': '2.31'}
+    # only the packages asked for; a stanza not starting with Package: is parsed whole
+    assert parsers.parse_dpkg_status(text, set(['walinuxagent', 'lsscsi'])) == {'walinuxagent': '2.2.45-0ubuntu1~18.04.1'}
+    assert parsers.parse_dpkg_status('Status: install ok installed\nPackage: at\n\nPackage: b\n', set(['at'])) == {'at': None}
     assert parsers.upstream_version('2.2.45-0ubuntu1~18.04.1') == '2.2.45'
     assert parsers.upstream_version('1:2.7.3.0-4.1') == '2.7.3.0'
     assert parsers.upstream_version(None) is None

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 import pytest
 
@@ -70,3 +71,22 @@ def test_facts_drop_cmdlines_and_scrub_every_string():
     assert out['processes']['root_busy'] == [{'pid': 2, 'name': 'r', 'uid': 0, 'age_seconds': 9, 'open': ['/']}]
     assert out['memory'] == {'mem_total_kb': 5} and out['root'] is None
     assert facts['processes']['blocking'][0]['cmdline'] == 'mongod --pass=x1'  # the input is not changed
+
+
+def _text_unfiltered(value):
+    """text() as it was before the pre-filter: every pattern on every string."""
+    out = re.sub(R._TEXT_USERINFO_RE, lambda m: m.group('scheme'), value)
+    for pattern in (R._SECRET_ASSIGN_RE, R._SECRET_FLAG_RE):
+        out = re.sub(pattern, lambda m: m.group('key') + m.group('sep') + R.REDACTED, out, flags=re.IGNORECASE)
+    return out
+
+
+@pytest.mark.parametrize('value', [
+    'rw,relatime,errors=remount-ro', '/dev/mapper/rootvg-rootlv', 'UUID=1b2c-3d', 'x --PassWord=abc', 'TOKEN: a',
+    'ftp://u:p@h/x', 'a@b c://d', 'mode=755,size=1m', '--pwd x', 'x -pass y', 'api-KEY=1', 'Credentials:x',
+    u'to\u212aen=abc', u'\u017fecret=abc', u'pa\u017f\u017f=abc', u'caf\u00e9 password=x', '', 'plain',
+])
+def test_text_prefilter_changes_nothing(value):
+    """The cheap pre-checks (no '@' and '://' -> no userinfo; no secret word in ASCII text -> no secret) skip the
+    patterns only where they cannot match: same result as running every pattern."""
+    assert R.text(value) == (_text_unfiltered(value) if value else value)
