@@ -1,12 +1,16 @@
 """Benchmark: ARM requests and wall time per VM for the 100-VM encrypt rollout, without and with chaos.
 
   benchmarks/rollout_chaos.py [--core 2.19] [--fleet 100] [--budget 150] [--seed N]
+  benchmarks/rollout_chaos.py --clean-only --before REV [--fleet 20] [--reuse-fleet]   # control-node CPU, before/after
 
 Runs tests/chaos/run.sh twice on the same fleet size:
   clean  CHAOS_MAX_KILLS=0, no slices: one undisturbed rollout, then the no-write re-run
   chaos  faults + the control node killed at random points (CHAOS_BUDGET), then the convergence runs
 and prints, side by side from each run's figures.json: ARM requests (total, writes, throttled) per VM, wall
 seconds per VM, runs, and the ratio chaos/clean. No assertions: numbers only (benchmarks/README.md).
+--before REV: the clean pair also on a checkout of REV (a git worktree in $ADE_WORK, its own collection mount), run
+first in the same session, so the control-node CPU per VM (rollout and no-write re-run) compares on the same machine.
+--clean-only: no chaos run.
 Needs root (test hosts) and /work/coord/hosts.lock free for the fleet's start and stop (or --reuse-fleet: both runs
 on a fleet of that size already up, e.g. `flock /work/coord/hosts.lock tests/hosts/lib/fleet.py up 100`).
 """
@@ -19,13 +23,13 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def one(label, core, fleet, env_extra):
+def one(label, core, fleet, env_extra, repo=REPO):
     scratch = os.path.join(os.environ.get("ADE_WORK", "/tmp/azure_ade"), "bench-rollout-%s-%s" % (label, core))
     env = dict(os.environ, CHAOS_FLEET=str(fleet), ADE_SCRATCH=scratch, **env_extra)
     env.setdefault("CHAOS_TOTAL", "1800")   # a benchmark measures; it does not enforce CI's budget
     log = scratch + ".log"
     with open(log, "w") as out:
-        rc = subprocess.call(["bash", os.path.join(REPO, "tests", "chaos", "run.sh"), core], stdout=out,
+        rc = subprocess.call(["bash", os.path.join(repo, "tests", "chaos", "run.sh"), core], stdout=out,
                              stderr=subprocess.STDOUT, env=env)
     p = os.path.join(scratch, "figures.json")
     if not os.path.exists(p):
@@ -45,10 +49,31 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--reuse-fleet", action="store_true", help="both runs on the fleet already up (CHAOS_REUSE_FLEET=1: "
                     "no wait for the hosts lock; the suite ignores guest changes older than its own start)")
+    ap.add_argument("--before", metavar="REV", help="also the clean pair on a checkout of REV, first (same machine, same run)")
+    ap.add_argument("--clean-only", action="store_true", help="no chaos run (the clean pair only)")
     a = ap.parse_args()
     if a.reuse_fleet:
         os.environ["CHAOS_REUSE_FLEET"] = "1"
-    clean = one("clean", a.core, a.fleet, {"CHAOS_MAX_KILLS": "0", "CHAOS_SLICES": "0", "CHAOS_ARGS": "--converge-runs 2"})
+    clean_env = {"CHAOS_MAX_KILLS": "0", "CHAOS_SLICES": "0", "CHAOS_ARGS": "--converge-runs 2"}
+    work = os.environ.get("ADE_WORK", "/tmp/azure_ade")
+    before = None
+    if a.before:
+        tree = os.path.join(work, "bench-rollout-before-tree")
+        subprocess.call(["git", "-C", REPO, "worktree", "remove", "--force", tree], stderr=subprocess.DEVNULL)
+        subprocess.check_call(["git", "-C", REPO, "worktree", "add", "--detach", tree, a.before])
+        before = one("before", a.core, a.fleet, dict(clean_env, ADE_COLL_ROOT=os.path.join(work, "ac-before")), repo=tree)
+    clean = one("clean", a.core, a.fleet, clean_env)
+    if before:
+        print("control-node CPU s per VM, %d VMs (core %s): before %s = %s rollout, %s re-run | now = %s rollout, %s re-run"
+              % (a.fleet, a.core, a.before, before["figures"].get("cpu_seconds_per_vm_first_run"),
+                 before["figures"].get("cpu_seconds_per_vm_last_run"), clean["figures"].get("cpu_seconds_per_vm_first_run"),
+                 clean["figures"].get("cpu_seconds_per_vm_last_run")))
+        print("ARM requests per VM: before %s | now %s" % (before["figures"].get("requests_per_vm"),
+                                                           clean["figures"].get("requests_per_vm")))
+    if a.clean_only:
+        print("outcomes: %s; invariants failing: %s" % (clean["figures"]["outcomes"],
+                                                        [c["check"] for c in clean["checks"] if not c["ok"]]))
+        return
     chaos_env = {"CHAOS_BUDGET": str(a.budget), "CHAOS_SLICES": "0"}
     if a.seed:
         chaos_env["CHAOS_SEED"] = str(a.seed)

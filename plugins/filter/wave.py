@@ -9,6 +9,8 @@ __metaclass__ = type
 #   ansible_play_batch | azure_ade.linux.rollout_wave_vms(hostvars, stage)
 #       -> [{subscription_id, names, hosts, timeout}] one entry per subscription
 #   registered_wave_result | azure_ade.linux.rollout_wave_pick(ade_vm) -> {vms: [entry], timed_out, found}
+#   target | azure_ade.linux.rollout_triage(wave_result, guest_answer, guest_reachable, new_run, ...)
+#       -> {info, identity, plan, run_set, changed, fail, end, outcome, message} (the encrypt job's per-host decision)
 
 from ansible.errors import AnsibleFilterError
 
@@ -26,6 +28,14 @@ def rollout_wave_pick(results, vm):
     return wave.pick(results, vm)
 
 
+def rollout_triage(target, results, answer, guest_reachable, new_run, retry_restored=False, verify=True,
+                   retry_verify=False, migrate_dual_pass=False, host=None):
+    return wave.triage(target, results, answer, bool(guest_reachable), new_run, retry_restored=bool(retry_restored),
+                       verify=bool(verify), retry_verify=bool(retry_verify), migrate_dual_pass=bool(migrate_dual_pass),
+                       host=host)
+
+
 class FilterModule(object):
     def filters(self):
-        return {'rollout_wave_vms': rollout_wave_vms, 'rollout_wave_pick': rollout_wave_pick}
+        return {'rollout_wave_vms': rollout_wave_vms, 'rollout_wave_pick': rollout_wave_pick,
+                'rollout_triage': rollout_triage}

@@ -23,15 +23,20 @@ description:
   - O(state=configured), O(state=copied), O(state=compared) record the guest steps the playbook finished.
   - O(state=cut_over) deallocates the old VM (kept with its disks, its keys and its snapshot set) and, with
     O(cutover=private_ip), moves its private address - the old NIC takes a spare static address of the subnet, the
-    new NIC takes the old address - then starts the new VM.
-  - O(state=fallback) (until verified) deallocates the new VM, gives the address back and starts the old VM;
+    new NIC takes the old address - or, with O(cutover=dns), swaps the DNS name - the old public IP's label
+    (C(dnsSettings.domainNameLabel)) freed, the new VM's public IP (built with the new VM, same SKU) given it, so
+    C(<label>.<region>.cloudapp.azure.com) names the new VM - then starts the new VM. The label is recorded at the
+    plan and a marker before the first label write, so an interrupted swap resumes (or falls back) from the record.
+  - O(state=fallback) (until verified) deallocates the new VM, gives the address (or the DNS label) back and starts
+    the old VM;
     O(state=verified) records the operator's confirmation and the retention - the date until which the old VM is
     kept (O(retention_days), tag C(azure_ade_rebuild_keep_until)); the old VM and its disks stay, the module never
     deletes them.
   - Every step is recorded; an interrupted run resumes where it stopped and a finished one sends no write.
     Refusals come before any write - a VM in a scale set, a specialized or attached OS disk (no image to recreate it
     from), an unmanaged disk, the EncryptionAtHost feature not registered, a size without encryption at host and no
-    O(size).
+    O(size); with O(cutover=dns) an old VM without a public IP or whose public IP has no DNS label, and - at the
+    cut-over or fallback - a DNS label another resource took meanwhile.
 author:
   - azure_ade.linux maintainers (@azure-ade)
 extends_documentation_fragment:
@@ -66,11 +71,14 @@ options:
     choices: [present, configured, copied, compared, cut_over, fallback, verified]
     default: present
   cutover:
-    description: C(private_ip) moves the old VM's private address to the new VM at the cut-over; C(none) leaves
-      addresses alone (the operator changes DNS or clients).
+    description:
+      - C(private_ip) moves the old VM's private address to the new VM at the cut-over; C(dns) moves the DNS name
+        (label) of the old VM's public IP to a public IP built for the new VM; C(none) leaves addresses alone (the
+        operator changes DNS or clients).
+      - Recorded with the plan; a resumed run follows the record (default), another value than the record's is
+        refused. Without a record, C(private_ip).
     type: str
-    choices: [private_ip, none]
-    default: private_ip
+    choices: [private_ip, dns, none]
   admin_username:
     description: Admin user of the new VM; default the old VM's.
     type: str
@@ -114,6 +122,13 @@ EXAMPLES = r'''
     name: web01
     state: cut_over
 
+- name: Or swap the DNS name of the old VM's public IP (planned with cutover dns; the record keeps it)
+  azure_ade.linux.vm_rebuild:
+    resource_group: rg-app
+    name: web01
+    state: cut_over
+    cutover: dns
+
 - name: Something is wrong on the new VM - back to the old one
   azure_ade.linux.vm_rebuild:
     resource_group: rg-app
@@ -123,7 +138,8 @@ EXAMPLES = r'''
 RETURN = r'''
 record:
   description: The rebuild record of the old VM after this run (C(stage), C(new), C(at), C(ip), C(spare_ip), C(plan),
-    C(keep_until) - the retention recorded with O(state=verified), C(log) - when each step was recorded).
+    C(keep_until) - the retention recorded with O(state=verified), C(log) - when each step was recorded,
+    C(cutover), C(dns) - the DNS label a DNS cut-over moves, C(swap) - set before its first label write).
   returned: always
   type: dict
 steps:
@@ -190,6 +206,30 @@ def get_nic(net, rid):
         return None
 
 
+def get_pip(net, rid):
+    from azure.core.exceptions import ResourceNotFoundError  # pylint: disable=import-outside-toplevel
+    p = _parts(rid)
+    try:
+        return to_dict(net.public_ip_addresses.get(p['rg'], p['name']))
+    except ResourceNotFoundError:
+        return None
+
+
+def wait_provisioned(session, rg, name, deadline):
+    """A new VM whose create an interrupted run sent may still be provisioning: wait until ARM says Succeeded."""
+    while True:
+        vm = session.get_vm(rg, name, instance_view=False) or {}
+        state = (vm.get('properties') or {}).get('provisioningState')
+        if state == 'Succeeded':
+            return
+        if state == 'Failed' or not vm:
+            raise RB.RebuildError('the new VM {0} is {1}: delete it (its NIC and disks stay) and run again'.format(
+                name, 'gone' if not vm else 'in provisioning state Failed'))
+        if time.time() > deadline:
+            raise RB.RebuildError('the new VM {0} is still {1} after the timeout'.format(name, state))
+        time.sleep(2)
+
+
 def nic_address(nic):
     return ((RB.primary_ipconfig(nic) or {}).get('properties') or {}).get('privateIPAddress')
 
@@ -216,7 +256,7 @@ def main():
         new_name=dict(type='str'), size=dict(type='str'),
         state=dict(type='str', default='present', choices=['present', 'configured', 'copied', 'compared', 'cut_over',
                                                            'fallback', 'verified']),
-        cutover=dict(type='str', default='private_ip', choices=['private_ip', 'none']),
+        cutover=dict(type='str', choices=['private_ip', 'dns', 'none']),
         admin_username=dict(type='str'), ssh_public_keys=dict(type='list', elements='str', no_log=False),
         timeout=dict(type='int', default=3600), expected_vm_id=dict(type='str'),
         retention_days=dict(type='int', default=30)), supports_check_mode=True,
@@ -240,28 +280,49 @@ def main():
         if err:
             base.fail('vm_rebuild {0}/{1}: {2}'.format(rg, name, err), steps=[])
         rec = RB.record(old)
+        cutover = RB.effective_cutover(rec, p['cutover'])
         new_name = rec['new'] or p['new_name'] or RB.new_name(name)
         nic_name = new_name + '-nic'
+        pip_name = new_name + '-pip'
         old_nic_id = (((old.get('properties') or {}).get('networkProfile') or {}).get('networkInterfaces')
                       or [{}])[0].get('id')
         old_nic = get_nic(net, old_nic_id) if old_nic_id else None
+        old_pip_id = RB.public_ip_id(old_nic) if cutover == 'dns' else None
+        old_pip = get_pip(net, old_pip_id) if old_pip_id else None
         new = session.get_vm(rg, new_name)
         new_nic = get_nic(net, '/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Network/'
                                'networkInterfaces/{2}'.format(session.subscription_id, rg, nic_name))
+        new_pip_id = '/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Network/publicIPAddresses/{2}'.format(
+            session.subscription_id, rg, pip_name)
+        new_pip = get_pip(net, new_pip_id) if cutover == 'dns' else None
         want = p['state'] if p['state'] in ('present', 'cut_over', 'fallback', 'verified') else 'recorded:' + p['state']
         if rec['stage'] is None and want == 'present':
             eah = retirement.EahContext(session)
             caps = eah.size_caps(dict(old, properties=dict(old.get('properties') or {}, hardwareProfile={
                 'vmSize': p['size'] or ((old.get('properties') or {}).get('hardwareProfile') or {}).get('vmSize')})))
-            refused = RB.refusals(old, eah.feature_state(), caps, p['size'], p['cutover'], old_nic)
-            if old_nic is None and p['cutover'] == 'private_ip':
+            refused = RB.refusals(old, eah.feature_state(), caps, p['size'], cutover, old_nic, old_pip)
+            if old_nic is None and cutover == 'private_ip':
                 refused.append('VM {0}: its primary NIC {1} cannot be read'.format(name, old_nic_id))
             if new is not None and ((new.get('tags') or {}).get(RB.TAG_OF) or '').lower() != old['id'].lower():
                 refused.append('a VM named {0} exists and is not a rebuild of {1}: give new_name'.format(new_name, name))
             if refused:
                 base.fail('vm_rebuild refused, nothing was sent to Azure: ' + '; '.join(refused), refusals=refused,
                           record=rec, steps=[])
-        steps = RB.next_steps(rec, new is not None, new_nic is not None, p['cutover'], want)
+        steps = RB.next_steps(rec, new is not None, new_nic is not None, cutover, want, new_pip is not None)
+        label = rec['dns'] or RB.dns_label(old_pip)
+        if any(s.endswith('_dns') for s in steps):
+            if not label:
+                raise RB.RebuildError('the record has no DNS label to move (planned before dns cut-overs existed?)')
+            # the label may have been taken by another resource while it was free (an interrupted swap): refuse
+            # before any write of this cut-over / fallback
+            taker = RB.dns_conflict(label, old['location'], [to_dict(x) for x in net.public_ip_addresses.list_all()],
+                                    [old_pip_id, new_pip_id])
+            if taker:
+                refused = ['the DNS name {0} ({1}) is now held by another resource, public IP {2}: free it there and '
+                           'run again'.format(label, '.'.join(RB.fqdn_key(label, old['location'])) +
+                                              '.cloudapp.azure.com', taker)]
+                base.fail('vm_rebuild refused, nothing was sent to Azure: ' + refused[0], refusals=refused,
+                          record=rec, steps=[])
     except RB.RebuildError as exc:
         base.fail('vm_rebuild {0}/{1}: {2}. Nothing was sent to Azure.'.format(rg, name, exc), steps=[])
     except Exception as exc:  # pylint: disable=broad-except
@@ -279,19 +340,42 @@ def main():
         tags.clear()
         tags.update(new_tags)
 
+    def swap_label(pip_id, give, mark=False):
+        """Give ``label`` to the public IP (give) or free it there; writes only what is not so yet."""
+        pip = get_pip(net, pip_id)
+        if pip is None:
+            raise RB.RebuildError('public IP {0} is gone'.format(pip_id))
+        has = (RB.dns_label(pip) or '').lower() == label.lower()
+        if has == give:
+            return
+        if mark and not RB.record({'tags': tags})['swap']:
+            record_step(tags.get(RB.TAG_STAGE), swap='dns')      # before the first label write of a cut-over
+        net.public_ip_addresses.begin_create_or_update(
+            _parts(pip_id)['rg'], pip['name'], RB.pip_dns_update(pip, label if give else None)).result()
+
     try:
-        body_nic = RB.nic_body(old_nic, old['location']) if old_nic else None
+        body_nic = RB.nic_body(old_nic, old['location'], new_pip_id if cutover == 'dns' else None) \
+            if old_nic else None
         for step in steps:
             if step == 'record_plan':
                 vm_b = RB.vm_body(old, '<nic>', p['size'], p['admin_username'], p['ssh_public_keys'])
                 record_step('planned', new=new_name, plan=RB.plan_digest(vm_b, body_nic),
-                            ip=nic_address(old_nic) if old_nic else None)
+                            ip=nic_address(old_nic) if old_nic else None, cutover=cutover,
+                            dns=label if cutover == 'dns' else None)
+            elif step == 'create_pip':
+                new_pip = to_dict(net.public_ip_addresses.begin_create_or_update(
+                    rg, pip_name, RB.new_pip_body(old_pip, old['location'])).result())
+            elif step in ('release_old_dns', 'take_new_dns', 'release_new_dns', 'give_back_old_dns'):
+                swap_label(new_pip_id if 'new' in step else old_pip_id, give=step.startswith(('take', 'give')),
+                           mark=step == 'release_old_dns')
             elif step == 'create_nic':
                 new_nic = to_dict(net.network_interfaces.begin_create_or_update(rg, nic_name, body_nic).result())
             elif step == 'record_verified':
                 record_step('verified', keep_until=RB.keep_until(p['retention_days']))
             elif step in ('record_nic', 'record_vm', 'record_configured', 'record_copied', 'record_compared',
                           'record_cut_over', 'record_fallback'):
+                if step == 'record_vm':
+                    wait_provisioned(session, rg, new_name, deadline)
                 record_step(step[len('record_'):])
             elif step == 'create_vm':
                 vm_b = RB.vm_body(old, new_nic['id'], p['size'], p['admin_username'], p['ssh_public_keys'])

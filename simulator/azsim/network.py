@@ -38,6 +38,16 @@ simulator's wording):
   ``PrivateIPAddressNotInSubnet`` / ``PrivateIPAddressIsReserved`` (SIM wording); a subnet / NSG / public IP
   reference that does not exist -> 400 ``InvalidResourceReference`` "Resource <id> referenced by resource <id> was
   not found." (SIM wording after the ARM code).
+- DNS names of public IPs: PublicIPAddress ``properties.dnsSettings`` {domainNameLabel, fqdn (read-only), ...}
+  (publicIpAddress.json PublicIPAddressDnsSettings; learn.microsoft.com/rest/api/virtualnetwork/public-ip-addresses/
+  create-or-update: "The concatenation of the domain name label and the regionalized DNS zone make up the fully
+  qualified domain name associated with the public IP address. If a domain name label is specified, an A DNS record is
+  created for the public IP in the Microsoft Azure DNS system"): fqdn = ``<label>.<region>.cloudapp.azure.com``; a
+  label whose FQDN another public IP (of any customer) has -> 400 ``DnsRecordInUse`` "DNS record <fqdn> is already
+  used by another public IP." (text as reported in scarolan/azure-terraform-beginners#20 and
+  Azure/azure-quickstart-templates#4978); a PUT without ``dnsSettings`` removes the label (PUT replaces the resource);
+  a label not matching ``^[a-z][a-z0-9-]{1,61}[a-z0-9]$`` -> 400 ``InvalidDomainNameLabel`` (SIM wording).
+  ``domainNameLabelScope`` (hashed FQDNs) and ``reverseFqdn`` are not modelled.
 - **open:** whether changing an IP configuration from Static to Dynamic releases its address at once is not stated;
   modelled pessimistically: a Dynamic configuration keeps the address it has (Azure "may" change it later), so a
   client that must free an address gives the old NIC another static address (what the collection's rebuild does).
@@ -47,12 +57,13 @@ NIC, with one IP configuration ``ipconfig1`` in subnet ``network.subnet`` of ``n
 group's first virtual network, or an implicit ``{rg}-vnet`` 10.0.0.0/16 with subnet ``default`` 10.0.0.0/16);
 ``network.private_ip`` is its static address (a test host's address), else the next free dynamic one. Resource group
 keys ``vnets`` [{name, address_prefixes, subnets [{name, prefix, nsg}]}], ``nsgs`` [{name, rules}], ``public_ips``
-[{name, allocation Static|Dynamic, sku Basic|Standard}]. VM key ``network`` {nic_name, vnet, subnet, private_ip,
+[{name, allocation Static|Dynamic, sku Basic|Standard, dns_label}]. VM key ``network`` {nic_name, vnet, subnet, private_ip,
 nsg, public_ip (name of a seeded public IP), accelerated_networking, mac}.
 """
 
 import copy
 import ipaddress
+import re
 import uuid
 
 from .errors import ArmError, not_found
@@ -203,10 +214,11 @@ class NSG:
 
 
 class PublicIP:
-    def __init__(self, sub, rg, name, location, allocation="Static", sku="Standard", tags=None):
+    def __init__(self, sub, rg, name, location, allocation="Static", sku="Standard", tags=None, dns_label=None):
         self.sub, self.rg, self.name, self.location = sub, rg, name, location
         self.allocation, self.sku = allocation, sku
         self.tags = dict(tags or {})
+        self.dns_label = dns_label   # dnsSettings.domainNameLabel (fqdn = label.<location>.cloudapp.azure.com)
         self.etag = _etag()
         h = int(stable_uuid(sub, rg, "pip", name).replace("-", "")[:8], 16)
         self.static_address = "20.%d.%d.%d" % (64 + (h >> 16) % 64, (h >> 8) % 256, 1 + h % 254)
@@ -233,6 +245,8 @@ class PublicIP:
             props["ipAddress"] = a
         if self.holder:
             props["ipConfiguration"] = {"id": self.holder}
+        if self.dns_label:
+            props["dnsSettings"] = {"domainNameLabel": self.dns_label, "fqdn": fqdn(self.dns_label, self.location)}
         return {"name": self.name, "id": self.id, "etag": self.etag, "type": "Microsoft.Network/publicIPAddresses",
                 "location": self.location, "tags": dict(self.tags),
                 "sku": {"name": self.sku, "tier": "Regional"}, "properties": props}
@@ -299,6 +313,27 @@ class NIC:
 
 
 # ---------------------------------------------------------------------------------------------- lookups
+
+DNS_LABEL_RE = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def fqdn(label, location):
+    """The public IP's A record: the label in the region's zone (REST reference PublicIPAddressDnsSettings.fqdn:
+    "the concatenation of the domainNameLabel and the regionalized DNS zone")."""
+    return "%s.%s.cloudapp.azure.com" % (label, (location or "").replace(" ", "").lower())
+
+
+def dns_holder(w, label, location, me=None):
+    """The public IP (any subscription: the zone is Azure's, shared by every customer) whose label makes the same
+    FQDN, other than ``me``; or None."""
+    want = fqdn(label, location)
+    for s in w.subs.values():
+        for r in s.rgs.values():
+            for p in net(r)["pips"].values():
+                if p is not me and p.dns_label and fqdn(p.dns_label, p.location) == want:
+                    return p
+    return None
+
 
 def _rgs(w, sid=None):
     subs = [w.sub(sid)] if sid else list(w.subs.values())
@@ -386,8 +421,13 @@ def seed_rg(w, r, rdoc):
                                                      rid(r.sub, r.name, "networkSecurityGroups", nsg) if nsg else None)
         net(r)["vnets"][v.name.lower()] = v
     for pdoc in rdoc.get("public_ips") or []:
-        net(r)["pips"][pdoc["name"].lower()] = PublicIP(r.sub, r.name, pdoc["name"], pdoc.get("location", r.location),
-                                                        pdoc.get("allocation", "Static"), pdoc.get("sku", "Standard"))
+        label = pdoc.get("dns_label")
+        loc = pdoc.get("location", r.location)
+        if label and (not DNS_LABEL_RE.match(label) or dns_holder(w, label, loc) is not None):
+            raise ValueError("public IP %s: dns_label %r is invalid or already used" % (pdoc["name"], label))
+        net(r)["pips"][pdoc["name"].lower()] = PublicIP(r.sub, r.name, pdoc["name"], loc,
+                                                        pdoc.get("allocation", "Static"), pdoc.get("sku", "Standard"),
+                                                        dns_label=label)
 
 
 def _default_vnet(r, location):
@@ -717,10 +757,20 @@ def put_pip(req):
     location = body.get("location") or (pip.location if pip else None)
     if not location:
         raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+    label = (props.get("dnsSettings") or {}).get("domainNameLabel") or None
+    if label is not None:
+        if not DNS_LABEL_RE.match(label):
+            raise ArmError(400, "InvalidDomainNameLabel", "The domain name label %s is invalid. It must conform to "
+                           "the following regular expression: ^[a-z][a-z0-9-]{1,61}[a-z0-9]$." % label)
+        other = dns_holder(req.world, label, location, me=pip)
+        if other is not None:
+            raise ArmError(400, "DnsRecordInUse", "DNS record %s is already used by another public IP."
+                           % fqdn(label, location))
     if pip is None:
         pip = PublicIP(req.g("sub"), r.name, name, location, alloc, sku)
         net(r)["pips"][name.lower()] = pip
     pip.allocation, pip.sku = alloc, sku
+    pip.dns_label = label            # PUT replaces the resource: no dnsSettings = no label (the A record goes)
     if "tags" in body:
         pip.tags = dict(body.get("tags") or {})
     pip.etag = _etag()

@@ -37,6 +37,9 @@ class Fault:
         self.path = doc.get("path") or ".*"
         self.rx = re.compile(self.path, re.I)
         self.query_rx = re.compile(doc["query"], re.I) if doc.get("query") else None
+        # "body": a regex searched in the request body (e.g. the tag value a PATCH writes: one step of a module whose
+        # writes all go to the same path)
+        self.body_rx = re.compile(doc["body"]) if doc.get("body") else None
         self.count = int(doc.get("count", 1))       # -1 = unlimited
         self.after = int(doc.get("after", 0))       # let this many matching requests through first
         self.action = str(doc.get("action", "500"))
@@ -52,7 +55,7 @@ class Fault:
         self.hits = 0
         self.released = threading.Event()    # hold: the held requests go on once the rule is deleted
 
-    def matches(self, method, path, query):
+    def matches(self, method, path, query, body=b""):
         if self.count == 0:
             return False
         if self.method not in ("*", method):
@@ -60,6 +63,8 @@ class Fault:
         if not self.rx.search(path):
             return False
         if self.query_rx is not None and not self.query_rx.search(query):
+            return False
+        if self.body_rx is not None and not self.body_rx.search(body.decode("utf-8", "replace")):
             return False
         self.seen += 1
         if self.seen <= self.after:
@@ -70,7 +75,8 @@ class Fault:
         return True
 
     def to_json(self):
-        return {"id": self.id, "method": self.method, "path": self.path, "action": self.action,
+        return {"id": self.id, "method": self.method, "path": self.path, "body": self.body_rx and self.body_rx.pattern,
+                "action": self.action,
                 "remaining": self.count, "after": self.after, "seen": self.seen, "hits": self.hits,
                 "retry_after": self.retry_after}
 
@@ -135,7 +141,7 @@ class Handler(BaseHTTPRequestHandler):
             if kind != "admin":
                 with w.lock:
                     for f in w.faults:
-                        if f.action != "stale_reads" and f.matches(method, path, raw_query):
+                        if f.action != "stale_reads" and f.matches(method, path, raw_query, raw):
                             fault = f
                             break
                     # stale_reads rules combine with the others (a standing behaviour, azsim/stale.py)

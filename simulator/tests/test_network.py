@@ -14,7 +14,7 @@ SCENARIO = {"subscriptions": [{"id": SUB, "resource_groups": [
      "nsgs": [{"name": "nsg-app"}],
      "vnets": [{"name": "vnet-app", "address_prefixes": ["10.203.0.0/16"],
                 "subnets": [{"name": "app", "prefix": "10.203.0.0/16", "nsg": "nsg-app"}]}],
-     "public_ips": [{"name": "pip-web", "allocation": "Static", "sku": "Standard"},
+     "public_ips": [{"name": "pip-web", "allocation": "Static", "sku": "Standard", "dns_label": "web-ade"},
                     {"name": "pip-dyn", "allocation": "Dynamic", "sku": "Basic"}],
      "vms": [{"name": "web", "network": {"private_ip": "10.203.5.2", "nsg": "nsg-app", "public_ip": "pip-web",
                                          "accelerated_networking": True}},
@@ -165,6 +165,29 @@ def test_public_ip_rules(nsim, net):
         net.public_ip_addresses.begin_delete("rgn", "pip-web").result()
     assert e.value.error.code == "PublicIPAddressCannotBeDeleted"
     assert {x.name for x in net.public_ip_addresses.list_all()} == {"pip-web", "pip-dyn", "pip2"}
+
+
+def test_public_ip_dns_labels(nsim, net):
+    """dnsSettings: the label's FQDN in the region's zone, unique (DnsRecordInUse), freed by a PUT without it."""
+    web = net.public_ip_addresses.get("rgn", "pip-web")
+    assert web.properties.dns_settings.domain_name_label == "web-ade"
+    assert web.properties.dns_settings.fqdn == "web-ade.eastus.cloudapp.azure.com"
+    body = {"location": "eastus", "sku": {"name": "Standard"},
+            "properties": {"publicIPAllocationMethod": "Static", "dnsSettings": {"domainNameLabel": "web-ade"}}}
+    with pytest.raises(HttpResponseError) as e:
+        net.public_ip_addresses.begin_create_or_update("rgn", "pip-new", body).result()
+    assert e.value.error.code == "DnsRecordInUse" and "web-ade.eastus.cloudapp.azure.com" in e.value.error.message
+    with pytest.raises(HttpResponseError) as e:
+        net.public_ip_addresses.begin_create_or_update("rgn", "pip-new", dict(body, properties=dict(
+            body["properties"], dnsSettings={"domainNameLabel": "Web_ADE"}))).result()
+    assert e.value.error.code == "InvalidDomainNameLabel"
+    # the swap: the old public IP's label freed (PUT without dnsSettings), then the new one takes it
+    freed = {"location": "eastus", "sku": {"name": "Standard"}, "properties": {"publicIPAllocationMethod": "Static"}}
+    assert net.public_ip_addresses.begin_create_or_update("rgn", "pip-web", freed).result() \
+        .properties.dns_settings is None
+    new = net.public_ip_addresses.begin_create_or_update("rgn", "pip-new", body).result()
+    assert new.properties.dns_settings.fqdn == "web-ade.eastus.cloudapp.azure.com"
+    assert net.public_ip_addresses.get("rgn", "pip-web").properties.ip_configuration is not None   # still attached
 
 
 def test_vnet_and_nsg_create(nsim, net):

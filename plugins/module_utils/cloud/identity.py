@@ -143,6 +143,21 @@ def address_target(address, vms):
     return out
 
 
+def host_target(host_vars, address=None, vms=None):
+    """The VM of one host in one step: operator_target, else - when ``vms`` (the NIC addresses in scope) was read and
+    nothing on the operator's side names the VM - address_target. Pure."""
+    target = operator_target(host_vars)
+    if vms is None or target.get('source') is not None or target.get('error'):
+        return target
+    return address_target(address, vms)
+
+
+def unnamed(targets):
+    """The hosts (of {host: operator_target result}) that nothing on the operator's side names and whose sources are
+    not in error: the ones the NIC address match may name. Pure."""
+    return sorted(h for h, t in (targets or {}).items() if t.get('source') is None and not t.get('error'))
+
+
 def confirm(target, arm_vm, guest, guest_required=True, host=None):
     """Decide whether a job may act on ``target`` (from operator_target/address_target).
 

@@ -21,7 +21,9 @@ where it stopped and a finished rebuild sends no write. Steps, in order (``STEPS
   copied       data volumes copied guest to guest (rsync over SSH; ownership, ACLs, xattrs, SELinux labels)
   compared     final pass with the operator's services stopped, both sides compared (file list, sizes, checksums)
   cut_over     old VM deallocated (kept with its disks, keys and snapshot set); the private IP moved: the old NIC
-               takes a spare static address, the new NIC takes the old address (or no move: ``cutover=none``)
+               takes a spare static address, the new NIC takes the old address (``cutover=private_ip``); or the DNS
+               name swapped: the old public IP's label freed, the new VM's public IP given it (``cutover=dns``); or
+               no move (``cutover=none``)
   verified     the operator confirmed the new VM (old resources may go after the retention)
   fallback     the old VM started again (its address given back), the new VM deallocated - allowed until verified
 
@@ -51,9 +53,12 @@ TAG_PLAN = 'azure_ade_rebuild_plan'        # digest of the plan: a re-run with a
 TAG_OF = 'azure_ade_rebuilt_from'          # on the NEW VM: the old VM's ID
 TAG_KEEP = 'azure_ade_rebuild_keep_until'  # the operator's retention: the old VM is kept at least until this date
 TAG_LOG = 'azure_ade_rebuild_log'          # when each step was recorded: 'pl=261207191500,ni=...' (the page's timeline)
+TAG_CUTOVER = 'azure_ade_rebuild_cutover'  # the cut-over the plan was recorded with (a resumed run follows it)
+TAG_DNS = 'azure_ade_rebuild_dns'          # cutover=dns: the DNS label moved (read from the old public IP at the plan)
+TAG_SWAP = 'azure_ade_rebuild_swap'        # recorded before the first address/label write of a cut-over: 'dns'
 STEPS = ('planned', 'nic', 'vm', 'configured', 'copied', 'compared', 'cut_over', 'verified')
 FALLBACK = 'fallback'
-CUTOVERS = ('private_ip', 'none')
+CUTOVERS = ('private_ip', 'dns', 'none')
 LOG_CODES = {'planned': 'pl', 'nic': 'ni', 'vm': 'vm', 'configured': 'cf', 'copied': 'cp', 'compared': 'cm',
              'cut_over': 'co', 'verified': 've', 'fallback': 'fb'}
 TAG_MAX = 256                              # Azure: a tag value holds at most 256 characters
@@ -82,7 +87,8 @@ def record(vm):
     t = (vm or {}).get('tags') or {}
     return dict(stage=t.get(TAG_STAGE) or None, new=t.get(TAG_NEW) or None, at=t.get(TAG_AT) or None,
                 ip=t.get(TAG_IP) or None, spare_ip=t.get(TAG_SPARE) or None, plan=t.get(TAG_PLAN) or None,
-                keep_until=t.get(TAG_KEEP) or None, log=parse_log(t.get(TAG_LOG)))
+                keep_until=t.get(TAG_KEEP) or None, log=parse_log(t.get(TAG_LOG)),
+                cutover=t.get(TAG_CUTOVER) or None, dns=t.get(TAG_DNS) or None, swap=t.get(TAG_SWAP) or None)
 
 
 def keep_until(days, now=None):
@@ -148,7 +154,7 @@ def record_tags(tags, stage, now=None, **kw):
     tags[TAG_AT] = now_iso(now)
     tags[TAG_LOG] = log_append(tags.get(TAG_LOG), stage, now)
     for k, tag in (('new', TAG_NEW), ('ip', TAG_IP), ('spare_ip', TAG_SPARE), ('plan', TAG_PLAN),
-                   ('keep_until', TAG_KEEP)):
+                   ('keep_until', TAG_KEEP), ('cutover', TAG_CUTOVER), ('dns', TAG_DNS), ('swap', TAG_SWAP)):
         if kw.get(k):
             tags[tag] = kw[k]
     return tags
@@ -181,9 +187,9 @@ def new_name(old_name, suffix='-eah'):
     return base + suffix
 
 
-def refusals(vm, feature_state, size_caps, size=None, cutover='private_ip', nic=None):
+def refusals(vm, feature_state, size_caps, size=None, cutover='private_ip', nic=None, pip=None):
     """Reasons not to start (nothing is sent when any). Pure. ``size_caps``: capabilities of the size the new VM
-    gets (``size`` or the old VM's)."""
+    gets (``size`` or the old VM's); ``pip``: the public IP of the old NIC's primary IP configuration (cutover dns)."""
     props = _props(vm)
     out = []
     name = (vm or {}).get('name') or '?'
@@ -216,7 +222,93 @@ def refusals(vm, feature_state, size_caps, size=None, cutover='private_ip', nic=
         out.append('cutover must be one of {0}'.format(', '.join(CUTOVERS)))
     if cutover == 'private_ip' and nic is not None and not primary_ipconfig(nic):
         out.append('VM {0}: its primary NIC has no IP configuration to move'.format(name))
+    if cutover == 'dns':
+        out.extend(dns_refusals(name, nic, pip))
     return out
+
+
+def public_ip_id(nic):
+    """The public IP ID of the NIC's primary IP configuration, or None."""
+    return ((_props(primary_ipconfig(nic)).get('publicIPAddress') or {}).get('id')) or None
+
+
+def dns_label(pip):
+    return ((_props(pip).get('dnsSettings') or {}).get('domainNameLabel')) or None
+
+
+def dns_refusals(name, nic, pip):
+    """cutover=dns: the old VM's primary NIC must have a public IP with a DNS label to move. Pure."""
+    if nic is None:
+        return ['VM {0}: its primary NIC cannot be read (a DNS cut-over moves the label of its public IP)'.format(name)]
+    if not public_ip_id(nic):
+        return ['VM {0} has no public IP on its primary NIC: a DNS cut-over moves the DNS name (domainNameLabel) of '
+                'the old VM\'s public IP to the new VM\'s - use ade_rebuild_cutover=private_ip or none'.format(name)]
+    if pip is None:
+        return ['VM {0}: its public IP {1} cannot be read'.format(name, public_ip_id(nic))]
+    if not dns_label(pip):
+        return ['VM {0}: its public IP {1} has no DNS name (dnsSettings.domainNameLabel) to move - use '
+                'ade_rebuild_cutover=private_ip or none'.format(name, pip.get('name'))]
+    return []
+
+
+def fqdn_key(label, location):
+    """What makes two labels the same DNS name: the label in the region's zone (label.<region>.cloudapp.azure.com)."""
+    return ((label or '').lower(), (location or '').replace(' ', '').lower())
+
+
+def dns_conflict(label, location, pips, own_ids):
+    """The public IP other than ``own_ids`` (the old and the new VM's) that holds ``label`` in ``location``, or
+    None: the DNS name was taken by another resource while it was free - the cut-over or fallback stops before any
+    write. Pure. pips: public IP dicts (the subscription's list)."""
+    own = set(_lower(i) for i in own_ids if i)
+    key = fqdn_key(label, location)
+    for p in pips or []:
+        if _lower(p.get('id')) not in own and dns_label(p) and fqdn_key(dns_label(p), p.get('location')) == key:
+            return p.get('id')
+    return None
+
+
+def effective_cutover(rec, wanted):
+    """The cut-over of this run: the record's (a plan is built for it - e.g. a public IP for the new VM with dns),
+    else the operator's, else private_ip. An operator's other choice than the record's is refused. Pure."""
+    recorded = (rec or {}).get('cutover')
+    if recorded and wanted and wanted != recorded:
+        raise RebuildError('the rebuild was planned with cut-over {0}; run it with ade_rebuild_cutover={0} (option '
+                           'cutover) or leave it out'.format(recorded))
+    out = recorded or wanted or 'private_ip'
+    if out not in CUTOVERS:
+        raise RebuildError('cutover must be one of {0}'.format(', '.join(CUTOVERS)))
+    return out
+
+
+def new_pip_body(old_pip, location):
+    """cutover=dns: the new VM's public IP - the old one's SKU, allocation, version and zones; no DNS label yet (it
+    moves at the cut-over). Pure."""
+    old = _props(old_pip)
+    body = {'location': location, 'tags': dict((old_pip or {}).get('tags') or {}),
+            'sku': dict((old_pip or {}).get('sku') or {'name': 'Standard'}),
+            'properties': {'publicIPAllocationMethod': old.get('publicIPAllocationMethod') or 'Static',
+                           'publicIPAddressVersion': old.get('publicIPAddressVersion') or 'IPv4'}}
+    if (old_pip or {}).get('zones'):
+        body['zones'] = list(old_pip['zones'])
+    return body
+
+
+def pip_dns_update(pip, label):
+    """The public IP's PUT body with its DNS label set to ``label`` (None: removed - PUT replaces the resource, so
+    the A record goes), everything else kept; read-only fields dropped. Pure."""
+    body = json.loads(json.dumps(pip))
+    for k in ('etag', 'id', 'name', 'type'):
+        body.pop(k, None)
+    props = body.setdefault('properties', {})
+    for k in ('provisioningState', 'resourceGuid', 'ipConfiguration', 'ipAddress'):
+        props.pop(k, None)
+    dns = dict(props.pop('dnsSettings', None) or {})
+    dns.pop('fqdn', None)
+    if label:
+        dns['domainNameLabel'] = label
+        props['dnsSettings'] = dns
+    return body
 
 
 def primary_ipconfig(nic):
@@ -227,8 +319,9 @@ def primary_ipconfig(nic):
     return cfgs[0] if cfgs else None
 
 
-def nic_body(old_nic, location):
-    """The new NIC: same subnet, NSG and accelerated networking as the old one, a dynamic address. Pure."""
+def nic_body(old_nic, location, pip_id=None):
+    """The new NIC: same subnet, NSG and accelerated networking as the old one, a dynamic address (and the new
+    public IP ``pip_id`` for a DNS cut-over). Pure."""
     old = _props(old_nic)
     cfg = _props(primary_ipconfig(old_nic))
     body = {'location': location, 'tags': dict((old_nic or {}).get('tags') or {}), 'properties': {
@@ -236,6 +329,8 @@ def nic_body(old_nic, location):
             'subnet': {'id': (cfg.get('subnet') or {}).get('id')}, 'primary': True,
             'privateIPAllocationMethod': 'Dynamic'}}],
         'enableAcceleratedNetworking': bool(old.get('enableAcceleratedNetworking'))}}
+    if pip_id:
+        body['properties']['ipConfigurations'][0]['properties']['publicIPAddress'] = {'id': pip_id}
     if (old.get('networkSecurityGroup') or {}).get('id'):
         body['properties']['networkSecurityGroup'] = {'id': old['networkSecurityGroup']['id']}
     return body
@@ -339,10 +434,12 @@ def ipconfig_update(nic, address):
     return body
 
 
-def next_steps(rec, new_exists, new_nic_exists, cutover, want):
+def next_steps(rec, new_exists, new_nic_exists, cutover, want, new_pip_exists=True):
     """What the module does now, in order. Pure.
 
-    want: present (build up to the new VM) | cut_over | verified | fallback | recorded:<step>."""
+    want: present (build up to the new VM) | cut_over | verified | fallback | recorded:<step>.
+    cutover: this run's (``effective_cutover``); dns adds the new VM's public IP to the build and swaps the DNS
+    label at the cut-over (old public IP's label freed, then the new one given it; the fallback the other way)."""
     stage = rec.get('stage')
     if stage == 'verified':
         return []
@@ -350,6 +447,8 @@ def next_steps(rec, new_exists, new_nic_exists, cutover, want):
         out = []
         if stage is None:
             out.append('record_plan')
+        if cutover == 'dns' and not new_pip_exists and not done(rec, 'nic'):
+            out.append('create_pip')
         if not new_nic_exists and not done(rec, 'vm'):
             out.append('create_nic')
         if not done(rec, 'nic') or not new_nic_exists:
@@ -377,6 +476,8 @@ def next_steps(rec, new_exists, new_nic_exists, cutover, want):
         out = ['deallocate_old']
         if cutover == 'private_ip':
             out += ['release_old_ip', 'take_new_ip']
+        elif cutover == 'dns':
+            out += ['release_old_dns', 'take_new_dns']
         return out + ['start_new', 'record_cut_over']
     if want == 'fallback':
         if stage == FALLBACK:
@@ -384,8 +485,13 @@ def next_steps(rec, new_exists, new_nic_exists, cutover, want):
         if not done(rec, 'vm'):
             raise RebuildError('nothing to fall back from: no new VM (record stage {0})'.format(stage or '(none)'))
         out = ['deallocate_new']
-        if stage == 'cut_over' and cutover == 'private_ip':
+        # also after a cut-over that was interrupted before its record (its first address / label write was
+        # preceded by the spare address / the swap marker in the record): each give-back step writes only what is
+        # not back yet
+        if cutover == 'private_ip' and (stage == 'cut_over' or rec.get('spare_ip')):
             out += ['release_new_ip', 'give_back_old_ip']
+        elif cutover == 'dns' and (stage == 'cut_over' or rec.get('swap')):
+            out += ['release_new_dns', 'give_back_old_dns']
         return out + ['start_old', 'record_fallback']
     if want == 'verified':
         if stage != 'cut_over':
@@ -683,10 +789,16 @@ def page_row(host, vm, rec, refused=None, failed=None, compare=None, snapshot_se
             kept.append('its snapshot set {0}'.format(snapshot_set))
     if stage == FALLBACK:
         kept.append('the new VM {0} - deallocated, with its disks'.format(new))
+    cutover = rec.get('cutover') or cutover
     if stage == 'cut_over':
-        kept.append('the old address {0}: now on {1}; the old NIC holds {2}'.format(
-            rec.get('ip'), new, rec.get('spare_ip')) if cutover == 'private_ip' and rec.get('spare_ip')
-            else 'the addresses (cut-over none): point your clients at {0}'.format(new))
+        if cutover == 'dns' and rec.get('dns'):
+            kept.append('the DNS name {0}: now on the public IP of {1}; the old VM\'s public IP has none'.format(
+                rec['dns'], new))
+        elif cutover == 'private_ip' and rec.get('spare_ip'):
+            kept.append('the old address {0}: now on {1}; the old NIC holds {2}'.format(
+                rec.get('ip'), new, rec.get('spare_ip')))
+        else:
+            kept.append('the addresses (cut-over none): point your clients at {0}'.format(new))
         confirm.append('check the application on {0}, then run the rebuild with ade_rebuild_state=verified '
                        '(ade_rebuild_state=fallback goes back to {1} until then)'.format(new, name))
     elif stage == 'verified':

@@ -13,6 +13,7 @@ These helpers pick the wave's VMs from the hosts' variables and hand each host i
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import identity as I
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout as R
 
 VM_ID = '/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Compute/virtualMachines/{2}'
@@ -104,3 +105,43 @@ def needs_full_read(vm, waiting, terminal_phases=('not_started', 'succeeded', 'f
     if not waiting:
         return True
     return S.compute_status(vm)['phase'] in terminal_phases
+
+
+def triage(target, results, answer, guest_reachable, new_run, retry_restored=False, verify=True, retry_verify=False,
+           migrate_dual_pass=False, host=None):
+    """The encrypt job's whole decision for one host right after the wave's one read (one filter call instead of
+    eight host tasks, issue 18 item 4). Pure.
+
+    ``target``: the VM the operator's side names (identity.operator_target/address_target); ``results``: the wave
+    read's registered result (pick() finds this VM in it); ``answer``: identity.guest_answer of the guest's IMDS;
+    ``guest_reachable``: the preflight reached the guest; ``new_run``: this playbook run's snapshot set name.
+
+    Returns {info, identity, plan, run_set, changed, fail, end, outcome, message}:
+      identity  identity.confirm(): the operator's side names the VM, the guest's IMDS vmId only confirms
+      plan      rollout.plan() from the VM's rollout record (what the encrypt job does next)
+      fail      non-empty: refuse with this text before any write - the sources disagree, a guest that answered
+                did not confirm the VM, or a new/resumed run (it changes the guest) lacks the guest's confirmation
+      end       the host ends here with ``outcome``/``message``: nothing to do (done) or not ours to touch (stop);
+                never for a dual-pass VM the operator asked to migrate (ade_migrate_dual_pass goes on)
+    """
+    info = pick(results, (target or {}))
+    vm_status = info['vms'][0] or {}
+    ident = I.confirm(target, vm_status, answer, guest_required=False, host=host)
+    plan = R.plan(vm_status.get('rollout'), vm_status, new_run, retry_restored=bool(retry_restored),
+                  verify=bool(verify), retry_verify=bool(retry_verify))
+    out = {'info': info, 'identity': ident, 'plan': plan, 'run_set': plan.get('snapshot_set') or '',
+           'changed': plan['action'] in ('wait', 'restore', 'verify'), 'fail': '', 'end': False,
+           'outcome': 'in_progress', 'message': ''}
+    if not ident['ok']:
+        out['fail'] = ident['msg']
+        return out
+    if not (ident['confirmed'] or not guest_reachable) or (not ident['confirmed'] and plan['action'] in ('start', 'resume')):
+        out['fail'] = ('Identity of {0}: {1}. A new or resumed run changes the guest and needs the guest to confirm the '
+                       'VM with its IMDS vmId. Nothing was changed.'.format(host or 'this host', ident['msg']))
+        return out
+    if migrate_dual_pass and vm_status.get('encryption_mode') == 'dual_pass':
+        return out
+    if plan['action'] in ('done', 'stop'):
+        out.update(end=True, message=plan['reason'],
+                   outcome=plan.get('outcome') or ('already_encrypted' if plan['action'] == 'done' else 'needs_attention'))
+    return out

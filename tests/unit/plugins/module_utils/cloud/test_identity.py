@@ -148,3 +148,26 @@ def test_nic_addresses():
     assert out == [{'id': RID, 'addresses': ['10.0.0.4', '52.1.1.1', '10.0.0.6']},
                    {'id': VICTIM['id'], 'addresses': ['10.0.0.5']}]
     assert I.address_target('52.1.1.1', out)['name'] == 'vm-a'
+
+
+# ---- one step: operator's side, else the NIC address (issue 18 item 4: one host task instead of two) ----------
+
+def test_host_target_prefers_the_operator_side_and_falls_back_to_a_unique_address():
+    vms = [{'id': '/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm-a',
+            'addresses': ['10.0.0.4']},
+           {'id': '/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm-b',
+            'addresses': ['10.0.0.5', '10.0.0.6']}]
+    named = I.host_target({'azure_resource_group': 'rg2', 'azure_vm_name': 'vm-x'}, '10.0.0.4', vms)
+    assert (named['resource_group'], named['name']) == ('rg2', 'vm-x') and named['source'] != I.SOURCE_ADDRESS
+    by_nic = I.host_target({}, '10.0.0.6', vms)
+    assert (by_nic['resource_group'], by_nic['name'], by_nic['source']) == ('rg1', 'vm-b', I.SOURCE_ADDRESS)
+    assert I.host_target({}, '10.0.0.9', vms)['error']              # no VM has it
+    assert I.host_target({}, '10.0.0.4', None)['source'] is None     # addresses not read: nothing names it
+    bad = I.host_target({'azure_vm_name': 'vm-x'}, '10.0.0.4', vms)  # a malformed source is not overridden by the NIC
+    assert bad['error'] and 'azure_resource_group' in bad['error']
+
+
+def test_unnamed_hosts_are_the_ones_without_a_source_or_an_error():
+    targets = {'h1': I.operator_target({}), 'h2': I.operator_target({'azure_resource_group': 'rg', 'azure_vm_name': 'v'}),
+               'h3': I.operator_target({'azure_vm_name': 'v'})}
+    assert I.unnamed(targets) == ['h1']

@@ -66,7 +66,7 @@ def test_refusals_before_any_write():
     assert 'does not support encryption at host' in RB.refusals(old_vm(), 'Registered',
                                                                 {'EncryptionAtHostSupported': 'False'})[0]
     assert 'not offered' in RB.refusals(old_vm(), 'Registered', None)[0]
-    assert 'cutover' in RB.refusals(old_vm(), 'Registered', EAH, cutover='dns')[0]
+    assert 'cutover' in RB.refusals(old_vm(), 'Registered', EAH, cutover='ipv6')[0]
 
 
 def test_image_reference_current_version_or_same_id():
@@ -109,7 +109,8 @@ def test_nic_body_same_subnet_nsg_accel_dynamic():
 def test_record_moves_forward_fallback_and_verified_final():
     t = RB.record_tags({'app': 'web'}, 'planned', new='web-eah', plan='abc')
     assert RB.record({'tags': t}) == dict(stage='planned', new='web-eah', at=t[RB.TAG_AT], ip=None, spare_ip=None,
-                                          plan='abc', keep_until=None, log=[dict(step='planned', at=t[RB.TAG_AT])])
+                                          plan='abc', keep_until=None, log=[dict(step='planned', at=t[RB.TAG_AT])],
+                                          cutover=None, dns=None, swap=None)
     t = RB.record_tags(t, 'nic')
     with pytest.raises(RB.RebuildError):
         RB.record_tags(t, 'planned')
@@ -427,3 +428,98 @@ def test_retention_recorded_at_verified_and_shown():
     assert r['kept'] == ['the old VM web with its OS and data disks and its ADE keys in Key Vault - deallocated, kept '
                          'until 2027-01-06 (retention)']
     assert r['to_confirm'][0].startswith('from 2027-01-06, delete web') and 'never deletes' in r['to_confirm'][0]
+
+
+PIP = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/web-pip'
+NEW_PIP = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/web-eah-pip'
+
+
+def pip(pid=PIP, label='web-ade', location='eastus'):
+    p = {'name': pid.rsplit('/', 1)[1], 'id': pid, 'etag': 'W/"2"', 'location': location, 'zones': ['2'],
+         'sku': {'name': 'Standard', 'tier': 'Regional'}, 'tags': {'t': '1'},
+         'properties': {'provisioningState': 'Succeeded', 'ipAddress': '20.1.2.3', 'publicIPAllocationMethod': 'Static',
+                        'publicIPAddressVersion': 'IPv4', 'ipConfiguration': {'id': '/nic/web-nic/ipConfigurations/x'}}}
+    if label:
+        p['properties']['dnsSettings'] = {'domainNameLabel': label, 'fqdn': label + '.eastus.cloudapp.azure.com'}
+    return p
+
+
+def nic_with_pip():
+    n = nic()
+    n['properties']['ipConfigurations'][0]['properties']['publicIPAddress'] = {'id': PIP}
+    return n
+
+
+def test_dns_refusals_before_any_write():
+    ok = RB.refusals(old_vm(), 'Registered', EAH, cutover='dns', nic=nic_with_pip(), pip=pip())
+    assert ok == []
+    r = RB.refusals(old_vm(), 'Registered', EAH, cutover='dns', nic=nic(), pip=None)
+    assert len(r) == 1 and 'no public IP' in r[0] and 'ade_rebuild_cutover=private_ip' in r[0]
+    r = RB.refusals(old_vm(), 'Registered', EAH, cutover='dns', nic=nic_with_pip(), pip=pip(label=None))
+    assert len(r) == 1 and 'no DNS name' in r[0]
+    assert 'cannot be read' in RB.refusals(old_vm(), 'Registered', EAH, cutover='dns', nic=None)[0]
+    # private_ip and none do not need a public IP
+    assert RB.refusals(old_vm(), 'Registered', EAH, cutover='none', nic=nic()) == []
+
+
+def test_dns_conflict_only_another_resource_in_the_same_zone():
+    other = pip('/x/publicIPAddresses/squatter', label='WEB-ade')
+    west = pip('/x/publicIPAddresses/west', location='westus')
+    assert RB.dns_conflict('web-ade', 'eastus', [pip(label=None), pip(NEW_PIP), west], [PIP, NEW_PIP]) is None
+    assert RB.dns_conflict('web-ade', 'East US', [pip(), other], [PIP, NEW_PIP]) == '/x/publicIPAddresses/squatter'
+
+
+def test_effective_cutover_follows_the_record():
+    assert RB.effective_cutover({}, None) == 'private_ip'
+    assert RB.effective_cutover({}, 'dns') == 'dns'
+    assert RB.effective_cutover({'cutover': 'dns'}, None) == 'dns'
+    assert RB.effective_cutover({'cutover': 'dns'}, 'dns') == 'dns'
+    with pytest.raises(RB.RebuildError, match='planned with cut-over dns'):
+        RB.effective_cutover({'cutover': 'dns'}, 'private_ip')
+    with pytest.raises(RB.RebuildError):
+        RB.effective_cutover({}, 'ipv6')
+
+
+def test_dns_bodies():
+    b = RB.new_pip_body(pip(), 'eastus')
+    assert b['sku'] == {'name': 'Standard', 'tier': 'Regional'} and b['zones'] == ['2']
+    assert b['properties'] == {'publicIPAllocationMethod': 'Static', 'publicIPAddressVersion': 'IPv4'}
+    freed = RB.pip_dns_update(pip(), None)
+    assert 'dnsSettings' not in freed['properties'] and 'id' not in freed and 'ipAddress' not in freed['properties']
+    assert freed['sku']['name'] == 'Standard' and freed['location'] == 'eastus'
+    given = RB.pip_dns_update(pip(NEW_PIP, label=None), 'web-ade')
+    assert given['properties']['dnsSettings'] == {'domainNameLabel': 'web-ade'}
+    n = RB.nic_body(nic_with_pip(), 'eastus', pip_id=NEW_PIP)
+    assert n['properties']['ipConfigurations'][0]['properties']['publicIPAddress'] == {'id': NEW_PIP}
+    assert 'publicIPAddress' not in RB.nic_body(nic_with_pip(), 'eastus')['properties']['ipConfigurations'][0][
+        'properties']
+
+
+def test_dns_next_steps_build_swap_resume_and_give_back():
+    assert RB.next_steps({'stage': None}, False, False, 'dns', 'present', new_pip_exists=False) == [
+        'record_plan', 'create_pip', 'create_nic', 'record_nic', 'create_vm', 'record_vm']
+    # interrupted after the public IP PUT: it exists, the NIC is next
+    assert RB.next_steps({'stage': 'planned'}, False, False, 'dns', 'present', new_pip_exists=True) == [
+        'create_nic', 'record_nic', 'create_vm', 'record_vm']
+    assert RB.next_steps({'stage': 'compared'}, True, True, 'dns', 'cut_over') == [
+        'deallocate_old', 'release_old_dns', 'take_new_dns', 'start_new', 'record_cut_over']
+    assert RB.next_steps({'stage': 'cut_over'}, True, True, 'dns', 'fallback') == [
+        'deallocate_new', 'release_new_dns', 'give_back_old_dns', 'start_old', 'record_fallback']
+    # a cut-over interrupted between the label's release and its record: the fallback gives the label back
+    assert RB.next_steps({'stage': 'compared', 'swap': 'dns'}, True, True, 'dns', 'fallback') == [
+        'deallocate_new', 'release_new_dns', 'give_back_old_dns', 'start_old', 'record_fallback']
+    assert RB.next_steps({'stage': 'compared', 'spare_ip': '10.0.0.250'}, True, True, 'private_ip', 'fallback') == [
+        'deallocate_new', 'release_new_ip', 'give_back_old_ip', 'start_old', 'record_fallback']
+    assert RB.next_steps({'stage': 'compared'}, True, True, 'dns', 'fallback') == [
+        'deallocate_new', 'start_old', 'record_fallback']
+
+
+def test_dns_record_and_page():
+    tags = RB.record_tags({}, 'planned', cutover='dns', dns='web-ade')
+    rec = RB.record({'tags': tags})
+    assert rec['cutover'] == 'dns' and rec['dns'] == 'web-ade' and rec['swap'] is None
+    tags = RB.record_tags(RB.record_tags(tags, 'vm'), 'cut_over', swap='dns')
+    rec = RB.record({'tags': tags})
+    assert rec['swap'] == 'dns' and rec['dns'] == 'web-ade'
+    row = RB.page_row('h', {'name': 'web'}, dict(rec, new='web-eah'))
+    assert any('DNS name web-ade' in k and 'web-eah' in k for k in row['kept'])

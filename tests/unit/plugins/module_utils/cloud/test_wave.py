@@ -117,3 +117,73 @@ def test_an_undeclared_stage_is_an_error_not_a_silent_drop():
         W.wave_vms(['a'], {'a': hv('waiting', name='vm-a')}, 'waiting')
     with pytest.raises(W.WaveError, match="host a is at the undeclared stage 'waiting'"):
         W.wave_vms(['a', 'b'], {'a': hv('waiting', name='vm-a'), 'b': hv('wait', name='vm-b')}, 'wait')
+
+
+# ---- triage: the encrypt job's one decision per host after the wave's read (issue 18 item 4) -----------------
+
+VMID = 'aaaaaaaa-0000-0000-0000-000000000001'
+TARGET = {'subscription_id': None, 'resource_group': 'rg1', 'name': 'vm1', 'source': 'NIC address match', 'error': None}
+CONFIRMED = {'answered': True, 'vm_id': VMID, 'error': None}
+SILENT = {'answered': False, 'vm_id': None, 'error': 'unreachable over SSH'}
+
+
+def wave_read(stage=None, phase='not_started', seq=None, mode=None):
+    from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import rollout as R
+    tags = {R.TAG_RUN: 'ade-r1', R.TAG_STAGE: stage} if stage else {}
+    if seq:
+        tags[R.TAG_SEQ] = seq
+    e = {'name': 'vm1', 'resource_group': 'rg1', 'vm_id': VMID, 'rollout': R.parse_record(tags), 'phase': phase,
+         'operation': 'EnableEncryption' if seq else None,
+         'extension': {'settings': {'SequenceVersion': seq, 'EncryptionOperation': 'EnableEncryption'}} if seq else None,
+         'os_volume_encrypted': 'Encrypted' if phase == 'succeeded' else 'NotEncrypted',
+         'data_volumes_encrypted': 'Encrypted' if phase == 'succeeded' else 'NotEncrypted'}
+    if mode:
+        e['encryption_mode'] = mode
+    return {'results': [{'vms': [e]}]}
+
+
+def test_triage_a_finished_vm_ends_the_host_with_its_outcome():
+    t = W.triage(TARGET, wave_read('verified', 'succeeded', 'seq1'), CONFIRMED, True, 'ade-new', host='h1')
+    assert t['end'] and not t['fail'] and t['outcome'] == 'already_encrypted'
+    assert t['plan']['action'] == 'done' and t['message'] == t['plan']['reason']
+    assert t['identity']['confirmed'] and t['info']['found'] and t['run_set'] == 'ade-r1' and not t['changed']
+
+
+def test_triage_a_new_vm_goes_on_under_the_new_run():
+    t = W.triage(TARGET, wave_read(), CONFIRMED, True, 'ade-new', host='h1')
+    assert not t['end'] and not t['fail'] and t['outcome'] == 'in_progress'
+    assert t['plan']['action'] == 'start' and t['run_set'] == 'ade-new' and not t['changed']
+
+
+def test_triage_refuses_when_the_guest_disagrees_even_on_a_finished_vm():
+    lying = {'answered': True, 'vm_id': 'bbbbbbbb-0000-0000-0000-000000000002', 'error': None}
+    t = W.triage(TARGET, wave_read('verified', 'succeeded', 'seq1'), lying, True, 'ade-new', host='h1')
+    assert t['fail'] and not t['end'] and 'is not the vmId' in t['fail'] and 'NIC address match' in t['fail']
+    no_id = {'answered': True, 'vm_id': None, 'error': None}
+    assert 'without an IMDS vmId' in W.triage(TARGET, wave_read(), no_id, True, 'ade-new')['fail']
+
+
+def test_triage_a_silent_guest_may_end_or_wait_but_never_starts_a_run():
+    done = W.triage(TARGET, wave_read('verified', 'succeeded', 'seq1'), SILENT, False, 'ade-new', host='h1')
+    assert done['end'] and not done['fail']
+    new = W.triage(TARGET, wave_read(), SILENT, False, 'ade-new', host='h1')
+    assert not new['end'] and 'needs the guest to confirm the VM' in new['fail'] and new['fail'].startswith('Identity of h1')
+    waiting = W.triage(TARGET, wave_read('encrypting', 'in_progress', 'seq1'), SILENT, False, 'ade-new')
+    assert waiting['plan']['action'] == 'wait' and not waiting['fail'] and not waiting['end'] and waiting['changed']
+    # a guest that answered Ansible but whose IMDS gave no answer is no confirmation either
+    assert W.triage(TARGET, wave_read(), SILENT, True, 'ade-new')['fail']
+
+
+def test_triage_a_vm_not_found_or_a_bad_target_refuses():
+    missing = {'results': [{'vms': []}]}
+    assert 'was not found in Azure' in W.triage(TARGET, missing, CONFIRMED, True, 'ade-new')['fail']
+    bad = dict(TARGET, error='two VMs carry address 10.0.0.4')
+    assert 'two VMs carry address' in W.triage(bad, wave_read(), CONFIRMED, True, 'ade-new')['fail']
+
+
+def test_triage_stop_ends_with_needs_attention_and_a_dual_pass_vm_to_migrate_goes_on():
+    foreign = W.triage(TARGET, wave_read(None, 'in_progress', 'seq9'), CONFIRMED, True, 'ade-new')
+    assert foreign['end'] and foreign['plan']['action'] == 'stop' and foreign['outcome'] == 'needs_attention'
+    dual = wave_read(None, 'succeeded', 'seq1', mode='dual_pass')
+    assert W.triage(TARGET, dual, CONFIRMED, True, 'ade-new')['end']
+    assert not W.triage(TARGET, dual, CONFIRMED, True, 'ade-new', migrate_dual_pass=True)['end']
