@@ -102,7 +102,8 @@ def command_runner(module=None):  # pylint: disable=unused-argument
 
     def run(argv):
         with open(os.devnull, 'rb') as devnull:
-            proc = subprocess.Popen(argv, stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            # not run_command on purpose (docstring): fixed argv lists (lsblk, waagent --version), no shell, no secret
+            proc = subprocess.Popen(argv, stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,  # pylint: disable=ansible-bad-function
                                     close_fds=not py2, preexec_fn=_close_inherited if py2 else None)
             out, err = proc.communicate()
         return proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')

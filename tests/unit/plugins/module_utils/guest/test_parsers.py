@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+import re
+
 import pytest
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.guest import parsers
@@ -237,9 +239,23 @@ def test_parse_wireserver_endpoint(text, expected):
     ('kernel/fs/fat/fat.ko: \nkernel/fs/fat/msdos.ko: kernel/fs/fat/fat.ko\n', False),
     ('kernel/fs/fat/notvfat.ko:\n', False),
     (None, False),
+    ('vfat.ko', True), ('x/vfat.ko.zst\tdep', True), ('x/vfat.ko.\n', False), ('x/vfat.ko.xz1:', False),
+    ('x/vfat.kobj:\nvfat.ko.gz', True), ('x/vfat.koX:\n', False),
 ])
 def test_module_listed(text, expected):
     assert parsers.module_listed(text, 'vfat') is expected
+
+
+def test_module_listed_as_the_pattern_it_replaces():
+    """The string search answers as the regular expression it replaced, on every short mix of the pieces."""
+    pattern = re.compile(r'(^|/)vfat\.ko(\.[a-z]+)?(:|[ \t\n\r\x0b\x0c]|$)', re.MULTILINE)
+    pieces = ['vfat', '.ko', '.', 'xz', '/', '\n', ':', ' ', 'a', '1']
+    for a in pieces:
+        for b in pieces:
+            for c in pieces:
+                for d in ('', 'vfat.ko', '.ko:'):
+                    text = a + b + c + d
+                    assert parsers.module_listed(text, 'vfat') is bool(pattern.search(text)), text
 
 
 def test_parse_proc_filesystems():
