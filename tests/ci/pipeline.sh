@@ -198,7 +198,7 @@ lane_checks() {
   # (AZURE_CHECKS_CORE, default the newest line when CORES has two), so that chaos starts earlier there.
   for core in $AZURE_CHECKS_CORE; do
     skip=$(azure_skip "$core")
-    want azure && ADE_CORE=$core AZURE_SKIP=$skip script_step "azure-$core" 1500 tests/integration/azure.sh "$core"   # AZURE_CHECKS_CORE (default: the newest line)
+    want azure && ADE_CORE=$core AZURE_SKIP=$skip script_step "azure-$core" 1800 tests/integration/azure.sh "$core"   # AZURE_CHECKS_CORE (default: the newest line)
   done
   return 0
 }
@@ -216,7 +216,7 @@ lane_sim() {
   for core in $CORES; do
     [ "$core" != "$AZURE_CHECKS_CORE" ] || continue   # that line runs in the checks lane
     skip=$(azure_skip "$core")
-    want azure && ADE_CORE=$core AZURE_SKIP=$skip script_step "azure-$core" 1500 tests/integration/azure.sh "$core"
+    want azure && ADE_CORE=$core AZURE_SKIP=$skip script_step "azure-$core" 1800 tests/integration/azure.sh "$core"
   done
   # azure-cli from PyPI against the simulator, compared with vm_encryption_info (one core line: the newest)
   want azure && ADE_CORE=$NEWEST script_step azcli 600 tests/ci/azcli.sh "$NEWEST"   # azure-cli vs vm_encryption_info (newest line)
