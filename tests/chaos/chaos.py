@@ -22,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "simulator"))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "hosts", "lib"))   # hostlib: the fleet hosts' processes
 from azsim.admin import SimAdmin  # noqa: E402  pylint: disable=wrong-import-position
 
 WRITE = ("PUT", "PATCH", "POST", "DELETE")
@@ -262,13 +263,15 @@ def selinux_now(fleet_hosts_dir, name):
         if os.path.exists(p):
             cfg = open(p).read()
     st = json.load(open(os.path.join(fleet_hosts_dir, name, "state.json")))
+    import hostlib  # noqa: E402  pylint: disable=import-outside-toplevel
+    init = hostlib.ns_init_pid(st)
+    if init is None:   # between two boots, or powered off (Azure may say running: the bridge's duty to boot it)
+        return cfg, (None if hostlib.alive(st.get("unshare_pid")) else "off (no PID 1: the host is not running)")
     enforce = None
     try:
-        for tid in os.listdir("/proc/%d/task" % st["unshare_pid"]):
-            kids = open("/proc/%d/task/%s/children" % (st["unshare_pid"], tid)).read().split()
-            if kids:
-                enforce = open("/proc/%s/root/sys/fs/selinux/enforce" % kids[0]).read().strip()
-    except (OSError, KeyError):
+        with open("/proc/%d/root/sys/fs/selinux/enforce" % init) as f:
+            enforce = f.read().strip()
+    except OSError:
         pass
     return cfg, enforce
 
@@ -472,7 +475,7 @@ def main():
         # (4) SELinux
         if n in selinux_hosts:
             cfg, enf = selinux_now(args.hosts_dir, n)
-            for _i in range(20):   # a host the bridge just rebooted may still be booting (no selinuxfs yet)
+            for _i in range(60):   # a host the bridge just rebooted may still be booting (no selinuxfs yet)
                 if enf is not None:
                     break
                 time.sleep(0.5)

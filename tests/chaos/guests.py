@@ -46,6 +46,7 @@ class Bridge:
         self.offline = offline   # False: SSH stays up during ADE's offline OS phase (e2e steps that need the guest)
         self.link = dict((n, True) for n in names)
         self.power = {}
+        self.off = set()   # hosts the bridge powered off (OS disk swapped): powered on when the VM runs
         self.os_disk = {}
         self.snapdir = os.path.join(self.H.HOSTS, ".fleet-snapshots")
         self.seq = sim.call("GET", "/log", query={"since": 0, "kind": "arm"})["last_seq"]
@@ -131,6 +132,7 @@ class Bridge:
             except OSError:
                 pass
             time.sleep(0.3)
+        self.off.add(name)   # the VM's next "running" powers it on, however short the stopped window was
         hd = self.H.hdir(name)
         for sub in ("upper", "work"):
             subprocess.run(["rm", "-rf", os.path.join(hd, sub)], check=False)
@@ -182,7 +184,10 @@ class Bridge:
                         msg = e["status"].get("message") or ""
                 offline = self.offline and power == "running" and any(m in msg for m in OFFLINE_MARKERS)
                 want_up = power == "running" and not offline
-                if before in DOWN_STATES + ("starting",) and power == "running" and not self.link[n]:
+                if power == "running" and (n in self.off or (before in DOWN_STATES + ("starting",) and not self.link[n])):
+                    # a swap ends the host's namespace: a restore's stop/swap/start can fit between two samples
+                    # (a loaded machine), so "was stopped" alone would leave the host off while Azure runs the VM
+                    self.off.discard(n)
                     self.reboot(n)
                 if offline and self.link[n]:
                     self.counts["offline_os"] += 1

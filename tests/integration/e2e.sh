@@ -93,6 +93,7 @@ assert_py() {  # name python-code (reads files in $W)
 }
 
 if [ "${E2E_ONLY_SLICES:-0}" != 1 ]; then   # E2E_ONLY_SLICES=1: only 1 and the slices of 3d (developing)
+if [ "${E2E_ONLY_KILLS:-0}" != 1 ]; then   # E2E_ONLY_KILLS=1: only 1, 3c (killed + resumed) and the slices of 3d (soak)
 # ---- 2. preflight (report only) -------------------------------------------------------------------
 play preflight 0 preflight -e ade_report_dir="$W/report" -e ade_volume_type=All \
   -e ade_hosts="$E2E_OK:$E2E_FAIL:$E2E_BLOCKED:$E2E_DATA:$E2E_SECRET_BLOCKED:$E2E_SECRET_BUSY"
@@ -191,6 +192,7 @@ touched = vm_requests(entries(sys.argv[1] + '/simlog.json'), '$E2E_NEXT')
 assert not touched, touched
 "
 
+fi   # E2E_ONLY_KILLS
 # ---- 3c. issue 6 item 1: interrupted while waiting, run again -> no new snapshot, resumes the wait ---------
 # $E2E_NEXT encrypts slowly (OS phase ~50 s real: the re-run must still find it encrypting on a loaded machine); the control node is killed once ARM took the extension PUT.
 python -m azsim log --workdir "$SIM" --clear > /dev/null 2>&1
@@ -240,6 +242,7 @@ check "the re-run said it resumed the wait" grep -q "WAIT: this run's encryption
 check "resume: no write of the killed run and the re-run interleaved on $E2E_NEXT" \
   python3 "$HERE/simlog.py" interleaved "$W/simlog.json" "$E2E_NEXT"
 
+if [ "${E2E_ONLY_KILLS:-0}" != 1 ]; then
 # ---- 3e. issue 6 item 7: restart verification (default on), the honest failure: the host is not bridged to the
 # simulator yet (3f bridges it), so the restart does not reach it and the guest shows root and data NOT on dm-crypt:
 # the check must fail, keep the snapshot set, never record the VM verified, and retention must refuse to delete its set.
@@ -308,6 +311,7 @@ assert not vm_requests(log, '$E2E_SLICE') and not vm_requests(log, '$E2E_NEXT')
 "
 check "waves: two batches (the canary alone, then the rest)" \
   test "$(grep -c 'PLAY \[ADE encrypt | one wave at a time\]' "$W/logs/encrypt-waves.log")" = 2
+fi   # E2E_ONLY_KILLS
 fi   # E2E_ONLY_SLICES
 # AWX job slicing: each slice is its own ansible-playbook process (its own serial and in-memory stop flag); the state
 # of every VM is in its tags. The slices of one job share its extra vars and so the run name of the fleet-wide stop
@@ -376,7 +380,7 @@ assert rows['$B_DONE']['outcome'] == 'already_encrypted', rows
 w = [e['method'] + ' ' + e['path'] for e in entries(sys.argv[1] + '/simlog.json') if e['method'] not in ('GET', 'HEAD')]
 assert len(w) == 1 and w[0].startswith('PATCH ') and w[0].endswith('/Microsoft.Resources/tags/default'), w
 "
-if [ "${E2E_ONLY_SLICES:-0}" != 1 ]; then
+if [ "${E2E_ONLY_SLICES:-0}" != 1 ] && [ "${E2E_ONLY_KILLS:-0}" != 1 ]; then
 
 # ---- 4. data-only encryption, then disable (R6.2) -------------------------------------------------
 play encrypt-data 0 encrypt -e ade_hosts="$E2E_DATA" -e ade_key_vault=kv-ade-e2e -e ade_verify_restart=false -e ade_volume_type=Data \
