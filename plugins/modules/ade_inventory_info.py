@@ -106,7 +106,7 @@ def list_all(session, scope, typ, expand=None):
 
 def _get(session, url):
     from azure.core.rest import HttpRequest  # pylint: disable=import-outside-toplevel
-    resp = session.compute.send_request(HttpRequest('GET', url))
+    resp = session.send_request(HttpRequest('GET', url))
     if resp.status_code == 404:
         return None
     resp.raise_for_status()

@@ -140,7 +140,7 @@ def main():
     result = dict(changed=pl['changed'], stopped=stopped, marker=d['marker'], tag=d['tag'], message=d['message'])
     if pl['changed'] and not base.check_mode:
         try:
-            resp = session.compute.send_request(HttpRequest(
+            resp = session.send_request(HttpRequest(
                 'PATCH', '{0}?api-version={1}'.format(path, TAGS_API), json={'operation': pl['operation'], 'properties': {'tags': pl['tags']}}))
             resp.raise_for_status()
         except Exception as exc:  # pylint: disable=broad-except

@@ -530,7 +530,7 @@ def main():
         mode, targets = select_targets(p)
     except ValueError as exc:
         base.fail(str(exc))
-    if p['check_custody'] and custody_reads.KV_SDK_IMPORT_ERROR:
+    if p['check_custody'] and custody_reads.load_sdk():
         base.fail(custody_reads.missing_sdk_message())
     session = base.open_session()
     start = time.time()

@@ -10,12 +10,18 @@ recordings); azure-mgmt-compute 39 models are MutableMappings over exactly that 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import copy
 import json
 import os
 import re
 import subprocess
 import time
 import traceback
+
+try:
+    from urllib.parse import quote
+except ImportError:  # Python 2.7 (ansible-test's import sanity only)
+    from urllib import quote  # noqa: F401
 
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.auth import (
     SDK_PIP, AuthError, build_credential, redact_plan, retry_settings)
@@ -24,10 +30,17 @@ SDK_IMPORT_ERROR = None
 try:
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError  # noqa: F401 pylint: disable=unused-import
     from azure.core.rest import HttpRequest
-    from azure.mgmt.compute import ComputeManagementClient
+    from azure.core.pipeline import policies as core_policies
     from azure.core.pipeline.policies import SansIOHTTPPolicy
-    from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
+    from azure.mgmt.core import ARMPipelineClient, __version__ as ARM_CORE_VERSION
+    from azure.mgmt.core.policies import (ARMAutoResourceProviderRegistrationPolicy, ARMChallengeAuthenticationPolicy,
+                                          ARMHttpLoggingPolicy)
     import azure.identity  # noqa: F401  pylint: disable=unused-import
+    # azure.mgmt.compute (~0.25 CPU-s to import: every operation group and model) is imported by AzureSession.compute
+    # on first use, so a module run that only reads (GET/list through AzureSession.arm) never pays it.
+    from importlib.util import find_spec
+    if find_spec('azure.mgmt.compute') is None:
+        raise ImportError("No module named 'azure.mgmt.compute'")
 except ImportError:
     SDK_IMPORT_ERROR = traceback.format_exc()
     HttpResponseError = ResourceNotFoundError = ServiceRequestError = Exception  # for except clauses
@@ -113,6 +126,34 @@ def error_text(exc):
     return ': '.join(parts)
 
 
+def arm_pipeline_client(base_url, credential_scopes=None, authentication_policy=None, per_call_policies=None,
+                        polling_interval=None, **kwargs):
+    """An ARMPipelineClient with the policy list azure-mgmt-compute 39's ComputeManagementClient builds (its
+    _client.py/_configuration.py: request id, headers, user agent, proxy, content decode, resource provider
+    registration, redirect, retry, auth, custom hook, logging, tracing, sensitive header clean-up, ARM HTTP
+    logging), and our per-call policies in front as that client's pipeline puts them. ``kwargs`` as for
+    ComputeManagementClient (AzureSession._client_kwargs)."""
+    del credential_scopes, polling_interval   # the auth policy carries the scope; no LRO here
+    kwargs.setdefault('sdk_moniker', 'mgmt-core/{0}'.format(ARM_CORE_VERSION))
+    policies = [
+        core_policies.RequestIdPolicy(**kwargs),
+        core_policies.HeadersPolicy(**kwargs),
+        core_policies.UserAgentPolicy(**kwargs),
+        core_policies.ProxyPolicy(**kwargs),
+        core_policies.ContentDecodePolicy(**kwargs),
+        ARMAutoResourceProviderRegistrationPolicy(),
+        core_policies.RedirectPolicy(**kwargs),
+        core_policies.RetryPolicy(**kwargs),
+        authentication_policy,
+        core_policies.CustomHookPolicy(**kwargs),
+        core_policies.NetworkTraceLoggingPolicy(**kwargs),
+        core_policies.DistributedTracingPolicy(**kwargs),
+        core_policies.SensitiveHeaderCleanupPolicy(**kwargs),
+        ARMHttpLoggingPolicy(**kwargs),
+    ]
+    return ARMPipelineClient(base_url=base_url, policies=policies, per_call_policies=per_call_policies or [], **kwargs)
+
+
 class RequestStats:
     """Counts every HTTP attempt the pipeline makes (retries included) and remembers throttling hints."""
 
@@ -176,7 +217,24 @@ class AzureSession:
         if not plan.get('subscription_id'):
             plan['subscription_id'] = self._discover_subscription()
         self.subscription_id = plan['subscription_id']
-        self.compute = ComputeManagementClient(self.credential, self.subscription_id, **self._client_kwargs())
+        self._compute = None
+        self.arm = arm_pipeline_client(**self._client_kwargs())
+
+    @property
+    def compute(self):
+        """The azure-mgmt-compute client (typed operations, LRO pollers), built on first use: its import is most of
+        a module process's start-up. Reads and ``send_request`` go through ``self.arm`` (same policies)."""
+        if self._compute is None:
+            from azure.mgmt.compute import ComputeManagementClient  # pylint: disable=import-outside-toplevel
+            self._compute = ComputeManagementClient(self.credential, self.subscription_id, **self._client_kwargs())
+        return self._compute
+
+    def send_request(self, request):
+        """Any ARM request (an azure.core.rest.HttpRequest, path relative to the ARM endpoint or absolute) through
+        the same pipeline as the compute client: auth, retries, CA, request counts, the lease's write guard."""
+        request = copy.deepcopy(request)     # as ComputeManagementClient.send_request: the caller's object is kept
+        request.url = self.arm.format_url(request.url)
+        return self.arm.send_request(request)
 
     def _client_kwargs(self):
         kw = dict(base_url=self.plan['cloud']['resource_manager'],
@@ -225,7 +283,7 @@ class AzureSession:
         """GET an ARM resource by path through the compute client's pipeline (auth, retries, CA).
         Returns the JSON dict, or None on 404."""
         sep = '&' if '?' in path else '?'
-        resp = self.compute.send_request(HttpRequest('GET', '{0}{1}api-version={2}'.format(path, sep, api_version)))
+        resp = self.send_request(HttpRequest('GET', '{0}{1}api-version={2}'.format(path, sep, api_version)))
         if resp.status_code == 404:
             return None
         resp.raise_for_status()
@@ -236,12 +294,13 @@ class AzureSession:
 
     # ---- VMs ------------------------------------------------------------------------------------
     def get_vm(self, resource_group, name, instance_view=True):
-        try:
-            vm = self.compute.virtual_machines.get(resource_group, name,
-                                                   expand='instanceView' if instance_view else None)
-        except ResourceNotFoundError:
-            return None
-        return to_dict(vm)
+        """The VM as its REST dict (None on 404): the GET azure-mgmt-compute's virtual_machines.get sends, through
+        the same pipeline, without its model round trip (and without importing it in a read-only run)."""
+        path = '/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.Compute/virtualMachines/{2}'.format(
+            self.subscription_id, quote(resource_group, safe=''), quote(name, safe=''))
+        if instance_view:
+            path += '?$expand=instanceView'
+        return self.arm_get(path, COMPUTE_API)
 
     def list_vms(self, resource_group=None, instance_view=True):
         """All VMs of a resource group (or the subscription), one paged list call, as REST dicts.
@@ -261,7 +320,7 @@ class AzureSession:
         client's pipeline (auth, retries, CA, lease guard) - for any provider's list of the same shape."""
         out = []
         while url:
-            resp = self.compute.send_request(HttpRequest('GET', url))
+            resp = self.send_request(HttpRequest('GET', url))
             resp.raise_for_status()
             body = resp.json()
             out.extend(body.get('value') or [])

@@ -23,21 +23,33 @@ import traceback
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.custody import parse_vault_id
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.keyvault import data_plane_base
 
-KV_SDK_IMPORT_ERROR = None
-try:
-    from azure.keyvault.secrets import SecretClient
-    from azure.keyvault.keys import KeyClient
-    from azure.mgmt.keyvault import KeyVaultManagementClient
-    from azure.mgmt.resource.locks import ManagementLockClient
-except ImportError:
-    KV_SDK_IMPORT_ERROR = traceback.format_exc()
+# The Key Vault SDKs are imported when a custody read needs them (load_sdk), not when the module starts: they cost
+# ~0.15 CPU-s per process and only check_custody runs use them (every wave read of the rollout imports this file).
+_SDK = {}
+
+
+def load_sdk():
+    """Import the Key Vault SDK classes once; returns the import error text, or None when they loaded."""
+    if not _SDK:
+        try:
+            from azure.keyvault.secrets import SecretClient  # pylint: disable=import-outside-toplevel
+            from azure.keyvault.keys import KeyClient  # pylint: disable=import-outside-toplevel
+            from azure.mgmt.keyvault import KeyVaultManagementClient  # pylint: disable=import-outside-toplevel
+            from azure.mgmt.resource.locks import ManagementLockClient  # pylint: disable=import-outside-toplevel
+            _SDK.update(SecretClient=SecretClient, KeyClient=KeyClient,
+                        KeyVaultManagementClient=KeyVaultManagementClient, ManagementLockClient=ManagementLockClient,
+                        error=None)
+        except ImportError:
+            _SDK['error'] = traceback.format_exc()
+    return _SDK['error']
+
 
 KV_SDK_PIP = ('pip install "azure-keyvault-secrets>=4.7,<5" "azure-keyvault-keys>=4.8,<5" '
               '"azure-mgmt-keyvault>=10,<14" "azure-mgmt-resource-locks>=1,<2"')
 
 
 def missing_sdk_message():
-    last = ((KV_SDK_IMPORT_ERROR or '').strip().splitlines() or [''])[-1]
+    last = ((load_sdk() or '').strip().splitlines() or [''])[-1]
     return ("check_custody needs the Key Vault SDKs on the control node: {0} (import error: {1})".format(
         KV_SDK_PIP, last))
 
@@ -58,6 +70,7 @@ def _status(exc):
 
 class CustodyReader(object):
     def __init__(self, session, workers=8):
+        load_sdk()
         self.session = session
         self.workers = max(1, int(workers))
         self._secret_clients = {}
@@ -80,12 +93,13 @@ class CustodyReader(object):
 
     def secret_client(self, vault):
         if vault not in self._secret_clients:
-            self._secret_clients[vault] = SecretClient(self._base(vault), self.session.credential, **self._dp_kwargs())
+            self._secret_clients[vault] = _SDK['SecretClient'](self._base(vault), self.session.credential,
+                                                               **self._dp_kwargs())
         return self._secret_clients[vault]
 
     def key_client(self, vault):
         if vault not in self._key_clients:
-            self._key_clients[vault] = KeyClient(self._base(vault), self.session.credential, **self._dp_kwargs())
+            self._key_clients[vault] = _SDK['KeyClient'](self._base(vault), self.session.credential, **self._dp_kwargs())
         return self._key_clients[vault]
 
     def _mgmt_kwargs(self):
@@ -121,7 +135,7 @@ class CustodyReader(object):
             return dict(status=400)
         cred = self.session.credential
         try:
-            v = KeyVaultManagementClient(cred, p['subscription'], **self._mgmt_kwargs()).vaults.get(
+            v = _SDK['KeyVaultManagementClient'](cred, p['subscription'], **self._mgmt_kwargs()).vaults.get(
                 p['resource_group'], p['name'])
         except Exception as exc:  # pylint: disable=broad-except
             return dict(status=_status(exc))
@@ -131,7 +145,7 @@ class CustodyReader(object):
                    soft_delete=props.enable_soft_delete is not False,
                    purge_protection=bool(props.enable_purge_protection), locks=None)
         try:
-            locks = ManagementLockClient(cred, p['subscription'], **self._mgmt_kwargs()).management_locks
+            locks = _SDK['ManagementLockClient'](cred, p['subscription'], **self._mgmt_kwargs()).management_locks
             out['locks'] = [str(lk.level) for lk in locks.list_at_resource_level(
                 p['resource_group'], 'Microsoft.KeyVault', '', 'vaults', p['name'])]
         except Exception:  # pylint: disable=broad-except

@@ -235,7 +235,7 @@ def read_size_capabilities(session, location, subscription_id=None):
     values = []
     try:
         while url:
-            resp = session.compute.send_request(HttpRequest('GET', url))
+            resp = session.send_request(HttpRequest('GET', url))
             resp.raise_for_status()
             body = resp.json()
             values.extend(body.get('value') or [])

@@ -100,3 +100,50 @@ def test_retry_policy_honours_retry_after_and_backs_off():
     assert answers == [429, 500, 503, 200]
     assert sleeps[0] == 3          # exactly Retry-After
     assert sleeps == [3.0, 4.0, 8.0]   # Retry-After exactly, then backoff_factor * 2**n on 5xx
+
+
+def _session_kwargs():
+    class Cred:
+        def get_token(self, *scopes, **kw):
+            raise AssertionError('no token in this test')
+    plan = dict(cloud=dict(resource_manager='https://arm.example', scope='https://arm.example/.default'),
+                ca_bundle=None, kind='client_secret')
+
+    class Sess(C.AzureSession):
+        def __init__(self):   # no credential build, no request: only the client kwargs
+            self.plan = plan
+            self.credential = Cred()
+            self.stats = C.RequestStats()
+            self.lro_polling_interval = 0.2
+            self.user_agent = 'azure_ade-test'
+    return Sess()._client_kwargs(), Cred()
+
+
+def test_arm_pipeline_has_the_compute_clients_policies_in_its_order():
+    """Reads go through arm_pipeline_client (no azure-mgmt-compute import); its pipeline must be the one
+    ComputeManagementClient builds - same policy classes, same order, our per-call policies first - or a read
+    would lose retries, the 401 renewal, the request counts or the lease's write guard."""
+    compute = pytest.importorskip('azure.mgmt.compute')
+    kw, cred = _session_kwargs()
+    ours = C.arm_pipeline_client(**kw)
+    kw2, cred = _session_kwargs()
+    theirs = compute.ComputeManagementClient(cred, 'sub', **kw2)
+
+    def shape(client):
+        return [type(getattr(p, '_policy', p)).__name__ for p in client._pipeline._impl_policies]
+    assert shape(ours) == shape(theirs._client)
+    assert shape(ours)[0] == 'WriteGuardPolicy' and 'RenewingAuthenticationPolicy' in shape(ours)
+
+
+def test_a_read_only_client_layer_does_not_import_azure_mgmt_compute():
+    """The ~0.25 CPU-s import of azure-mgmt-compute happens on first use of AzureSession.compute only."""
+    import subprocess
+    pytest.importorskip('azure.mgmt.compute')
+    code = ('import sys\n'
+            'from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import client\n'
+            'assert client.SDK_IMPORT_ERROR is None, client.SDK_IMPORT_ERROR\n'
+            'print("azure.mgmt.compute" in sys.modules)\n')
+    import os
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == 'False'
