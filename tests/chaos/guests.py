@@ -125,13 +125,7 @@ class Bridge:
         if not os.path.isdir(src):
             self.note(name, "no saved files for " + disk)
             return
-        init = self.H.ns_init_pid(self.H.read_state(name))
-        if init:
-            try:
-                os.kill(init, 9)
-            except OSError:
-                pass
-            time.sleep(0.3)
+        self.H.power_off(name)   # also a host between two boots: its supervisor would boot it on the old files
         self.off.add(name)   # the VM's next "running" powers it on, however short the stopped window was
         hd = self.H.hdir(name)
         for sub in ("upper", "work"):

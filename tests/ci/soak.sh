@@ -5,7 +5,9 @@
 #
 #   SOAK_N=20 SOAK_CORES="2.16 2.21" SOAK_STEPS="migrate-e2e rollout-e2e" bash tests/ci/soak.sh
 #
-#   SOAK_STEPS     step names: migrate-e2e rollout-e2e e2e status compat-e2e (tests/integration/<name with _>.sh)
+#   SOAK_STEPS     step names: migrate-e2e rollout-e2e e2e status compat-e2e (tests/integration/<name with _>.sh),
+#                  chaos (tests/chaos/run.sh: its own fleet, work dir $ADE_SCRATCH/chaos-<line>; with SOAK_LOCK set
+#                  give it CHAOS_LOCK=/nonexistent/lock, as the cycle holds the lock already)
 #   SOAK_CORES     core lines (default $ADE_CORES)
 #   SOAK_N         cycles (default 20); a cycle runs every step once on every line
 #   SOAK_PARALLEL  1: the lines run at the same time within a cycle (each line its steps in order), 0: one after
@@ -39,7 +41,7 @@ mkdir -p "$OUT"
 TSV=$OUT/runs.tsv
 : >"$TSV"
 
-script_of() { echo "tests/integration/${1//-/_}.sh"; }
+script_of() { if [ "$1" = chaos ]; then echo tests/chaos/run.sh; else echo "tests/integration/${1//-/_}.sh"; fi; }
 for s in $STEPS; do
   [ -f "$ADE_REPO/$(script_of "$s")" ] || { echo "soak: no script $(script_of "$s") for step $s"; exit 2; }
 done
@@ -49,8 +51,12 @@ run_one() {
   local step=$1 core=$2 i=$3 envvar t0 rc secs
   envvar=SOAK_ENV_${core//./_}
   t0=$(date +%s.%N)
+  # chaos.sh uses ADE_SCRATCH itself as its work dir (and empties it): give it its own, as the other steps have
+  local own=()
+  if [ "$step" = chaos ]; then own=(ADE_SCRATCH="$SCR/chaos-$core"); fi
   # shellcheck disable=SC2086  # the line's host parameters are words VAR=value
-  env ${!envvar:-} ADE_CORE="$core" bash "$ADE_REPO/$(script_of "$step")" "$core" </dev/null >"$OUT/$step-$core-$i.out" 2>&1
+  env ${!envvar:-} ADE_CORE="$core" "${own[@]}" bash "$ADE_REPO/$(script_of "$step")" "$core" \
+    </dev/null >"$OUT/$step-$core-$i.out" 2>&1
   rc=$?
   secs=$(python3 -c "import sys; print('%.0f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)")
   printf '%s\t%s\t%s\t%s\t%s\n' "$step" "$core" "$i" "$rc" "$secs" >>"$TSV"
