@@ -112,6 +112,25 @@ options:
     description: With O(check_custody), parallel Key Vault reads (each vault's first read runs alone).
     type: int
     default: 8
+  check_protection:
+    description:
+      - Add RV(vms[].protection) - whether Azure Backup protects the VM and Site Recovery replicates it, and what a
+        restore, migrate or rebuild that swaps its disks means for them (C(swap_warning)). Reads the Recovery Services
+        vaults of each subscription of the VMs and, per vault, its backup and replication protected items (GET only,
+        1 + 2 per vault for the whole run).
+      - With O(check_custody) too, a VM protected by Azure Backup gets C(backup_vault_access) - whether the Backup
+        Management Service can read its ADE keys in Key Vault (access policy secrets get/list/backup, with a KEK keys
+        get/list/backup; on an RBAC vault it is not confirmed); without it its backups fail with
+        C(UserErrorKeyVaultPermissionsNotConfigured). From the vault reads of the custody check - no extra request.
+      - A vault list the caller may not read makes the facts C(null) and a warning, never a failure.
+    type: bool
+    default: false
+  backup_principal_id:
+    description:
+      - Object ID, in the tenant, of the Backup Management Service principal (C(az ad sp show --id
+        262044b1-e2ce-469f-a196-69ab7ada62d3 --query id)). With it, C(backup_vault_access) is C(ok) or C(missing) for
+        that principal; without it a vault whose policies grant the permissions to some principal is C(unconfirmed).
+    type: str
 notes:
   - Check mode is supported; nothing is ever changed.
 seealso:
@@ -348,6 +367,17 @@ vms:
           C(vault_not_found), C(vault_not_enabled), C(vault_region), C(vault_subscription).
       type: dict
       returned: when O(check_custody=true)
+    protection:
+      description:
+        - Azure Backup and Site Recovery for the VM (issue 16 item 5) - C(protected_by_backup) and C(replicated_by_asr)
+          (true, false, or null when not read), C(backup) (C(vault), C(state), C(last_backup_status), C(policy)),
+          C(replication) (C(vault), C(state), C(health), C(target_location)), C(backup_vault_access) (with
+          O(check_custody), per Key Vault of the VM's ADE keys - C(vault), C(status) C(ok)/C(missing)/C(unconfirmed)/
+          C(unknown), C(message), C(fix)), C(warnings) (C(id), C(message), C(fix)) and C(swap_warning) - per operation
+          (C(restore), C(migrate), C(rebuild)) what its disk swap or new VM means for Backup / Site Recovery and what
+          to redo after; null when neither protects the VM.
+      type: dict
+      returned: when O(check_protection=true)
 summary:
   description: Count of VMs per phase, and C(total).
   returned: always
@@ -375,6 +405,11 @@ retried:
   returned: always
   type: list
   elements: dict
+protection:
+  description: With O(check_protection) - C(protected_by_backup), C(replicated_by_asr), C(backup_access_missing) VM
+    counts, C(requests) (the Recovery Services reads) and C(unread) (what could not be read).
+  returned: when O(check_protection=true)
+  type: dict
 custody:
   description: With O(check_custody) - C(checked), C(at_risk), C(with_warnings) VM counts and C(requests), the Key Vault
     and vault requests the check made.
@@ -388,7 +423,7 @@ requests:
 
 import time
 
-from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import addon, custody, custody_reads
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud import addon, custody, custody_reads, protection
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.ade import parse_resource_id
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.blockers import ade_blockers, for_output
 from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.rollout import disk_sizes, parse_record, stall_factor, stall_report
@@ -505,7 +540,48 @@ def check_custody(session, vms, vms_read, p):
         verdicts.append(v)
     out = custody.summary(verdicts)
     out['requests'] = session.stats.total - before
+    out['_refs'], out['_vaults'] = refs, reads['vaults']
     return out
+
+
+def _list_status(session, url):
+    try:
+        return dict(status=200, items=session.list_paged(url))
+    except Exception as exc:  # pylint: disable=broad-except
+        return dict(status=getattr(exc, 'status_code', None) or 500, items=[])
+
+
+def check_protection(session, vms, vms_read, p, custody_out):
+    """Azure Backup / Site Recovery per VM (issue 16 item 5): per subscription the Recovery Services vaults, per vault
+    its backup and replication items (GET only); decisions in protection.py. Adds vms[].protection."""
+    before = session.stats.total
+    reads = dict(subs={}, backup={}, replication={})
+    for sub in sorted(set((st.get('subscription_id') or session.subscription_id or '').lower() for st in vms)):
+        r = _list_status(session, protection.vaults_url(sub))
+        reads['subs'][sub] = dict(status=r['status'])
+        for v in r['items']:
+            vid = (v.get('id') or '').rstrip('/')
+            reads['backup'][vid.lower()] = _list_status(session, protection.backup_items_url(vid))
+            reads['replication'][vid.lower()] = _list_status(session, protection.replication_items_url(vid))
+    index = protection.index_items(reads)
+    refs = (custody_out or {}).get('_refs')
+    vault_reads = (custody_out or {}).get('_vaults')
+    counts = dict(protected_by_backup=0, replicated_by_asr=0, backup_access_missing=0)
+    for st in vms:
+        k = ((st.get('resource_group') or '').lower(), (st.get('name') or '').lower())
+        prot = protection.vm_protection(vms_read[k].get('id') or '', index)
+        a = protection.assess(prot, (refs or {}).get(k) or [], vault_reads, p['backup_principal_id'])
+        a['swap_warning'] = protection.swap_warnings(st.get('name'), a)
+        st['protection'] = a
+        counts['protected_by_backup'] += 1 if a['protected_by_backup'] else 0
+        counts['replicated_by_asr'] += 1 if a['replicated_by_asr'] else 0
+        counts['backup_access_missing'] += 1 if any(
+            w['id'] == 'backup_vault_access_missing' for w in a['warnings']) else 0
+        for w in a['warnings']:
+            st.setdefault('warnings', []).append('Azure Backup: {0} ({1})'.format(w['message'], w['fix']))
+    counts['requests'] = session.stats.total - before
+    counts['unread'] = index['unread']
+    return counts
 
 
 def main():
@@ -517,7 +593,8 @@ def main():
              ignore_missing=dict(type='bool', default=False),
              query=dict(type='str'), retirement=dict(type='bool', default=True),
              check_custody=dict(type='bool', default=False), custody_warn_days=dict(type='int', default=30),
-             custody_workers=dict(type='int', default=8)),
+             custody_workers=dict(type='int', default=8), check_protection=dict(type='bool', default=False),
+             backup_principal_id=dict(type='str')),
         mutually_exclusive=[('name', 'names')],
         non_negative=('timeout', 'custody_warn_days'), positive=('poll_interval', 'custody_workers'),
         supports_check_mode=True,
@@ -596,6 +673,10 @@ def main():
                 st['retirement'] = eah.plan(vms_read[k], statuses[k], blockers)
             vms.append(st)
         custody_out = check_custody(session, vms, vms_read, p) if p['check_custody'] else None
+        protection_out = check_protection(session, vms, vms_read, p, custody_out) if p['check_protection'] else None
+        if custody_out is not None:
+            custody_out.pop('_refs', None)
+            custody_out.pop('_vaults', None)
     except MissingVMs as exc:
         base.fail(str(exc))
     except Exception as exc:  # pylint: disable=broad-except
@@ -605,6 +686,10 @@ def main():
                   waited_seconds=round(time.time() - start, 3), polls=polls, retried=retried)
     if custody_out is not None:
         result['custody'] = custody_out
+    if protection_out is not None:
+        result['protection'] = protection_out
+        for text in protection_out['unread']:
+            module.warn('Azure Backup / Site Recovery: ' + text)
     if p['query']:
         import jmespath  # pylint: disable=import-outside-toplevel
         try:

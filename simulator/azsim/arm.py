@@ -5,7 +5,7 @@ import re
 
 from . import ade, boot, compat, create, dual_pass, upload
 # the features arm.py never calls: imported here so that importing arm registers every route and model hook
-from . import backups, bootdiag, keyvault, network  # noqa: F401  pylint: disable=unused-import
+from . import backups, bootdiag, keyvault, network, recovery  # noqa: F401  pylint: disable=unused-import
 from .errors import ArmError, _fault_ctx, conflict, not_found
 from .model import Disk, Extension, vm_op
 from .routing import DISKP, RGP, SUB, VMP, body_props, lro_headers, ok, paged, route

@@ -26,7 +26,8 @@ Sources (messages marked SIM are this simulator's wording):
   properties {level CanNotDelete|ReadOnly, notes}}]}. Az PowerShell's ADE prerequisite script adds a CanNotDelete
   lock because "KeyVault may contain AzureDiskEncryption secrets required to boot encrypted VMs" (PR #5921).
 
-Scenario vault keys: purge_protection (bool), locks [{name, level}], secrets [{name, versions: [{version, enabled,
+Scenario vault keys: purge_protection (bool), locks [{name, level}], access_policies [{object_id, keys, secrets}],
+rbac (bool), secrets [{name, versions: [{version, enabled,
 nbf, exp, tags, content_type}]}]. Admin: GET/POST /_sim/keyvault/<vault> {enabled_for_disk_encryption, soft_delete,
 purge_protection, location, locks}; POST /_sim/keyvault/<vault>/secrets/<name>[/<version>] {enabled, nbf, exp, tags,
 deleted}; POST /_sim/keyvault/<vault>/keys/<name>[/<version>] {enabled, exp, key_ops}.
@@ -53,6 +54,12 @@ def init_vault(v, vdoc):
     v.purge_protection = bool(vdoc.get("purge_protection", False))
     v.locks = [dict(name=lk.get("name") or "lock%d" % i, level=lk.get("level", "CanNotDelete"),
                     notes=lk.get("notes", "")) for i, lk in enumerate(vdoc.get("locks") or [])]
+    # issue 16 item 5: access policies [{object_id, keys [...], secrets [...]}] and the RBAC permission model
+    # (Microsoft.KeyVault 2023-07-01 VaultProperties accessPolicies [AccessPolicyEntry {tenantId, objectId,
+    # permissions {keys, secrets, certificates}}], enableRbacAuthorization); recovery.py cites why Backup needs them
+    v.access_policies = [dict(object_id=a.get("object_id") or "", keys=list(a.get("keys") or []),
+                              secrets=list(a.get("secrets") or [])) for a in vdoc.get("access_policies") or []]
+    v.rbac = bool(vdoc.get("rbac", False))
     v.secrets = {}
     for sdoc in vdoc.get("secrets") or []:
         for ver in sdoc.get("versions") or [{}]:
@@ -67,6 +74,10 @@ def decorate_vault_json(v, props):
     """Called from Vault.to_json: purge protection, as ARM shows it (absent until set)."""
     if getattr(v, "purge_protection", False):
         props["enablePurgeProtection"] = True
+    props["accessPolicies"] = [{"tenantId": v.tenant, "objectId": a["object_id"],
+                                "permissions": {"keys": a["keys"], "secrets": a["secrets"], "certificates": []}}
+                               for a in getattr(v, "access_policies", [])]
+    props["enableRbacAuthorization"] = bool(getattr(v, "rbac", False))
 
 
 VAULT_JSON.append(decorate_vault_json)

@@ -2,7 +2,7 @@
 
 import uuid
 
-from . import ade, backups, compat, create, dual_pass, keyvault, network, vmss
+from . import ade, backups, compat, create, dual_pass, keyvault, network, recovery, vmss
 from .model import (ADE_PUBLISHER, ADE_TYPE, DEFAULT_ADE_TIMING, Disk, Extension, ResourceGroup, VM, Vault,
                     VT_CANON, SUCCESS_MESSAGE)
 
@@ -16,7 +16,8 @@ BEHAVIORS = ("auto", "success", "fail_os_unmount", "data_only_distro", "low_memo
 
 TOP_KEYS = {"config", "ade_timing", "snapshot_unsupported_regions", "subscriptions", "vaults", "_replace"}
 SUB_KEYS = {"id", "name", "resource_groups"} | compat.SUB_SPEC_KEYS
-RG_KEYS = {"name", "location", "vms", "vaults", "disks", "scale_sets"} | network.RG_SPEC_KEYS | backups.RG_SPEC_KEYS
+RG_KEYS = {"name", "location", "vms", "vaults", "disks", "scale_sets"} | network.RG_SPEC_KEYS | backups.RG_SPEC_KEYS \
+    | recovery.RG_SPEC_KEYS
 
 
 class ScenarioError(ValueError):
@@ -96,6 +97,7 @@ def load(world, doc, replace=False):
             for rdoc in sdoc.get("resource_groups") or []:
                 try:
                     backups.seed_rg(world, _rg(s, rdoc), rdoc)
+                    recovery.seed_rg(world, _rg(s, rdoc), rdoc)      # issue 16 item 5: Backup / Site Recovery
                 except (KeyError, ValueError) as exc:
                     raise ScenarioError("resource group %s: %s" % (rdoc.get("name"), exc))
         return counts

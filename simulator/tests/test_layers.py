@@ -28,6 +28,7 @@ LAYERS = {
     "model": 2,                                                  # the world's resources + hook lists
     "compat": 3, "keyvault": 3, "dual_pass": 3, "ade": 3,        # features: register routes and model hooks
     "boot": 3, "bootdiag": 3, "upload": 3, "network": 3, "vmss": 3, "backups": 3, "create": 3, "stale": 3,
+    "recovery": 3,
     "arm": 4, "scenario": 4,                                     # ARM core routes (imports every feature); seeding
     "server": 5, "admin": 5,                                     # HTTPS server (login, ARM, /_sim); its client
     "__main__": 6,                                               # the command line

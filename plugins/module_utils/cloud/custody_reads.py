@@ -52,6 +52,19 @@ def _epoch(dt):
         return None
 
 
+def _perms(policy, kind):
+    """An access policy's permissions of one kind as plain lower-case strings (the SDK gives enum members)."""
+    perm = policy.permissions
+    if perm is None:
+        return []
+    # azure-mgmt-keyvault >= 11 models name it keys_property (a Mapping model); older msrest models: keys
+    perms = getattr(perm, 'keys_property', None) if kind == 'keys' and hasattr(perm, 'keys_property') else \
+        getattr(perm, kind, None)
+    if not isinstance(perms, list):
+        perms = []
+    return [str(getattr(x, 'value', x)).lower() for x in perms]
+
+
 def _status(exc):
     return getattr(exc, 'status_code', None) or getattr(getattr(exc, 'response', None), 'status_code', None) or 500
 
@@ -129,7 +142,11 @@ class CustodyReader(object):
         out = dict(status=200, location=v.location, subscription=p['subscription'],
                    enabled_for_disk_encryption=props.enabled_for_disk_encryption,
                    soft_delete=props.enable_soft_delete is not False,
-                   purge_protection=bool(props.enable_purge_protection), locks=None)
+                   purge_protection=bool(props.enable_purge_protection), locks=None,
+                   # issue 16 item 5: the Backup service's access (protection.backup_access), from the same read
+                   rbac=bool(getattr(props, 'enable_rbac_authorization', False)),
+                   access_policies=[dict(object_id=ap.object_id, keys=_perms(ap, 'keys'), secrets=_perms(ap, 'secrets'))
+                                    for ap in (getattr(props, 'access_policies', None) or [])])
         try:
             locks = ManagementLockClient(cred, p['subscription'], **self._mgmt_kwargs()).management_locks
             out['locks'] = [str(lk.level) for lk in locks.list_at_resource_level(

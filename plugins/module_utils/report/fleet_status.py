@@ -11,6 +11,8 @@ API, may change without notice. Compiles on Python 2.7 (ansible-test sanity): no
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.azure_ade.linux.plugins.module_utils.cloud.protection import notes as protection_notes
+
 ADE_MAPPERS = ('osencrypt', 'resourceencrypt')
 
 
@@ -98,9 +100,11 @@ def status_row(ident, platform=None, guest=None, error=None):
         # issue 16 item 4: attached data disks of an encrypted Data/All VM without an ADE stamp (added later, or
         # not mounted when the enable ran): NOT encrypted; the table names them
         'plain_data_disks': list(platform.get('skipped_data_disks') or []),
-        'notes': (['data disk(s) %s NOT encrypted (no ADE stamp)' % ', '.join(platform['skipped_data_disks'])]
-                  if platform.get('skipped_data_disks') else []),
+        'notes': ((['data disk(s) %s NOT encrypted (no ADE stamp)' % ', '.join(platform['skipped_data_disks'])]
+                   if platform.get('skipped_data_disks') else []) + protection_notes(platform.get('protection'))),
         # key custody (vm_encryption_info check_custody, issue 16): None when not checked / no ADE keys
         'unlock_at_risk': platform.get('unlock_at_risk'),
         'custody': platform.get('custody'),
+        # Azure Backup / Site Recovery (vm_encryption_info check_protection, issue 16 item 5)
+        'protection': platform.get('protection'),
     }

@@ -103,3 +103,18 @@ def test_status_row_names_plain_data_disks():
     assert row['notes'] == ['data disk(s) vm1-late NOT encrypted (no ADE stamp)']
     row = S.status_row(ident, plat('Encrypted', 'Encrypted'), None)
     assert row['plain_data_disks'] == [] and row['notes'] == []
+
+
+def test_status_row_names_missing_backup_vault_access():
+    # issue 16 item 5: a VM protected by Azure Backup whose Key Vault lacks the Backup service's access
+    ident = {'host': 'h', 'name': 'vm1', 'resource_group': 'rg'}
+    prot = {'protected_by_backup': True, 'backup': [{'vault': 'rsv1'}], 'replicated_by_asr': True,
+            'replication': [{'vault': 'rsv2'}],
+            'warnings': [{'id': 'backup_vault_access_missing', 'message': 'no access policy of key vault kv1',
+                          'fix': 'az keyvault set-policy --name kv1'}]}
+    row = S.status_row(ident, dict(plat('Encrypted', 'Encrypted'), protection=prot), S.guest_crypt(OS_CRYPT))
+    assert row['notes'] == ['Azure Backup: vault rsv1', 'Site Recovery: vault rsv2',
+                            'BACKUP HAS NO KEY VAULT ACCESS: no access policy of key vault kv1. '
+                            'Fix: az keyvault set-policy --name kv1']
+    assert row['protection'] is prot
+    assert S.status_row(ident, plat('Encrypted', 'Encrypted'), None)['notes'] == []
