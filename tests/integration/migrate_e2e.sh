@@ -419,7 +419,7 @@ if [ "$ME_COPY_VIA" = guest ]; then
   # shellcheck disable=SC2029  # $ME_OS names the old VM's key directory: expanded here on purpose
   if ssh "${SSHO[@]}" "root@$SPARE_IP" '! grep -q "azure_ade_rebuild:" ~/.ssh/authorized_keys' \
      && ssh "${SSHO[@]}" "root@$OLD_IP" "! ls -d /var/tmp/azure_ade_rebuild-$ME_OS" 2>/dev/null \
-     && cat "$W"/logs/rbk-*.log "$W/logs/rb2.log" 2>/dev/null | grep -A3 "first pass.*pushed by the old guest" | grep -q "^changed"; then
+     && { cat "$W/logs/rb2.log" "$W"/logs/rbk-*.log 2>/dev/null || true; } | grep -A3 "first pass.*pushed by the old guest" | grep -q "^changed"; then
     ok "rebuild: the copy went guest to guest ($ME_OS pushed to $ME_SPARE); its key is gone from both guests afterwards"
   else ko "rebuild: guest-to-guest copy key left behind (or the copy was not pushed by the old guest)"; fi
 fi
