@@ -29,10 +29,10 @@ def rollout_wave_pick(results, vm):
 
 
 def rollout_triage(target, results, answer, guest_reachable, new_run, retry_restored=False, verify=True,
-                   retry_verify=False, migrate_dual_pass=False, host=None):
+                   retry_verify=False, migrate_dual_pass=False, host=None, selinux_saved=False):
     return wave.triage(target, results, answer, bool(guest_reachable), new_run, retry_restored=bool(retry_restored),
                        verify=bool(verify), retry_verify=bool(retry_verify), migrate_dual_pass=bool(migrate_dual_pass),
-                       host=host)
+                       host=host, selinux_saved=bool(selinux_saved))
 
 
 class FilterModule(object):

@@ -37,6 +37,12 @@ options:
       - Fills C(azure_ade.imds) (VM identity) and C(azure_ade.network); they are V(null) otherwise.
     type: bool
     default: false
+  state_dir:
+    description:
+      - The C(azure_ade.linux.prerequisites) role's state directory on the guest (its C(prerequisites_state_dir)).
+      - A C(selinux.json) there is a SELinux state the role saved and has not put back yet (fact C(selinux.saved_state)).
+    type: path
+    default: /var/lib/azure_ade
 notes:
   - Use M(azure_ade.linux.preflight) to turn these facts into verdicts.
 seealso:
@@ -87,9 +93,12 @@ ansible_facts:
           type: dict
           sample: {mem_total_kb: 8009912}
         selinux:
-          description: SELinux runtime mode (selinuxfs) and configured mode (/etc/selinux/config).
+          description:
+            - SELinux runtime mode (selinuxfs) and configured mode (/etc/selinux/config).
+            - C(saved_state) is true when the prerequisites role saved the SELinux state in O(state_dir) and has not
+              put it back yet (a run stopped between its SELinux fix and the put-back).
           type: dict
-          sample: {present: true, runtime: enforcing, config: enforcing, config_raw: enforcing, policy: targeted}
+          sample: {present: true, runtime: enforcing, config: enforcing, config_raw: enforcing, policy: targeted, saved_state: false}
         agent:
           description:
             - Azure Linux agent version, service, auto-update, proxy and resource disk settings.
@@ -182,6 +191,7 @@ from ansible_collections.azure_ade.linux.plugins.module_utils.guest import gathe
 def argument_spec():
     spec = dict(gather_network=dict(type='bool', default=False))
     spec.update(gather.NETWORK_ARGUMENT_SPEC)
+    spec.update(gather.STATE_ARGUMENT_SPEC)
     return spec
 
 
@@ -196,6 +206,7 @@ def main():
         imds_endpoint=module.params['imds_endpoint'],
         wireserver_endpoint=module.params['wireserver_endpoint'],
         timeout=module.params['network_timeout'],
+        state_dir=module.params['state_dir'],
     )
     module.exit_json(changed=False, ansible_facts={'azure_ade': facts})
 

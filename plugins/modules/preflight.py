@@ -55,6 +55,12 @@ options:
     description: Fail the task when the VM is not ready for O(volume_type) (the result is returned either way).
     type: bool
     default: false
+  state_dir:
+    description:
+      - The C(azure_ade.linux.prerequisites) role's state directory on the guest (its C(prerequisites_state_dir)).
+      - A C(selinux.json) there is a SELinux state the role saved and has not put back yet (fact C(selinux.saved_state)).
+    type: path
+    default: /var/lib/azure_ade
 seealso:
   - module: azure_ade.linux.guest_facts
 '''
@@ -199,6 +205,7 @@ def argument_spec():
         fail_when_not_ready=dict(type='bool', default=False),
     )
     spec.update(gather.NETWORK_ARGUMENT_SPEC)
+    spec.update(gather.STATE_ARGUMENT_SPEC)
     return spec
 
 
@@ -241,7 +248,7 @@ def main():
     else:
         facts = gather.gather(run, network=params['check_network'], imds_endpoint=params['imds_endpoint'],
                               wireserver_endpoint=params['wireserver_endpoint'],
-                              timeout=params['network_timeout'])
+                              timeout=params['network_timeout'], state_dir=params['state_dir'])
 
     result = rules.evaluate(facts, volume_type=params['volume_type'],
                             encrypt_format_all=params['encrypt_format_all'],

@@ -548,6 +548,9 @@ def _list_status(session, url):
     try:
         return dict(status=200, items=session.list_paged(url))
     except Exception as exc:  # pylint: disable=broad-except
+        if 'MissingSubscriptionRegistration' in str(exc):
+            # Microsoft.RecoveryServices not registered in the subscription: it has no Recovery Services vault
+            return dict(status=200, items=[])
         return dict(status=getattr(exc, 'status_code', None) or 500, items=[])
 
 

@@ -329,12 +329,86 @@ if run_rebuild rb1 -e rebuild_e2e_fail=true; then ko "rebuild: a failing configu
 elif grep -q "rebuild_e2e_fail.*Fell back (deallocate_new, start_old, record_fallback)" "$W/logs/rb1.log" && [ "$(rb_stage)" = fallback ]; then
   ok "rebuild: the operator's configuration failed -> fallback (new VM deallocated, old VM started; record stage fallback)"
 else ko "rebuild: failed configuration did not fall back (stage $(rb_stage))"; tail -40 "$W/logs/rb1.log"; fi
-if run_rebuild rb2; then ok "rebuild: re-run after the fallback: built again, configured, copied (copy_via=$ME_COPY_VIA), compared, cut over (rc 0)"
-else ko "rebuild: run to the cut-over rc $?"; tail -60 "$W/logs/rb2.log"; fi
-python -m azsim log --workdir "$SIM" --json > "$W/rbsimlog3.json"
 K=$ADE_WORK/hosts/id_ed25519
 SSHO=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -i "$K")
 OLD_IP=$(python3 -c "import sys, yaml; sys.path.insert(0, sys.argv[3]); from scenario import addresses; print(addresses(yaml.safe_load(open(sys.argv[1])))[sys.argv[2]])" "$INV" "$ME_OS" "$HERE")
+# 6k. the run killed at the guest steps and resumed (REBUILD_KILLS=1: during the operator's configuration, the first
+#     copy pass and the final pass, each run resuming the one before; default: the first pass only - the kill that
+#     leaves a live copy; REBUILD_KILLS=0: none). A user's cancel: SIGTERM to the playbook's process group once the
+#     step is held on the new guest (rebuild_prep.yml: a holdable rsync; rebuild_configure.yml). The copy outlives
+#     the playbook - a guest-to-guest pass runs under async on the old guest, a pass through the control node under
+#     a worker that called setsid (2.19+) - and stays held (alive) while the next run starts: that run must stop it
+#     before its own copy (roles/rollout/files/rebuild_stop_copy.sh), so no two copies ever write the new guest.
+case "${REBUILD_KILLS:-}" in 1) RB_KILLS="configure first final" ;; 0) RB_KILLS= ;; *) RB_KILLS=${RB_KILLS:-first} ;; esac
+rb_copy_pids() {  # PIDs of a live copy of $ME_OS (guest path: on the old guest; controller path: here, by run mark $1)
+  if [ "$ME_COPY_VIA" = guest ]; then
+    # shellcheck disable=SC2029  # the pattern is built here on purpose ([i]: the remote shell's own line never matches)
+    ssh "${SSHO[@]}" "root@$OLD_IP" "pgrep -f 'azure_ade_rebuild-$ME_OS/[i]d_ed25519' | tr '\n' ' '"
+  else python3 "$HERE/runproc.py" list "$1" rsync | tr '\n' ' '; fi
+}
+rb_alive() {  # $1 = PIDs: those still alive
+  if [ "$ME_COPY_VIA" = guest ]; then
+    # shellcheck disable=SC2029
+    ssh "${SSHO[@]}" "root@$OLD_IP" "for p in $1; do kill -0 \$p 2>/dev/null && echo \$p; done | tr '\n' ' '"
+  else for p in $1; do kill -0 "$p" 2>/dev/null && printf '%s ' "$p"; done; fi
+}
+RB_ORPHAN=; RB_ORPHAN_STEP=; RB_KILL_S=0
+for step in $RB_KILLS; do
+  T1=$(date +%s)
+  # shellcheck disable=SC2029  # $step expands here on purpose
+  ssh "${SSHO[@]}" "root@$SPARE_IP" "rm -rf /var/tmp/ade-rebuild-held; echo $step > /var/tmp/ade-rebuild-hold"
+  XV=(); [ "$step" = configure ] && XV=(-e rebuild_e2e_hold_configure=true)
+  MARK=rebuild-e2e-$$-$step
+  ADE_RUN_MARK=$MARK setsid ansible-playbook -i "$INV" azure_ade.linux.rebuild "${RB_VARS[@]}" -e ade_lease_wait=120 \
+    "${XV[@]}" > "$W/logs/rbk-$step.log" 2>&1 &
+  PG=$!
+  HELD=
+  for _ in $(seq 1 480); do
+    kill -0 "$PG" 2>/dev/null || break
+    ssh "${SSHO[@]}" "root@$SPARE_IP" test -d /var/tmp/ade-rebuild-held && { HELD=1; break; }
+    sleep 0.5
+  done
+  # SIGTERM: ansible-playbook passes it on to its workers' process groups (2.19+), so a pass through the control node
+  # ends with it; the first pass through the control node gets SIGKILL (a cancel that does not wait: AWX's second
+  # signal, a timeout, the OOM killer), the case where the workers that called setsid live on
+  SIG=TERM; [ "$step" = first ] && [ "$ME_COPY_VIA" = controller ] && SIG=KILL
+  kill -$SIG -- "-$PG" 2>/dev/null
+  for _ in $(seq 1 60); do kill -0 "$PG" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$PG" 2>/dev/null && kill -KILL -- "-$PG" 2>/dev/null
+  wait "$PG" 2>/dev/null
+  # the record: still "fallback" during the configuration (run a's; the build started the new VM again and
+  # records nothing more), "configured" during the first pass, "copied" during the final pass
+  case $step in configure) WANT=fallback ;; first) WANT=configured ;; *) WANT=copied ;; esac
+  if [ -n "$HELD" ] && [ "$(rb_stage)" = "$WANT" ]; then ok "rebuild: run killed (SIG$SIG to its process group) during the $step step (record stage $WANT)"
+  else ko "rebuild: the $step step was never reached or the record is not at $WANT (stage $(rb_stage), see $W/logs/rbk-$step.log)"; tail -30 "$W/logs/rbk-$step.log"; fi
+  # the run before this one left a live copy: this run stopped it before its own copy (it is gone, the log says so)
+  if [ -n "$RB_ORPHAN" ]; then
+    if [ -z "$(rb_alive "$RB_ORPHAN")" ] && grep -A2 "stop a copy of this VM" "$W/logs/rbk-$step.log" | grep -q "^changed"; then
+      ok "rebuild: the resumed run stopped the copy the $RB_ORPHAN_STEP kill left running (PIDs $RB_ORPHAN) before its own"
+    else ko "rebuild: the copy left by the $RB_ORPHAN_STEP kill (PIDs $RB_ORPHAN) was not stopped (alive: $(rb_alive "$RB_ORPHAN"))"; fi
+  fi
+  RB_ORPHAN=
+  if [ "$step" != configure ]; then
+    RB_ORPHAN=$(rb_copy_pids "$MARK"); RB_ORPHAN_STEP=$step
+    if [ -n "$RB_ORPHAN" ]; then ok "rebuild: the killed $step pass outlived the playbook (copy_via=$ME_COPY_VIA, PIDs $RB_ORPHAN, held)"
+    elif [ "$ME_COPY_VIA" = guest ] || { [ $SIG = KILL ] && python3 "$HERE/runproc.py" orphans; }; then
+      ko "rebuild: no live copy after the kill during the $step pass (the test no longer reproduces the orphan copy)"
+    else ok "rebuild: ansible-core $ADE_CORE, SIG$SIG: the kill took the control node's copy with it (no orphan)"; fi
+  fi
+  RB_KILL_S=$((RB_KILL_S + $(date +%s) - T1))
+done
+if run_rebuild rb2; then ok "rebuild: re-run after the fallback${RB_KILLS:+ and the kills ($RB_KILLS)}: built again, configured, copied (copy_via=$ME_COPY_VIA), compared, cut over (rc 0)"
+else ko "rebuild: run to the cut-over rc $?"; tail -60 "$W/logs/rb2.log"; fi
+if [ -n "$RB_ORPHAN" ]; then
+  if [ -z "$(rb_alive "$RB_ORPHAN")" ] && grep -A2 "stop a copy of this VM" "$W/logs/rb2.log" | grep -q "^changed"; then
+    ok "rebuild: the resumed run stopped the copy the $RB_ORPHAN_STEP kill left running (PIDs $RB_ORPHAN) before its own"
+  else ko "rebuild: the copy left by the $RB_ORPHAN_STEP kill (PIDs $RB_ORPHAN) was not stopped (alive: $(rb_alive "$RB_ORPHAN"))"; fi
+fi
+# the holds let go (a held rsync server whose sender was stopped ends on its closed pipe); leftovers of killed runs
+ssh "${SSHO[@]}" "root@$SPARE_IP" "rm -rf /var/tmp/ade-rebuild-hold /var/tmp/ade-rebuild-held"
+for step in $RB_KILLS; do python3 "$HERE/runproc.py" kill "rebuild-e2e-$$-$step"; done
+[ -n "$RB_KILLS" ] && echo "rebuild kills ($RB_KILLS): ${RB_KILL_S} s"
+python -m azsim log --workdir "$SIM" --json > "$W/rbsimlog3.json"
 tree_sums() { ssh "${SSHO[@]}" "root@$1" 'cd /srv/ade-rebuild && find . -printf "%p %y %U:%G %m %l\n" | sort && find . -type f -printf "%p %s\n" | sort && find . -type f -exec sha256sum {} + | sort && getfacl -n owned 2>/dev/null | grep -v "^#" && python3 -c "import os; print(os.getxattr(\"owned\", \"user.ade\"))" && stat -c %h sub/f1 && [ "$(stat -c %b sparse)" -lt 8192 ] && echo sparse-kept'; }
 tree_sums "$OLD_IP" > "$W/old.tree" 2>&1; tree_sums "$SPARE_IP" > "$W/new.tree" 2>&1
 if [ -s "$W/old.tree" ] && cmp -s "$W/old.tree" "$W/new.tree" && grep -q "b'kept'" "$W/new.tree" && grep -q "user:4321:r" "$W/new.tree"; then
@@ -345,7 +419,7 @@ if [ "$ME_COPY_VIA" = guest ]; then
   # shellcheck disable=SC2029  # $ME_OS names the old VM's key directory: expanded here on purpose
   if ssh "${SSHO[@]}" "root@$SPARE_IP" '! grep -q "azure_ade_rebuild:" ~/.ssh/authorized_keys' \
      && ssh "${SSHO[@]}" "root@$OLD_IP" "! ls -d /var/tmp/azure_ade_rebuild-$ME_OS" 2>/dev/null \
-     && grep -A3 "first pass.*pushed by the old guest" "$W/logs/rb2.log" | grep -q "^changed"; then
+     && { cat "$W/logs/rb2.log" "$W"/logs/rbk-*.log 2>/dev/null || true; } | grep -A3 "first pass.*pushed by the old guest" | grep -q "^changed"; then
     ok "rebuild: the copy went guest to guest ($ME_OS pushed to $ME_SPARE); its key is gone from both guests afterwards"
   else ko "rebuild: guest-to-guest copy key left behind (or the copy was not pushed by the old guest)"; fi
 fi

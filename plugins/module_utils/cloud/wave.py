@@ -125,21 +125,26 @@ def needs_full_read(vm, waiting, terminal_phases=('not_started', 'succeeded', 'f
 
 
 def triage(target, results, answer, guest_reachable, new_run, retry_restored=False, verify=True, retry_verify=False,
-           migrate_dual_pass=False, host=None):
+           migrate_dual_pass=False, host=None, selinux_saved=False):
     """The encrypt job's whole decision for one host right after the wave's one read (one filter call instead of
     eight host tasks, issue 18 item 4). Pure.
 
     ``target``: the VM the operator's side names (identity.operator_target/address_target); ``results``: the wave
     read's registered result (pick() finds this VM in it); ``answer``: identity.guest_answer of the guest's IMDS;
-    ``guest_reachable``: the preflight reached the guest; ``new_run``: this playbook run's snapshot set name.
+    ``guest_reachable``: the preflight reached the guest; ``new_run``: this playbook run's snapshot set name;
+    ``selinux_saved``: the guest holds a SELinux state the prerequisites role saved and did not put back (preflight
+    fact selinux.saved_state).
 
-    Returns {info, identity, plan, run_set, changed, fail, end, outcome, message}:
+    Returns {info, identity, plan, run_set, changed, fail, end, outcome, message, putback_selinux}:
       identity  identity.confirm(): the operator's side names the VM, the guest's IMDS vmId only confirms
       plan      rollout.plan() from the VM's rollout record (what the encrypt job does next)
       fail      non-empty: refuse with this text before any write - the sources disagree, a guest that answered
                 did not confirm the VM, or a new/resumed run (it changes the guest) lacks the guest's confirmation
       end       the host ends here with ``outcome``/``message``: nothing to do (done) or not ours to touch (stop);
                 never for a dual-pass VM the operator asked to migrate (ade_migrate_dual_pass goes on)
+      putback_selinux  a done host puts SELinux back before it ends: a run stopped between its SELinux fix and
+                the put-back while its encryption went on to the end (R1.4: no SELinux state forgotten). Never on
+                stop (another run or the operator owns the VM) nor on an unreachable guest.
     """
     info = pick(results, (target or {}))
     vm_status = info['vms'][0] or {}
@@ -148,7 +153,7 @@ def triage(target, results, answer, guest_reachable, new_run, retry_restored=Fal
                   verify=bool(verify), retry_verify=bool(retry_verify), addon_record=vm_status.get('addon'))
     out = {'info': info, 'identity': ident, 'plan': plan, 'run_set': plan.get('snapshot_set') or '',
            'changed': plan['action'] in ('wait', 'restore', 'verify'), 'fail': '', 'end': False,
-           'outcome': 'in_progress', 'message': ''}
+           'outcome': 'in_progress', 'message': '', 'putback_selinux': False}
     if not ident['ok']:
         out['fail'] = ident['msg']
         return out
@@ -161,4 +166,8 @@ def triage(target, results, answer, guest_reachable, new_run, retry_restored=Fal
     if plan['action'] in ('done', 'stop'):
         out.update(end=True, message=plan['reason'],
                    outcome=plan.get('outcome') or ('already_encrypted' if plan['action'] == 'done' else 'needs_attention'))
+        if plan['action'] == 'done' and guest_reachable and selinux_saved:
+            out['putback_selinux'] = True
+            out['message'] = (plan['reason'] + '; SELinux put back as the prerequisites role saved it (a run stopped '
+                              'before its put-back)')
     return out

@@ -57,6 +57,8 @@ AGENT_UNITS = (
 LSBLK_COLUMNS = 'NAME,KNAME,PKNAME,TYPE,FSTYPE,MOUNTPOINT,SIZE,UUID,LABEL,PTTYPE'
 LSBLK_MID_COLUMNS = 'NAME,KNAME,PKNAME,TYPE,FSTYPE,MOUNTPOINT,SIZE,UUID,LABEL'   # util-linux 2.23-2.26: no PTTYPE
 LSBLK_OLD_COLUMNS = 'NAME,KNAME,TYPE,FSTYPE,MOUNTPOINT,SIZE,UUID,LABEL'           # before 2.23: no PKNAME either
+# The prerequisites role's state directory (role var prerequisites_state_dir): selinux.json there = a saved SELinux state
+DEFAULT_STATE_DIR = '/var/lib/azure_ade'
 BIN_DIRS = ('/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin')
 
 
@@ -66,6 +68,8 @@ NETWORK_ARGUMENT_SPEC = dict(
     imds_endpoint=dict(type='str', default=DEFAULT_IMDS_ENDPOINT),
     wireserver_endpoint=dict(type='str'),
 )
+# Where the prerequisites role keeps what it saved (guest_facts and preflight: facts selinux.saved_state)
+STATE_ARGUMENT_SPEC = dict(state_dir=dict(type='path', default=DEFAULT_STATE_DIR))
 
 
 def network_option_error(params):
@@ -232,7 +236,7 @@ def gather_memory(guest):
     return {'mem_total_kb': total}
 
 
-def gather_selinux(guest):
+def gather_selinux(guest, state_dir=DEFAULT_STATE_DIR):
     config_text = guest.read('/etc/selinux/config')
     config = parsers.parse_selinux_config(config_text)
     runtime = None
@@ -254,6 +258,9 @@ def gather_selinux(guest):
         'config': config['config'],
         'config_raw': config['config_raw'],
         'policy': config['policy'],
+        # the prerequisites role saved the state to put back (R1.4) and no put-back removed it yet: a run stopped
+        # between its SELinux fix and the put-back (the rollout puts it back even when the VM is done meanwhile)
+        'saved_state': guest.exists(state_dir.rstrip('/') + '/selinux.json'),
     }
 
 
@@ -848,14 +855,14 @@ def gather_network(guest, agent, imds_endpoint=None, wireserver_endpoint=None, t
 # --------------------------------------------------------------------------- all together
 
 def gather(run_command, root='/', network=False, imds_endpoint=None, wireserver_endpoint=None,
-           timeout=2.0, uname=None):
+           timeout=2.0, uname=None, state_dir=DEFAULT_STATE_DIR):
     """One pass over the guest; returns the `azure_ade` facts dict (schema_version 1)."""
     guest = Guest(run_command, root=root, uname=uname)
     facts = {'schema_version': SCHEMA_VERSION}
     facts['distribution'] = gather_distribution(guest)
     facts['kernel'] = gather_kernel(guest)
     facts['memory'] = gather_memory(guest)
-    facts['selinux'] = gather_selinux(guest)
+    facts['selinux'] = gather_selinux(guest, state_dir)
     dpkg_text = guest.read('/var/lib/dpkg/status')
     dpkg = parsers.parse_dpkg_status(dpkg_text, dpkg_names(facts['distribution'])) if dpkg_text is not None else None
     procs = scan_processes(guest)

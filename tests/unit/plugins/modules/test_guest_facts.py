@@ -72,11 +72,11 @@ def test_facts_returned_and_nothing_changed(module_env):
 
 def test_gather_network_option_is_passed(module_env):
     failed, result = run_module({'gather_network': True, 'imds_endpoint': 'http://127.0.0.1:9',
-                                 'wireserver_endpoint': '127.0.0.1:9', 'network_timeout': 0.5})
+                                 'wireserver_endpoint': '127.0.0.1:9', 'network_timeout': 0.5, 'state_dir': '/srv/ade'})
     assert failed is False
     options = module_env[0][1]
     assert options == {'network': True, 'imds_endpoint': 'http://127.0.0.1:9', 'wireserver_endpoint': '127.0.0.1:9',
-                       'timeout': 0.5}
+                       'timeout': 0.5, 'state_dir': '/srv/ade'}
     network = result['ansible_facts']['azure_ade']['network']
     assert network['imds']['reachable'] is False and network['wireserver']['reachable'] is False
 

@@ -84,7 +84,7 @@ def test_default_all_not_ready_kernel_fixable(patched):
     assert result['msg'] == 'not ready for ADE volume type All: fixable kernel, blocking -'
     assert 'cpu_seconds' not in result
     assert patched['gather'] == [{'network': False, 'imds_endpoint': 'http://169.254.169.254',
-                                  'wireserver_endpoint': None, 'timeout': 2.0}]
+                                  'wireserver_endpoint': None, 'timeout': 2.0, 'state_dir': '/var/lib/azure_ade'}]
 
 
 def test_data_volume_type_ready(patched):

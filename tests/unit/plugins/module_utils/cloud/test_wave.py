@@ -219,3 +219,19 @@ def test_triage_data_disks_added_later_take_the_add_on_path_with_the_guest_confi
     assert t['plan']['addon_luns'] == [7] and t['plan']['addon_set'] == 'ade-new-addon'
     t = W.triage(TARGET, res, SILENT, False, 'ade-new', host='h1')
     assert t['fail'] and 'confirm' in t['fail']
+
+
+def test_triage_a_done_vm_whose_guest_kept_a_saved_selinux_state_puts_it_back_before_it_ends():
+    # chaos soak 2026-12-08: a run killed between the SELinux fix and its put-back while the encryption went on to the
+    # end; the next run found the VM done and ended the host - SELinux stayed permissive (R1.4)
+    res = wave_read('encrypting', 'succeeded', 'seq1')   # restart check off: the record's last stage
+    t = W.triage(TARGET, res, CONFIRMED, True, 'ade-new', verify=False, host='h1', selinux_saved=True)
+    assert t['end'] and t['plan']['action'] == 'done' and t['putback_selinux']
+    assert t['outcome'] == 'already_encrypted' and 'SELinux put back' in t['message']
+    assert not W.triage(TARGET, res, CONFIRMED, True, 'ade-new', verify=False)['putback_selinux']
+    # an unreachable guest cannot be put back; a VM not ours (stop) is never touched
+    assert not W.triage(TARGET, res, SILENT, False, 'ade-new', verify=False, selinux_saved=True)['putback_selinux']
+    foreign = W.triage(TARGET, wave_read(None, 'in_progress', 'seq9'), CONFIRMED, True, 'ade-new', selinux_saved=True)
+    assert foreign['end'] and foreign['plan']['action'] == 'stop' and not foreign['putback_selinux']
+    # a run that goes on puts SELinux back at its own verify stage
+    assert not W.triage(TARGET, wave_read(), CONFIRMED, True, 'ade-new', selinux_saved=True)['putback_selinux']

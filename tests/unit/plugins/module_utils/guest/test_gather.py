@@ -202,9 +202,20 @@ def test_gather_selinux_enforcing_and_waagent_failure(tmpdir):
     write(root, '/usr/sbin/waagent', '', 0o755)
     facts = gather.gather(Runner({'waagent': (1, '', 'Traceback: boom')}), root=root, uname=uname)
     assert facts['selinux'] == {'present': True, 'runtime': 'enforcing', 'config': 'enforcing',
-                                'config_raw': 'enforcing', 'policy': 'targeted'}
+                                'config_raw': 'enforcing', 'policy': 'targeted', 'saved_state': False}
     assert facts['agent']['installed'] is True and facts['agent']['version'] is None
     assert [e for e in facts['errors'] if e['source'] == 'waagent --version']
+
+
+def test_gather_selinux_saved_state_of_the_prerequisites_role(tmpdir):
+    root = str(tmpdir)
+    write(root, '/etc/selinux/config', fixture('selinux_config_enforcing.txt'))
+    write(root, '/sys/fs/selinux/enforce', '0')
+    write(root, '/var/lib/azure_ade/selinux.json', '{}')
+    assert gather.gather(Runner({}), root=root, uname=uname)['selinux']['saved_state'] is True
+    assert gather.gather(Runner({}), root=root, uname=uname, state_dir='/srv/ade')['selinux']['saved_state'] is False
+    write(root, '/srv/ade/selinux.json', '{}')
+    assert gather.gather(Runner({}), root=root, uname=uname, state_dir='/srv/ade/')['selinux']['saved_state'] is True
 
 
 def test_gather_ade_state(tmpdir):
